@@ -1,0 +1,22 @@
+/**
+ * The simulated Mach kernel: what the rest of machpager may use. Pagers
+ * speak to it only with the messages of vm/memory-object-defs.ts.
+ */
+export * from './ipc/kern-return.js';
+export * from './ipc/message.js';
+export * from './ipc/notify.js';
+export { IpcSystem, IpcSpace, type RightsInfo, type SendOptions, type RightKind } from './ipc/space.js';
+export { serve } from './ipc/receive-loop.js';
+export * from './vm/prot.js';
+export * from './vm/errno.js';
+export * from './vm/memory-object-defs.js';
+export { Kernel, type KernelOptions, ABSENT_MAX, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/kernel.js';
+export { VmWindow } from './vm/map.js';
+export type { MemcpyResult } from './vm/memcpy.js';
+export type { VmObject, ObjectStatistics } from './vm/object.js';
+export type { VmStatisticsRecord } from './vm/statistics.js';
+export type { LatencySummary } from './vm/latency.js';
+export { MemorySwap, FileSwap, type SwapStore } from './default-pager/swap.js';
+export type { ReplacementPolicy, PolicyFactory } from './policy/policy.js';
+export { createPolicy, policyNames, policyFactories, hasPolicy, DEFAULT_POLICY } from './policy/registry.js';
+export { SerialQueues } from './util/serial-queues.js';

@@ -1,0 +1,661 @@
+/**
+ * IPC spaces: a task's table of port rights. Port names are global to one
+ * IpcSystem (so a message can carry them as plain numbers), but rights are
+ * per space: a space can use only the names it holds rights for, and rights
+ * move between spaces only inside messages (or by copyRightTo, the stand-in
+ * for a kernel call such as vm_map taking a send right).
+ */
+import { KernError, KERN_INVALID_ARGUMENT, KERN_INVALID_NAME, KERN_INVALID_RIGHT, KERN_INVALID_VALUE,
+  KERN_NOT_IN_SET, MACH_RCV_IN_SET, MACH_RCV_INVALID_NAME, MACH_RCV_PORT_DIED, MACH_SEND_INVALID_DEST,
+  MACH_SEND_INVALID_RIGHT } from './kern-return.js';
+import { MACH_PORT_NULL, messageDef, portField, type Disposition, type Message, type PortName } from './message.js';
+import './notify.js';
+import { Port, PortSet, type QueuedMessage, type TransitRight } from './port.js';
+import type { DeadNameNotification, NoSendersNotification, SendOnceNotification } from './notify.js';
+
+export type RightKind = 'receive' | 'send' | 'send_once' | 'dead_name' | 'port_set';
+
+interface Entry {
+  readonly object: Port | PortSet;
+  receive: boolean;
+  /** User references on the send right (0 = none). */
+  send: number;
+  /** Send-once rights held (each is a separate right). */
+  sendOnce: number;
+  /** User references on the dead name. */
+  dead: number;
+}
+
+export interface RightsInfo {
+  receive: boolean;
+  send: number;
+  sendOnce: number;
+  deadName: number;
+  portSet: boolean;
+}
+
+export interface SendOptions {
+  /** How to use the destination right; by default a send right is copied, else a send-once right moved. */
+  destDisposition?: 'copy_send' | 'move_send' | 'move_send_once' | 'make_send' | 'make_send_once';
+  /**
+   * Runs once when the message leaves the destination queue (received or
+   * destroyed). The kernel uses it to learn when memory held by a message in
+   * transit can be released. It is not part of the message.
+   */
+  onRelease?: (delivered: boolean) => void;
+}
+
+/** One IPC name space per system: the port name allocator and the ports it made. */
+export class IpcSystem {
+  private nextName = 1;
+  readonly spaces = new Set<IpcSpace>();
+
+  createSpace(label: string): IpcSpace {
+    const space = new IpcSpace(this, label);
+    this.spaces.add(space);
+    return space;
+  }
+
+  /** @internal */
+  allocateName(): PortName {
+    return this.nextName++;
+  }
+
+  /** Deliver a notification through a send-once right held by the IPC system itself. */
+  /** @internal */
+  notify(to: Port, msg: Message): void {
+    to.sorights--;
+    if (to.dead) return;
+    msg.dest = to.name;
+    enqueue(to, { msg, rights: [], onRelease: undefined });
+  }
+}
+
+export class IpcSpace {
+  private readonly entries = new Map<PortName, Entry>();
+  private terminated = false;
+
+  constructor(
+    readonly system: IpcSystem,
+    readonly label: string,
+  ) {}
+
+  // ---------------------------------------------------------------- allocation
+
+  /** mach_port_allocate(MACH_PORT_RIGHT_RECEIVE). */
+  allocatePort(): PortName {
+    this.checkAlive();
+    const name = this.system.allocateName();
+    this.entries.set(name, { object: new Port(name, this), receive: true, send: 0, sendOnce: 0, dead: 0 });
+    return name;
+  }
+
+  /** mach_port_allocate(MACH_PORT_RIGHT_PORT_SET). */
+  allocatePortSet(): PortName {
+    this.checkAlive();
+    const name = this.system.allocateName();
+    this.entries.set(name, { object: new PortSet(name, this), receive: true, send: 0, sendOnce: 0, dead: 0 });
+    return name;
+  }
+
+  /** mach_port_insert_right(MAKE_SEND): add a send right from the receive right. */
+  makeSend(name: PortName): void {
+    const entry = this.entry(name);
+    const port = entry.object;
+    if (!(port instanceof Port) || !entry.receive) throw new KernError(KERN_INVALID_RIGHT, `make send on ${name}`);
+    port.mscount++;
+    this.addSend(entry, port, 1);
+  }
+
+  /** mach_port_move_member: put a port into a set (or out of any set with MACH_PORT_NULL). */
+  moveMember(member: PortName, set: PortName): void {
+    const entry = this.entry(member);
+    const port = entry.object;
+    if (!(port instanceof Port) || !entry.receive) throw new KernError(KERN_INVALID_RIGHT, `move member ${member}`);
+    if (port.set) {
+      port.set.members.delete(port);
+      port.set = null;
+    } else if (set === MACH_PORT_NULL) {
+      throw new KernError(KERN_NOT_IN_SET, `${member} is in no set`);
+    }
+    port.setGeneration++;
+    if (set === MACH_PORT_NULL) return;
+    const target = this.entry(set).object;
+    if (!(target instanceof PortSet)) throw new KernError(KERN_INVALID_RIGHT, `${set} is not a port set`);
+    port.set = target;
+    target.members.add(port);
+    for (let i = 0; i < port.queue.length; i++) target.arrivals.push({ port, generation: port.setGeneration });
+    deliverWaiting(port);
+  }
+
+  // ---------------------------------------------------------------- references
+
+  /** What this space holds under `name`. */
+  rights(name: PortName): RightsInfo {
+    const entry = this.entries.get(name);
+    if (!entry) return { receive: false, send: 0, sendOnce: 0, deadName: 0, portSet: false };
+    return {
+      receive: entry.receive && entry.object instanceof Port,
+      send: entry.send,
+      sendOnce: entry.sendOnce,
+      deadName: entry.dead,
+      portSet: entry.object instanceof PortSet,
+    };
+  }
+
+  hasName(name: PortName): boolean {
+    return this.entries.has(name);
+  }
+
+  /** True when the port behind `name` has died (the name is a dead name here). */
+  isDeadName(name: PortName): boolean {
+    const entry = this.entries.get(name);
+    return entry !== undefined && entry.dead > 0;
+  }
+
+  /** mach_port_deallocate: drop one reference to a send, send-once or dead-name right. */
+  deallocate(name: PortName): void {
+    const entry = this.entry(name);
+    if (entry.send > 0) this.modRefs(name, 'send', -1);
+    else if (entry.sendOnce > 0) this.modRefs(name, 'send_once', -1);
+    else if (entry.dead > 0) this.modRefs(name, 'dead_name', -1);
+    else throw new KernError(KERN_INVALID_RIGHT, `deallocate ${name}`);
+  }
+
+  /** mach_port_mod_refs. Taking the receive right (or a port set) to zero destroys it. */
+  modRefs(name: PortName, right: RightKind, delta: number): void {
+    const entry = this.entry(name);
+    const object = entry.object;
+    if (right === 'receive' || right === 'port_set') {
+      if (delta === 0) return;
+      if (delta !== -1 || !entry.receive) throw new KernError(KERN_INVALID_VALUE, `mod_refs ${right} ${delta}`);
+      if (object instanceof PortSet) {
+        if (right !== 'port_set') throw new KernError(KERN_INVALID_RIGHT, `${name} is a port set`);
+        this.destroySet(object);
+        this.entries.delete(name);
+        return;
+      }
+      if (right !== 'receive') throw new KernError(KERN_INVALID_RIGHT, `${name} is not a port set`);
+      entry.receive = false;
+      destroyPort(object);
+      this.cleanup(name, entry);
+      return;
+    }
+    if (!(object instanceof Port)) throw new KernError(KERN_INVALID_RIGHT, `${name} is a port set`);
+    if (right === 'send') {
+      if (entry.send + delta < 0) throw new KernError(KERN_INVALID_VALUE, `send refs of ${name}`);
+      if (delta > 0 && entry.send === 0) throw new KernError(KERN_INVALID_RIGHT, `no send right for ${name}`);
+      entry.send += delta;
+      if (entry.send === 0 && delta < 0) this.dropSend(entry, object);
+    } else if (right === 'send_once') {
+      if (delta > 0 || entry.sendOnce + delta < 0) throw new KernError(KERN_INVALID_VALUE, `send-once refs of ${name}`);
+      for (let i = 0; i < -delta; i++) {
+        entry.sendOnce--;
+        destroySendOnce(object);
+      }
+    } else {
+      if (entry.dead + delta < 0 || (delta > 0 && entry.dead === 0))
+        throw new KernError(KERN_INVALID_VALUE, `dead-name refs of ${name}`);
+      entry.dead += delta;
+    }
+    this.cleanup(name, entry);
+  }
+
+  /** mach_port_destroy: drop every right this space holds under `name`. */
+  destroyName(name: PortName): void {
+    const entry = this.entry(name);
+    const object = entry.object;
+    if (object instanceof PortSet) {
+      this.destroySet(object);
+      this.entries.delete(name);
+      return;
+    }
+    if (entry.send > 0) {
+      entry.send = 0;
+      this.dropSend(entry, object);
+    }
+    while (entry.sendOnce > 0) {
+      entry.sendOnce--;
+      destroySendOnce(object);
+    }
+    entry.dead = 0;
+    if (entry.receive) {
+      entry.receive = false;
+      destroyPort(object);
+    }
+    this.entries.delete(name);
+    object.holders.delete(this);
+    object.deadNameRequests.delete(this);
+  }
+
+  /**
+   * mach_port_request_notification. `kind` 'no_senders' needs the receive
+   * right for `name`; 'dead_name' needs a send, send-once or dead-name right.
+   * The notification goes to `notify` through a send-once right made from it
+   * (or moved, if this space holds only a send-once right to it).
+   * For no-senders, `sync` as in Mach: if non-zero and there are no senders
+   * now and mscount >= sync, the notification is sent at once.
+   */
+  requestNotification(name: PortName, kind: 'no_senders' | 'dead_name', notify: PortName, sync = 0): void {
+    const entry = this.entry(name);
+    const port = entry.object;
+    if (!(port instanceof Port)) throw new KernError(KERN_INVALID_RIGHT, `notification on port set ${name}`);
+    const notifyPort = this.takeSendOnce(notify);
+    if (kind === 'no_senders') {
+      if (!entry.receive) {
+        destroySendOnce(notifyPort);
+        throw new KernError(KERN_INVALID_RIGHT, `no-senders request needs the receive right for ${name}`);
+      }
+      if (port.noSendersNotify) destroySendOnce(port.noSendersNotify);
+      port.noSendersNotify = notifyPort;
+      if (sync > 0 && port.srights === 0 && port.mscount >= sync) fireNoSenders(port);
+      return;
+    }
+    if (entry.dead > 0) {
+      this.system.notify(notifyPort, deadName(name));
+      return;
+    }
+    if (entry.send === 0 && entry.sendOnce === 0) {
+      destroySendOnce(notifyPort);
+      throw new KernError(KERN_INVALID_RIGHT, `dead-name request needs a send right for ${name}`);
+    }
+    const previous = port.deadNameRequests.get(this);
+    if (previous) destroySendOnce(previous);
+    port.deadNameRequests.set(this, notifyPort);
+  }
+
+  /**
+   * Give `to` a right to the port behind `name`, as a kernel call taking a
+   * port argument does (vm_map copies in the memory object's send right).
+   */
+  copyRightTo(name: PortName, disposition: Disposition, to: IpcSpace): void {
+    const right = this.takeRight(this.entry(name), name, disposition);
+    copyOut(to, right);
+  }
+
+  // ---------------------------------------------------------------- messages
+
+  /**
+   * mach_msg send. The message is queued on its destination port; nothing
+   * runs on behalf of the receiver until it receives. The rights the
+   * message's definition names are taken from this space now and given to
+   * the receiver when it receives. The message object (and any Buffer in it)
+   * belongs to the IPC system from here on.
+   */
+  send<M extends Message>(msg: M, options?: SendOptions): void {
+    this.checkAlive();
+    const destEntry = this.entries.get(msg.dest);
+    if (!destEntry || !(destEntry.object instanceof Port) || destEntry.dead > 0 || destEntry.object.dead)
+      throw new KernError(MACH_SEND_INVALID_DEST, `${msg.id} to ${msg.dest} from ${this.label}`);
+    const dest = destEntry.object;
+    const destDisposition = options?.destDisposition ?? this.defaultDestDisposition(destEntry, msg);
+
+    // Check every right first, so that a failed send changes nothing.
+    const fields = Object.entries(messageDef(msg.id).ports);
+    for (const [field, disposition] of fields) {
+      const name = portField(msg, field);
+      if (name === MACH_PORT_NULL) continue;
+      const entry = this.entries.get(name);
+      if (!entry || !canTake(entry, disposition))
+        throw new KernError(MACH_SEND_INVALID_RIGHT, `${msg.id}.${field} = ${name} (${disposition})`);
+    }
+    this.useDest(destEntry, dest, destDisposition);
+    const rights: TransitRight[] = [];
+    for (const [field, disposition] of fields) {
+      const name = portField(msg, field);
+      if (name === MACH_PORT_NULL) continue;
+      const entry = this.entries.get(name);
+      if (!entry) throw new KernError(MACH_SEND_INVALID_RIGHT, `${msg.id}.${field} = ${name}`);
+      rights.push(this.takeRight(entry, name, disposition));
+    }
+    enqueue(dest, { msg, rights, onRelease: options?.onRelease });
+  }
+
+  /**
+   * mach_msg receive on a port or port set: the oldest queued message, or the
+   * next one to arrive. Rejects with MACH_RCV_PORT_DIED if the port dies while
+   * waiting.
+   */
+  receive(name: PortName): Promise<Message> {
+    const object = this.receivable(name);
+    const queued = takeQueued(object);
+    if (queued) return Promise.resolve(copyOutMessage(this, queued.port, queued.qm));
+    return new Promise<Message>((resolve, reject) => {
+      object.waiters.push({ space: this, resolve, reject });
+    });
+  }
+
+  /** Receive without waiting: the oldest queued message, or undefined. */
+  tryReceive(name: PortName): Message | undefined {
+    const object = this.receivable(name);
+    const queued = takeQueued(object);
+    return queued ? copyOutMessage(this, queued.port, queued.qm) : undefined;
+  }
+
+  /** Messages waiting on a port or port set. */
+  queueLength(name: PortName): number {
+    const object = this.receivable(name);
+    if (object instanceof Port) return object.queue.length;
+    let n = 0;
+    for (const member of object.members) n += member.queue.length;
+    return n;
+  }
+
+  /** Task death: every right goes, receive rights destroy their ports. */
+  terminate(): void {
+    if (this.terminated) return;
+    for (const name of [...this.entries.keys()]) if (this.entries.has(name)) this.destroyName(name);
+    this.terminated = true;
+    this.system.spaces.delete(this);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private checkAlive(): void {
+    if (this.terminated) throw new KernError(KERN_INVALID_ARGUMENT, `space ${this.label} is terminated`);
+  }
+
+  private entry(name: PortName): Entry {
+    const entry = this.entries.get(name);
+    if (!entry) throw new KernError(KERN_INVALID_NAME, `${name} in ${this.label}`);
+    return entry;
+  }
+
+  private receivable(name: PortName): Port | PortSet {
+    const entry = this.entries.get(name);
+    if (!entry || !entry.receive) {
+      if (entry && entry.dead > 0) throw new KernError(MACH_RCV_PORT_DIED, `${name}`);
+      throw new KernError(MACH_RCV_INVALID_NAME, `${name} in ${this.label}`);
+    }
+    const object = entry.object;
+    if (object instanceof Port && object.set) throw new KernError(MACH_RCV_IN_SET, `${name}`);
+    return object;
+  }
+
+  private defaultDestDisposition(entry: Entry, msg: Message): NonNullable<SendOptions['destDisposition']> {
+    if (entry.send > 0) return 'copy_send';
+    if (entry.sendOnce > 0) return 'move_send_once';
+    if (entry.receive) return 'make_send';
+    throw new KernError(MACH_SEND_INVALID_DEST, `${msg.id} to ${msg.dest}`);
+  }
+
+  private useDest(entry: Entry, dest: Port, disposition: NonNullable<SendOptions['destDisposition']>): void {
+    if (!canTake(entry, disposition))
+      throw new KernError(MACH_SEND_INVALID_DEST, `no right to send to ${dest.name} (${disposition})`);
+    // The destination right is consumed by delivery; only moved rights change anything.
+    if (disposition === 'move_send') this.modRefs(dest.name, 'send', -1);
+    else if (disposition === 'move_send_once') {
+      entry.sendOnce--;
+      dest.sorights--;
+      this.cleanup(dest.name, entry);
+    }
+  }
+
+  /** Take a right out of this space for a message or a transfer. `canTake` must hold. */
+  private takeRight(entry: Entry, name: PortName, disposition: Disposition): TransitRight {
+    const port = entry.object;
+    if (!(port instanceof Port)) throw new KernError(MACH_SEND_INVALID_RIGHT, `${name} is a port set`);
+    const d = disposition === 'poly' ? polyDisposition(entry) : disposition;
+    switch (d) {
+      case 'copy_send':
+        port.srights++;
+        return { port, kind: 'send' };
+      case 'make_send':
+        port.mscount++;
+        port.srights++;
+        return { port, kind: 'send' };
+      case 'move_send':
+        // The entry's right moves unless other user references keep it here.
+        if (entry.send > 1) port.srights++;
+        entry.send--;
+        if (entry.send === 0) port.holders.delete(this);
+        this.cleanup(name, entry);
+        return { port, kind: 'send' };
+      case 'make_send_once':
+        port.sorights++;
+        return { port, kind: 'send_once' };
+      case 'move_send_once':
+        entry.sendOnce--;
+        if (entry.send === 0 && entry.sendOnce === 0) port.holders.delete(this);
+        this.cleanup(name, entry);
+        return { port, kind: 'send_once' };
+      case 'move_receive':
+        entry.receive = false;
+        if (port.set) {
+          port.set.members.delete(port);
+          port.set = null;
+          port.setGeneration++;
+        }
+        port.receiver = null;
+        this.cleanup(name, entry);
+        return { port, kind: 'receive' };
+      default:
+        throw new KernError(MACH_SEND_INVALID_RIGHT, `${name}: no right for ${disposition}`);
+    }
+  }
+
+  /** A send-once right to `name` for a notification request. */
+  private takeSendOnce(name: PortName): Port {
+    const entry = this.entry(name);
+    if (!(entry.object instanceof Port)) throw new KernError(KERN_INVALID_RIGHT, `${name} is a port set`);
+    if (entry.receive) return this.takeRight(entry, name, 'make_send_once').port;
+    if (entry.sendOnce > 0) return this.takeRight(entry, name, 'move_send_once').port;
+    throw new KernError(KERN_INVALID_RIGHT, `no right to make a send-once right to ${name}`);
+  }
+
+  /** @internal Insert a send right that arrived from elsewhere. */
+  addSend(entry: Entry, port: Port, count: number): void {
+    if (entry.send === 0) {
+      port.holders.add(this);
+    } else {
+      // Merged into the send right already here: one right fewer in existence.
+      port.srights--;
+    }
+    entry.send += count;
+  }
+
+  /** @internal The entry for a port arriving in this space (created if new). */
+  entryFor(port: Port): Entry {
+    let entry = this.entries.get(port.name);
+    if (!entry) {
+      entry = { object: port, receive: false, send: 0, sendOnce: 0, dead: 0 };
+      this.entries.set(port.name, entry);
+    }
+    return entry;
+  }
+
+  private dropSend(entry: Entry, port: Port): void {
+    if (entry.sendOnce === 0) port.holders.delete(this);
+    releaseSendRight(port);
+  }
+
+  private cleanup(name: PortName, entry: Entry): void {
+    if (!entry.receive && entry.send === 0 && entry.sendOnce === 0 && entry.dead === 0) {
+      this.entries.delete(name);
+      if (entry.object instanceof Port) {
+        entry.object.holders.delete(this);
+        const request = entry.object.deadNameRequests.get(this);
+        if (request) {
+          entry.object.deadNameRequests.delete(this);
+          destroySendOnce(request);
+        }
+      }
+    }
+  }
+
+  private destroySet(set: PortSet): void {
+    set.dead = true;
+    for (const member of set.members) {
+      member.set = null;
+      member.setGeneration++;
+    }
+    set.members.clear();
+    set.arrivals.drain();
+    for (const waiter of set.waiters.drain()) waiter.reject(new KernError(MACH_RCV_PORT_DIED, `port set ${set.name}`));
+  }
+
+  /** @internal A port died: the rights here become a dead name. */
+  portDied(port: Port): void {
+    const entry = this.entries.get(port.name);
+    if (!entry) return;
+    const refs = entry.send + entry.sendOnce;
+    entry.send = 0;
+    entry.sendOnce = 0;
+    if (refs > 0) entry.dead += refs;
+    const request = port.deadNameRequests.get(this);
+    if (request) {
+      port.deadNameRequests.delete(this);
+      this.system.notify(request, deadName(port.name));
+    }
+    this.cleanup(port.name, entry);
+  }
+}
+
+// ------------------------------------------------------------------ port operations
+
+function canTake(entry: Entry, disposition: Disposition): boolean {
+  if (!(entry.object instanceof Port) || entry.object.dead) return false;
+  switch (disposition) {
+    case 'copy_send':
+    case 'move_send':
+      return entry.send > 0;
+    case 'make_send':
+    case 'make_send_once':
+    case 'move_receive':
+      return entry.receive;
+    case 'move_send_once':
+      return entry.sendOnce > 0;
+    case 'poly':
+      return entry.send > 0 || entry.sendOnce > 0 || entry.receive;
+  }
+}
+
+function polyDisposition(entry: Entry): Disposition {
+  if (entry.sendOnce > 0) return 'move_send_once';
+  if (entry.send > 0) return 'copy_send';
+  return 'make_send_once';
+}
+
+function enqueue(port: Port, qm: QueuedMessage): void {
+  port.queue.push(qm);
+  if (port.set) port.set.arrivals.push({ port, generation: port.setGeneration });
+  deliverWaiting(port);
+}
+
+/** Hand queued messages to receivers that are already waiting. */
+function deliverWaiting(port: Port): void {
+  const target = port.set ?? port;
+  while (target.waiters.length > 0) {
+    const queued = takeQueued(target);
+    if (!queued) return;
+    const waiter = target.waiters.shift();
+    if (!waiter) return;
+    waiter.resolve(copyOutMessage(waiter.space, queued.port, queued.qm));
+  }
+}
+
+function takeQueued(object: Port | PortSet): { port: Port; qm: QueuedMessage } | undefined {
+  if (object instanceof Port) {
+    if (object.receiver === null) return undefined;
+    const qm = object.queue.shift();
+    return qm ? { port: object, qm } : undefined;
+  }
+  for (;;) {
+    const token: { port: Port; generation: number } | undefined = object.arrivals.shift();
+    if (!token) return undefined;
+    const port: Port = token.port;
+    if (port.set !== object || port.setGeneration !== token.generation) continue;
+    const qm = port.queue.shift();
+    if (qm) return { port, qm };
+  }
+}
+
+function copyOut(space: IpcSpace, right: TransitRight): void {
+  const port = right.port;
+  const entry = space.entryFor(port);
+  if (right.kind === 'receive') {
+    if (port.dead) return;
+    entry.receive = true;
+    port.receiver = space;
+    return;
+  }
+  if (port.dead) {
+    // The port died in transit: the receiver gets a dead name.
+    if (right.kind === 'send') releaseSendRight(port);
+    else port.sorights--;
+    entry.dead++;
+    return;
+  }
+  if (right.kind === 'send') space.addSend(entry, port, 1);
+  else {
+    if (entry.sendOnce === 0 && entry.send === 0) port.holders.add(space);
+    entry.sendOnce++;
+  }
+}
+
+function copyOutMessage(space: IpcSpace, port: Port, qm: QueuedMessage): Message {
+  for (const right of qm.rights) copyOut(space, right);
+  qm.msg.seqno = port.seqno++;
+  qm.onRelease?.(true);
+  return qm.msg;
+}
+
+function releaseSendRight(port: Port): void {
+  port.srights--;
+  if (port.srights === 0 && port.noSendersNotify && !port.dead) fireNoSenders(port);
+}
+
+function fireNoSenders(port: Port): void {
+  const notify = port.noSendersNotify;
+  if (!notify) return;
+  port.noSendersNotify = null;
+  const msg: NoSendersNotification = { id: 'mach_notify_no_senders', dest: notify.name, name: port.name, mscount: port.mscount };
+  port.receiver?.system.notify(notify, msg);
+}
+
+function destroySendOnce(port: Port): void {
+  if (port.dead) {
+    port.sorights--;
+    return;
+  }
+  // An unused send-once right still produces exactly one message: the send-once notification.
+  const system = port.receiver?.system;
+  if (system) system.notify(port, sendOnceGone(port));
+  else port.sorights--;
+}
+
+function sendOnceGone(port: Port): SendOnceNotification {
+  return { id: 'mach_notify_send_once', dest: port.name };
+}
+
+function deadName(name: PortName): DeadNameNotification {
+  return { id: 'mach_notify_dead_name', dest: MACH_PORT_NULL, name };
+}
+
+/** The receive right is gone: queued messages are destroyed and holders get dead names. */
+function destroyPort(port: Port): void {
+  if (port.dead) return;
+  port.dead = true;
+  port.receiver = null;
+  if (port.set) {
+    port.set.members.delete(port);
+    port.set = null;
+  }
+  for (const waiter of port.waiters.drain()) waiter.reject(new KernError(MACH_RCV_PORT_DIED, `port ${port.name}`));
+  if (port.noSendersNotify) {
+    destroySendOnce(port.noSendersNotify);
+    port.noSendersNotify = null;
+  }
+  for (const qm of port.queue.drain()) destroyQueued(qm);
+  for (const space of [...port.holders]) space.portDied(port);
+  port.holders.clear();
+}
+
+function destroyQueued(qm: QueuedMessage): void {
+  for (const right of qm.rights) {
+    if (right.kind === 'send') releaseSendRight(right.port);
+    else if (right.kind === 'send_once') destroySendOnce(right.port);
+    else destroyPort(right.port);
+  }
+  qm.onRelease?.(false);
+}

@@ -1,0 +1,48 @@
+/**
+ * The replacement-policy interface the pageout daemon asks for victims.
+ *
+ * A policy tracks pages by *slot*: a small integer below its capacity (the
+ * kernel uses the frame number; the trace simulator hands out slots itself).
+ * All per-page bookkeeping lives in typed arrays indexed by slot, so the hot
+ * path (access on every cache hit) allocates nothing. `key` identifies the
+ * page's contents (the same page comes back with the same key after an
+ * eviction), which policies with ghost lists need.
+ *
+ * Each policy splits its pages into *active* and *inactive* the way its own
+ * structure does (Mach's queues, ARC's T2/T1, 2Q's Am/A1in, ...); the
+ * kernel's active_count / inactive_count are those numbers, and a
+ * reactivation is a page moving from the inactive to the active part.
+ */
+
+/** insert() flag: the page was supplied without being asked for now (prefetch, offer). */
+export const INSERT_PREFETCH = 1;
+/** insert() flag: the page belongs to an internal (default-pager) object. */
+export const INSERT_INTERNAL = 2;
+
+export interface ReplacementPolicy {
+  readonly name: string;
+  /** Slots are numbers in [0, capacity). */
+  readonly capacity: number;
+  /** Pages tracked now. */
+  readonly size: number;
+  readonly activeCount: number;
+  readonly inactiveCount: number;
+  /** Inactive pages moved back to active so far (on access or at a second chance). */
+  readonly reactivations: number;
+  /** A page became resident and evictable in `slot`. */
+  insert(slot: number, key: number, flags: number): void;
+  /** A cache hit on a tracked page. Returns true when it counted as a reactivation. */
+  access(slot: number): boolean;
+  /** The page left the policy's care (freed, wired, busy) without being chosen. */
+  remove(slot: number): void;
+  /** Choose the next page to evict and stop tracking it. -1 when nothing is tracked. */
+  victim(): number;
+  /** Whether `slot` is tracked now. */
+  has(slot: number): boolean;
+}
+
+export interface PolicyFactory {
+  readonly name: string;
+  readonly description: string;
+  create(capacity: number): ReplacementPolicy;
+}

@@ -1,0 +1,120 @@
+/**
+ * Sending pages back with memory_object_data_return, and the laundry.
+ *
+ * A page in a data_return stays in kernel memory until the pager receives
+ * the message, as its frame in the laundry (Mach's laundry pages): the
+ * frame is not free and is counted against the pool, so a pager that does
+ * not take returned pages cannot make the kernel hold more page data than
+ * it has frames. The message's data is copied out of the laundry frames
+ * when it is received (Mach's copyout of out-of-line memory) and the frames
+ * go back to the free list then.
+ */
+import type { Kernel } from './kernel.js';
+import type { MemoryObjectDataReturn } from './memory-object-defs.js';
+import type { VmObject } from './object.js';
+import { PG_LAUNDRY } from './resident.js';
+
+/** PAGEOUT_PAGES / DATA_WRITE_MAX: the most pages in one data_return. */
+export const DATA_WRITE_MAX = 32;
+
+export type LaundryKind = 'external' | 'default';
+
+/**
+ * Send frames (already out of any object, data in place) back to
+ * `object`'s pager as one data_return at page index `firstPage`. The frames
+ * are laundry until the message is received or destroyed.
+ */
+export function sendDataReturn(
+  vm: Kernel,
+  object: VmObject,
+  firstPage: number,
+  frames: readonly number[],
+  dirty: boolean,
+  kernelCopy: boolean,
+): void {
+  const pages = vm.pages;
+  const kind: LaundryKind = object.internal ? 'default' : 'external';
+  for (const d of frames) pages.flags[d] = PG_LAUNDRY;
+  if (kind === 'external') vm.externalLaundry += frames.length;
+  else vm.defaultLaundry += frames.length;
+
+  const msg: MemoryObjectDataReturn = {
+    id: 'memory_object_data_return',
+    dest: object.pager,
+    control: object.control,
+    offset: firstPage * vm.pageSize,
+    data: EMPTY,
+    dirty,
+    kernelCopy,
+  };
+  const release = (delivered: boolean): void => {
+    if (delivered) msg.data = gather(vm, frames);
+    for (const d of frames) pages.release(d);
+    if (kind === 'external') vm.externalLaundry -= frames.length;
+    else vm.defaultLaundry -= frames.length;
+    vm.pageout.laundryReleased(kind);
+  };
+  vm.stats.data_returns++;
+  vm.stats.pageouts += frames.length;
+  object.stats.pageouts += frames.length;
+  if (!object.hasPager() || !vm.send(msg, { onRelease: release })) {
+    // The pager is gone: nobody will ever take these pages.
+    vm.stats.pages_lost += dirty ? frames.length : 0;
+    release(false);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function gather(vm: Kernel, frames: readonly number[]): Buffer {
+  const pageSize = vm.pageSize;
+  const data = Buffer.allocUnsafe(frames.length * pageSize);
+  for (let i = 0; i < frames.length; i++) {
+    const d = frames[i] as number;
+    const chunk = vm.pages.chunkOf(d);
+    const start = vm.pages.chunkOffset(d);
+    chunk.copy(data, i * pageSize, start, start + pageSize);
+  }
+  return data;
+}
+
+/**
+ * A run of pages being collected for one data_return: contiguous page
+ * indexes, one kind (dirty, or clean precious), at most DATA_WRITE_MAX.
+ */
+export class ReturnBatch {
+  private frames: number[] = [];
+  private first = -1;
+  private dirty = false;
+
+  constructor(
+    private readonly vm: Kernel,
+    private readonly object: VmObject,
+    private readonly kernelCopy: boolean,
+  ) {}
+
+  /** Whether a page at `pageIndex` of kind `dirty` would extend this batch. */
+  fits(pageIndex: number, dirty: boolean): boolean {
+    return (
+      this.frames.length === 0 ||
+      (pageIndex === this.first + this.frames.length && dirty === this.dirty && this.frames.length < DATA_WRITE_MAX)
+    );
+  }
+
+  add(pageIndex: number, frame: number, dirty: boolean): void {
+    if (!this.fits(pageIndex, dirty)) this.flush();
+    if (this.frames.length === 0) {
+      this.first = pageIndex;
+      this.dirty = dirty;
+    }
+    this.frames.push(frame);
+  }
+
+  /** Send what has been collected. */
+  flush(): void {
+    if (this.frames.length === 0) return;
+    sendDataReturn(this.vm, this.object, this.first, this.frames, this.dirty, this.kernelCopy);
+    this.frames = [];
+    this.first = -1;
+  }
+}

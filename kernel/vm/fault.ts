@@ -1,0 +1,180 @@
+/**
+ * vm_fault_page: make one page of an object resident and accessible for
+ * `access`, talking to the pager as needed. The caller already knows the
+ * page is not usable as it stands (memcpy's fast path failed on it).
+ *
+ * - busy page (a request or a pageout in flight): wait, look again. This is
+ *   how any number of concurrent faults on one page share one request.
+ * - absent but not busy (the pager said data_unavailable): zero-fill.
+ * - page_lock denies the access: send data_unlock once (unlock_request
+ *   remembers it), wait for the lock_request that lowers the lock.
+ * - not resident: wait for pager_ready and for the absent throttle, put
+ *   busy+absent placeholders for a cluster of missing pages, send one
+ *   data_request for them, wait.
+ * A data_error wakes the waiters with the error; only they fail, the next
+ * access asks again.
+ */
+import { EIO } from './errno.js';
+import type { Kernel } from './kernel.js';
+import { ABSENT_MAX } from './kernel.js';
+import type { MemoryObjectDataRequest, MemoryObjectDataUnlock } from './memory-object-defs.js';
+import type { VmObject } from './object.js';
+import type { VmProt } from './prot.js';
+import { PG_ABSENT, PG_BUSY, PG_PREFETCH, PG_TABLED } from './resident.js';
+
+const NIL = -1;
+
+/**
+ * Fault in page `pageIndex` of `object`. `want` is how many pages from here
+ * on the caller will touch, `cluster` how many to ask for at most (want
+ * plus read-ahead). Resolves to 0 when the page is resident and allows
+ * `access`, else an errno.
+ */
+export async function fault(
+  vm: Kernel,
+  object: VmObject,
+  pageIndex: number,
+  access: VmProt,
+  want: number,
+  cluster: number,
+): Promise<number> {
+  const pages = vm.pages;
+  for (;;) {
+    const d = pages.lookup(object.id, pageIndex);
+    if (d !== NIL) {
+      const flags = pages.flags[d] as number;
+      if (flags & PG_BUSY) {
+        const woken = await pages.wait(d);
+        if (woken !== 0) return woken;
+        continue;
+      }
+      if (flags & PG_ABSENT) {
+        // data_unavailable: no data anywhere below, so a zero-filled page (vm_fault_page's bottom case).
+        if (!zeroFill(vm, object, d)) await vm.waitForFrame();
+        continue;
+      }
+      if ((pages.pageLock[d] as number) & access) {
+        if (!object.hasPager()) return EIO;
+        if (((pages.unlockRequest[d] as number) & access) !== access) {
+          pages.unlockRequest[d] = (pages.unlockRequest[d] as number) | access;
+          vm.stats.unlocks++;
+          const sent = vm.send({
+            id: 'memory_object_data_unlock',
+            dest: object.pager,
+            control: object.control,
+            offset: pageIndex * vm.pageSize,
+            length: vm.pageSize,
+            desiredAccess: access,
+          } satisfies MemoryObjectDataUnlock);
+          if (!sent) return EIO;
+        }
+        const woken = await pages.wait(d);
+        if (woken !== 0) return woken;
+        continue;
+      }
+      return 0;
+    }
+
+    // Not resident: ask the pager.
+    if (!object.hasPager()) return EIO;
+    if (!object.pagerReady) {
+      await new Promise<void>((resolve) => object.readyWaiters.push(resolve));
+      continue;
+    }
+    if (object.absentCount >= ABSENT_MAX) {
+      await new Promise<void>((resolve) => object.absentWaiters.push(resolve));
+      continue;
+    }
+    const first = pages.allocFictitious();
+    if (first === NIL) {
+      // Out of placeholders (FICTITIOUS_SHORTAGE): wait for any outstanding request of this object.
+      await new Promise<void>((resolve) => object.absentWaiters.push(resolve));
+      continue;
+    }
+    const count = requestCluster(vm, object, pageIndex, first, want, cluster);
+    vm.stats.data_requests++;
+    const sent = vm.send({
+      id: 'memory_object_data_request',
+      dest: object.pager,
+      control: object.control,
+      offset: pageIndex * vm.pageSize,
+      length: count * vm.pageSize,
+      desiredAccess: access,
+    } satisfies MemoryObjectDataRequest);
+    if (!sent) {
+      abortPlaceholders(vm, object, pageIndex, count, EIO);
+      return EIO;
+    }
+    const woken = await pages.wait(first);
+    if (woken !== 0) return woken;
+  }
+}
+
+/**
+ * Put busy+absent placeholders on `first` (already allocated) and on the
+ * missing pages after it, up to `cluster` pages, the cluster limit, the
+ * absent throttle and the free placeholders. Pages past what the caller asked for
+ * are read-ahead: PG_PREFETCH, so they enter the cache as inactive.
+ */
+function requestCluster(vm: Kernel, object: VmObject, pageIndex: number, first: number, want: number, cluster: number): number {
+  const pages = vm.pages;
+  const limit = Math.max(1, Math.min(cluster, vm.maxClusterPages, ABSENT_MAX - object.absentCount));
+  let d = first;
+  let count = 0;
+  for (;;) {
+    pages.insert(d, object, pageIndex + count);
+    pages.flags[d] = (pages.flags[d] as number) | PG_BUSY | PG_ABSENT | (count >= want ? PG_PREFETCH : 0);
+    object.absentCount++;
+    count++;
+    if (count >= limit || pages.lookup(object.id, pageIndex + count) !== NIL) break;
+    d = pages.allocFictitious();
+    if (d === NIL) break;
+  }
+  return count;
+}
+
+/** Free the placeholders of a request that could not be sent, failing their waiters. */
+export function abortPlaceholders(vm: Kernel, object: VmObject, pageIndex: number, count: number, errno: number): void {
+  const pages = vm.pages;
+  for (let i = 0; i < count; i++) {
+    const d = pages.lookup(object.id, pageIndex + i);
+    if (d === NIL) continue;
+    const flags = pages.flags[d] as number;
+    if ((flags & (PG_BUSY | PG_ABSENT)) !== (PG_BUSY | PG_ABSENT)) continue;
+    dropPlaceholder(vm, object, d, errno);
+  }
+}
+
+/** Take a busy+absent placeholder out, waking its waiters with `value`. */
+export function dropPlaceholder(vm: Kernel, object: VmObject, d: number, value: number): void {
+  const pages = vm.pages;
+  if ((pages.flags[d] as number) & PG_BUSY) requestDone(object);
+  pages.wakeup(d, value);
+  if ((pages.flags[d] as number) & PG_TABLED) pages.remove(d, object);
+  pages.release(d);
+}
+
+/** One outstanding request fewer: let throttled faults go. */
+export function requestDone(object: VmObject): void {
+  object.absentCount--;
+  if (object.absentWaiters.length > 0) for (const wake of object.absentWaiters.splice(0)) wake();
+}
+
+/**
+ * Replace an absent (unavailable) placeholder with a zero-filled frame.
+ * Returns false if no frame can be had now (the caller waits and retries).
+ */
+function zeroFill(vm: Kernel, object: VmObject, placeholder: number): boolean {
+  const frame = vm.grabFrame();
+  if (frame === NIL) return false;
+  const pages = vm.pages;
+  pages.frameData(frame).fill(0);
+  pages.replace(placeholder, frame, object);
+  object.residentCount++;
+  vm.track(frame, object, false);
+  vm.stats.zero_fill_count++;
+  object.stats.zero_fills++;
+  pages.wakeup(placeholder, 0);
+  pages.release(placeholder);
+  return true;
+}

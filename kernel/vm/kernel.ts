@@ -1,0 +1,371 @@
+/**
+ * The simulated Mach kernel's VM: the frame pool and resident page table,
+ * memory objects and their pagers, the fault path, the pageout daemon with
+ * its replacement policy, the default pager, and the statistics record.
+ *
+ * Pagers talk to it only through messages: it receives on a port set that
+ * holds every control port it made, and handles each object's messages one
+ * at a time in arrival order (different objects in parallel).
+ */
+import { KernError, KERN_INVALID_ARGUMENT, MACH_SEND_INVALID_DEST } from '../ipc/kern-return.js';
+import type { Message, PortName } from '../ipc/message.js';
+import { isNotification } from '../ipc/notify.js';
+import { serve } from '../ipc/receive-loop.js';
+import { IpcSystem, type IpcSpace, type SendOptions } from '../ipc/space.js';
+import { DefaultPager } from '../default-pager/default-pager.js';
+import { FileSwap, type SwapStore } from '../default-pager/swap.js';
+import { INSERT_INTERNAL, INSERT_PREFETCH, type ReplacementPolicy } from '../policy/policy.js';
+import { createPolicy, DEFAULT_POLICY } from '../policy/registry.js';
+import { SerialQueues } from '../util/serial-queues.js';
+import { handleControlMessage } from './memory-object/dispatch.js';
+import { isPagerToKernel } from './memory-object-defs.js';
+import { VmObject, wakeAll } from './object.js';
+import { enterObject, createInternalObject, pagerDied } from './object-lifecycle.js';
+import { PageoutDaemon } from './pageout.js';
+import { VM_PROT_ALL, type VmProt } from './prot.js';
+import { PG_DIRTY, PG_PRECIOUS, PG_TABLED, ResidentTable } from './resident.js';
+import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
+import { VmWindow } from './map.js';
+import { MAX_OFFSET } from './errno.js';
+
+export interface KernelOptions {
+  /** Bytes of physical memory (the frame pool). */
+  cacheSize: number;
+  /** Page size: a power of two from 512 bytes to 64 KiB. Default 4096. */
+  pageSize?: number;
+  /** Replacement policy name. Default 'mach'. */
+  policy?: string;
+  /** The IPC system pagers share with this kernel. Default: a new one. */
+  ipc?: IpcSystem;
+  /** The default pager's swap. Default: an anonymous temporary file. */
+  swap?: SwapStore;
+  /** Pages in data_returns an external pager has not received yet, past which the kernel double-pages. */
+  externalLaundryMax?: number;
+  /** Largest page-in cluster, in pages. Default 32. */
+  maxClusterPages?: number;
+  /** Where the kernel reports protocol errors and other anomalies. */
+  log?: (line: string) => void;
+  /** Called with an error a message handler threw (a bug). Default: rethrow asynchronously. */
+  onError?: (err: unknown) => void;
+}
+
+/** vm_object_absent_max: outstanding page requests per object. */
+export const ABSENT_MAX = 50;
+/** VM_PAGE_MAX_LAUNDRY: pages out to the default pager before pageout pauses. */
+export const MAX_DEFAULT_LAUNDRY = 5;
+/** VM_PAGEOUT_TIMEOUT: the longest pause of a throttled pageout daemon (ms). */
+export const PAGEOUT_TIMEOUT_MS = 50;
+
+export const MIN_FRAMES = 4;
+
+export class Kernel {
+  readonly ipc: IpcSystem;
+  /** The kernel's own IPC space (it holds pager send rights, control receive rights). */
+  readonly space: IpcSpace;
+  readonly pageSize: number;
+  readonly frameCount: number;
+  readonly pages: ResidentTable;
+  policy: ReplacementPolicy;
+  readonly stats = new VmStatistics();
+  /** Free-frame thresholds (vm_page_seg min/low/high). */
+  readonly freeMin: number;
+  readonly freeLow: number;
+  readonly freeHigh: number;
+  readonly externalLaundryMax: number;
+  readonly maxClusterPages: number;
+  readonly pageout: PageoutDaemon;
+  readonly defaultPager: DefaultPager;
+  /** Send right (in this space) to the default pager's port. */
+  readonly defaultPagerPort: PortName;
+
+  readonly objects = new Map<number, VmObject>();
+  readonly objectsByPager = new Map<PortName, VmObject>();
+  readonly objectsByControl = new Map<PortName, VmObject>();
+  /** Unreferenced objects kept for may_cache, oldest first. */
+  readonly cachedObjects = new Set<VmObject>();
+  private readonly freeObjectIds: number[] = [];
+  private nextObjectId = 1;
+
+  /** Port set of every control port, plus the notify port. */
+  readonly controlSet: PortName;
+  /** Dead-name notifications for pager ports arrive here. */
+  readonly notifyPort: PortName;
+  readonly serial: SerialQueues<number>;
+  readonly log: (line: string) => void;
+  readonly onError: (err: unknown) => void;
+  private readonly loop: Promise<void>;
+
+  /** Unprivileged allocation is paused (free frames fell to the minimum). */
+  allocPaused = false;
+  private readonly frameWaiters: (() => void)[] = [];
+  /** Frames holding data of data_returns not yet received, per destination. */
+  externalLaundry = 0;
+  defaultLaundry = 0;
+  /** Frames with a non-zero wire count. */
+  wiredPages = 0;
+  private shutDown = false;
+
+  constructor(options: KernelOptions) {
+    const pageSize = options.pageSize ?? 4096;
+    if (!Number.isInteger(pageSize) || pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
+      throw new RangeError(`page size must be a power of two from 512 to 65536 bytes, not ${pageSize}`);
+    const frames = Math.floor(options.cacheSize / pageSize);
+    if (!Number.isFinite(frames) || frames < MIN_FRAMES)
+      throw new RangeError(`cache size must hold at least ${MIN_FRAMES} pages of ${pageSize} bytes`);
+    this.pageSize = pageSize;
+    this.frameCount = frames;
+    // Fictitious descriptors: request placeholders and holding pages. Faults wait when they run out.
+    this.pages = new ResidentTable(frames, Math.max(1024, frames), pageSize);
+    this.freeMin = Math.max(1, Math.floor((frames * 5) / 100));
+    this.freeLow = Math.max(this.freeMin + 1, Math.floor((frames * 6) / 100));
+    this.freeHigh = Math.max(this.freeLow + 1, Math.floor((frames * 10) / 100));
+    this.externalLaundryMax = options.externalLaundryMax ?? Math.max(2, Math.floor(frames / 4));
+    this.maxClusterPages = Math.max(1, Math.min(options.maxClusterPages ?? 32, Math.floor(frames / 4)));
+    this.policy = createPolicy(options.policy ?? DEFAULT_POLICY, frames);
+    this.log = options.log ?? ((line) => process.stderr.write(`machpager kernel: ${line}\n`));
+    this.onError =
+      options.onError ??
+      ((err) =>
+        queueMicrotask(() => {
+          throw err;
+        }));
+    this.serial = new SerialQueues<number>(this.onError);
+
+    this.ipc = options.ipc ?? new IpcSystem();
+    this.space = this.ipc.createSpace('kernel');
+    this.controlSet = this.space.allocatePortSet();
+    this.notifyPort = this.space.allocatePort();
+    this.space.moveMember(this.notifyPort, this.controlSet);
+
+    this.defaultPager = new DefaultPager(this.ipc, options.swap ?? new FileSwap(pageSize), pageSize, this.onError);
+    this.defaultPager.space.copyRightTo(this.defaultPager.port, 'make_send', this.space);
+    this.defaultPagerPort = this.defaultPager.port;
+
+    this.pageout = new PageoutDaemon(this);
+    this.loop = serve(this.space, this.controlSet, (msg) => this.dispatch(msg));
+  }
+
+  // ------------------------------------------------------------------ public API
+
+  /**
+   * vm_map: map [offset, offset+size) of the memory object `memoryObject`
+   * (a send right in `caller`) with protection `prot`. The first map of an
+   * object sends memory_object_init; faults wait until the pager is ready.
+   */
+  async vmMap(caller: IpcSpace, memoryObject: PortName, offset: number, size: number, prot: VmProt = VM_PROT_ALL): Promise<VmWindow> {
+    this.checkRange(offset, size);
+    caller.copyRightTo(memoryObject, 'copy_send', this.space);
+    const object = await enterObject(this, memoryObject);
+    return new VmWindow(this, object, offset, size, prot);
+  }
+
+  /** vm_allocate: anonymous zero-filled memory, paged by the default pager. */
+  vmAllocate(size: number): VmWindow {
+    this.checkRange(0, size);
+    const object = createInternalObject(this, size);
+    object.refCount++;
+    return new VmWindow(this, object, 0, size, VM_PROT_ALL);
+  }
+
+  statistics(): VmStatisticsRecord {
+    return this.stats.snapshot({
+      pagesize: this.pageSize,
+      free_count: this.pages.freeFrameCount,
+      active_count: this.policy.activeCount,
+      inactive_count: this.policy.inactiveCount,
+      wire_count: this.wiredPages,
+      laundry_count: this.externalLaundry + this.defaultLaundry,
+      objects: this.objects.size,
+      objects_cached: this.cachedObjects.size,
+      policy: this.policy.name,
+      frames: this.frameCount,
+      free_min: this.freeMin,
+      free_low: this.freeLow,
+      free_high: this.freeHigh,
+      reactivations: this.policy.reactivations,
+    });
+  }
+
+  /**
+   * Switch the replacement policy while running: the old policy is drained
+   * in its own eviction order into the new one, so no resident page is lost
+   * and the oldest stay oldest.
+   */
+  setPolicy(name: string): void {
+    const next = createPolicy(name, this.frameCount);
+    const old = this.policy;
+    this.stats.reactivations_before += old.reactivations;
+    for (let d = old.victim(); d >= 0; d = old.victim()) {
+      const object = this.objectOf(d);
+      next.insert(d, object.pageKey(this.pages.pageIndex[d] as number), object.internal ? INSERT_INTERNAL : 0);
+    }
+    this.policy = next;
+  }
+
+  /** Stop the kernel: the default pager and the receive loop end. Objects are not terminated. */
+  async shutdown(): Promise<void> {
+    if (this.shutDown) return;
+    this.shutDown = true;
+    this.pageout.stop();
+    this.space.terminate();
+    await this.loop;
+    await this.defaultPager.shutdown();
+  }
+
+  // ------------------------------------------------------------------ frames
+
+  /**
+   * vm_page_grab: a free frame, or -1 when allocation must wait. Below the
+   * minimum, unprivileged allocation pauses until the daemon has freed up
+   * to the high mark; privileged allocations (pageout's own) may go lower.
+   */
+  grabFrame(privileged = false): number {
+    const free = this.pages.freeFrameCount;
+    if (free <= this.freeLow) this.pageout.wake();
+    if (!privileged && (this.allocPaused || free <= this.freeMin)) {
+      this.allocPaused = true;
+      return -1;
+    }
+    return this.pages.allocFrame();
+  }
+
+  /** Wait until unprivileged allocation resumes. */
+  waitForFrame(): Promise<void> {
+    this.pageout.wake();
+    return new Promise((resolve) => this.frameWaiters.push(resolve));
+  }
+
+  /** The daemon brought free frames up to the high mark: resume allocation. */
+  resumeAllocation(): void {
+    if (this.pages.freeFrameCount < this.freeHigh && this.policy.size > 0) return;
+    this.allocPaused = false;
+    wakeAll(this.frameWaiters);
+  }
+
+  get frameWaiterCount(): number {
+    return this.frameWaiters.length;
+  }
+
+  // ------------------------------------------------------------------ pages
+
+  objectOf(d: number): VmObject {
+    const object = this.objects.get(this.pages.objectId[d] as number);
+    if (!object) throw new Error(`page ${d} belongs to no object`);
+    return object;
+  }
+
+  /** Make a resident page known to the policy (it becomes evictable). */
+  track(d: number, object: VmObject, prefetch: boolean): void {
+    this.policy.insert(
+      d,
+      object.pageKey(this.pages.pageIndex[d] as number),
+      (prefetch ? INSERT_PREFETCH : 0) | (object.internal ? INSERT_INTERNAL : 0),
+    );
+  }
+
+  /** The page leaves the policy (freed, wired, or handed to pageout). */
+  untrack(d: number): void {
+    if (this.policy.has(d)) this.policy.remove(d);
+  }
+
+  setDirty(d: number, object: VmObject): void {
+    const flags = this.pages.flags[d] as number;
+    if ((flags & PG_DIRTY) === 0) {
+      this.pages.flags[d] = flags | PG_DIRTY;
+      object.dirtyCount++;
+    }
+  }
+
+  clearDirty(d: number, object: VmObject): void {
+    const flags = this.pages.flags[d] as number;
+    if ((flags & PG_DIRTY) !== 0) {
+      this.pages.flags[d] = flags & ~PG_DIRTY;
+      object.dirtyCount--;
+    }
+  }
+
+  /**
+   * Take a resident page out of its object: out of the policy, the hash and
+   * the object's counts. The descriptor is not released (the caller frees
+   * it or hands it to the laundry).
+   */
+  detachPage(d: number, object: VmObject): void {
+    this.untrack(d);
+    const flags = this.pages.flags[d] as number;
+    if ((flags & PG_TABLED) === 0) return;
+    if (flags & PG_DIRTY) object.dirtyCount--;
+    if (!this.pages.isFictitious(d)) object.residentCount--;
+    this.pages.remove(d, object);
+    this.pages.flags[d] = flags & ~(PG_TABLED | PG_DIRTY | PG_PRECIOUS);
+  }
+
+  /** vm_page_free: take the page out of its object and free the frame. */
+  freePage(d: number, object: VmObject): void {
+    this.detachPage(d, object);
+    this.pages.release(d);
+    if (this.frameWaiters.length > 0 || this.allocPaused) this.resumeAllocation();
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  /** @internal */
+  allocateObjectId(): number {
+    return this.freeObjectIds.pop() ?? this.nextObjectId++;
+  }
+
+  /** @internal */
+  releaseObjectId(id: number): void {
+    this.freeObjectIds.push(id);
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /** Send a message from the kernel's space, counting it. Returns false if the destination is dead. */
+  send<M extends Message>(msg: M, options?: SendOptions): boolean {
+    try {
+      this.space.send(msg, options);
+    } catch (err) {
+      if (err instanceof KernError && err.code === MACH_SEND_INVALID_DEST) return false;
+      throw err;
+    }
+    this.stats.countSent(msg.id);
+    return true;
+  }
+
+  /** Answer on a reply port the pager gave us, consuming our right to it. */
+  reply<M extends Message>(msg: M): void {
+    const rights = this.space.rights(msg.dest);
+    if (rights.sendOnce === 0 && rights.send === 0) return;
+    this.send(msg, { destDisposition: rights.sendOnce > 0 ? 'move_send_once' : 'move_send' });
+  }
+
+  protocolError(object: VmObject | undefined, what: string): void {
+    this.stats.protocol_errors++;
+    this.log(`protocol error${object ? ` (object ${object.id})` : ''}: ${what}`);
+  }
+
+  private dispatch(msg: Message): void {
+    if (isNotification(msg)) {
+      if (msg.id === 'mach_notify_dead_name') {
+        const object = this.objectsByPager.get(msg.name);
+        // The name may be a reply port that died: only pager ports matter here.
+        if (object) this.serial.run(object.id, () => pagerDied(this, object));
+        if (this.space.isDeadName(msg.name)) this.space.deallocate(msg.name);
+      }
+      return;
+    }
+    this.stats.countReceived(msg.id);
+    const object = this.objectsByControl.get(msg.dest);
+    if (!object || !isPagerToKernel(msg)) {
+      this.protocolError(object, `${msg.id} on port ${msg.dest}`);
+      return;
+    }
+    this.serial.run(object.id, () => handleControlMessage(this, object, msg));
+  }
+
+  private checkRange(offset: number, size: number): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size <= 0 || offset + size > MAX_OFFSET)
+      throw new KernError(KERN_INVALID_ARGUMENT, `range ${offset}+${size}`);
+    if (offset % this.pageSize !== 0) throw new KernError(KERN_INVALID_ARGUMENT, `offset ${offset} is not page aligned`);
+  }
+}

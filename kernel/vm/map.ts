@@ -1,0 +1,111 @@
+/**
+ * A mapping of a memory object (a vm_map entry): a window of
+ * [offset, offset + size) of the object with a protection. Addresses given
+ * to its methods are relative to the window. Clients use it as a task uses
+ * mapped memory: copying in and out goes through the page cache and the
+ * pager, exactly as pager_memcpy does in the Hurd.
+ */
+import { KernError, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE } from '../ipc/kern-return.js';
+import { EFBIG, MAX_OFFSET } from './errno.js';
+import type { Kernel } from './kernel.js';
+import { copySync, memcpy, noteAccess, type MemcpyResult } from './memcpy.js';
+import type { VmObject } from './object.js';
+import { releaseObject } from './object-lifecycle.js';
+import { VM_PROT_READ, VM_PROT_WRITE, type VmProt } from './prot.js';
+import { wirePages, unwirePages } from './wire.js';
+
+export class VmWindow {
+  private deallocated = false;
+  private wired = false;
+
+  constructor(
+    readonly kernel: Kernel,
+    readonly object: VmObject,
+    /** Offset of the window in the object. */
+    readonly offset: number,
+    readonly size: number,
+    readonly protection: VmProt,
+  ) {}
+
+  /**
+   * Copy while the pages are resident: no promise, no timer. Returns the
+   * bytes copied; fewer than buffer.length means a fault is needed at
+   * address + result (finish with completeCopy). READ copies out of the
+   * object into `buffer`, WRITE copies `buffer` into the object.
+   */
+  copySync(address: number, buffer: Uint8Array, access: VmProt): number {
+    if (buffer.length === 0) return 0;
+    const offset = this.check(address, buffer.length, access);
+    if (offset < 0) return 0;
+    noteAccess(this.kernel, this.object, offset, buffer.length);
+    return copySync(this.kernel, this.object, offset, buffer, access);
+  }
+
+  /** Finish a copy that copySync left at `done` bytes, faulting as needed. */
+  completeCopy(address: number, buffer: Uint8Array, access: VmProt, done: number): Promise<MemcpyResult> {
+    const offset = this.check(address, buffer.length, access);
+    if (offset < 0) return Promise.resolve({ bytes: 0, error: EFBIG });
+    return memcpy(this.kernel, this.object, offset, buffer, access, done, true);
+  }
+
+  /** pager_memcpy: copy all of `buffer` in or out; a pager error stops it with the bytes done. */
+  memcpy(address: number, buffer: Uint8Array, access: VmProt): Promise<MemcpyResult> {
+    if (buffer.length === 0) return Promise.resolve({ bytes: 0, error: 0 });
+    const offset = this.check(address, buffer.length, access);
+    if (offset < 0) return Promise.resolve({ bytes: 0, error: EFBIG });
+    const sequential = noteAccess(this.kernel, this.object, offset, buffer.length);
+    const done = copySync(this.kernel, this.object, offset, buffer, access);
+    if (done === buffer.length) return Promise.resolve({ bytes: done, error: 0 });
+    return memcpy(this.kernel, this.object, offset, buffer, access, done, sequential);
+  }
+
+  /** Read `length` bytes at `address`. */
+  async read(address: number, length: number): Promise<{ data: Buffer; error: number }> {
+    const data = Buffer.alloc(length);
+    const { bytes, error } = await this.memcpy(address, data, VM_PROT_READ);
+    return { data: data.subarray(0, bytes), error };
+  }
+
+  /** Write `data` at `address`. */
+  write(address: number, data: Uint8Array): Promise<MemcpyResult> {
+    return this.memcpy(address, data, VM_PROT_WRITE);
+  }
+
+  /** vm_wire: fault in every page of the window and keep it resident until unwire. */
+  async wire(): Promise<number> {
+    if (this.wired) return 0;
+    const error = await wirePages(this.kernel, this.object, this.offset, this.size, this.protection & VM_PROT_READ);
+    if (error === 0) this.wired = true;
+    return error;
+  }
+
+  unwire(): void {
+    if (!this.wired) return;
+    this.wired = false;
+    unwirePages(this.kernel, this.object, this.offset, this.size);
+  }
+
+  /** vm_deallocate: drop the mapping and with it this reference to the object. */
+  deallocate(): void {
+    if (this.deallocated) return;
+    this.unwire();
+    this.deallocated = true;
+    releaseObject(this.kernel, this.object);
+  }
+
+  get isDeallocated(): boolean {
+    return this.deallocated;
+  }
+
+  /** The object offset of `address`, or -1 past 2^53 (EFBIG). Throws on a bad address or access. */
+  private check(address: number, length: number, access: VmProt): number {
+    if (this.deallocated) throw new KernError(KERN_INVALID_ADDRESS, 'window deallocated');
+    if ((access & ~this.protection & (VM_PROT_READ | VM_PROT_WRITE)) !== 0)
+      throw new KernError(KERN_PROTECTION_FAILURE, `access ${access} on a window with protection ${this.protection}`);
+    const offset = this.offset + address;
+    if (offset + length > MAX_OFFSET) return -1;
+    if (!Number.isSafeInteger(address) || address < 0 || address + length > this.size)
+      throw new KernError(KERN_INVALID_ADDRESS, `${address}+${length} outside a window of ${this.size} bytes`);
+    return offset;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * pager_memcpy: copy any byte range between a buffer and a memory object
+ * through the page cache. Resident, accessible pages are copied at once
+ * (copySync: no promise, no timer, the cache-hit path); the first page that
+ * needs a fault ends the synchronous part and memcpy takes over, faulting
+ * page by page. A pager error ends the copy with that errno and the count
+ * of bytes done, as pager_memcpy returns it with *size.
+ */
+import { performance } from 'node:perf_hooks';
+import { fault } from './fault.js';
+import type { Kernel } from './kernel.js';
+import type { VmObject } from './object.js';
+import { VM_PROT_WRITE, type VmProt } from './prot.js';
+import { PG_ABSENT, PG_BUSY, PG_DIRTY } from './resident.js';
+
+export interface MemcpyResult {
+  /** Bytes copied. */
+  bytes: number;
+  /** 0, or the errno that stopped the copy (EIO, ENOSPC, EDQUOT). */
+  error: number;
+}
+
+const NIL = -1;
+const UNUSABLE = PG_BUSY | PG_ABSENT;
+
+/**
+ * Copy between `buffer` and the object at `offset` while every page is
+ * resident and allows `access` (READ: object → buffer; WRITE: buffer →
+ * object). Returns the bytes copied; fewer than buffer.length means the
+ * page at offset + result needs a fault.
+ */
+export function copySync(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Array, access: VmProt): number {
+  const pages = vm.pages;
+  const pageSize = vm.pageSize;
+  const writing = (access & VM_PROT_WRITE) !== 0;
+  const length = buffer.length;
+  let done = 0;
+  while (done < length) {
+    const at = offset + done;
+    const pageIndex = Math.floor(at / pageSize);
+    const d = pages.lookup(object.id, pageIndex);
+    if (d === NIL) break;
+    const flags = pages.flags[d] as number;
+    if ((flags & UNUSABLE) !== 0 || ((pages.pageLock[d] as number) & access) !== 0) break;
+    const inPage = at - pageIndex * pageSize;
+    const n = Math.min(pageSize - inPage, length - done);
+    const chunk = pages.chunkOf(d);
+    const start = pages.chunkOffset(d) + inPage;
+    if (writing) {
+      chunk.set(buffer.subarray(done, done + n), start);
+      if ((flags & PG_DIRTY) === 0) {
+        pages.flags[d] = flags | PG_DIRTY;
+        object.dirtyCount++;
+      }
+    } else {
+      buffer.set(chunk.subarray(start, start + n), done);
+    }
+    vm.policy.access(d);
+    vm.stats.lookups++;
+    vm.stats.hits++;
+    object.stats.hits++;
+    done += n;
+  }
+  return done;
+}
+
+/**
+ * Note an access to [offset, offset + length) for read-ahead; returns true
+ * when it continues the previous access (a sequential stream).
+ */
+export function noteAccess(vm: Kernel, object: VmObject, offset: number, length: number): boolean {
+  const first = Math.floor(offset / vm.pageSize);
+  const next = object.nextSequentialPage;
+  object.nextSequentialPage = Math.floor((offset + Math.max(length, 1) - 1) / vm.pageSize) + 1;
+  return first === next || first === next - 1;
+}
+
+/**
+ * Copy the rest of `buffer` (from byte `done` on), faulting pages in as
+ * needed. `sequential` is noteAccess's verdict on this copy.
+ */
+export async function memcpy(
+  vm: Kernel,
+  object: VmObject,
+  offset: number,
+  buffer: Uint8Array,
+  access: VmProt,
+  done: number,
+  sequential: boolean,
+): Promise<MemcpyResult> {
+  const pageSize = vm.pageSize;
+  const length = buffer.length;
+  const lastPage = Math.floor((offset + length - 1) / pageSize);
+  while (done < length) {
+    const pageIndex = Math.floor((offset + done) / pageSize);
+    const want = lastPage - pageIndex + 1;
+    const cluster = clusterSize(vm, object, want, sequential);
+    vm.stats.lookups++;
+    vm.stats.faults++;
+    object.stats.faults++;
+    const started = performance.now();
+    // The page can be taken away between the fault's wake-up and our turn
+    // (pageout ran in between): then it is simply faulted again.
+    let copied = 0;
+    do {
+      const error = await fault(vm, object, pageIndex, access, want, cluster);
+      if (error !== 0) {
+        vm.stats.faultLatency.record((performance.now() - started) * 1000);
+        return { bytes: done, error };
+      }
+      copied = copyPage(vm, object, offset + done, buffer, done, access);
+    } while (copied === 0);
+    vm.stats.faultLatency.record((performance.now() - started) * 1000);
+    done += copied;
+    if (done < length) done += copySync(vm, object, offset + done, buffer.subarray(done), access);
+  }
+  return { bytes: done, error: 0 };
+}
+
+/** Copy the part of one page that [offset...) covers, if it is usable; 0 if not. Not a hit: the fault counted it. */
+function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Array, at: number, access: VmProt): number {
+  const pages = vm.pages;
+  const pageSize = vm.pageSize;
+  const pageIndex = Math.floor(offset / pageSize);
+  const d = pages.lookup(object.id, pageIndex);
+  if (d === NIL) return 0;
+  const flags = pages.flags[d] as number;
+  if ((flags & UNUSABLE) !== 0 || ((pages.pageLock[d] as number) & access) !== 0) return 0;
+  const inPage = offset - pageIndex * pageSize;
+  const n = Math.min(pageSize - inPage, buffer.length - at);
+  const chunk = pages.chunkOf(d);
+  const start = pages.chunkOffset(d) + inPage;
+  if ((access & VM_PROT_WRITE) !== 0) {
+    chunk.set(buffer.subarray(at, at + n), start);
+    vm.setDirty(d, object);
+  } else {
+    buffer.set(chunk.subarray(start, start + n), at);
+  }
+  vm.policy.access(d);
+  return n;
+}
+
+/**
+ * How many pages to ask for at a fault when the copy wants `want` more:
+ * at least those, plus read-ahead that doubles at each fault of a
+ * sequential stream (up to the cluster limit) and drops back when the
+ * stream breaks.
+ */
+function clusterSize(vm: Kernel, object: VmObject, want: number, sequential: boolean): number {
+  object.clusterPages = sequential ? Math.min(object.clusterPages * 2, vm.maxClusterPages) : 1;
+  return Math.max(want, object.clusterPages);
+}

@@ -1,0 +1,106 @@
+/**
+ * Memory objects as the kernel sees them (struct vm_object): the pager's
+ * port, the control and name ports the kernel made for it, the attributes
+ * the pager set, reference and page counts, and its resident pages (memq).
+ */
+import { MACH_PORT_NULL, type PortName } from '../ipc/message.js';
+import { MEMORY_OBJECT_COPY_DELAY, type CopyStrategy } from './prot.js';
+import type { MemqOwner } from './resident.js';
+
+export type ObjectState =
+  /** init sent, waiting for ready / change_attributes (faults block). */
+  | 'initializing'
+  | 'ready'
+  /** Being terminated: a new map waits until terminate is queued. */
+  | 'terminating'
+  /** Terminated, destroyed, or its pager died. */
+  | 'dead';
+
+export interface ObjectStatistics {
+  resident: number;
+  dirty: number;
+  faults: number;
+  hits: number;
+  pageins: number;
+  pageouts: number;
+  zero_fills: number;
+  evictions: number;
+}
+
+export class VmObject implements MemqOwner {
+  memqHead = -1;
+  state: ObjectState = 'initializing';
+  /** Mappings and other users (vm_object.ref_count). */
+  refCount = 0;
+  residentCount = 0;
+  dirtyCount = 0;
+  /** Busy+absent placeholders: requests outstanding (absent_count). */
+  absentCount = 0;
+  /** Pageouts in progress that keep the object from terminating (paging_in_progress). */
+  pagingInProgress = 0;
+  /** pager_ready: set by ready / change_attributes; faults wait for it. */
+  pagerReady = false;
+  /** can_persist (may_cache). */
+  canPersist = false;
+  copyStrategy: CopyStrategy = MEMORY_OBJECT_COPY_DELAY;
+  /** Data is discarded at termination (COPY_TEMPORARY, or an internal object). */
+  temporary = false;
+  /** On the cached list: no references, pages kept. */
+  cached = false;
+  /** The pager died or destroyed the object: faults on absent pages fail. */
+  pagerGone = false;
+  /** Sequential-access detection for clustered page-in. */
+  nextSequentialPage = -1;
+  clusterPages = 1;
+
+  readonly stats: ObjectStatistics = {
+    resident: 0,
+    dirty: 0,
+    faults: 0,
+    hits: 0,
+    pageins: 0,
+    pageouts: 0,
+    zero_fills: 0,
+    evictions: 0,
+  };
+
+  /** Resolved when pager_ready becomes true (or the object dies). */
+  readyWaiters: (() => void)[] = [];
+  /** Resolved when absent_count drops below the throttle. */
+  absentWaiters: (() => void)[] = [];
+  /** Resolved when paging_in_progress reaches zero. */
+  pagingWaiters: (() => void)[] = [];
+  /** Resolved when terminate has been queued (for maps waiting on a terminating object). */
+  terminatedWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly id: number,
+    /** The memory object port (the kernel holds a send right). */
+    readonly pager: PortName,
+    /** Control port (pager_request): the kernel holds the receive right. */
+    readonly control: PortName,
+    /** Name port: the kernel holds the receive right. */
+    readonly name: PortName,
+    /** Created by the kernel and served by the default pager. */
+    readonly internal: boolean,
+  ) {
+    if (internal) this.temporary = true;
+  }
+
+  get alive(): boolean {
+    return this.state === 'initializing' || this.state === 'ready';
+  }
+
+  /** The key policies use to recognise this page again (object id and page index). */
+  pageKey(pageIndex: number): number {
+    return this.id * 4294967296 + (pageIndex % 4294967296);
+  }
+
+  hasPager(): boolean {
+    return this.pager !== MACH_PORT_NULL && !this.pagerGone;
+  }
+}
+
+export function wakeAll(waiters: (() => void)[]): void {
+  for (const wake of waiters.splice(0)) wake();
+}

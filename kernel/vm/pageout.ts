@@ -1,0 +1,242 @@
+/**
+ * The pageout daemon (vm_pageout.c): woken when free frames fall to the
+ * low mark, it asks the policy for victims until free frames reach the
+ * high mark. Clean, non-precious victims are freed without a message;
+ * dirty or precious ones go back to their pager with data_return.
+ *
+ * Flow control: pages in data_returns not yet received are laundry.
+ * - An external pager with externalLaundryMax pages still unreceived is not
+ *   trusted with more: further dirty pages of external objects are
+ *   double-paged, written to the default pager (swap) at once, with a
+ *   holding page at their offset so that nobody pages them in meanwhile,
+ *   and handed to the external pager later, when its laundry drains.
+ * - With MAX_DEFAULT_LAUNDRY pages out to the default pager, the daemon
+ *   pauses (at most PAGEOUT_TIMEOUT_MS, or until laundry comes back).
+ */
+import type { Kernel } from './kernel.js';
+import { MAX_DEFAULT_LAUNDRY, PAGEOUT_TIMEOUT_MS } from './kernel.js';
+import { sendDataReturn, type LaundryKind } from './data-return.js';
+import { fault } from './fault.js';
+import type { VmObject } from './object.js';
+import { collectIfEmpty, createInternalObject } from './object-lifecycle.js';
+import { VM_PROT_READ } from './prot.js';
+import { MAX_OFFSET } from './errno.js';
+import { PG_BUSY, PG_DIRTY, PG_FICTITIOUS, PG_HOLDING, PG_PRECIOUS } from './resident.js';
+
+const NIL = -1;
+
+interface DoublePaged {
+  readonly object: VmObject;
+  readonly pageIndex: number;
+  readonly holding: number;
+  readonly slot: number;
+  readonly dirty: boolean;
+}
+
+type EvictResult = 'freed' | 'returned' | 'throttled';
+
+export class PageoutDaemon {
+  private scheduled = false;
+  private running = false;
+  private throttleTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** The internal object double-paged pages wait in (Mach makes a new one per page). */
+  private laundryObject: VmObject | undefined;
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+  private readonly doublePaged: DoublePaged[] = [];
+  private forwarding = false;
+
+  constructor(private readonly vm: Kernel) {}
+
+  /** vm_pageout_start: make sure a pass runs soon. */
+  wake(): void {
+    if (this.scheduled || this.running || this.stopped || this.throttleTimer) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.run();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.throttleTimer) clearTimeout(this.throttleTimer);
+    this.throttleTimer = undefined;
+  }
+
+  /** Pages double-paged and not yet handed to their pager. */
+  get doublePagedPending(): number {
+    return this.doublePaged.length;
+  }
+
+  /** Laundry came back: a throttled pass may go on, double-paged pages may be delivered. */
+  laundryReleased(kind: LaundryKind): void {
+    if (this.throttleTimer && kind === 'default') {
+      clearTimeout(this.throttleTimer);
+      this.throttleTimer = undefined;
+      this.wake();
+    }
+    if (kind === 'external' && this.doublePaged.length > 0) this.forward();
+    this.vm.resumeAllocation();
+  }
+
+  /** One pass: evict until free frames reach the high mark (or nothing more can go now). */
+  run(): void {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    const vm = this.vm;
+    try {
+      while (vm.pages.freeFrameCount < vm.freeHigh || (vm.frameWaiterCount > 0 && vm.pages.freeFrameCount <= vm.freeMin)) {
+        const d = vm.policy.victim();
+        if (d === NIL) break;
+        const result = this.evict(d);
+        if (result === 'throttled') {
+          this.throttle();
+          break;
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+    vm.resumeAllocation();
+  }
+
+  private throttle(): void {
+    if (this.throttleTimer || this.stopped) return;
+    this.throttleTimer = setTimeout(() => {
+      this.throttleTimer = undefined;
+      this.wake();
+    }, PAGEOUT_TIMEOUT_MS);
+  }
+
+  /** vm_page_seg_evict for one victim the policy chose (already out of the policy). */
+  private evict(d: number): EvictResult {
+    const vm = this.vm;
+    const pages = vm.pages;
+    const object = vm.objectOf(d);
+    const flags = pages.flags[d] as number;
+    const pageIndex = pages.pageIndex[d] as number;
+    const dirty = (flags & PG_DIRTY) !== 0;
+    if (!dirty && (flags & PG_PRECIOUS) === 0) {
+      vm.freePage(d, object);
+      vm.stats.evictions_clean++;
+      object.stats.evictions++;
+      collectIfEmpty(vm, object);
+      return 'freed';
+    }
+    if (!object.hasPager()) {
+      // Nobody to give it to: the data is lost (the pager died or destroyed the object).
+      vm.stats.pages_lost++;
+      vm.freePage(d, object);
+      return 'freed';
+    }
+    if (object.internal || vm.externalLaundry < vm.externalLaundryMax) {
+      if (object.internal && vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY) return this.putBack(d, object);
+      vm.detachPage(d, object);
+      sendDataReturn(vm, object, pageIndex, [d], dirty, false);
+      vm.stats.evictions_dirty++;
+      object.stats.evictions++;
+      collectIfEmpty(vm, object);
+      return 'returned';
+    }
+    // The external pager is behind: double-page through the default pager.
+    if (vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY) return this.putBack(d, object);
+    this.doublePage(d, object, pageIndex, dirty);
+    vm.stats.evictions_dirty++;
+    object.stats.evictions++;
+    return 'returned';
+  }
+
+  private putBack(d: number, object: VmObject): EvictResult {
+    this.vm.track(d, object, false);
+    return 'throttled';
+  }
+
+  /**
+   * Write the page to the default pager now and deliver it to its own
+   * pager later. A busy holding page keeps its offset: a fault there waits
+   * until the data_return to the real pager is queued, then asks again.
+   */
+  private doublePage(d: number, object: VmObject, pageIndex: number, dirty: boolean): void {
+    const vm = this.vm;
+    const pages = vm.pages;
+    const laundry = (this.laundryObject ??= this.createLaundryObject());
+    const holding = pages.allocFictitious();
+    if (holding === NIL) {
+      // No placeholder for a holding page: the plain data_return is still correct, only unthrottled.
+      vm.detachPage(d, object);
+      sendDataReturn(vm, object, pageIndex, [d], dirty, false);
+      return;
+    }
+    vm.detachPage(d, object);
+    pages.insert(holding, object, pageIndex);
+    pages.flags[holding] = (pages.flags[holding] as number) | PG_BUSY | PG_HOLDING | PG_FICTITIOUS;
+    object.pagingInProgress++;
+    const slot = this.freeSlots.pop() ?? this.nextSlot++;
+    this.doublePaged.push({ object, pageIndex, holding, slot, dirty });
+    sendDataReturn(vm, laundry, slot, [d], true, false);
+    vm.stats.double_paged++;
+  }
+
+  private createLaundryObject(): VmObject {
+    const object = createInternalObject(this.vm, MAX_OFFSET);
+    object.refCount++; // kept for the kernel's lifetime
+    return object;
+  }
+
+  /** Hand double-paged pages to their pagers while those take them. */
+  private forward(): void {
+    if (this.forwarding || this.stopped) return;
+    this.forwarding = true;
+    this.forwardLoop().then(
+      () => {
+        this.forwarding = false;
+      },
+      (err: unknown) => {
+        this.forwarding = false;
+        this.vm.onError(err);
+      },
+    );
+  }
+
+  private async forwardLoop(): Promise<void> {
+    const vm = this.vm;
+    const pages = vm.pages;
+    const laundry = this.laundryObject;
+    if (!laundry) return;
+    while (this.doublePaged.length > 0 && vm.externalLaundry < vm.externalLaundryMax && !this.stopped) {
+      const next = this.doublePaged[0] as DoublePaged;
+      // Page it back in from swap through the ordinary fault path on the laundry object...
+      const error = await fault(vm, laundry, next.slot, VM_PROT_READ, 1, 1);
+      const d = pages.lookup(laundry.id, next.slot);
+      if (error !== 0 || d === NIL || pages.isFictitious(d)) {
+        if (error !== 0) {
+          // The swap could not give it back: the page is lost; free its offset.
+          this.doublePaged.shift();
+          vm.stats.pages_lost++;
+          this.finish(next);
+        }
+        continue;
+      }
+      this.doublePaged.shift();
+      // ...and move it from the laundry object into a data_return to its own pager.
+      vm.detachPage(d, laundry);
+      sendDataReturn(vm, next.object, next.pageIndex, [d], next.dirty, false);
+      vm.stats.double_paged_delivered++;
+      this.finish(next);
+    }
+  }
+
+  private finish(entry: DoublePaged): void {
+    const vm = this.vm;
+    const pages = vm.pages;
+    this.freeSlots.push(entry.slot);
+    pages.wakeup(entry.holding, 0);
+    pages.remove(entry.holding, entry.object);
+    pages.release(entry.holding);
+    entry.object.pagingInProgress--;
+    if (entry.object.pagingInProgress === 0) for (const wake of entry.object.pagingWaiters.splice(0)) wake();
+    collectIfEmpty(vm, entry.object);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The one statistics record, bumped where things happen (GNU Mach's
+ * vm_statistics, vm_stat.faults++ inside vm_fault_page, ...). Counters are
+ * plain fields; the gauges (free, active, inactive, wired, laundry) are read
+ * from the page table and the policy when a snapshot is taken. Every view
+ * (CLI, JSON, Prometheus) is a view of snapshot().
+ *
+ * Field names are Mach's own (pagesize, free_count, ..., lookups, hits).
+ * Two meanings differ from GNU Mach and say so:
+ * - lookups / hits count *page* lookups by memcpy and whether the page was
+ *   resident and accessible (the page-cache hit ratio people expect); Mach's
+ *   object-cache lookups are object_lookups / object_hits.
+ * - faults counts page accesses that needed the fault path (not resident,
+ *   locked, or in error), not every access.
+ */
+import { LatencyHistogram, type LatencySummary } from './latency.js';
+
+export interface VmStatisticsRecord {
+  pagesize: number;
+  free_count: number;
+  active_count: number;
+  inactive_count: number;
+  wire_count: number;
+  laundry_count: number;
+  zero_fill_count: number;
+  reactivations: number;
+  pageins: number;
+  pageouts: number;
+  faults: number;
+  cow_faults: number;
+  lookups: number;
+  hits: number;
+  evictions_clean: number;
+  evictions_dirty: number;
+  double_paged: number;
+  double_paged_delivered: number;
+  lock_requests: number;
+  unlocks: number;
+  page_errors: number;
+  data_requests: number;
+  data_returns: number;
+  pages_lost: number;
+  object_lookups: number;
+  object_hits: number;
+  objects: number;
+  objects_cached: number;
+  protocol_errors: number;
+  policy: string;
+  frames: number;
+  free_min: number;
+  free_low: number;
+  free_high: number;
+  fault_latency: LatencySummary;
+  messages_sent: Record<string, number>;
+  messages_received: Record<string, number>;
+}
+
+export interface Gauges {
+  pagesize: number;
+  free_count: number;
+  active_count: number;
+  inactive_count: number;
+  wire_count: number;
+  laundry_count: number;
+  objects: number;
+  objects_cached: number;
+  policy: string;
+  frames: number;
+  free_min: number;
+  free_low: number;
+  free_high: number;
+  reactivations: number;
+}
+
+export class VmStatistics {
+  zero_fill_count = 0;
+  /** Reactivations by earlier policies (the current policy counts its own). */
+  reactivations_before = 0;
+  pageins = 0;
+  pageouts = 0;
+  faults = 0;
+  cow_faults = 0;
+  lookups = 0;
+  hits = 0;
+  evictions_clean = 0;
+  evictions_dirty = 0;
+  double_paged = 0;
+  double_paged_delivered = 0;
+  lock_requests = 0;
+  unlocks = 0;
+  page_errors = 0;
+  data_requests = 0;
+  data_returns = 0;
+  pages_lost = 0;
+  object_lookups = 0;
+  object_hits = 0;
+  protocol_errors = 0;
+  readonly faultLatency = new LatencyHistogram();
+  readonly sent = new Map<string, number>();
+  readonly received = new Map<string, number>();
+
+  countSent(id: string): void {
+    this.sent.set(id, (this.sent.get(id) ?? 0) + 1);
+  }
+
+  countReceived(id: string): void {
+    this.received.set(id, (this.received.get(id) ?? 0) + 1);
+  }
+
+  snapshot(gauges: Gauges): VmStatisticsRecord {
+    return {
+      pagesize: gauges.pagesize,
+      free_count: gauges.free_count,
+      active_count: gauges.active_count,
+      inactive_count: gauges.inactive_count,
+      wire_count: gauges.wire_count,
+      laundry_count: gauges.laundry_count,
+      zero_fill_count: this.zero_fill_count,
+      reactivations: this.reactivations_before + gauges.reactivations,
+      pageins: this.pageins,
+      pageouts: this.pageouts,
+      faults: this.faults,
+      cow_faults: this.cow_faults,
+      lookups: this.lookups,
+      hits: this.hits,
+      evictions_clean: this.evictions_clean,
+      evictions_dirty: this.evictions_dirty,
+      double_paged: this.double_paged,
+      double_paged_delivered: this.double_paged_delivered,
+      lock_requests: this.lock_requests,
+      unlocks: this.unlocks,
+      page_errors: this.page_errors,
+      data_requests: this.data_requests,
+      data_returns: this.data_returns,
+      pages_lost: this.pages_lost,
+      object_lookups: this.object_lookups,
+      object_hits: this.object_hits,
+      objects: gauges.objects,
+      objects_cached: gauges.objects_cached,
+      protocol_errors: this.protocol_errors,
+      policy: gauges.policy,
+      frames: gauges.frames,
+      free_min: gauges.free_min,
+      free_low: gauges.free_low,
+      free_high: gauges.free_high,
+      fault_latency: this.faultLatency.summary(),
+      messages_sent: Object.fromEntries(this.sent),
+      messages_received: Object.fromEntries(this.received),
+    };
+  }
+}

@@ -10,7 +10,7 @@ export { serve } from './ipc/receive-loop.js';
 export * from './vm/prot.js';
 export * from './vm/errno.js';
 export * from './vm/memory-object-defs.js';
-export { Kernel, type KernelOptions, ABSENT_MAX, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/kernel.js';
+export { Kernel, type KernelOptions, type ObjectRecord, ABSENT_MAX, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/kernel.js';
 export { VmWindow } from './vm/map.js';
 export type { MemcpyResult } from './vm/memcpy.js';
 export type { VmObject, ObjectStatistics } from './vm/object.js';

@@ -78,10 +78,11 @@ export class DefaultPager {
     };
   }
 
-  /** Stop: the pager's task dies (its ports with it). */
+  /** Stop: finish the message in hand, then the pager's task dies (its ports with it). */
   async shutdown(): Promise<void> {
-    this.space.terminate();
+    if (this.space.hasName(this.set)) this.space.modRefs(this.set, 'port_set', -1);
     await this.loop;
+    this.space.terminate();
     await this.swap.close();
   }
 
@@ -90,8 +91,9 @@ export class DefaultPager {
       let msg: Message;
       try {
         msg = await this.space.receive(this.set);
-      } catch {
-        return; // the set is gone: shut down
+      } catch (err) {
+        if (err instanceof KernError) return; // the set is gone: shutting down
+        throw err;
       }
       try {
         await this.handle(msg);

@@ -5,7 +5,7 @@
  */
 import { Deque } from '../util/deque.js';
 import type { Message, PortName } from './message.js';
-import type { IpcSpace } from './space.js';
+import type { IpcSpace, IpcSystem } from './space.js';
 
 /** A right carried by a queued message, waiting to be copied out to the receiver. */
 export interface TransitRight {
@@ -16,6 +16,13 @@ export interface TransitRight {
 export interface QueuedMessage {
   readonly msg: Message;
   readonly rights: TransitRight[];
+  /**
+   * The message holds a send right to its own destination (Mach's remote
+   * port right, taken by copy_send / make_send / move_send). It counts in
+   * the port's srights until the message leaves the queue, so no-senders
+   * cannot fire while a message sent with the last send right is queued.
+   */
+  readonly destSend: boolean;
   /** Run once when the message leaves the queue, delivered or destroyed. */
   readonly onRelease: ((delivered: boolean) => void) | undefined;
 }
@@ -48,12 +55,19 @@ export class Port {
   readonly deadNameRequests = new Map<IpcSpace, Port>();
   /** Spaces holding send or send-once rights to this port. */
   readonly holders = new Set<IpcSpace>();
+  /**
+   * The IPC system the port belongs to. Kept here because `receiver` is null
+   * while the receive right is in transit, and notifications to the port
+   * (send-once, no-senders) must still be delivered then.
+   */
+  readonly system: IpcSystem;
 
   constructor(
     readonly name: PortName,
     receiver: IpcSpace,
   ) {
     this.receiver = receiver;
+    this.system = receiver.system;
   }
 }
 

@@ -4,7 +4,7 @@
  * are already queued are taken without waiting, so a burst costs one
  * wake-up, not one per message.
  */
-import { KernError, MACH_RCV_INVALID_NAME, MACH_RCV_PORT_DIED } from './kern-return.js';
+import { KernError, MACH_RCV_INVALID_NAME, MACH_RCV_PORT_CHANGED, MACH_RCV_PORT_DIED } from './kern-return.js';
 import type { Message, PortName } from './message.js';
 import type { IpcSpace } from './space.js';
 
@@ -29,6 +29,10 @@ export async function serve(space: IpcSpace, name: PortName, handle: (msg: Messa
   }
 }
 
+/** The port can no longer be received from here: dead, moved away, or moved into a port set. */
 function isGone(err: unknown): boolean {
-  return err instanceof KernError && (err.code === MACH_RCV_PORT_DIED || err.code === MACH_RCV_INVALID_NAME);
+  return (
+    err instanceof KernError &&
+    (err.code === MACH_RCV_PORT_DIED || err.code === MACH_RCV_INVALID_NAME || err.code === MACH_RCV_PORT_CHANGED)
+  );
 }

@@ -6,8 +6,8 @@
  * for a kernel call such as vm_map taking a send right).
  */
 import { KernError, KERN_INVALID_ARGUMENT, KERN_INVALID_NAME, KERN_INVALID_RIGHT, KERN_INVALID_VALUE,
-  KERN_NOT_IN_SET, MACH_RCV_IN_SET, MACH_RCV_INVALID_NAME, MACH_RCV_PORT_DIED, MACH_SEND_INVALID_DEST,
-  MACH_SEND_INVALID_RIGHT } from './kern-return.js';
+  KERN_NOT_IN_SET, MACH_RCV_IN_SET, MACH_RCV_INVALID_NAME, MACH_RCV_PORT_CHANGED, MACH_RCV_PORT_DIED,
+  MACH_SEND_INVALID_DEST, MACH_SEND_INVALID_RIGHT } from './kern-return.js';
 import { MACH_PORT_NULL, messageDef, portField, type Disposition, type Message, type PortName } from './message.js';
 import './notify.js';
 import { Port, PortSet, type QueuedMessage, type TransitRight } from './port.js';
@@ -67,7 +67,7 @@ export class IpcSystem {
     to.sorights--;
     if (to.dead) return;
     msg.dest = to.name;
-    enqueue(to, { msg, rights: [], onRelease: undefined });
+    enqueue(to, { msg, rights: [], destSend: false, onRelease: undefined });
   }
 }
 
@@ -104,6 +104,11 @@ export class IpcSpace {
     const port = entry.object;
     if (!(port instanceof Port) || !entry.receive) throw new KernError(KERN_INVALID_RIGHT, `make send on ${name}`);
     port.mscount++;
+    // Fix: the new right must be counted in srights. addSend() expects a right
+    // that already counts (one in transit): it keeps it for a space that had
+    // no send right and merges it away otherwise. Without this, srights went
+    // to -1 when the right was deallocated and no-senders never fired.
+    port.srights++;
     this.addSend(entry, port, 1);
   }
 
@@ -112,18 +117,29 @@ export class IpcSpace {
     const entry = this.entry(member);
     const port = entry.object;
     if (!(port instanceof Port) || !entry.receive) throw new KernError(KERN_INVALID_RIGHT, `move member ${member}`);
+    // Fix: check the target before taking the port out of its old set, so
+    // that a failed call (bad set name) changes nothing.
+    let target: PortSet | null = null;
+    if (set !== MACH_PORT_NULL) {
+      const object = this.entry(set).object;
+      if (!(object instanceof PortSet)) throw new KernError(KERN_INVALID_RIGHT, `${set} is not a port set`);
+      target = object;
+    } else if (!port.set) {
+      throw new KernError(KERN_NOT_IN_SET, `${member} is in no set`);
+    }
     if (port.set) {
       port.set.members.delete(port);
       port.set = null;
-    } else if (set === MACH_PORT_NULL) {
-      throw new KernError(KERN_NOT_IN_SET, `${member} is in no set`);
     }
     port.setGeneration++;
-    if (set === MACH_PORT_NULL) return;
-    const target = this.entry(set).object;
-    if (!(target instanceof PortSet)) throw new KernError(KERN_INVALID_RIGHT, `${set} is not a port set`);
+    if (!target) return;
     port.set = target;
     target.members.add(port);
+    // Fix: receivers waiting on the port itself can no longer receive there
+    // (they would wait forever); like ipc_pset_add, wake them with
+    // MACH_RCV_PORT_CHANGED.
+    for (const waiter of port.waiters.drain())
+      waiter.reject(new KernError(MACH_RCV_PORT_CHANGED, `port ${port.name} moved into set ${set}`));
     for (let i = 0; i < port.queue.length; i++) target.arrivals.push({ port, generation: port.setGeneration });
     deliverWaiting(port);
   }
@@ -210,9 +226,22 @@ export class IpcSpace {
       this.entries.delete(name);
       return;
     }
+    // Fix: the name goes first, with this space's dead-name request. Before,
+    // destroying the receive right of a port this space also held a
+    // send-once right to fired this space's own dead-name request for a name
+    // it was destroying, and a request on a live port was dropped without
+    // its send-once right being destroyed (no notification, sorights leaked).
+    // The request is cancelled as cleanup() does it.
+    this.entries.delete(name);
+    object.holders.delete(this);
+    const request = object.deadNameRequests.get(this);
+    if (request) {
+      object.deadNameRequests.delete(this);
+      destroySendOnce(request);
+    }
     if (entry.send > 0) {
       entry.send = 0;
-      this.dropSend(entry, object);
+      releaseSendRight(object);
     }
     while (entry.sendOnce > 0) {
       entry.sendOnce--;
@@ -223,9 +252,6 @@ export class IpcSpace {
       entry.receive = false;
       destroyPort(object);
     }
-    this.entries.delete(name);
-    object.holders.delete(this);
-    object.deadNameRequests.delete(this);
   }
 
   /**
@@ -269,8 +295,13 @@ export class IpcSpace {
    * port argument does (vm_map copies in the memory object's send right).
    */
   copyRightTo(name: PortName, disposition: Disposition, to: IpcSpace): void {
-    const right = this.takeRight(this.entry(name), name, disposition);
-    copyOut(to, right);
+    const entry = this.entry(name);
+    // Fix: takeRight() trusts its caller to have checked the right; without
+    // this check copy_send from a space with no send right made one from
+    // nothing, and a right given to a terminated space was never released.
+    if (!canTake(entry, disposition)) throw new KernError(KERN_INVALID_RIGHT, `${name}: no right for ${disposition}`);
+    to.checkAlive();
+    copyOut(to, this.takeRight(entry, name, disposition));
   }
 
   // ---------------------------------------------------------------- messages
@@ -290,25 +321,53 @@ export class IpcSpace {
     const dest = destEntry.object;
     const destDisposition = options?.destDisposition ?? this.defaultDestDisposition(destEntry, msg);
 
-    // Check every right first, so that a failed send changes nothing.
+    // Check every right first, so that a failed send changes nothing. Fix:
+    // the check counts what earlier parts of the message use up, in the
+    // order they are taken (destination, then the fields); checking each
+    // field alone let a message that moves the same right twice (or moves
+    // the destination's last right and names it again) fail half-way, after
+    // rights were taken. Moving the destination's own receive right into
+    // the message is refused too: nobody could ever receive it.
+    const budgets = new Map<PortName, Budget>();
+    const budgetOf = (entry: Entry, name: PortName): Budget => {
+      let budget = budgets.get(name);
+      if (!budget) {
+        budget = { send: entry.send, sendOnce: entry.sendOnce, receive: entry.receive };
+        budgets.set(name, budget);
+      }
+      return budget;
+    };
+    if (!consume(budgetOf(destEntry, msg.dest), destDisposition))
+      throw new KernError(MACH_SEND_INVALID_DEST, `no right to send to ${dest.name} (${destDisposition})`);
     const fields = Object.entries(messageDef(msg.id).ports);
     for (const [field, disposition] of fields) {
       const name = portField(msg, field);
       if (name === MACH_PORT_NULL) continue;
       const entry = this.entries.get(name);
-      if (!entry || !canTake(entry, disposition))
-        throw new KernError(MACH_SEND_INVALID_RIGHT, `${msg.id}.${field} = ${name} (${disposition})`);
+      const ok =
+        entry !== undefined &&
+        entry.object instanceof Port &&
+        !entry.object.dead &&
+        !(name === msg.dest && disposition === 'move_receive') &&
+        consume(budgetOf(entry, name), disposition);
+      if (!ok) throw new KernError(MACH_SEND_INVALID_RIGHT, `${msg.id}.${field} = ${name} (${disposition})`);
     }
-    this.useDest(destEntry, dest, destDisposition);
+
+    // Fix: a send right to the destination travels with the message and is
+    // released when the message leaves the queue, as in Mach (the kmsg's
+    // remote port right). Before, move_send dropped the sender's last right
+    // before the message was queued, so no-senders fired ahead of the
+    // message that used that right.
+    const destRight = this.takeRight(destEntry, dest.name, destDisposition);
+    // A send-once right is used up by the send itself.
+    if (destRight.kind === 'send_once') dest.sorights--;
     const rights: TransitRight[] = [];
     for (const [field, disposition] of fields) {
       const name = portField(msg, field);
       if (name === MACH_PORT_NULL) continue;
-      const entry = this.entries.get(name);
-      if (!entry) throw new KernError(MACH_SEND_INVALID_RIGHT, `${msg.id}.${field} = ${name}`);
-      rights.push(this.takeRight(entry, name, disposition));
+      rights.push(this.takeRight(this.entry(name), name, disposition));
     }
-    enqueue(dest, { msg, rights, onRelease: options?.onRelease });
+    enqueue(dest, { msg, rights, destSend: destRight.kind === 'send', onRelease: options?.onRelease });
   }
 
   /**
@@ -379,18 +438,6 @@ export class IpcSpace {
     throw new KernError(MACH_SEND_INVALID_DEST, `${msg.id} to ${msg.dest}`);
   }
 
-  private useDest(entry: Entry, dest: Port, disposition: NonNullable<SendOptions['destDisposition']>): void {
-    if (!canTake(entry, disposition))
-      throw new KernError(MACH_SEND_INVALID_DEST, `no right to send to ${dest.name} (${disposition})`);
-    // The destination right is consumed by delivery; only moved rights change anything.
-    if (disposition === 'move_send') this.modRefs(dest.name, 'send', -1);
-    else if (disposition === 'move_send_once') {
-      entry.sendOnce--;
-      dest.sorights--;
-      this.cleanup(dest.name, entry);
-    }
-  }
-
   /** Take a right out of this space for a message or a transfer. `canTake` must hold. */
   private takeRight(entry: Entry, name: PortName, disposition: Disposition): TransitRight {
     const port = entry.object;
@@ -408,7 +455,10 @@ export class IpcSpace {
         // The entry's right moves unless other user references keep it here.
         if (entry.send > 1) port.srights++;
         entry.send--;
-        if (entry.send === 0) port.holders.delete(this);
+        // Fix: a space that still holds a send-once right stays a holder
+        // (else its right would not become a dead name when the port dies,
+        // and its dead-name request would never fire).
+        if (entry.send === 0 && entry.sendOnce === 0) port.holders.delete(this);
         this.cleanup(name, entry);
         return { port, kind: 'send' };
       case 'make_send_once':
@@ -427,6 +477,14 @@ export class IpcSpace {
           port.setGeneration++;
         }
         port.receiver = null;
+        // Fix, as GNU Mach's ipc_port_clear_receiver: receivers waiting in
+        // this space are woken with MACH_RCV_PORT_DIED (before, they stayed
+        // queued and later took messages meant for the new receiver), and
+        // the new receiver starts with fresh sequence numbers and mscount.
+        for (const waiter of port.waiters.drain())
+          waiter.reject(new KernError(MACH_RCV_PORT_DIED, `receive right ${name} moved out of ${this.label}`));
+        port.seqno = 0;
+        port.mscount = 0;
         this.cleanup(name, entry);
         return { port, kind: 'receive' };
       default:
@@ -513,24 +571,45 @@ export class IpcSpace {
 
 // ------------------------------------------------------------------ port operations
 
-function canTake(entry: Entry, disposition: Disposition): boolean {
-  if (!(entry.object instanceof Port) || entry.object.dead) return false;
-  switch (disposition) {
+/** The rights of one name still available while a message is checked. */
+interface Budget {
+  send: number;
+  sendOnce: number;
+  receive: boolean;
+}
+
+/** Whether `have` allows `disposition`; if so, take away what it uses up. */
+function consume(have: Budget, disposition: Disposition): boolean {
+  const d = disposition === 'poly' ? polyDisposition(have) : disposition;
+  switch (d) {
     case 'copy_send':
+      return have.send > 0;
     case 'move_send':
-      return entry.send > 0;
+      if (have.send === 0) return false;
+      have.send--;
+      return true;
     case 'make_send':
     case 'make_send_once':
-    case 'move_receive':
-      return entry.receive;
+      return have.receive;
     case 'move_send_once':
-      return entry.sendOnce > 0;
+      if (have.sendOnce === 0) return false;
+      have.sendOnce--;
+      return true;
+    case 'move_receive':
+      if (!have.receive) return false;
+      have.receive = false;
+      return true;
     case 'poly':
-      return entry.send > 0 || entry.sendOnce > 0 || entry.receive;
+      return false;
   }
 }
 
-function polyDisposition(entry: Entry): Disposition {
+function canTake(entry: Entry, disposition: Disposition): boolean {
+  if (!(entry.object instanceof Port) || entry.object.dead) return false;
+  return consume({ send: entry.send, sendOnce: entry.sendOnce, receive: entry.receive }, disposition);
+}
+
+function polyDisposition(entry: Budget): Disposition {
   if (entry.sendOnce > 0) return 'move_send_once';
   if (entry.send > 0) return 'copy_send';
   return 'make_send_once';
@@ -597,6 +676,8 @@ function copyOutMessage(space: IpcSpace, port: Port, qm: QueuedMessage): Message
   for (const right of qm.rights) copyOut(space, right);
   qm.msg.seqno = port.seqno++;
   qm.onRelease?.(true);
+  // The send right to the destination that the message carried is used up.
+  if (qm.destSend) releaseSendRight(port);
   return qm.msg;
 }
 
@@ -610,7 +691,9 @@ function fireNoSenders(port: Port): void {
   if (!notify) return;
   port.noSendersNotify = null;
   const msg: NoSendersNotification = { id: 'mach_notify_no_senders', dest: notify.name, name: port.name, mscount: port.mscount };
-  port.receiver?.system.notify(notify, msg);
+  // Fix: port.system, not port.receiver.system: the receiver is null while
+  // the receive right is in transit, and the notification was lost then.
+  port.system.notify(notify, msg);
 }
 
 function destroySendOnce(port: Port): void {
@@ -619,9 +702,8 @@ function destroySendOnce(port: Port): void {
     return;
   }
   // An unused send-once right still produces exactly one message: the send-once notification.
-  const system = port.receiver?.system;
-  if (system) system.notify(port, sendOnceGone(port));
-  else port.sorights--;
+  // Fix: also while the receive right is in transit (port.receiver is null).
+  port.system.notify(port, sendOnceGone(port));
 }
 
 function sendOnceGone(port: Port): SendOnceNotification {
@@ -646,12 +728,13 @@ function destroyPort(port: Port): void {
     destroySendOnce(port.noSendersNotify);
     port.noSendersNotify = null;
   }
-  for (const qm of port.queue.drain()) destroyQueued(qm);
+  for (const qm of port.queue.drain()) destroyQueued(port, qm);
   for (const space of [...port.holders]) space.portDied(port);
   port.holders.clear();
 }
 
-function destroyQueued(qm: QueuedMessage): void {
+function destroyQueued(port: Port, qm: QueuedMessage): void {
+  if (qm.destSend) releaseSendRight(port);
   for (const right of qm.rights) {
     if (right.kind === 'send') releaseSendRight(right.port);
     else if (right.kind === 'send_once') destroySendOnce(right.port);

@@ -48,7 +48,7 @@ export class ClockPolicy implements ReplacementPolicy {
   }
 
   access(slot: number): boolean {
-    const f = this.counter[slot] as number;
+    const f = this.counter[slot];
     if (f >= this.max) return false;
     this.counter[slot] = f + 1;
     if (f !== 0) return false;
@@ -66,7 +66,7 @@ export class ClockPolicy implements ReplacementPolicy {
     for (;;) {
       const slot = this.queue.head;
       if (slot === NIL) return NIL;
-      const f = this.counter[slot] as number;
+      const f = this.counter[slot];
       if (f === 0) {
         this.queue.remove(slot);
         this.inactiveCount--;

@@ -62,8 +62,8 @@ export class SlotList {
 
   remove(slot: number): void {
     const { next, prev, owner } = this.links;
-    const n = next[slot] as number;
-    const p = prev[slot] as number;
+    const n = next[slot];
+    const p = prev[slot];
     if (p !== NIL) next[p] = n;
     else this.head = n;
     if (n !== NIL) prev[n] = p;
@@ -89,10 +89,10 @@ export class SlotList {
   }
 
   nextOf(slot: number): number {
-    return this.links.next[slot] as number;
+    return this.links.next[slot];
   }
 
   prevOf(slot: number): number {
-    return this.links.prev[slot] as number;
+    return this.links.prev[slot];
   }
 }

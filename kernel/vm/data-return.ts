@@ -35,6 +35,7 @@ export function sendDataReturn(
   const pages = vm.pages;
   const kind: LaundryKind = object.internal ? 'default' : 'external';
   for (const d of frames) pages.flags[d] = PG_LAUNDRY;
+  vm.pageout.laundrySent(kind, (kind === 'external' ? vm.externalLaundry : vm.defaultLaundry) === 0);
   if (kind === 'external') vm.externalLaundry += frames.length;
   else vm.defaultLaundry += frames.length;
 
@@ -70,7 +71,7 @@ function gather(vm: Kernel, frames: readonly number[]): Buffer {
   const pageSize = vm.pageSize;
   const data = Buffer.allocUnsafe(frames.length * pageSize);
   for (let i = 0; i < frames.length; i++) {
-    const d = frames[i] as number;
+    const d = frames[i];
     const chunk = vm.pages.chunkOf(d);
     const start = vm.pages.chunkOffset(d);
     chunk.copy(data, i * pageSize, start, start + pageSize);

@@ -11,8 +11,9 @@
  * - not resident: wait for pager_ready and for the absent throttle, put
  *   busy+absent placeholders for a cluster of missing pages, send one
  *   data_request for them, wait.
- * A data_error wakes the waiters with the error; only they fail, the next
- * access asks again.
+ * A data_error wakes the waiters with the error; a requested page nobody
+ * waits on yet becomes an error page, which fails the first fault that
+ * finds it. After that, the next access asks again.
  */
 import { EIO } from './errno.js';
 import type { Kernel } from './kernel.js';
@@ -20,7 +21,7 @@ import { ABSENT_MAX } from './kernel.js';
 import type { MemoryObjectDataRequest, MemoryObjectDataUnlock } from './memory-object-defs.js';
 import type { VmObject } from './object.js';
 import type { VmProt } from './prot.js';
-import { PG_ABSENT, PG_BUSY, PG_PREFETCH, PG_TABLED } from './resident.js';
+import { PG_ABSENT, PG_BUSY, PG_ERROR, PG_PREFETCH, PG_TABLED } from './resident.js';
 
 const NIL = -1;
 
@@ -42,21 +43,28 @@ export async function fault(
   for (;;) {
     const d = pages.lookup(object.id, pageIndex);
     if (d !== NIL) {
-      const flags = pages.flags[d] as number;
+      const flags = pages.flags[d];
       if (flags & PG_BUSY) {
         const woken = await pages.wait(d);
         if (woken !== 0) return woken;
         continue;
+      }
+      if (flags & PG_ERROR) {
+        // data_error for a page nobody was waiting on: this fault sees it, fails, and frees it.
+        const error = pages.errorCode[d];
+        pages.remove(d, object);
+        pages.release(d);
+        return error;
       }
       if (flags & PG_ABSENT) {
         // data_unavailable: no data anywhere below, so a zero-filled page (vm_fault_page's bottom case).
         if (!zeroFill(vm, object, d)) await vm.waitForFrame();
         continue;
       }
-      if ((pages.pageLock[d] as number) & access) {
+      if ((pages.pageLock[d]) & access) {
         if (!object.hasPager()) return EIO;
-        if (((pages.unlockRequest[d] as number) & access) !== access) {
-          pages.unlockRequest[d] = (pages.unlockRequest[d] as number) | access;
+        if (((pages.unlockRequest[d]) & access) !== access) {
+          pages.unlockRequest[d] = (pages.unlockRequest[d]) | access;
           vm.stats.unlocks++;
           const sent = vm.send({
             id: 'memory_object_data_unlock',
@@ -123,7 +131,7 @@ function requestCluster(vm: Kernel, object: VmObject, pageIndex: number, first: 
   let count = 0;
   for (;;) {
     pages.insert(d, object, pageIndex + count);
-    pages.flags[d] = (pages.flags[d] as number) | PG_BUSY | PG_ABSENT | (count >= want ? PG_PREFETCH : 0);
+    pages.flags[d] = (pages.flags[d]) | PG_BUSY | PG_ABSENT | (count >= want ? PG_PREFETCH : 0);
     object.absentCount++;
     count++;
     if (count >= limit || pages.lookup(object.id, pageIndex + count) !== NIL) break;
@@ -139,7 +147,7 @@ export function abortPlaceholders(vm: Kernel, object: VmObject, pageIndex: numbe
   for (let i = 0; i < count; i++) {
     const d = pages.lookup(object.id, pageIndex + i);
     if (d === NIL) continue;
-    const flags = pages.flags[d] as number;
+    const flags = pages.flags[d];
     if ((flags & (PG_BUSY | PG_ABSENT)) !== (PG_BUSY | PG_ABSENT)) continue;
     dropPlaceholder(vm, object, d, errno);
   }
@@ -148,9 +156,9 @@ export function abortPlaceholders(vm: Kernel, object: VmObject, pageIndex: numbe
 /** Take a busy+absent placeholder out, waking its waiters with `value`. */
 export function dropPlaceholder(vm: Kernel, object: VmObject, d: number, value: number): void {
   const pages = vm.pages;
-  if ((pages.flags[d] as number) & PG_BUSY) requestDone(object);
+  if ((pages.flags[d]) & PG_BUSY) requestDone(object);
   pages.wakeup(d, value);
-  if ((pages.flags[d] as number) & PG_TABLED) pages.remove(d, object);
+  if ((pages.flags[d]) & PG_TABLED) pages.remove(d, object);
   pages.release(d);
 }
 

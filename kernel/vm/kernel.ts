@@ -19,7 +19,7 @@ import { createPolicy, DEFAULT_POLICY } from '../policy/registry.js';
 import { SerialQueues } from '../util/serial-queues.js';
 import { handleControlMessage } from './memory-object/dispatch.js';
 import { isPagerToKernel } from './memory-object-defs.js';
-import { VmObject, wakeAll } from './object.js';
+import { VmObject, wakeAll, type ObjectStatistics } from './object.js';
 import { enterObject, createInternalObject, pagerDied } from './object-lifecycle.js';
 import { PageoutDaemon } from './pageout.js';
 import { VM_PROT_ALL, type VmProt } from './prot.js';
@@ -27,6 +27,17 @@ import { PG_DIRTY, PG_PRECIOUS, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
 import { VmWindow } from './map.js';
 import { MAX_OFFSET } from './errno.js';
+
+export interface ObjectRecord extends ObjectStatistics {
+  object: number;
+  pager: PortName;
+  internal: boolean;
+  state: string;
+  cached: boolean;
+  references: number;
+  resident_count: number;
+  dirty_count: number;
+}
 
 export interface KernelOptions {
   /** Bytes of physical memory (the frame pool). */
@@ -186,6 +197,21 @@ export class Kernel {
     });
   }
 
+  /** Per-object figures: resident and dirty pages, faults, hits, pageins, pageouts. */
+  objectStatistics(): ObjectRecord[] {
+    return [...this.objects.values()].map((object) => ({
+      object: object.id,
+      pager: object.pager,
+      internal: object.internal,
+      state: object.state,
+      cached: object.cached,
+      references: object.refCount,
+      resident_count: object.residentCount,
+      dirty_count: object.dirtyCount,
+      ...object.stats,
+    }));
+  }
+
   /**
    * Switch the replacement policy while running: the old policy is drained
    * in its own eviction order into the new one, so no resident page is lost
@@ -197,7 +223,7 @@ export class Kernel {
     this.stats.reactivations_before += old.reactivations;
     for (let d = old.victim(); d >= 0; d = old.victim()) {
       const object = this.objectOf(d);
-      next.insert(d, object.pageKey(this.pages.pageIndex[d] as number), object.internal ? INSERT_INTERNAL : 0);
+      next.insert(d, object.pageKey(this.pages.pageIndex[d]), object.internal ? INSERT_INTERNAL : 0);
     }
     this.policy = next;
   }
@@ -237,7 +263,9 @@ export class Kernel {
 
   /** The daemon brought free frames up to the high mark: resume allocation. */
   resumeAllocation(): void {
-    if (this.pages.freeFrameCount < this.freeHigh && this.policy.size > 0) return;
+    const free = this.pages.freeFrameCount;
+    const stuck = this.policy.size === 0 && this.externalLaundry + this.defaultLaundry === 0;
+    if (free < this.freeHigh && !(stuck && free > 0)) return;
     this.allocPaused = false;
     wakeAll(this.frameWaiters);
   }
@@ -249,7 +277,7 @@ export class Kernel {
   // ------------------------------------------------------------------ pages
 
   objectOf(d: number): VmObject {
-    const object = this.objects.get(this.pages.objectId[d] as number);
+    const object = this.objects.get(this.pages.objectId[d]);
     if (!object) throw new Error(`page ${d} belongs to no object`);
     return object;
   }
@@ -258,7 +286,7 @@ export class Kernel {
   track(d: number, object: VmObject, prefetch: boolean): void {
     this.policy.insert(
       d,
-      object.pageKey(this.pages.pageIndex[d] as number),
+      object.pageKey(this.pages.pageIndex[d]),
       (prefetch ? INSERT_PREFETCH : 0) | (object.internal ? INSERT_INTERNAL : 0),
     );
   }
@@ -269,7 +297,7 @@ export class Kernel {
   }
 
   setDirty(d: number, object: VmObject): void {
-    const flags = this.pages.flags[d] as number;
+    const flags = this.pages.flags[d];
     if ((flags & PG_DIRTY) === 0) {
       this.pages.flags[d] = flags | PG_DIRTY;
       object.dirtyCount++;
@@ -277,7 +305,7 @@ export class Kernel {
   }
 
   clearDirty(d: number, object: VmObject): void {
-    const flags = this.pages.flags[d] as number;
+    const flags = this.pages.flags[d];
     if ((flags & PG_DIRTY) !== 0) {
       this.pages.flags[d] = flags & ~PG_DIRTY;
       object.dirtyCount--;
@@ -291,7 +319,7 @@ export class Kernel {
    */
   detachPage(d: number, object: VmObject): void {
     this.untrack(d);
-    const flags = this.pages.flags[d] as number;
+    const flags = this.pages.flags[d];
     if ((flags & PG_TABLED) === 0) return;
     if (flags & PG_DIRTY) object.dirtyCount--;
     if (!this.pages.isFictitious(d)) object.residentCount--;
@@ -364,7 +392,7 @@ export class Kernel {
   }
 
   private checkRange(offset: number, size: number): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(size) || offset < 0 || size <= 0 || offset + size > MAX_OFFSET)
+    if (!Number.isInteger(offset) || !Number.isInteger(size) || offset < 0 || size <= 0 || offset + size > MAX_OFFSET)
       throw new KernError(KERN_INVALID_ARGUMENT, `range ${offset}+${size}`);
     if (offset % this.pageSize !== 0) throw new KernError(KERN_INVALID_ARGUMENT, `offset ${offset} is not page aligned`);
   }

@@ -39,7 +39,7 @@ export class LatencyHistogram {
     const rank = Math.ceil(q * this.total);
     let seen = 0;
     for (let i = 0; i < this.counts.length; i++) {
-      seen += this.counts[i] as number;
+      seen += this.counts[i];
       if (seen >= rank) return Math.min(upperBound(i), this.max);
     }
     return this.max;

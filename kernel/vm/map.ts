@@ -43,7 +43,8 @@ export class VmWindow {
 
   /** Finish a copy that copySync left at `done` bytes, faulting as needed. */
   completeCopy(address: number, buffer: Uint8Array, access: VmProt, done: number): Promise<MemcpyResult> {
-    const offset = this.check(address, buffer.length, access);
+    const offset = this.checked(address, buffer.length, access);
+    if (offset instanceof Promise) return offset;
     if (offset < 0) return Promise.resolve({ bytes: 0, error: EFBIG });
     return memcpy(this.kernel, this.object, offset, buffer, access, done, true);
   }
@@ -51,7 +52,8 @@ export class VmWindow {
   /** pager_memcpy: copy all of `buffer` in or out; a pager error stops it with the bytes done. */
   memcpy(address: number, buffer: Uint8Array, access: VmProt): Promise<MemcpyResult> {
     if (buffer.length === 0) return Promise.resolve({ bytes: 0, error: 0 });
-    const offset = this.check(address, buffer.length, access);
+    const offset = this.checked(address, buffer.length, access);
+    if (offset instanceof Promise) return offset;
     if (offset < 0) return Promise.resolve({ bytes: 0, error: EFBIG });
     const sequential = noteAccess(this.kernel, this.object, offset, buffer.length);
     const done = copySync(this.kernel, this.object, offset, buffer, access);
@@ -95,6 +97,15 @@ export class VmWindow {
 
   get isDeallocated(): boolean {
     return this.deallocated;
+  }
+
+  /** check() for promise-returning methods: a bad address or access rejects instead of throwing. */
+  private checked(address: number, length: number, access: VmProt): number | Promise<never> {
+    try {
+      return this.check(address, length, access);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** The object offset of `address`, or -1 past 2^53 (EFBIG). Throws on a bad address or access. */

@@ -40,8 +40,8 @@ export function copySync(vm: Kernel, object: VmObject, offset: number, buffer: U
     const pageIndex = Math.floor(at / pageSize);
     const d = pages.lookup(object.id, pageIndex);
     if (d === NIL) break;
-    const flags = pages.flags[d] as number;
-    if ((flags & UNUSABLE) !== 0 || ((pages.pageLock[d] as number) & access) !== 0) break;
+    const flags = pages.flags[d];
+    if ((flags & UNUSABLE) !== 0 || ((pages.pageLock[d]) & access) !== 0) break;
     const inPage = at - pageIndex * pageSize;
     const n = Math.min(pageSize - inPage, length - done);
     const chunk = pages.chunkOf(d);
@@ -101,7 +101,7 @@ export async function memcpy(
     const started = performance.now();
     // The page can be taken away between the fault's wake-up and our turn
     // (pageout ran in between): then it is simply faulted again.
-    let copied = 0;
+    let copied: number;
     do {
       const error = await fault(vm, object, pageIndex, access, want, cluster);
       if (error !== 0) {
@@ -124,8 +124,8 @@ function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Arr
   const pageIndex = Math.floor(offset / pageSize);
   const d = pages.lookup(object.id, pageIndex);
   if (d === NIL) return 0;
-  const flags = pages.flags[d] as number;
-  if ((flags & UNUSABLE) !== 0 || ((pages.pageLock[d] as number) & access) !== 0) return 0;
+  const flags = pages.flags[d];
+  if ((flags & UNUSABLE) !== 0 || ((pages.pageLock[d]) & access) !== 0) return 0;
   const inPage = offset - pageIndex * pageSize;
   const n = Math.min(pageSize - inPage, buffer.length - at);
   const chunk = pages.chunkOf(d);

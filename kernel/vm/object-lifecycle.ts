@@ -232,7 +232,7 @@ export function pagerDied(vm: Kernel, object: VmObject): void {
 function abortRequests(vm: Kernel, object: VmObject, errno: number): void {
   const pages = vm.pages;
   for (const d of [...pages.memq(object)]) {
-    const flags = pages.flags[d] as number;
+    const flags = pages.flags[d];
     if ((flags & PG_HOLDING) !== 0) continue;
     if ((flags & PG_ABSENT) !== 0) dropPlaceholder(vm, object, d, errno);
   }
@@ -242,7 +242,7 @@ function abortRequests(vm: Kernel, object: VmObject, errno: number): void {
 function freeAllPages(vm: Kernel, object: VmObject): void {
   const pages = vm.pages;
   for (const d of [...pages.memq(object)]) {
-    const flags = pages.flags[d] as number;
+    const flags = pages.flags[d];
     if ((flags & PG_BUSY) !== 0) continue; // holding pages belong to pageout
     if ((flags & PG_DIRTY) !== 0 && !object.temporary) vm.stats.pages_lost++;
     pages.wireCount[d] = 0;

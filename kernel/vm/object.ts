@@ -17,8 +17,6 @@ export type ObjectState =
   | 'dead';
 
 export interface ObjectStatistics {
-  resident: number;
-  dirty: number;
   faults: number;
   hits: number;
   pageins: number;
@@ -54,8 +52,6 @@ export class VmObject implements MemqOwner {
   clusterPages = 1;
 
   readonly stats: ObjectStatistics = {
-    resident: 0,
-    dirty: 0,
     faults: 0,
     hits: 0,
     pageins: 0,

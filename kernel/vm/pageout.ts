@@ -5,14 +5,17 @@
  * dirty or precious ones go back to their pager with data_return.
  *
  * Flow control: pages in data_returns not yet received are laundry.
- * - An external pager with externalLaundryMax pages still unreceived is not
- *   trusted with more: further dirty pages of external objects are
- *   double-paged, written to the default pager (swap) at once, with a
- *   holding page at their offset so that nobody pages them in meanwhile,
- *   and handed to the external pager later, when its laundry drains.
- * - With MAX_DEFAULT_LAUNDRY pages out to the default pager, the daemon
- *   pauses (at most PAGEOUT_TIMEOUT_MS, or until laundry comes back).
+ * - With externalLaundryMax pages out to external pagers, or
+ *   MAX_DEFAULT_LAUNDRY out to the default pager, the daemon pauses until
+ *   laundry comes back, at most PAGEOUT_TIMEOUT_MS.
+ * - If memory is short meanwhile (unprivileged allocation paused), an
+ *   external pager that does not take its pages is not trusted with more:
+ *   dirty external pages are double-paged, written to the default pager
+ *   (swap) at once, with a holding page at their offset so that nobody
+ *   pages them in meanwhile, and handed to their own pager later, when its
+ *   laundry drains.
  */
+import { performance } from 'node:perf_hooks';
 import type { Kernel } from './kernel.js';
 import { MAX_DEFAULT_LAUNDRY, PAGEOUT_TIMEOUT_MS } from './kernel.js';
 import { sendDataReturn, type LaundryKind } from './data-return.js';
@@ -38,6 +41,7 @@ type EvictResult = 'freed' | 'returned' | 'throttled';
 export class PageoutDaemon {
   private scheduled = false;
   private running = false;
+  /** Paused for laundry: resumed when laundry comes back or the timer fires. */
   private throttleTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   /** The internal object double-paged pages wait in (Mach makes a new one per page). */
@@ -46,6 +50,8 @@ export class PageoutDaemon {
   private nextSlot = 0;
   private readonly doublePaged: DoublePaged[] = [];
   private forwarding = false;
+  /** When each kind of laundry last moved (sent while empty, or came back). */
+  private readonly laundryMoved: Record<LaundryKind, number> = { external: 0, default: 0 };
 
   constructor(private readonly vm: Kernel) {}
 
@@ -70,43 +76,63 @@ export class PageoutDaemon {
     return this.doublePaged.length;
   }
 
-  /** Laundry came back: a throttled pass may go on, double-paged pages may be delivered. */
+  /** A data_return was queued: laundry that was idle starts moving now. */
+  laundrySent(kind: LaundryKind, wasEmpty: boolean): void {
+    if (wasEmpty) this.laundryMoved[kind] = performance.now();
+  }
+
+  /** Laundry came back: a paused pass may go on, double-paged pages may be delivered. */
   laundryReleased(kind: LaundryKind): void {
-    if (this.throttleTimer && kind === 'default') {
+    this.laundryMoved[kind] = performance.now();
+    if (this.throttleTimer) {
       clearTimeout(this.throttleTimer);
       this.throttleTimer = undefined;
-      this.wake();
     }
     if (kind === 'external' && this.doublePaged.length > 0) this.forward();
     this.vm.resumeAllocation();
+    // The frames a pass counted on came back and allocation is still paused: evict more now.
+    if (this.vm.allocPaused) this.wake();
   }
 
-  /** One pass: evict until free frames reach the high mark (or nothing more can go now). */
-  run(): void {
+  /**
+   * One pass: evict until free frames, counting the laundry on its way
+   * back, reach the high mark. An urgent pass (the laundry did not come
+   * back in time) counts only frames really free.
+   */
+  run(urgent = false): void {
     if (this.running || this.stopped) return;
     this.running = true;
     const vm = this.vm;
     try {
-      while (vm.pages.freeFrameCount < vm.freeHigh || (vm.frameWaiterCount > 0 && vm.pages.freeFrameCount <= vm.freeMin)) {
+      // Laundry sent during this pass counts too: a pager cannot receive while the pass runs.
+      while (vm.pages.freeFrameCount + (urgent ? 0 : this.incomingLaundry()) < vm.freeHigh) {
         const d = vm.policy.victim();
         if (d === NIL) break;
-        const result = this.evict(d);
-        if (result === 'throttled') {
-          this.throttle();
-          break;
-        }
+        if (this.evict(d) === 'throttled') break;
       }
     } finally {
       this.running = false;
     }
+    // Memory is short and waits on laundry: look again within the timeout, in case a pager is stuck.
+    if (vm.allocPaused && vm.pages.freeFrameCount < vm.freeHigh) this.throttle();
     vm.resumeAllocation();
+  }
+
+  /** Laundry frames expected back soon: those of a kind that has moved within the timeout. */
+  private incomingLaundry(): number {
+    const now = performance.now();
+    const vm = this.vm;
+    return (
+      (now - this.laundryMoved.external < PAGEOUT_TIMEOUT_MS ? vm.externalLaundry : 0) +
+      (now - this.laundryMoved.default < PAGEOUT_TIMEOUT_MS ? vm.defaultLaundry : 0)
+    );
   }
 
   private throttle(): void {
     if (this.throttleTimer || this.stopped) return;
     this.throttleTimer = setTimeout(() => {
       this.throttleTimer = undefined;
-      this.wake();
+      this.run(true);
     }, PAGEOUT_TIMEOUT_MS);
   }
 
@@ -115,8 +141,8 @@ export class PageoutDaemon {
     const vm = this.vm;
     const pages = vm.pages;
     const object = vm.objectOf(d);
-    const flags = pages.flags[d] as number;
-    const pageIndex = pages.pageIndex[d] as number;
+    const flags = pages.flags[d];
+    const pageIndex = pages.pageIndex[d];
     const dirty = (flags & PG_DIRTY) !== 0;
     if (!dirty && (flags & PG_PRECIOUS) === 0) {
       vm.freePage(d, object);
@@ -127,12 +153,14 @@ export class PageoutDaemon {
     }
     if (!object.hasPager()) {
       // Nobody to give it to: the data is lost (the pager died or destroyed the object).
-      vm.stats.pages_lost++;
+      if (dirty) vm.stats.pages_lost++;
       vm.freePage(d, object);
       return 'freed';
     }
-    if (object.internal || vm.externalLaundry < vm.externalLaundryMax) {
-      if (object.internal && vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY) return this.putBack(d, object);
+    const laundryFull = object.internal
+      ? vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY
+      : vm.externalLaundry >= vm.externalLaundryMax;
+    if (!laundryFull) {
       vm.detachPage(d, object);
       sendDataReturn(vm, object, pageIndex, [d], dirty, false);
       vm.stats.evictions_dirty++;
@@ -140,8 +168,8 @@ export class PageoutDaemon {
       collectIfEmpty(vm, object);
       return 'returned';
     }
-    // The external pager is behind: double-page through the default pager.
-    if (vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY) return this.putBack(d, object);
+    // The pager is behind. Wait for it, unless memory is short: then double-page through the default pager.
+    if (object.internal || !vm.allocPaused || vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY) return this.putBack(d, object);
     this.doublePage(d, object, pageIndex, dirty);
     vm.stats.evictions_dirty++;
     object.stats.evictions++;
@@ -171,7 +199,7 @@ export class PageoutDaemon {
     }
     vm.detachPage(d, object);
     pages.insert(holding, object, pageIndex);
-    pages.flags[holding] = (pages.flags[holding] as number) | PG_BUSY | PG_HOLDING | PG_FICTITIOUS;
+    pages.flags[holding] = (pages.flags[holding]) | PG_BUSY | PG_HOLDING | PG_FICTITIOUS;
     object.pagingInProgress++;
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     this.doublePaged.push({ object, pageIndex, holding, slot, dirty });
@@ -206,7 +234,7 @@ export class PageoutDaemon {
     const laundry = this.laundryObject;
     if (!laundry) return;
     while (this.doublePaged.length > 0 && vm.externalLaundry < vm.externalLaundryMax && !this.stopped) {
-      const next = this.doublePaged[0] as DoublePaged;
+      const next = this.doublePaged[0];
       // Page it back in from swap through the ordinary fault path on the laundry object...
       const error = await fault(vm, laundry, next.slot, VM_PROT_READ, 1, 1);
       const d = pages.lookup(laundry.id, next.slot);

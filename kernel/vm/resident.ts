@@ -15,7 +15,7 @@
 export const PG_BUSY = 1 << 0; //        in transit; others wait on it
 export const PG_WANTED = 1 << 1; //      someone waits on it
 export const PG_ABSENT = 1 << 2; //      data requested (busy) or unavailable (not busy)
-export const PG_ERROR = 1 << 3; //       the pager answered data_error
+export const PG_ERROR = 1 << 3; //       the pager answered data_error (kept with ABSENT until a fault sees it)
 export const PG_DIRTY = 1 << 4; //       must be written back
 export const PG_PRECIOUS = 1 << 5; //    must be returned even when clean
 export const PG_FICTITIOUS = 1 << 6; //  no memory behind it
@@ -46,6 +46,8 @@ export class ResidentTable {
   /** Accesses already asked for with data_unlock. */
   readonly unlockRequest: Uint8Array;
   readonly wireCount: Uint16Array;
+  /** For PG_ERROR pages: the errno the pager gave. */
+  readonly errorCode: Uint8Array;
   readonly objectId: Int32Array;
   readonly pageIndex: Float64Array;
   private readonly memqNext: Int32Array;
@@ -74,6 +76,7 @@ export class ResidentTable {
     this.pageLock = new Uint8Array(total);
     this.unlockRequest = new Uint8Array(total);
     this.wireCount = new Uint16Array(total);
+    this.errorCode = new Uint8Array(total);
     this.objectId = new Int32Array(total).fill(NIL);
     this.pageIndex = new Float64Array(total);
     this.memqNext = new Int32Array(total).fill(NIL);
@@ -117,7 +120,7 @@ export class ResidentTable {
   /** Take a free frame (vm_page_grab); -1 if none. Its data is whatever was there. */
   allocFrame(): number {
     if (this.freeFrameTop === 0) return NIL;
-    const d = this.freeFrames[--this.freeFrameTop] as number;
+    const d = this.freeFrames[--this.freeFrameTop];
     this.flags[d] = 0;
     return d;
   }
@@ -125,17 +128,18 @@ export class ResidentTable {
   /** Take a fictitious descriptor (vm_page_grab_fictitious); -1 if none. */
   allocFictitious(): number {
     if (this.freeFictitiousTop === 0) return NIL;
-    const d = this.freeFictitious[--this.freeFictitiousTop] as number;
+    const d = this.freeFictitious[--this.freeFictitiousTop];
     this.flags[d] = PG_FICTITIOUS;
     return d;
   }
 
   /** Give a descriptor back. It must not be tabled. Waiters on it are woken (vm_page_free). */
   release(d: number): void {
-    if ((this.flags[d] as number) & PG_WANTED) this.wakeup(d, 0);
+    if ((this.flags[d]) & PG_WANTED) this.wakeup(d, 0);
     this.pageLock[d] = 0;
     this.unlockRequest[d] = 0;
     this.wireCount[d] = 0;
+    this.errorCode[d] = 0;
     this.objectId[d] = NIL;
     if (d < this.frameCount) this.pushFreeFrame(d);
     else {
@@ -155,7 +159,7 @@ export class ResidentTable {
 
   /** The chunk holding frame d's data. */
   chunkOf(d: number): Buffer {
-    return this.chunks[d >>> this.chunkShift] as Buffer;
+    return this.chunks[d >>> this.chunkShift];
   }
 
   /** Byte offset of frame d's data inside chunkOf(d). */
@@ -186,7 +190,7 @@ export class ResidentTable {
     const buckets = this.buckets;
     const mask = this.bucketMask;
     for (let b = this.bucketOf(objectId, pageIndex); ; b = (b + 1) & mask) {
-      const d = buckets[b] as number;
+      const d = buckets[b];
       if (d === NIL) return NIL;
       if (this.pageIndex[d] === pageIndex && this.objectId[d] === objectId) return d;
     }
@@ -196,7 +200,7 @@ export class ResidentTable {
   insert(d: number, owner: MemqOwner, pageIndex: number): void {
     this.objectId[d] = owner.id;
     this.pageIndex[d] = pageIndex;
-    this.flags[d] = ((this.flags[d] as number) & ~PG_FREE) | PG_TABLED;
+    this.flags[d] = ((this.flags[d]) & ~PG_FREE) | PG_TABLED;
     const mask = this.bucketMask;
     let b = this.bucketOf(owner.id, pageIndex);
     while (this.buckets[b] !== NIL) b = (b + 1) & mask;
@@ -211,19 +215,19 @@ export class ResidentTable {
   /** vm_page_remove: take d out of its object (hash and memq). Its flags keep all but TABLED. */
   remove(d: number, owner: MemqOwner): void {
     this.unhash(d);
-    const next = this.memqNext[d] as number;
-    const prev = this.memqPrev[d] as number;
+    const next = this.memqNext[d];
+    const prev = this.memqPrev[d];
     if (prev !== NIL) this.memqNext[prev] = next;
     else owner.memqHead = next;
     if (next !== NIL) this.memqPrev[next] = prev;
     this.memqNext[d] = NIL;
     this.memqPrev[d] = NIL;
-    this.flags[d] = (this.flags[d] as number) & ~PG_TABLED;
+    this.flags[d] = (this.flags[d]) & ~PG_TABLED;
   }
 
   /** Put `replacement` where `d` is (same object and index), taking `d` out. */
   replace(d: number, replacement: number, owner: MemqOwner): void {
-    const pageIndex = this.pageIndex[d] as number;
+    const pageIndex = this.pageIndex[d];
     this.remove(d, owner);
     this.insert(replacement, owner, pageIndex);
   }
@@ -231,7 +235,7 @@ export class ResidentTable {
   private unhash(d: number): void {
     const buckets = this.buckets;
     const mask = this.bucketMask;
-    let b = this.bucketOf(this.objectId[d] as number, this.pageIndex[d] as number);
+    let b = this.bucketOf(this.objectId[d], this.pageIndex[d]);
     while (buckets[b] !== d) {
       if (buckets[b] === NIL) throw new Error(`resident table: descriptor ${d} not hashed`);
       b = (b + 1) & mask;
@@ -239,9 +243,9 @@ export class ResidentTable {
     // Backward-shift deletion keeps linear probing chains intact without tombstones.
     let hole = b;
     for (let j = (hole + 1) & mask; ; j = (j + 1) & mask) {
-      const e = buckets[j] as number;
+      const e = buckets[j];
       if (e === NIL) break;
-      const home = this.bucketOf(this.objectId[e] as number, this.pageIndex[e] as number);
+      const home = this.bucketOf(this.objectId[e], this.pageIndex[e]);
       const distHole = (hole - home) & mask;
       const distJ = (j - home) & mask;
       if (distHole < distJ) {
@@ -255,7 +259,7 @@ export class ResidentTable {
   /** The descriptors of an object (memq order, newest first). */
   *memq(owner: MemqOwner): IterableIterator<number> {
     for (let d = owner.memqHead; d !== NIL; ) {
-      const next = this.memqNext[d] as number;
+      const next = this.memqNext[d];
       yield d;
       d = next;
     }
@@ -272,17 +276,17 @@ export class ResidentTable {
       return out;
     }
     for (const d of this.memq(owner)) {
-      const i = this.pageIndex[d] as number;
+      const i = this.pageIndex[d];
       if (i >= first && i < end) out.push(d);
     }
-    return out.sort((a, b) => (this.pageIndex[a] as number) - (this.pageIndex[b] as number));
+    return out.sort((a, b) => (this.pageIndex[a]) - (this.pageIndex[b]));
   }
 
   // ------------------------------------------------------------ waiting (PAGE_ASSERT_WAIT / PAGE_WAKEUP)
 
   /** Sleep until d is woken. Resolves with the wake-up value (0, or an errno from data_error). */
   wait(d: number): Promise<number> {
-    this.flags[d] = (this.flags[d] as number) | PG_WANTED;
+    this.flags[d] = (this.flags[d]) | PG_WANTED;
     return new Promise<number>((resolve) => {
       const list = this.waiters.get(d);
       if (list) list.push(resolve);
@@ -292,7 +296,7 @@ export class ResidentTable {
 
   /** Wake everyone waiting on d (PAGE_WAKEUP_DONE clears WANTED). */
   wakeup(d: number, value: number): void {
-    this.flags[d] = (this.flags[d] as number) & ~PG_WANTED;
+    this.flags[d] = (this.flags[d]) & ~PG_WANTED;
     const list = this.waiters.get(d);
     if (!list) return;
     this.waiters.delete(d);

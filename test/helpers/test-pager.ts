@@ -30,8 +30,6 @@ export interface TestPagerOptions {
   precious?: boolean;
   /** Answer init, data_request and data_unlock by itself. Default true. */
   auto?: boolean;
-  /** Do not receive at all (a stuck pager). Default false. */
-  stuck?: boolean;
   /** Pages never written: data_unavailable instead of zeros. Default false. */
   unavailableForHoles?: boolean;
 }
@@ -49,8 +47,9 @@ export class TestPager {
   control: PortName = MACH_PORT_NULL;
   pageSize = 0;
   readonly options: Required<TestPagerOptions>;
+  private readonly claimed = new Set<Message>();
   private waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
-  readonly loop: Promise<void> | undefined;
+  readonly loop: Promise<void>;
 
   constructor(ipc: IpcSystem, options: TestPagerOptions = {}) {
     this.options = {
@@ -59,13 +58,12 @@ export class TestPager {
       lockValue: VM_PROT_NONE,
       precious: false,
       auto: true,
-      stuck: false,
       unavailableForHoles: false,
       ...options,
     };
     this.space = ipc.createSpace('test-pager');
     this.port = this.space.allocatePort();
-    this.loop = this.options.stuck ? undefined : this.run();
+    this.loop = this.run();
   }
 
   /** Give `client` a send right to the memory object; returns its name there. */
@@ -79,19 +77,30 @@ export class TestPager {
     return this.received.map((m) => m.id);
   }
 
+  /** The messages received so far with this name. */
+  messages<Id extends KernelToPagerMessage['id']>(id: Id): Extract<KernelToPagerMessage, { id: Id }>[] {
+    return this.received.filter((m): m is Extract<KernelToPagerMessage, { id: Id }> => m.id === id);
+  }
+
   count(id: string): number {
     return this.received.filter((m) => m.id === id).length;
   }
 
   /** The next (or an already received, not yet claimed) message matching. */
   waitFor<M extends Message>(id: M['id'], match: (m: M) => boolean = () => true): Promise<M> {
+    const matches = (m: Message): boolean => m.id === id && match(m as M);
+    const seen = [...this.received, ...this.notifications].find((m) => !this.claimed.has(m) && matches(m));
+    if (seen) {
+      this.claimed.add(seen);
+      return Promise.resolve(seen as M);
+    }
     return new Promise((resolve) => {
-      this.waiters.push({ match: (m) => m.id === id && match(m as M), resolve: (m) => resolve(m as M) });
+      this.waiters.push({ match: matches, resolve: (m) => resolve(m as M) });
     });
   }
 
   send(msg: Omitted<PagerToKernelMessage>, control = this.control): void {
-    this.space.send({ ...msg, dest: control } as PagerToKernelMessage);
+    this.space.send({ ...msg, dest: control });
   }
 
   supply(offset: number, data: Buffer, lockValue = this.options.lockValue, precious = this.options.precious, replyTo = MACH_PORT_NULL): void {
@@ -131,8 +140,25 @@ export class TestPager {
     this.space.terminate();
   }
 
+  private paused: Promise<void> | undefined;
+  private unpause: (() => void) | undefined;
+
+  /** Stop taking messages (a wedged pager); they queue up on the port. */
+  pause(): void {
+    this.paused ??= new Promise((resolve) => {
+      this.unpause = resolve;
+    });
+  }
+
+  resume(): void {
+    this.unpause?.();
+    this.paused = undefined;
+    this.unpause = undefined;
+  }
+
   private async run(): Promise<void> {
     for (;;) {
+      if (this.paused) await this.paused;
       let msg: Message;
       try {
         msg = await this.space.receive(this.port);
@@ -189,14 +215,8 @@ export class TestPager {
     const i = this.waiters.findIndex((w) => w.match(msg));
     if (i < 0) return;
     const [w] = this.waiters.splice(i, 1);
+    this.claimed.add(msg);
     w?.resolve(msg);
-  }
-
-  /** Receive one message by hand (for a stuck pager that the test drives). */
-  async receiveOne(): Promise<Message> {
-    const msg = await this.space.receive(this.port);
-    this.handle(msg);
-    return msg;
   }
 }
 

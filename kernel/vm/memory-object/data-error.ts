@@ -1,12 +1,15 @@
 /**
  * memory_object_data_error(control, offset, size, error_value): the pages
- * could not be had. The faults waiting on them now fail with the error
- * (GNU Mach drops error_value; we hand it to the faulting access, limited
- * to what a pager may report: EIO, ENOSPC, EDQUOT). The placeholders go:
- * the next access asks again.
+ * could not be had. Faults waiting on a page now fail with the error (GNU
+ * Mach drops error_value; we hand it to the faulting access, limited to
+ * what a pager may report: EIO, ENOSPC, EDQUOT). A requested page nobody
+ * waits on yet becomes an error page (m->error): the first fault to find it
+ * fails and frees it. Read-ahead pages just go. After that, the next access
+ * asks again.
  */
 import { pagerError } from '../errno.js';
-import { dropPlaceholder } from '../fault.js';
+import { dropPlaceholder, requestDone } from '../fault.js';
+import { PG_BUSY, PG_ERROR, PG_PREFETCH } from '../resident.js';
 import type { Kernel } from '../kernel.js';
 import type { MemoryObjectDataError } from '../memory-object-defs.js';
 import type { VmObject } from '../object.js';
@@ -14,8 +17,16 @@ import { forEachRequestedPage } from './range.js';
 
 export function dataError(vm: Kernel, object: VmObject, msg: MemoryObjectDataError): void {
   const errno = pagerError(msg.errorValue);
+  const pages = vm.pages;
   forEachRequestedPage(vm, object, msg.offset, msg.size, msg.id, (d) => {
     vm.stats.page_errors++;
-    dropPlaceholder(vm, object, d, errno);
+    const flags = pages.flags[d];
+    if (pages.waiterCount(d) > 0 || (flags & PG_PREFETCH) !== 0) {
+      dropPlaceholder(vm, object, d, errno);
+      return;
+    }
+    requestDone(object);
+    pages.flags[d] = (flags & ~PG_BUSY) | PG_ERROR;
+    pages.errorCode[d] = errno;
   });
 }

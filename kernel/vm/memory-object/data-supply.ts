@@ -41,7 +41,7 @@ export async function dataSupply(vm: Kernel, object: VmObject, msg: MemoryObject
     const pageIndex = first + i;
     for (;;) {
       const d = pages.lookup(object.id, pageIndex);
-      const flags = d === NIL ? 0 : (pages.flags[d] as number);
+      const flags = d === NIL ? 0 : (pages.flags[d]);
       if (d !== NIL && (flags & PG_ABSENT) === 0) {
         if (flags & PG_BUSY) {
           // A holding page: its pageout must be queued first.

@@ -79,12 +79,12 @@ export async function lockPages(
   const batch = new ReturnBatch(vm, object, !shouldFlush);
   const indexes = pages
     .range(object, first, Math.min(end, Number.MAX_SAFE_INTEGER), object.residentCount + object.absentCount)
-    .map((d) => pages.pageIndex[d] as number);
+    .map((d) => pages.pageIndex[d]);
   for (const pageIndex of indexes) {
     for (;;) {
       const d = pages.lookup(object.id, pageIndex);
       if (d < 0) break;
-      const flags = pages.flags[d] as number;
+      const flags = pages.flags[d];
       if (flags & PG_ABSENT) break;
       if (flags & PG_BUSY) {
         batch.flush();
@@ -95,7 +95,7 @@ export async function lockPages(
       const returning =
         shouldReturn !== MEMORY_OBJECT_RETURN_NONE &&
         (dirty || ((flags & PG_PRECIOUS) !== 0 && shouldReturn === MEMORY_OBJECT_RETURN_ALL));
-      if ((pages.wireCount[d] as number) > 0 && (shouldFlush || returning || (lock !== VM_PROT_NO_CHANGE && lock !== pages.pageLock[d]))) {
+      if ((pages.wireCount[d]) > 0 && (shouldFlush || returning || (lock !== VM_PROT_NO_CHANGE && lock !== pages.pageLock[d]))) {
         // A wired page can change only once it is unwired.
         batch.flush();
         await pages.wait(d);

@@ -1,0 +1,50 @@
+/** A kernel, a test pager and a client task, wired together for a test. */
+import { IpcSystem, Kernel, MemorySwap, type IpcSpace, type KernelOptions, type VmWindow } from '../../kernel/index.js';
+import { TestPager, type TestPagerOptions } from './test-pager.js';
+
+export const PAGE = 4096;
+
+export interface Setup {
+  ipc: IpcSystem;
+  kernel: Kernel;
+  pager: TestPager;
+  client: IpcSpace;
+  swap: MemorySwap;
+  /** vm_map [0, size) of the pager's object into the client. */
+  map(size?: number): Promise<VmWindow>;
+  /** Protocol errors the kernel logged. */
+  logged: string[];
+  close(): Promise<void>;
+}
+
+export function setup(kernelOptions: Partial<KernelOptions> = {}, pagerOptions: TestPagerOptions = {}): Setup {
+  const ipc = new IpcSystem();
+  const swap = new MemorySwap(kernelOptions.pageSize ?? PAGE);
+  const logged: string[] = [];
+  const kernel = new Kernel({
+    ipc,
+    cacheSize: 64 * PAGE,
+    swap,
+    log: (line) => logged.push(line),
+    ...kernelOptions,
+  });
+  const pager = new TestPager(ipc, pagerOptions);
+  const client = ipc.createSpace('client');
+  return {
+    ipc,
+    kernel,
+    pager,
+    client,
+    swap,
+    logged,
+    map: (size = 1 << 30) => kernel.vmMap(client, pager.giveSendRight(client), 0, size),
+    close: () => kernel.shutdown(),
+  };
+}
+
+/** A buffer of `pages` pages whose every 4-byte word says which page and word it is. */
+export function pattern(pages: number, seed = 0, pageSize = PAGE): Buffer {
+  const buf = Buffer.alloc(pages * pageSize);
+  for (let i = 0; i < buf.length; i += 4) buf.writeUInt32LE((seed * 7919 + i) >>> 0, i);
+  return buf;
+}

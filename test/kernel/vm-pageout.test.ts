@@ -1,0 +1,217 @@
+/**
+ * The pageout daemon, laundry, double paging and the memory bound
+ * (checklist rows 23, 27, 30, 32, 35-37).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  MAX_DEFAULT_LAUNDRY,
+  MemorySwap,
+  VM_PROT_NONE,
+  type MemoryObjectDataReturn,
+  type MemoryObjectLockCompleted,
+  type VmWindow,
+} from '../../kernel/index.js';
+import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { settle } from '../helpers/test-pager.js';
+
+let s: Setup;
+afterEach(async () => {
+  await s.close();
+});
+
+function returns(): MemoryObjectDataReturn[] {
+  return s.pager.messages('memory_object_data_return');
+}
+
+/** Every frame is free, resident in an object, or laundry: no page data anywhere else. */
+function accountedFor(): boolean {
+  const st = s.kernel.statistics();
+  let resident = 0;
+  for (const object of s.kernel.objects.values()) resident += object.residentCount;
+  return st.free_count + resident + st.laundry_count === st.frames;
+}
+
+/** Page indexes 0..n-1 in a scrambled order (no two in sequence, so no read-ahead). */
+function scrambled(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i * 37) % n);
+}
+
+describe('pageout', () => {
+  it('row 32: clean, non-precious victims are freed without a message', async () => {
+    s = setup({ cacheSize: 32 * PAGE });
+    const w = await s.map();
+    for (const i of scrambled(101)) expect((await w.read(i * PAGE, 1)).error).toBe(0);
+    const st = s.kernel.statistics();
+    expect(st.evictions_clean).toBeGreaterThan(60);
+    expect(st.evictions_dirty).toBe(0);
+    expect(st.pageouts).toBe(0);
+    expect(returns()).toEqual([]);
+    w.deallocate();
+  });
+
+  it('row 30: a clean precious page is returned with dirty=false when evicted, not dropped', async () => {
+    s = setup({ cacheSize: 32 * PAGE }, { precious: true });
+    const w = await s.map();
+    for (const i of scrambled(101)) await w.read(i * PAGE, 1);
+    await settle();
+    const st = s.kernel.statistics();
+    expect(st.evictions_clean).toBe(0);
+    expect(st.evictions_dirty).toBeGreaterThan(60);
+    expect(returns().length).toBe(st.evictions_dirty);
+    expect(returns().every((r) => !r.dirty && !r.kernelCopy)).toBe(true);
+    w.deallocate();
+  });
+
+  it('row 35: the daemon starts below the low mark, stops at the high mark; allocation never goes below the minimum', async () => {
+    s = setup({ cacheSize: 100 * PAGE });
+    const k = s.kernel;
+    expect([k.freeMin, k.freeLow, k.freeHigh]).toEqual([5, 6, 10]);
+    const w = await s.map();
+    let lowest = Infinity;
+    for (const i of scrambled(300)) {
+      await w.read(i * PAGE, 1);
+      lowest = Math.min(lowest, k.pages.freeFrameCount);
+    }
+    await settle();
+    expect(lowest).toBeGreaterThanOrEqual(k.freeMin);
+    expect(k.pages.freeFrameCount).toBeGreaterThanOrEqual(k.freeHigh);
+    expect(k.pages.freeFrameCount).toBeLessThanOrEqual(k.freeHigh + 1);
+    const st = k.statistics();
+    expect(st.evictions_clean).toBe(300 - w.object.residentCount);
+    expect(w.object.residentCount).toBe(100 - st.free_count);
+    w.deallocate();
+  });
+
+  it('memory: writing an object 10x the pool never holds more page data than the pool', async () => {
+    s = setup({ cacheSize: 64 * PAGE });
+    const w = await s.map();
+    const pages = 640;
+    for (let i = 0; i < pages; i += 4) {
+      expect(await w.write(i * PAGE, pattern(4, i))).toEqual({ bytes: 4 * PAGE, error: 0 });
+      expect(accountedFor()).toBe(true);
+      expect(s.kernel.statistics().free_count).toBeGreaterThanOrEqual(0);
+    }
+    await settle();
+    for (let i = 0; i < pages; i += 4) expect((await w.read(i * PAGE, 4 * PAGE)).data.equals(pattern(4, i))).toBe(true);
+    const st = s.kernel.statistics();
+    expect(st.evictions_dirty).toBeGreaterThan(500);
+    expect(st.pageouts).toBeGreaterThanOrEqual(st.evictions_dirty);
+    expect(accountedFor()).toBe(true);
+    w.deallocate();
+  });
+
+  it('row 36: with five pages out to the default pager, pageout waits for it', async () => {
+    // A slow swap makes the default pager take its time with each page.
+    class SlowSwap extends MemorySwap {
+      override async write(slot: number, data: Buffer): Promise<void> {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        await super.write(slot, data);
+      }
+    }
+    s = setup({ cacheSize: 32 * PAGE, swap: new SlowSwap(PAGE) });
+    const w = s.kernel.vmAllocate(1 << 20);
+    let most = 0;
+    const sample = setInterval(() => (most = Math.max(most, s.kernel.defaultLaundry)), 1);
+    for (let i = 0; i < 128; i += 2) {
+      await w.write(i * PAGE, pattern(2, i));
+      most = Math.max(most, s.kernel.defaultLaundry);
+    }
+    clearInterval(sample);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(MAX_DEFAULT_LAUNDRY);
+    for (let i = 0; i < 128; i += 2) expect((await w.read(i * PAGE, 2 * PAGE)).data.equals(pattern(2, i))).toBe(true);
+    w.deallocate();
+  });
+
+  /**
+   * A pager with 24 dirty pages resident stops taking messages; then
+   * anonymous memory needs the frames. Its pages must still go: through
+   * the default pager, and to the pager once it takes messages again.
+   */
+  async function wedgedPager(): Promise<{ w: VmWindow; anon: VmWindow }> {
+    s = setup({ cacheSize: 32 * PAGE, externalLaundryMax: 4 });
+    const w = await s.map();
+    await w.write(0, pattern(24, 1));
+    s.pager.pause();
+    const anon = s.kernel.vmAllocate(1 << 20);
+    for (let i = 0; i < 40; i++) expect((await anon.write(i * PAGE, pattern(1, 100 + i))).error).toBe(0);
+    return { w, anon };
+  }
+
+  it('row 37: pages of a wedged pager are double-paged to the default pager and delivered later', async () => {
+    const { w, anon } = await wedgedPager();
+    const st = s.kernel.statistics();
+    expect(st.double_paged).toBeGreaterThan(0);
+    expect(st.double_paged_delivered).toBe(0);
+    expect(accountedFor()).toBe(true);
+    s.pager.resume();
+    for (let i = 0; i < 100 && s.kernel.statistics().double_paged_delivered < st.double_paged; i++) await settle();
+    expect(s.kernel.statistics().double_paged_delivered).toBe(s.kernel.statistics().double_paged);
+    for (let i = 0; i < 24; i++) expect((await w.read(i * PAGE, PAGE)).data.equals(pattern(24, 1).subarray(i * PAGE, (i + 1) * PAGE))).toBe(true);
+    for (let i = 0; i < 40; i++) expect((await anon.read(i * PAGE, PAGE)).data.equals(pattern(1, 100 + i))).toBe(true);
+    w.deallocate();
+    anon.deallocate();
+  });
+
+  it('row 27: a fault on a page being paged out waits until its data_return is queued, then asks again', async () => {
+    const { w, anon } = await wedgedPager();
+    expect(s.kernel.pageout.doublePagedPending).toBeGreaterThan(0);
+    // Find a double-paged page: it has a holding page (busy) at its offset.
+    let held = -1;
+    for (let i = 0; i < 24 && held < 0; i++) {
+      const d = s.kernel.pages.lookup(w.object.id, i);
+      if (d >= 0 && s.kernel.pages.isFictitious(d)) held = i;
+    }
+    expect(held).toBeGreaterThanOrEqual(0);
+    let done = false;
+    const read = w.read(held * PAGE, PAGE).then((r) => {
+      done = true;
+      return r;
+    });
+    await settle(5);
+    expect(done).toBe(false);
+    s.pager.resume();
+    const r = await read;
+    expect(r.data.equals(pattern(24, 1).subarray(held * PAGE, (held + 1) * PAGE))).toBe(true);
+    // The page's data_return reached the pager before the data_request that brought it back.
+    const ids = s.pager.received.map((m) => (m.id === 'memory_object_data_return' || m.id === 'memory_object_data_request' ? `${m.id}@${m.offset / PAGE}` : m.id));
+    expect(ids.indexOf(`memory_object_data_return@${held}`)).toBeLessThan(ids.lastIndexOf(`memory_object_data_request@${held}`));
+    w.deallocate();
+    anon.deallocate();
+  });
+
+  it('row 23: a lock_request over a page in flight waits for it; lock_completed follows every data_return', async () => {
+    const { w, anon } = await wedgedPager();
+    s.pager.lockRequest(0, 24 * PAGE, 1, true, VM_PROT_NONE, s.pager.port);
+    await settle(5);
+    s.pager.resume();
+    await s.pager.waitFor<MemoryObjectLockCompleted>('memory_object_lock_completed');
+    const ids = s.pager.ids();
+    expect(ids.lastIndexOf('memory_object_data_return')).toBeLessThan(ids.indexOf('memory_object_lock_completed'));
+    const returned = new Set<number>();
+    for (const r of returns()) for (let p = 0; p < r.data.length / PAGE; p++) returned.add(r.offset / PAGE + p);
+    expect(returned.size).toBe(24);
+    expect(w.object.residentCount).toBe(0);
+    w.deallocate();
+    anon.deallocate();
+  });
+
+  it('switching the policy while running keeps every resident page and the data', async () => {
+    s = setup({ cacheSize: 64 * PAGE });
+    const w = await s.map();
+    for (let i = 0; i < 50; i++) await w.write(i * PAGE, pattern(1, i));
+    const resident = w.object.residentCount;
+    const before = s.kernel.statistics();
+    for (const name of ['lru', 'clock', 'fifo', 'clock2', 'mach']) {
+      s.kernel.setPolicy(name);
+      expect(s.kernel.statistics().policy).toBe(name);
+      expect(s.kernel.policy.size).toBe(resident);
+    }
+    expect(s.kernel.statistics().active_count + s.kernel.statistics().inactive_count).toBe(resident);
+    for (let i = 50; i < 200; i++) await w.write(i * PAGE, pattern(1, i));
+    for (let i = 0; i < 200; i++) expect((await w.read(i * PAGE, PAGE)).data.equals(pattern(1, i))).toBe(true);
+    expect(s.kernel.statistics().reactivations).toBeGreaterThanOrEqual(before.reactivations);
+    expect(() => s.kernel.setPolicy('nope')).toThrow(/unknown policy/);
+    w.deallocate();
+  });
+});

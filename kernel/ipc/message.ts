@@ -42,8 +42,13 @@ export interface MessageDef {
   readonly ports: Readonly<Record<string, Disposition>>;
 }
 
-const registry = new Map<string, MessageDef>();
-const noPorts: MessageDef = { ports: {} };
+interface RegisteredDef extends MessageDef {
+  /** The same as `ports`, as a list made once (send walks it for every message). */
+  readonly fields: readonly (readonly [string, Disposition])[];
+}
+
+const registry = new Map<string, RegisteredDef>();
+const noPorts: RegisteredDef = { ports: {}, fields: [] };
 
 /**
  * Declare messages. Done once per protocol module, like a MIG subsystem: the
@@ -52,12 +57,12 @@ const noPorts: MessageDef = { ports: {} };
 export function defineMessages(defs: Readonly<Record<string, MessageDef>>): void {
   for (const [id, def] of Object.entries(defs)) {
     const known = registry.get(id);
-    if (known && known !== def) throw new Error(`message ${id} defined twice`);
-    registry.set(id, def);
+    if (known && known.ports !== def.ports) throw new Error(`message ${id} defined twice`);
+    registry.set(id, { ports: def.ports, fields: Object.entries(def.ports) });
   }
 }
 
-export function messageDef(id: string): MessageDef {
+export function messageDef(id: string): RegisteredDef {
   return registry.get(id) ?? noPorts;
 }
 

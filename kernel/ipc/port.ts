@@ -15,7 +15,7 @@ export interface TransitRight {
 
 export interface QueuedMessage {
   readonly msg: Message;
-  readonly rights: TransitRight[];
+  readonly rights: readonly TransitRight[];
   /**
    * The message holds a send right to its own destination (Mach's remote
    * port right, taken by copy_send / make_send / move_send). It counts in

@@ -104,10 +104,9 @@ export class IpcSpace {
     const port = entry.object;
     if (!(port instanceof Port) || !entry.receive) throw new KernError(KERN_INVALID_RIGHT, `make send on ${name}`);
     port.mscount++;
-    // Fix: the new right must be counted in srights. addSend() expects a right
-    // that already counts (one in transit): it keeps it for a space that had
-    // no send right and merges it away otherwise. Without this, srights went
-    // to -1 when the right was deallocated and no-senders never fired.
+    // addSend() takes a right that already counts in srights (as one in
+    // transit does): it keeps it for a space without a send right and merges
+    // it away otherwise. So the new right is counted first.
     port.srights++;
     this.addSend(entry, port, 1);
   }
@@ -117,8 +116,7 @@ export class IpcSpace {
     const entry = this.entry(member);
     const port = entry.object;
     if (!(port instanceof Port) || !entry.receive) throw new KernError(KERN_INVALID_RIGHT, `move member ${member}`);
-    // Fix: check the target before taking the port out of its old set, so
-    // that a failed call (bad set name) changes nothing.
+    // Check the target before taking the port out of its old set: a failed call changes nothing.
     let target: PortSet | null = null;
     if (set !== MACH_PORT_NULL) {
       const object = this.entry(set).object;
@@ -135,9 +133,8 @@ export class IpcSpace {
     if (!target) return;
     port.set = target;
     target.members.add(port);
-    // Fix: receivers waiting on the port itself can no longer receive there
-    // (they would wait forever); like ipc_pset_add, wake them with
-    // MACH_RCV_PORT_CHANGED.
+    // Receivers waiting on the port itself can no longer receive there (they
+    // would wait forever): as ipc_pset_add does, wake them with MACH_RCV_PORT_CHANGED.
     for (const waiter of port.waiters.drain())
       waiter.reject(new KernError(MACH_RCV_PORT_CHANGED, `port ${port.name} moved into set ${set}`));
     for (let i = 0; i < port.queue.length; i++) target.arrivals.push({ port, generation: port.setGeneration });
@@ -226,12 +223,10 @@ export class IpcSpace {
       this.entries.delete(name);
       return;
     }
-    // Fix: the name goes first, with this space's dead-name request. Before,
-    // destroying the receive right of a port this space also held a
-    // send-once right to fired this space's own dead-name request for a name
-    // it was destroying, and a request on a live port was dropped without
-    // its send-once right being destroyed (no notification, sorights leaked).
-    // The request is cancelled as cleanup() does it.
+    // The name goes first, with this space's dead-name request (cancelled as
+    // cleanup() does it): destroying a receive right must not fire this
+    // space's own request for the name it is destroying, and a request on a
+    // live port must give back its send-once right.
     this.entries.delete(name);
     object.holders.delete(this);
     const request = object.deadNameRequests.get(this);
@@ -296,9 +291,8 @@ export class IpcSpace {
    */
   copyRightTo(name: PortName, disposition: Disposition, to: IpcSpace): void {
     const entry = this.entry(name);
-    // Fix: takeRight() trusts its caller to have checked the right; without
-    // this check copy_send from a space with no send right made one from
-    // nothing, and a right given to a terminated space was never released.
+    // takeRight() trusts its caller to have checked the right, and a right
+    // given to a terminated space would never be released.
     if (!canTake(entry, disposition)) throw new KernError(KERN_INVALID_RIGHT, `${name}: no right for ${disposition}`);
     to.checkAlive();
     copyOut(to, this.takeRight(entry, name, disposition));
@@ -321,51 +315,59 @@ export class IpcSpace {
     const dest = destEntry.object;
     const destDisposition = options?.destDisposition ?? this.defaultDestDisposition(destEntry, msg);
 
-    // Check every right first, so that a failed send changes nothing. Fix:
-    // the check counts what earlier parts of the message use up, in the
-    // order they are taken (destination, then the fields); checking each
-    // field alone let a message that moves the same right twice (or moves
-    // the destination's last right and names it again) fail half-way, after
-    // rights were taken. Moving the destination's own receive right into
-    // the message is refused too: nobody could ever receive it.
-    const budgets = new Map<PortName, Budget>();
-    const budgetOf = (entry: Entry, name: PortName): Budget => {
-      let budget = budgets.get(name);
-      if (!budget) {
-        budget = { send: entry.send, sendOnce: entry.sendOnce, receive: entry.receive };
-        budgets.set(name, budget);
+    // Check every right first, so that a failed send changes nothing. The
+    // check counts what earlier parts of the message use up, in the order
+    // they are taken (destination, then the fields), so that a message moving
+    // one right twice fails before anything is taken. Moving the
+    // destination's own receive right into the message is refused: nobody
+    // could ever receive it.
+    const fields = messageDef(msg.id).fields;
+    let carriesRights = false;
+    for (const [field] of fields) if (portField(msg, field) !== MACH_PORT_NULL) carriesRights = true;
+    if (!carriesRights) {
+      if (!canTake(destEntry, destDisposition))
+        throw new KernError(MACH_SEND_INVALID_DEST, `no right to send to ${dest.name} (${destDisposition})`);
+    } else {
+      const budgets = new Map<PortName, Budget>();
+      const budgetOf = (entry: Entry, name: PortName): Budget => {
+        let budget = budgets.get(name);
+        if (!budget) {
+          budget = { send: entry.send, sendOnce: entry.sendOnce, receive: entry.receive };
+          budgets.set(name, budget);
+        }
+        return budget;
+      };
+      if (!consume(budgetOf(destEntry, msg.dest), destDisposition))
+        throw new KernError(MACH_SEND_INVALID_DEST, `no right to send to ${dest.name} (${destDisposition})`);
+      for (const [field, disposition] of fields) {
+        const name = portField(msg, field);
+        if (name === MACH_PORT_NULL) continue;
+        const entry = this.entries.get(name);
+        const ok =
+          entry !== undefined &&
+          entry.object instanceof Port &&
+          !entry.object.dead &&
+          !(name === msg.dest && disposition === 'move_receive') &&
+          consume(budgetOf(entry, name), disposition);
+        if (!ok) throw new KernError(MACH_SEND_INVALID_RIGHT, `${msg.id}.${field} = ${name} (${disposition})`);
       }
-      return budget;
-    };
-    if (!consume(budgetOf(destEntry, msg.dest), destDisposition))
-      throw new KernError(MACH_SEND_INVALID_DEST, `no right to send to ${dest.name} (${destDisposition})`);
-    const fields = Object.entries(messageDef(msg.id).ports);
-    for (const [field, disposition] of fields) {
-      const name = portField(msg, field);
-      if (name === MACH_PORT_NULL) continue;
-      const entry = this.entries.get(name);
-      const ok =
-        entry !== undefined &&
-        entry.object instanceof Port &&
-        !entry.object.dead &&
-        !(name === msg.dest && disposition === 'move_receive') &&
-        consume(budgetOf(entry, name), disposition);
-      if (!ok) throw new KernError(MACH_SEND_INVALID_RIGHT, `${msg.id}.${field} = ${name} (${disposition})`);
     }
 
-    // Fix: a send right to the destination travels with the message and is
+    // A send right to the destination travels with the message and is
     // released when the message leaves the queue, as in Mach (the kmsg's
-    // remote port right). Before, move_send dropped the sender's last right
-    // before the message was queued, so no-senders fired ahead of the
-    // message that used that right.
+    // remote port right): no-senders must not overtake the message that
+    // used the last send right.
     const destRight = this.takeRight(destEntry, dest.name, destDisposition);
     // A send-once right is used up by the send itself.
     if (destRight.kind === 'send_once') dest.sorights--;
-    const rights: TransitRight[] = [];
-    for (const [field, disposition] of fields) {
-      const name = portField(msg, field);
-      if (name === MACH_PORT_NULL) continue;
-      rights.push(this.takeRight(this.entry(name), name, disposition));
+    let rights = NO_RIGHTS;
+    if (carriesRights) {
+      const taken: TransitRight[] = [];
+      for (const [field, disposition] of fields) {
+        const name = portField(msg, field);
+        if (name !== MACH_PORT_NULL) taken.push(this.takeRight(this.entry(name), name, disposition));
+      }
+      rights = taken;
     }
     enqueue(dest, { msg, rights, destSend: destRight.kind === 'send', onRelease: options?.onRelease });
   }
@@ -455,9 +457,8 @@ export class IpcSpace {
         // The entry's right moves unless other user references keep it here.
         if (entry.send > 1) port.srights++;
         entry.send--;
-        // Fix: a space that still holds a send-once right stays a holder
-        // (else its right would not become a dead name when the port dies,
-        // and its dead-name request would never fire).
+        // A space that still holds a send-once right stays a holder: its
+        // right must become a dead name when the port dies.
         if (entry.send === 0 && entry.sendOnce === 0) port.holders.delete(this);
         this.cleanup(name, entry);
         return { port, kind: 'send' };
@@ -477,10 +478,10 @@ export class IpcSpace {
           port.setGeneration++;
         }
         port.receiver = null;
-        // Fix, as GNU Mach's ipc_port_clear_receiver: receivers waiting in
-        // this space are woken with MACH_RCV_PORT_DIED (before, they stayed
-        // queued and later took messages meant for the new receiver), and
-        // the new receiver starts with fresh sequence numbers and mscount.
+        // As GNU Mach's ipc_port_clear_receiver: receivers waiting in this
+        // space are woken with MACH_RCV_PORT_DIED (else they would take
+        // messages meant for the new receiver), and the new receiver starts
+        // with fresh sequence numbers and mscount.
         for (const waiter of port.waiters.drain())
           waiter.reject(new KernError(MACH_RCV_PORT_DIED, `receive right ${name} moved out of ${this.label}`));
         port.seqno = 0;
@@ -570,6 +571,9 @@ export class IpcSpace {
 }
 
 // ------------------------------------------------------------------ port operations
+
+/** Shared by every message that carries no rights: never written to. */
+const NO_RIGHTS: readonly TransitRight[] = [];
 
 /** The rights of one name still available while a message is checked. */
 interface Budget {
@@ -691,8 +695,7 @@ function fireNoSenders(port: Port): void {
   if (!notify) return;
   port.noSendersNotify = null;
   const msg: NoSendersNotification = { id: 'mach_notify_no_senders', dest: notify.name, name: port.name, mscount: port.mscount };
-  // Fix: port.system, not port.receiver.system: the receiver is null while
-  // the receive right is in transit, and the notification was lost then.
+  // port.system, not port.receiver.system: the receiver is null while the receive right is in transit.
   port.system.notify(notify, msg);
 }
 
@@ -702,7 +705,7 @@ function destroySendOnce(port: Port): void {
     return;
   }
   // An unused send-once right still produces exactly one message: the send-once notification.
-  // Fix: also while the receive right is in transit (port.receiver is null).
+  // Also while the receive right is in transit (port.receiver is null).
   port.system.notify(port, sendOnceGone(port));
 }
 

@@ -10,7 +10,6 @@ import {
   VM_PROT_NONE,
   VM_PROT_READ,
   VM_PROT_WRITE,
-  type MemoryObjectDataReturn,
   type MemoryObjectLockCompleted,
   type VmWindow,
 } from '../../kernel/index.js';
@@ -22,9 +21,6 @@ afterEach(async () => {
   await s.close();
 });
 
-function returns(): MemoryObjectDataReturn[] {
-  return s.pager.messages('memory_object_data_return');
-}
 
 /** Pages 0 and 1 dirty, page 2 clean, page 3 clean and precious. */
 async function fourPages(): Promise<VmWindow> {
@@ -47,8 +43,8 @@ describe('lock_request', () => {
     s = setup();
     const w = await fourPages();
     await lock(0, 4 * PAGE, MEMORY_OBJECT_RETURN_DIRTY, false, VM_PROT_NO_CHANGE);
-    expect(returns().map((r) => [r.offset / PAGE, r.data.length / PAGE, r.dirty])).toEqual([[0, 2, true]]);
-    expect(returns()[0]?.data.equals(pattern(2, 1))).toBe(true);
+    expect(s.pager.messages('memory_object_data_return').map((r) => [r.offset / PAGE, r.data.length / PAGE, r.dirty])).toEqual([[0, 2, true]]);
+    expect(s.pager.messages('memory_object_data_return')[0]?.data.equals(pattern(2, 1))).toBe(true);
     expect(s.kernel.statistics().lock_requests).toBe(1);
     w.deallocate();
   });
@@ -57,11 +53,11 @@ describe('lock_request', () => {
     s = setup();
     const w = await fourPages();
     await lock(0, 4 * PAGE, MEMORY_OBJECT_RETURN_ALL, false, VM_PROT_NO_CHANGE);
-    expect(returns().map((r) => [r.offset / PAGE, r.data.length / PAGE, r.dirty])).toEqual([
+    expect(s.pager.messages('memory_object_data_return').map((r) => [r.offset / PAGE, r.data.length / PAGE, r.dirty])).toEqual([
       [0, 2, true],
       [3, 1, false],
     ]);
-    expect(returns()[1]?.data.equals(pattern(1, 3))).toBe(true);
+    expect(s.pager.messages('memory_object_data_return')[1]?.data.equals(pattern(1, 3))).toBe(true);
     w.deallocate();
   });
 
@@ -70,7 +66,7 @@ describe('lock_request', () => {
     const w = await s.map();
     await w.write(0, Buffer.from('lost'));
     await lock(0, PAGE, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NO_CHANGE);
-    expect(returns()).toEqual([]);
+    expect(s.pager.messages('memory_object_data_return')).toEqual([]);
     expect(w.object.residentCount).toBe(0);
     expect(w.copySync(0, Buffer.alloc(4), VM_PROT_READ)).toBe(0);
     expect((await w.read(0, 4)).data.equals(Buffer.alloc(4))).toBe(true);
@@ -81,15 +77,15 @@ describe('lock_request', () => {
     s = setup();
     const w = await fourPages();
     await lock(0, 4 * PAGE, MEMORY_OBJECT_RETURN_ALL, false, VM_PROT_NO_CHANGE);
-    expect(returns().every((r) => r.kernelCopy)).toBe(true);
+    expect(s.pager.messages('memory_object_data_return').every((r) => r.kernelCopy)).toBe(true);
     expect(w.object.residentCount).toBe(4);
     expect(w.object.dirtyCount).toBe(0);
     expect(w.copySync(0, Buffer.alloc(2 * PAGE), VM_PROT_READ)).toBe(2 * PAGE);
     // Clean now: a second RETURN_DIRTY has nothing to send; the precious page still comes back with RETURN_ALL.
     await lock(0, 4 * PAGE, MEMORY_OBJECT_RETURN_DIRTY, false, VM_PROT_NO_CHANGE);
-    expect(returns().length).toBe(2);
+    expect(s.pager.messages('memory_object_data_return').length).toBe(2);
     await lock(0, 4 * PAGE, MEMORY_OBJECT_RETURN_ALL, true, VM_PROT_NO_CHANGE);
-    expect(returns().map((r) => [r.offset / PAGE, r.dirty, r.kernelCopy]).slice(2)).toEqual([[3, false, false]]);
+    expect(s.pager.messages('memory_object_data_return').map((r) => [r.offset / PAGE, r.dirty, r.kernelCopy]).slice(2)).toEqual([[3, false, false]]);
     expect(w.object.residentCount).toBe(0);
     w.deallocate();
   });
@@ -103,7 +99,7 @@ describe('lock_request', () => {
     await w.write(85 * PAGE, pattern(1, 6));
     await settle();
     await lock(0, 100 * PAGE, MEMORY_OBJECT_RETURN_ALL, true, VM_PROT_NO_CHANGE);
-    expect(returns().map((r) => [r.offset / PAGE, r.data.length / PAGE, r.dirty])).toEqual([
+    expect(s.pager.messages('memory_object_data_return').map((r) => [r.offset / PAGE, r.data.length / PAGE, r.dirty])).toEqual([
       [0, 32, true],
       [32, 32, true],
       [64, 6, true],
@@ -123,7 +119,7 @@ describe('lock_request', () => {
     const ids = s.pager.ids();
     const completed = ids.indexOf('memory_object_lock_completed');
     expect(ids.filter((id, i) => id === 'memory_object_data_return' && i > completed)).toEqual([]);
-    expect(returns().reduce((n, r) => n + r.data.length, 0)).toBe(100 * PAGE);
+    expect(s.pager.messages('memory_object_data_return').reduce((n, r) => n + r.data.length, 0)).toBe(100 * PAGE);
     w.deallocate();
   });
 

@@ -7,7 +7,6 @@ import {
   MAX_DEFAULT_LAUNDRY,
   MemorySwap,
   VM_PROT_NONE,
-  type MemoryObjectDataReturn,
   type MemoryObjectLockCompleted,
   type VmWindow,
 } from '../../kernel/index.js';
@@ -19,9 +18,6 @@ afterEach(async () => {
   await s.close();
 });
 
-function returns(): MemoryObjectDataReturn[] {
-  return s.pager.messages('memory_object_data_return');
-}
 
 /** Every frame is free, resident in an object, or laundry: no page data anywhere else. */
 function accountedFor(): boolean {
@@ -45,7 +41,7 @@ describe('pageout', () => {
     expect(st.evictions_clean).toBeGreaterThan(60);
     expect(st.evictions_dirty).toBe(0);
     expect(st.pageouts).toBe(0);
-    expect(returns()).toEqual([]);
+    expect(s.pager.messages('memory_object_data_return')).toEqual([]);
     w.deallocate();
   });
 
@@ -57,8 +53,8 @@ describe('pageout', () => {
     const st = s.kernel.statistics();
     expect(st.evictions_clean).toBe(0);
     expect(st.evictions_dirty).toBeGreaterThan(60);
-    expect(returns().length).toBe(st.evictions_dirty);
-    expect(returns().every((r) => !r.dirty && !r.kernelCopy)).toBe(true);
+    expect(s.pager.messages('memory_object_data_return').length).toBe(st.evictions_dirty);
+    expect(s.pager.messages('memory_object_data_return').every((r) => !r.dirty && !r.kernelCopy)).toBe(true);
     w.deallocate();
   });
 
@@ -189,7 +185,7 @@ describe('pageout', () => {
     const ids = s.pager.ids();
     expect(ids.lastIndexOf('memory_object_data_return')).toBeLessThan(ids.indexOf('memory_object_lock_completed'));
     const returned = new Set<number>();
-    for (const r of returns()) for (let p = 0; p < r.data.length / PAGE; p++) returned.add(r.offset / PAGE + p);
+    for (const r of s.pager.messages('memory_object_data_return')) for (let p = 0; p < r.data.length / PAGE; p++) returned.add(r.offset / PAGE + p);
     expect(returned.size).toBe(24);
     expect(w.object.residentCount).toBe(0);
     w.deallocate();

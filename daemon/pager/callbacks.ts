@@ -1,0 +1,40 @@
+/**
+ * What a pager writer supplies (libpager's "the user must define"): how to
+ * read, write and unlock pages of one memory object. Offsets and lengths are
+ * bytes, page aligned; the page size is the kernel's, known from init.
+ * Errors: throw a PagerError (EIO, ENOSPC, EDQUOT); anything else counts as
+ * EIO.
+ */
+
+export interface PageRead {
+  /**
+   * Supply the pages write-locked, so that the first write to each goes
+   * through unlockPage (holes that need allocating, ext2fs style): true for
+   * all of them, or one flag per page.
+   */
+  writeLock?: boolean | readonly boolean[];
+}
+
+export interface PagerCallbacks {
+  /**
+   * pager_read_page, for a run of pages: fill `into` (whole pages) with the
+   * data at `offset`. Clustered requests ask for many pages at once.
+   */
+  readPage(offset: number, into: Buffer): Promise<PageRead | void>;
+  /** pager_write_page: write one page durably enough for the store's sync to finish the job. */
+  writePage(offset: number, data: Buffer): Promise<void>;
+  /**
+   * pager_write_pages (optional bulk write): write a run of pages; return
+   * the bytes written (a multiple of the page size; a short count is fine,
+   * the rest goes page by page through writePage).
+   */
+  writePages?(offset: number, data: Buffer): Promise<number>;
+  /** pager_unlock_page: make the page writable (allocate, check quota). */
+  unlockPage(offset: number): Promise<void>;
+  /** pager_report_extent: the valid range, for whole-object sync, flush and return. */
+  reportExtent(): { offset: number; size: number };
+  /** pager_notify_evict: the kernel dropped its copy of the page (only with notifyOnEvict). */
+  notifyEvict?(offset: number): void;
+  /** pager_clear_user_data: the last send right is gone; the pager is being freed. */
+  clearUserData?(): void;
+}

@@ -1,0 +1,284 @@
+/**
+ * One pager: the memory manager of one memory object (a file), as
+ * libpager's struct pager. It owns the object's port (a receive right in
+ * the pager task's space); the kernel talks to it with memory_object_*
+ * messages, handled by the files in messages/, one at a time in arrival
+ * order. The public verbs are libpager's: sync, flush, return (thin verbs
+ * over lockObject), offerPage, changeAttributes, shutdown, getError.
+ */
+import {
+  MACH_PORT_NULL,
+  MEMORY_OBJECT_COPY_DELAY,
+  MEMORY_OBJECT_RETURN_ALL,
+  MEMORY_OBJECT_RETURN_NONE,
+  VM_PROT_NO_CHANGE,
+  VM_PROT_NONE,
+  VM_PROT_WRITE,
+  type CopyStrategy,
+  type IpcSpace,
+  type MemoryObjectDataSupply,
+  type PagerToKernelMessage,
+  type PortName,
+  type VmProt,
+} from '../../kernel/index.js';
+import type { PagerCallbacks } from './callbacks.js';
+import { lockObject } from './lock-object.js';
+import { changeAttributes } from './pager-attr.js';
+import { Pagemap, PM_INCORE } from './pagemap.js';
+import { pagerMemcpy, type VmMapper } from './pager-memcpy.js';
+import type { PagerRequests } from './requests.js';
+import { WriteBehind } from './write-behind.js';
+
+export type PagerState = 'notinit' | 'normal' | 'shutdown';
+
+export interface PagerOptions {
+  /** memory_object_ready's may_cache: the kernel keeps the object's pages after the last unmap. */
+  mayCache?: boolean;
+  copyStrategy?: CopyStrategy;
+  /** Supply pages precious and call notifyEvict when the kernel drops them. */
+  notifyOnEvict?: boolean;
+  /** A label for logs (a path, an inode). */
+  label?: string;
+}
+
+/** A synchronous lock_request this pager is waiting on (libpager's struct lock_request). */
+export interface LockRecord {
+  readonly start: number;
+  readonly end: number;
+  locksPending: number;
+  waiters: number;
+}
+
+/** A change_attributes this pager is waiting on. */
+export interface AttributeRecord {
+  readonly mayCache: boolean;
+  readonly copyStrategy: CopyStrategy;
+  pending: number;
+  waiters: number;
+}
+
+export interface PagerStatistics {
+  data_requests: number;
+  pages_read: number;
+  read_errors: number;
+  data_returns: number;
+  pages_written: number;
+  write_errors: number;
+  write_runs: number;
+  unlocks: number;
+  unlock_errors: number;
+  pagein_waits: number;
+  evict_notifications: number;
+}
+
+export class Pager {
+  readonly port: PortName;
+  state: PagerState = 'notinit';
+  /** The kernel's control port for the current incarnation of the object (from init). */
+  control: PortName = MACH_PORT_NULL;
+  name: PortName = MACH_PORT_NULL;
+  pageSize = 0;
+  mayCache: boolean;
+  copyStrategy: CopyStrategy;
+  readonly notifyOnEvict: boolean;
+  readonly label: string;
+  readonly pagemap = new Pagemap();
+  readonly lockRequests: LockRecord[] = [];
+  readonly attributeRequests: AttributeRecord[] = [];
+  /** Operations in progress that keep terminate waiting (libpager's noterm). */
+  noterm = 0;
+  /** Send rights made so far: the port's make-send count, to tell a stale no-senders notification. */
+  mscount = 0;
+  /** A no-senders notification is requested and has not come yet. */
+  noSendersArmed = false;
+  /** The owner's references (pager_create gives one; release() drops it). */
+  userReferences = 1;
+  readonly writer: WriteBehind;
+  readonly stats: PagerStatistics = {
+    data_requests: 0,
+    pages_read: 0,
+    read_errors: 0,
+    data_returns: 0,
+    pages_written: 0,
+    write_errors: 0,
+    write_runs: 0,
+    unlocks: 0,
+    unlock_errors: 0,
+    pagein_waits: 0,
+    evict_notifications: 0,
+  };
+  /** Woken whenever something a waiter may be waiting for changes (libpager's p->wakeup). */
+  private waiters: (() => void)[] = [];
+  private destroyed = false;
+
+  constructor(
+    readonly requests: PagerRequests,
+    readonly callbacks: PagerCallbacks,
+    options: PagerOptions = {},
+  ) {
+    this.mayCache = options.mayCache ?? false;
+    this.copyStrategy = options.copyStrategy ?? MEMORY_OBJECT_COPY_DELAY;
+    this.notifyOnEvict = options.notifyOnEvict ?? false;
+    this.label = options.label ?? '';
+    this.port = requests.space.allocatePort();
+    this.writer = new WriteBehind(this);
+  }
+
+  get space(): IpcSpace {
+    return this.requests.space;
+  }
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  /**
+   * Make a send right to the pager's port in `to` (what clients vm_map).
+   * It arms the no-senders notification that, once the owner has released
+   * the pager too, frees it.
+   */
+  makeSendRight(to: IpcSpace): PortName {
+    if (this.destroyed) throw new Error(`pager ${this.label} is gone`);
+    this.space.makeSend(this.port);
+    this.mscount++;
+    if (!this.noSendersArmed) {
+      this.noSendersArmed = true;
+      this.space.requestNotification(this.port, 'no_senders', this.port, this.mscount);
+    }
+    this.space.copyRightTo(this.port, 'move_send', to);
+    return this.port;
+  }
+
+  /**
+   * Drop the owner's reference (ports_port_deref). The pager is freed, with
+   * clearUserData, when no reference and no send right is left.
+   */
+  release(): void {
+    if (this.userReferences <= 0) throw new Error(`pager ${this.label}: released too often`);
+    this.userReferences--;
+    if (this.userReferences === 0 && !this.noSendersArmed) this.free();
+  }
+
+  /** Take another owner's reference. */
+  reference(): void {
+    this.userReferences++;
+  }
+
+  /** No references and no senders left: destroy the port and tell the owner (libpager's _pager_clean). */
+  free(): void {
+    if (this.destroyed) return;
+    this.destroy();
+    this.callbacks.clearUserData?.();
+  }
+
+  // ------------------------------------------------------------------ verbs
+
+  /** pager_sync: write back dirty and precious pages; the kernel keeps clean copies. */
+  sync(wait = true): Promise<void> {
+    const { offset, size } = this.callbacks.reportExtent();
+    return this.syncSome(offset, size, wait);
+  }
+
+  syncSome(offset: number, length: number, wait = true): Promise<void> {
+    return lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, false, VM_PROT_NO_CHANGE, wait);
+  }
+
+  /** pager_flush: drop the kernel's pages. Dirty data is discarded. */
+  flush(wait = true): Promise<void> {
+    const { offset, size } = this.callbacks.reportExtent();
+    return this.flushSome(offset, size, wait);
+  }
+
+  flushSome(offset: number, length: number, wait = true): Promise<void> {
+    return lockObject(this, offset, length, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NO_CHANGE, wait);
+  }
+
+  /** pager_return: write back, then drop. */
+  return(wait = true): Promise<void> {
+    const { offset, size } = this.callbacks.reportExtent();
+    return this.returnSome(offset, size, wait);
+  }
+
+  returnSome(offset: number, length: number, wait = true): Promise<void> {
+    return lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, true, VM_PROT_NO_CHANGE, wait);
+  }
+
+  /**
+   * pager_offer_page: give the kernel a page it did not ask for. Ignored by
+   * the kernel if the page is resident. The buffer is copied.
+   */
+  offerPage(precious: boolean, writeLock: boolean, offset: number, data: Buffer): void {
+    if (this.state !== 'normal') return;
+    this.pagemap.add(offset / this.pageSize, PM_INCORE);
+    this.send<MemoryObjectDataSupply>({
+      id: 'memory_object_data_supply',
+      dest: this.control,
+      offset,
+      data: Buffer.from(data),
+      lockValue: writeLock ? VM_PROT_WRITE : VM_PROT_NONE,
+      precious,
+      replyTo: MACH_PORT_NULL,
+    });
+  }
+
+  /** pager_change_attributes; with `wait`, until the kernel's change_completed. */
+  changeAttributes(mayCache: boolean, copyStrategy: CopyStrategy, wait = true): Promise<void> {
+    return changeAttributes(this, mayCache, copyStrategy, wait);
+  }
+
+  /**
+   * pager_shutdown: sync and flush (waiting), then refuse further requests
+   * and destroy the port (the kernel sees it die).
+   */
+  async shutdown(): Promise<void> {
+    if (this.state === 'normal') {
+      await this.sync(true);
+      await this.flush(true);
+    }
+    this.state = 'shutdown';
+    await this.writer.drain();
+    this.destroy();
+  }
+
+  /** pager_memcpy: copy in or out of this pager's object through a mapping the kernel makes. */
+  memcpy(vm: VmMapper, task: IpcSpace, offset: number, buffer: Buffer, prot: VmProt): Promise<{ bytes: number; error: number }> {
+    return pagerMemcpy(vm, this, task, offset, buffer, prot);
+  }
+
+  /** pager_get_error: the last error given to the kernel for the page at `offset`, 0 if none. */
+  getError(offset: number): number {
+    return this.pageSize === 0 ? 0 : this.pagemap.error(Math.floor(offset / this.pageSize));
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Send a pager → kernel call. A dead control port means the object is gone: nothing to do. */
+  send<M extends PagerToKernelMessage>(msg: M): boolean {
+    return this.requests.send(msg);
+  }
+
+  /** Wait until `ready()` holds, re-checking at every wakeup. */
+  async waitUntil(ready: () => boolean): Promise<void> {
+    while (!ready()) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** condition_broadcast(&p->wakeup). */
+  wakeup(): void {
+    if (this.waiters.length === 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** The pager is freed: its port is destroyed and the requests forget it. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.state = 'shutdown';
+    for (const record of this.lockRequests) record.locksPending = 0;
+    for (const record of this.attributeRequests) record.pending = 0;
+    this.wakeup();
+    this.requests.forget(this);
+    if (this.space.hasName(this.port)) this.space.destroyName(this.port);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The pager task and its workers (libpager's demuxer.c and
+ * pager_start_workers / inhibit / resume). One IPC space holds the ports of
+ * every pager; one receive loop takes their messages from a port set.
+ * Messages to one pager are handled one at a time in arrival order;
+ * different pagers are handled in parallel. No handler waits for a later
+ * message on its own pager (sync waits are for callers, not handlers).
+ */
+import {
+  KernError,
+  MACH_SEND_INVALID_DEST,
+  SerialQueues,
+  serve,
+  type IpcSpace,
+  type IpcSystem,
+  type Message,
+  type PagerToKernelMessage,
+  type PortName,
+} from '../../kernel/index.js';
+import type { PagerCallbacks } from './callbacks.js';
+import { handlePagerMessage } from './messages/dispatch.js';
+import { Pager, type PagerOptions } from './pager.js';
+
+export interface PagerRequestsOptions {
+  /** Where anomalies go (protocol errors, callback errors reported as EIO). */
+  log?: (line: string) => void;
+  /** A handler threw (a bug). Default: rethrow asynchronously. */
+  onError?: (err: unknown) => void;
+  label?: string;
+}
+
+export class PagerRequests {
+  /** The pager task's space. */
+  readonly space: IpcSpace;
+  private readonly set: PortName;
+  private readonly pagers = new Map<PortName, Pager>();
+  private readonly serial: SerialQueues<PortName>;
+  private loop: Promise<void> | undefined;
+  /** Messages that arrived while inhibited, to handle on resume. */
+  private held: Message[] | undefined;
+  /** Handlers dispatched and not finished. */
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  readonly log: (line: string) => void;
+  readonly onError: (err: unknown) => void;
+
+  constructor(ipc: IpcSystem, options: PagerRequestsOptions = {}) {
+    this.space = ipc.createSpace(options.label ?? 'pager');
+    this.set = this.space.allocatePortSet();
+    this.log = options.log ?? ((line) => process.stderr.write(`machpager pager: ${line}\n`));
+    this.onError =
+      options.onError ??
+      ((err) =>
+        queueMicrotask(() => {
+          throw err;
+        }));
+    this.serial = new SerialQueues<PortName>(this.onError);
+  }
+
+  /** pager_create: a new pager with its own port, served by these workers. */
+  createPager(callbacks: PagerCallbacks, options?: PagerOptions): Pager {
+    const pager = new Pager(this, callbacks, options);
+    this.pagers.set(pager.port, pager);
+    this.space.moveMember(pager.port, this.set);
+    return pager;
+  }
+
+  get pagerCount(): number {
+    return this.pagers.size;
+  }
+
+  allPagers(): IterableIterator<Pager> {
+    return this.pagers.values();
+  }
+
+  /** pager_start_workers. */
+  start(): void {
+    this.loop ??= serve(this.space, this.set, (msg) => this.dispatch(msg));
+  }
+
+  /**
+   * pager_inhibit_workers: messages arriving from now on are held; resolves
+   * when every message received before has been handled.
+   */
+  async inhibit(): Promise<void> {
+    this.held ??= [];
+    while (this.active > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** pager_resume_workers: handle what was held, in order, and go on. */
+  resume(): void {
+    const held = this.held;
+    this.held = undefined;
+    if (held) for (const msg of held) this.dispatch(msg);
+  }
+
+  /** Stop: every pager's port dies with the task. */
+  async shutdown(): Promise<void> {
+    for (const pager of [...this.pagers.values()]) pager.destroy();
+    if (this.space.hasName(this.set)) this.space.modRefs(this.set, 'port_set', -1);
+    await this.loop;
+    this.space.terminate();
+  }
+
+  /** Send a pager → kernel call; false if the kernel's port is gone. */
+  send(msg: PagerToKernelMessage): boolean {
+    try {
+      this.space.send(msg);
+      return true;
+    } catch (err) {
+      if (err instanceof KernError && err.code === MACH_SEND_INVALID_DEST) return false;
+      throw err;
+    }
+  }
+
+  /** @internal The pager was freed. */
+  forget(pager: Pager): void {
+    this.pagers.delete(pager.port);
+  }
+
+  private dispatch(msg: Message): void {
+    if (this.held) {
+      this.held.push(msg);
+      return;
+    }
+    const pager = this.pagers.get(msg.dest);
+    if (!pager) return; // a message for a pager that is gone: its port's queue dies with it
+    this.active++;
+    this.serial.run(pager.port, async () => {
+      try {
+        await handlePagerMessage(pager, msg);
+      } finally {
+        this.active--;
+        if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+      }
+    });
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * The pager library against the kernel (checklist rows 13, 17, 26, 28, 29,
+ * 31, 47-54), and the places where it does better than libpager.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { EDQUOT, EIO, ENOSPC, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
+import { PagerError } from '../../daemon/pager/index.js';
+import { fail, MemoryCallbacks, PAGE, pagerSetup, pattern, settle, type PagerSetup } from '../helpers/pager-setup.js';
+
+let s: PagerSetup;
+afterEach(async () => {
+  await s.close();
+});
+
+/** Evict everything the window's object has resident (dirty pages are returned). */
+async function evictAll(): Promise<void> {
+  await s.pager.return(true);
+}
+
+describe('pager', () => {
+  it('row 13: the pager records the error a page gave the kernel (getError), until it is read well', async () => {
+    s = pagerSetup();
+    const w = await s.map();
+    s.callbacks.readFault = (offset) => (offset === 3 * PAGE ? fail('ENOSPC') : undefined);
+    expect((await w.read(3 * PAGE, 10)).error).toBe(ENOSPC);
+    expect(s.pager.getError(3 * PAGE + 5)).toBe(ENOSPC);
+    expect(s.pager.getError(2 * PAGE)).toBe(0);
+    s.callbacks.readFault = undefined;
+    expect((await w.read(3 * PAGE, 10)).error).toBe(0);
+    expect(s.pager.getError(3 * PAGE)).toBe(0);
+    w.deallocate();
+  });
+
+  it('the real errno of a failed read reaches the access and survives a terminate', async () => {
+    s = pagerSetup();
+    let w = await s.map();
+    s.callbacks.readFault = () => fail('EDQUOT');
+    expect((await w.read(0, 1)).error).toBe(EDQUOT);
+    w.deallocate();
+    await s.pager.waitUntil(() => s.pager.state === 'notinit');
+    // A new incarnation of the object: the error is still known until a good read.
+    expect(s.pager.getError(0)).toBe(EDQUOT);
+    w = await s.map();
+    s.callbacks.readFault = undefined;
+    expect((await w.read(0, 1)).error).toBe(0);
+    expect(s.pager.getError(0)).toBe(0);
+    w.deallocate();
+  });
+
+  it('row 17: an unlock the pager refuses fails the write with its error; no other page is harmed', async () => {
+    s = pagerSetup();
+    s.callbacks.writeLockHoles = true;
+    s.callbacks.pages.set(1, Buffer.alloc(PAGE, 7));
+    const w = await s.map();
+    s.callbacks.unlockFault = (offset) => (offset === 0 ? fail('ENOSPC') : undefined);
+    const r = await w.write(0, Buffer.from('full'));
+    expect(r).toEqual({ bytes: 0, error: ENOSPC });
+    expect(s.pager.getError(0)).toBe(ENOSPC);
+    // Page 1 has data (not a hole): it is writable at once; page 2 is a hole that unlocks fine.
+    expect(await w.write(PAGE, Buffer.from('ok'))).toEqual({ bytes: 2, error: 0 });
+    expect(await w.write(2 * PAGE, Buffer.from('ok'))).toEqual({ bytes: 2, error: 0 });
+    expect(s.callbacks.calls.filter((c) => c.startsWith('unlock'))).toEqual(['unlock 0', 'unlock 2']);
+    // Space again: the write goes through.
+    s.callbacks.unlockFault = undefined;
+    expect(await w.write(0, Buffer.from('room'))).toEqual({ bytes: 4, error: 0 });
+    await s.pager.sync();
+    expect(s.callbacks.page(0).subarray(0, 4).toString()).toBe('room');
+    expect(s.callbacks.page(1).subarray(0, 3)).toEqual(Buffer.from([0x6f, 0x6b, 7]));
+    w.deallocate();
+  });
+
+  it('row 54: a callback error outside EIO, ENOSPC and EDQUOT is reported as EIO', async () => {
+    s = pagerSetup();
+    const w = await s.map();
+    s.callbacks.readFault = () => Object.assign(new Error('read-only'), { code: 'EROFS' });
+    expect((await w.read(0, 1)).error).toBe(EIO);
+    s.callbacks.readFault = () => new PagerError('EDQUOT');
+    expect((await w.read(PAGE, 1)).error).toBe(EDQUOT);
+    s.callbacks.readFault = () => Object.assign(new Error('full'), { code: 'ENOSPC', errno: -28 });
+    expect((await w.read(2 * PAGE, 1)).error).toBe(ENOSPC);
+    w.deallocate();
+  });
+
+  it('row 26: returned buffers are written and let go; the pager holds no page data afterwards', async () => {
+    s = pagerSetup({ cacheSize: 16 * PAGE });
+    const w = await s.map();
+    await w.write(0, pattern(64, 2));
+    await s.pager.sync();
+    await evictAll();
+    expect(s.pager.writer.idle).toBe(true);
+    expect(s.pager.writer.pendingIn(0, Infinity)).toBe(false);
+    expect(s.callbacks.pages.size).toBe(64);
+    w.deallocate();
+  });
+
+  it('row 28: a request for a page being written is answered with the data being written, not the stored data', async () => {
+    s = pagerSetup({ cacheSize: 16 * PAGE });
+    const w = await s.map();
+    s.callbacks.pages.set(0, Buffer.alloc(PAGE, 1)); // old data in the store
+    await w.write(0, Buffer.alloc(PAGE, 2)); // page 0 now dirty with new data
+    s.callbacks.latency = 20; // writes take a while
+    const returning = s.pager.return(true); // page 0 goes back and leaves the kernel
+    await settle(5);
+    expect(s.pager.writer.pendingIn(0, 1)).toBe(true);
+    s.callbacks.latency = 0;
+    const r = await w.read(0, PAGE);
+    expect(r.data.equals(Buffer.alloc(PAGE, 2))).toBe(true);
+    expect(s.pager.stats.pagein_waits).toBe(1);
+    await returning;
+    expect(s.callbacks.page(0).equals(Buffer.alloc(PAGE, 2))).toBe(true);
+    w.deallocate();
+  });
+
+  it('row 29: two data_returns of one page never write at the same time', async () => {
+    s = pagerSetup();
+    const w = await s.map();
+    s.callbacks.latency = 10;
+    await w.write(0, Buffer.alloc(PAGE, 1));
+    const first = s.pager.sync(false); // page 0 back with kernel_copy, stays resident
+    await settle(3);
+    await w.write(0, Buffer.alloc(PAGE, 2));
+    await s.pager.sync(true);
+    await first;
+    await s.pager.sync(true);
+    expect(s.callbacks.maxConcurrentWritesPerPage).toBe(1);
+    expect(s.callbacks.page(0).equals(Buffer.alloc(PAGE, 2))).toBe(true);
+    w.deallocate();
+  });
+
+  it('row 31: with notifyOnEvict, every page returned without a kernel copy gets exactly one notifyEvict', async () => {
+    s = pagerSetup({ cacheSize: 16 * PAGE }, { notifyOnEvict: true });
+    const w = await s.map();
+    for (let i = 0; i < 60; i++) await w.read(((i * 7) % 60) * PAGE, 1);
+    await w.write(70 * PAGE, pattern(4, 1));
+    await evictAll();
+    await settle();
+    const returned = new Map<number, number>();
+    for (const page of s.callbacks.evicted) returned.set(page, (returned.get(page) ?? 0) + 1);
+    const evictions = s.kernel.statistics().evictions_dirty;
+    expect(evictions).toBeGreaterThan(40);
+    expect(s.callbacks.evicted.length).toBe(s.pager.stats.evict_notifications);
+    // Every page the kernel had was given back once: nothing resident now.
+    expect(w.object.residentCount).toBe(0);
+    expect(s.callbacks.evicted.length).toBe(s.kernel.statistics().pageouts);
+    w.deallocate();
+  });
+
+  it('row 47: one pager handles its messages one at a time; different pagers run in parallel', async () => {
+    s = pagerSetup({ cacheSize: 128 * PAGE });
+    s.callbacks.latency = 5;
+    const w = await s.map();
+    await Promise.all([0, 10, 20, 30].map((i) => w.read(i * PAGE, 1)));
+    expect(s.callbacks.maxReadsInFlight).toBe(1);
+    const other = new MemoryCallbacks();
+    other.latency = 5;
+    const p2 = s.newPager(other);
+    const w2 = await s.map(p2);
+    // Both pagers share a counter of reads in flight.
+    let inFlight = 0;
+    let most = 0;
+    for (const cb of [s.callbacks, other]) {
+      const read = cb.readPage.bind(cb);
+      cb.readPage = async (offset, into) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return await read(offset, into);
+        } finally {
+          inFlight--;
+        }
+      };
+    }
+    await Promise.all([w.read(50 * PAGE, 1), w2.read(50 * PAGE, 1), w.read(60 * PAGE, 1), w2.read(60 * PAGE, 1)]);
+    expect(most).toBe(2);
+    w.deallocate();
+    w2.deallocate();
+  });
+
+  it('row 48: unlocking does not wait on a later message of its own pager (sync and unlocks together finish)', async () => {
+    s = pagerSetup();
+    s.callbacks.writeLockHoles = true;
+    const w = await s.map();
+    await w.read(0, 8 * PAGE);
+    const writes = [0, 1, 2, 3].map((i) => w.write(i * PAGE, Buffer.from([i + 1])));
+    const syncs = [s.pager.sync(true), s.pager.sync(true)];
+    expect((await Promise.all(writes)).every((r) => r.error === 0)).toBe(true);
+    await Promise.all(syncs);
+    await s.pager.sync(true);
+    expect([0, 1, 2, 3].map((i) => s.callbacks.page(i)[0])).toEqual([1, 2, 3, 4]);
+    w.deallocate();
+  });
+
+  it('row 49: sync writes back and keeps, return writes back and drops, flush drops and discards', async () => {
+    s = pagerSetup();
+    const w = await s.map();
+    await w.write(0, Buffer.alloc(2 * PAGE, 5));
+    await s.pager.syncSome(0, 2 * PAGE, true);
+    expect(s.callbacks.page(1)[0]).toBe(5);
+    expect(w.object.residentCount).toBe(2);
+    expect(w.object.dirtyCount).toBe(0);
+    await w.write(0, Buffer.alloc(PAGE, 6));
+    await s.pager.returnSome(0, 2 * PAGE, true);
+    expect(s.callbacks.page(0)[0]).toBe(6);
+    expect(w.object.residentCount).toBe(0);
+    await w.write(0, Buffer.alloc(PAGE, 7));
+    await s.pager.flushSome(0, 2 * PAGE, true); // (the write read page 1 ahead too)
+    expect(w.object.residentCount).toBe(0);
+    expect(s.callbacks.page(0)[0]).toBe(6); // the 7s were discarded
+    expect((await w.read(0, 1)).data[0]).toBe(6);
+    w.deallocate();
+  });
+
+  it('row 50: offering a resident page changes nothing; a new page becomes resident and inactive', async () => {
+    s = pagerSetup();
+    const w = await s.map();
+    await w.read(0, 1);
+    s.pager.offerPage(false, false, 0, Buffer.alloc(PAGE, 9));
+    s.pager.offerPage(false, true, 5 * PAGE, Buffer.alloc(PAGE, 8));
+    await settle();
+    expect(s.kernel.statistics().inactive_count).toBe(1);
+    expect((await w.read(0, 1)).data[0]).toBe(0);
+    expect(w.copySync(5 * PAGE, Buffer.alloc(1), VM_PROT_READ)).toBe(1);
+    expect(w.copySync(5 * PAGE, Buffer.alloc(1), VM_PROT_WRITE)).toBe(0); // offered write-locked
+    w.deallocate();
+  });
+
+  it('row 51: shutdown syncs and flushes, then the pager takes no more requests', async () => {
+    s = pagerSetup();
+    const w = await s.map();
+    await w.write(0, Buffer.from('kept'));
+    await s.pager.shutdown();
+    expect(s.callbacks.page(0).subarray(0, 4).toString()).toBe('kept');
+    expect(s.pager.state).toBe('shutdown');
+    expect((await w.read(PAGE, 1)).error).toBe(EIO);
+    expect(s.requests.pagerCount).toBe(0);
+    w.deallocate();
+  });
+
+  it('row 52: inhibit waits for the handlers running; requests meanwhile run after resume', async () => {
+    s = pagerSetup();
+    s.callbacks.latency = 10;
+    const w = await s.map();
+    const before = w.read(0, 1);
+    await settle(2);
+    await s.requests.inhibit();
+    expect(s.callbacks.calls).toEqual(['read 0+1']);
+    await before;
+    let done = false;
+    const during = w.read(10 * PAGE, 1).then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(done).toBe(false);
+    expect(s.callbacks.calls).toEqual(['read 0+1']);
+    s.requests.resume();
+    await during;
+    expect(s.callbacks.calls).toEqual(['read 0+1', 'read 10+1']);
+    w.deallocate();
+  });
+
+  it('row 53: pager_memcpy copies unaligned ranges both ways and stops at an error with the bytes done', async () => {
+    // may_cache: the kernel keeps the object (and its send right) between copies, so the pager lives on.
+    s = pagerSetup({}, { mayCache: true });
+    const task = s.ipc.createSpace('task');
+    const data = pattern(5, 3);
+    expect(await s.pager.memcpy(s.kernel, task, 100, data.subarray(0, 3 * PAGE + 17), VM_PROT_WRITE)).toEqual({
+      bytes: 3 * PAGE + 17,
+      error: 0,
+    });
+    const back = Buffer.alloc(3 * PAGE + 17);
+    expect(await s.pager.memcpy(s.kernel, task, 100, back, VM_PROT_READ)).toEqual({ bytes: back.length, error: 0 });
+    expect(back.equals(data.subarray(0, back.length))).toBe(true);
+    await s.pager.return(true);
+    // Pages 0 and 1 come in; then page 2 (and what is read with it) fails.
+    expect((await s.pager.memcpy(s.kernel, task, 0, Buffer.alloc(2 * PAGE), VM_PROT_READ)).error).toBe(0);
+    s.callbacks.readFault = () => fail('EIO');
+    const r = await s.pager.memcpy(s.kernel, task, 100, Buffer.alloc(3 * PAGE), VM_PROT_READ);
+    expect(r).toEqual({ bytes: 2 * PAGE - 100, error: EIO });
+  });
+
+  it('returned pages are written in runs through writePages', async () => {
+    s = pagerSetup({ cacheSize: 32 * PAGE });
+    const w = await s.map();
+    const data = pattern(128, 4);
+    await w.write(0, data);
+    await s.pager.sync(true);
+    const bulk = s.callbacks.calls.filter((c) => c.startsWith('writePages'));
+    const single = s.callbacks.calls.filter((c) => c.startsWith('write '));
+    expect(bulk.length).toBeGreaterThan(0);
+    expect(bulk.length + single.length).toBeLessThan(128 / 2);
+    for (let i = 0; i < 128; i++) expect(s.callbacks.page(i).equals(data.subarray(i * PAGE, (i + 1) * PAGE))).toBe(true);
+    w.deallocate();
+  });
+
+  it('a failed write marks the page invalid: the next read of it fails until it is written again', async () => {
+    s = pagerSetup();
+    const w = await s.map();
+    await w.write(0, Buffer.from('x'));
+    s.callbacks.writeFault = () => fail('EIO');
+    await s.pager.return(true);
+    expect(s.pager.stats.write_errors).toBe(1);
+    s.callbacks.writeFault = undefined;
+    expect((await w.read(0, 1)).error).toBe(EIO);
+    expect(s.logged.some((l) => l.includes('writePage'))).toBe(true);
+    w.deallocate();
+  });
+});

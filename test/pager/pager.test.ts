@@ -275,6 +275,21 @@ describe('pager', () => {
     expect(r).toEqual({ bytes: 2 * PAGE - 100, error: EIO });
   });
 
+  it('sequential access is paged in clusters that grow; random access asks for single pages', async () => {
+    s = pagerSetup({ cacheSize: 512 * PAGE });
+    const w = await s.map();
+    for (let off = 0; off < 256 * PAGE; off += 8 * PAGE) expect((await w.read(off, 8 * PAGE)).error).toBe(0);
+    const sizes = s.callbacks.calls.filter((c) => c.startsWith('read ')).map((c) => Number(c.split('+')[1]));
+    expect(sizes[0]).toBe(8);
+    expect(Math.max(...sizes)).toBe(32);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(256);
+    expect(sizes.length).toBeLessThan(256 / 8);
+    s.callbacks.calls.length = 0;
+    for (const page of [900, 700, 1300, 1100]) await w.read(page * PAGE, 100);
+    expect(s.callbacks.calls).toEqual(['read 900+1', 'read 700+1', 'read 1300+1', 'read 1100+1']);
+    w.deallocate();
+  });
+
   it('returned pages are written in runs through writePages', async () => {
     s = pagerSetup({ cacheSize: 32 * PAGE });
     const w = await s.map();

@@ -1,0 +1,49 @@
+/**
+ * libstore-style stores: what the rest of machpager may use. Open a store
+ * from its typed name with openStore(); the pager needs only the Store
+ * interface.
+ */
+import type { OpenOptions, Store } from './store.js';
+import { openTypedStore } from './typed-name.js';
+
+export * from './store.js';
+export { errnoNumber, isErrnoCode, type ErrnoCode } from './errno.js';
+export { BaseStore, type StoreInit } from './base.js';
+export { childOptions, type OpenContext, type StoreClass } from './store-class.js';
+export { registerStoreClass, storeClasses, findStoreClass, parseTypedName, checkOpenOptions, type ParsedName } from './typed-name.js';
+export { parseSize, formatSize, unboundedSize } from './size.js';
+export { MemoryStore, MEMORY_BLOCK_SIZE, type MemoryStoreOptions } from './memory.js';
+export { ZeroStore, ZERO_BLOCK_SIZE } from './zero.js';
+export { FileStore, FILE_BLOCK_SIZE, type FileStoreOptions } from './file.js';
+export { SqliteStore, SQLITE_BLOCK_SIZE, sqliteName, parseSqliteName, type SqliteStoreOptions } from './sqlite.js';
+export {
+  acquireSqliteConnection,
+  openSqliteDatabases,
+  SqliteConnection,
+  MACHPAGER_APPLICATION_ID,
+  STORE_FORMAT_VERSION,
+  SQLITE_BUSY_TIMEOUT_MS,
+  sqliteError,
+  type SpaceRecord,
+  type SqliteConnectionStats,
+} from './sqlite-connection.js';
+export { CompositeStore, type Segment } from './composite.js';
+export { ConcatStore } from './concat.js';
+export { InterleaveStore } from './ileave.js';
+export { RemapStore, parseRuns, parseRunSpecs, resolveRuns, formatRuns, HOLE_RUN, type Run, type RunSpec } from './remap.js';
+export { CopyStore } from './copy.js';
+export {
+  FaultStore,
+  parseFaultSpec,
+  type FaultOp,
+  type FaultOptions,
+  type FaultRule,
+  type FaultRuleSpec,
+  type FaultStats,
+} from './fault.js';
+export { splitChildren, joinChildren } from './children.js';
+
+/** Open the store named by a typed name ('sqlite:/a.db#3', 'copy:file:/x', 'memory:64M', ...). */
+export function openStore(name: string, options?: OpenOptions): Promise<Store> {
+  return openTypedStore(name, options);
+}

@@ -1,0 +1,415 @@
+/**
+ * One SQLite connection per database file, shared by every store in it (and,
+ * later, by the filesystem's catalog): a registry keyed by the resolved path,
+ * reference-counted, closed when the last user lets go.
+ *
+ * A database is a machpager store when its header carries our
+ * application_id and machpager_meta names a format we know. Anything else is
+ * refused before SQLite writes a byte to it: the header is read with plain
+ * file I/O, so a foreign database never even gets a -wal or -shm file.
+ *
+ * Durability: WAL with synchronous=NORMAL, so a commit survives a crash of
+ * the process at once and costs no fsync; sync() then commits once more with
+ * synchronous=FULL, which fsyncs the WAL and with it every commit before it,
+ * so they survive power loss too.
+ *
+ * Writes are queued and run together in one transaction on the next turn of
+ * the event loop (setImmediate): writes started in the same tick share a
+ * commit. Each queued job runs in its own savepoint, so one failing job does
+ * not undo the others. A read first runs whatever is queued, so it sees
+ * every write started before it.
+ */
+import Database from 'better-sqlite3';
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { isAllZero } from './bytes.js';
+import { StoreError, type OpenOptions } from './store.js';
+
+/** 'MPGR' in the database header (PRAGMA application_id). */
+export const MACHPAGER_APPLICATION_ID = 0x4d504752;
+/** The layout of the tables below; a database with a newer one is refused. */
+export const STORE_FORMAT_VERSION = 1;
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+const HEADER_SIZE = 100;
+const APPLICATION_ID_OFFSET = 68;
+
+const SCHEMA = `
+  CREATE TABLE machpager_meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
+  CREATE TABLE store_space (
+    space INTEGER PRIMARY KEY,
+    block_size INTEGER NOT NULL,
+    size INTEGER NOT NULL
+  );
+  CREATE TABLE store_block (
+    space INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (space, block)
+  ) WITHOUT ROWID;
+`;
+
+export interface SpaceRecord {
+  space: number;
+  blockSize: number;
+  size: number;
+}
+
+export interface SqliteConnectionStats {
+  /** Commits of queued writes (each may carry many jobs). */
+  transactions: number;
+  /** Jobs (store writes, resizes, catalog changes) those commits carried. */
+  jobs: number;
+  /** FULL commits made by sync(). */
+  syncs: number;
+}
+
+interface WriteJob {
+  run: () => void;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const connections = new Map<string, SqliteConnection>();
+
+/**
+ * The shared connection to the machpager database at `path`, opening it (and
+ * with `create`, creating and initialising it) on first use. Every acquire
+ * needs one release().
+ */
+export function acquireSqliteConnection(path: string, options: Pick<OpenOptions, 'create'> = {}): SqliteConnection {
+  const key = registryKey(path);
+  const open = connections.get(key);
+  if (open) return open.retain();
+  const connection = new SqliteConnection(key, openDatabase(key, options.create ?? false));
+  connections.set(key, connection);
+  return connection;
+}
+
+/** Paths of the databases open now (for tests and diagnostics). */
+export function openSqliteDatabases(): string[] {
+  return [...connections.keys()];
+}
+
+export class SqliteConnection {
+  private refs = 1;
+  private pending: WriteJob[] = [];
+  private scheduled = false;
+  private changesAtSync = -1;
+  private readonly counters: SqliteConnectionStats = { transactions: 0, jobs: 0, syncs: 0 };
+
+  private readonly selectSpace;
+  private readonly selectSpaces;
+  private readonly insertSpace;
+  private readonly updateSpaceSize;
+  private readonly deleteSpace;
+  private readonly selectBlocks;
+  private readonly selectAnyBlock;
+  private readonly upsertBlock;
+  private readonly deleteBlock;
+  private readonly deleteBlocksFrom;
+  private readonly totalChanges;
+  private readonly countSync;
+  private readonly commitJobs;
+  private readonly inSavepoint;
+
+  constructor(
+    readonly path: string,
+    /** The connection itself, for the catalog; page data goes through the methods below. */
+    readonly db: Database.Database,
+  ) {
+    type SpaceRow = { space: number; block_size: number; size: number };
+    this.selectSpace = db.prepare<[number], SpaceRow>('SELECT space, block_size, size FROM store_space WHERE space = ?');
+    this.selectSpaces = db.prepare<[], SpaceRow>('SELECT space, block_size, size FROM store_space ORDER BY space');
+    this.insertSpace = db.prepare<[number, number, number]>('INSERT INTO store_space (space, block_size, size) VALUES (?, ?, ?)');
+    this.updateSpaceSize = db.prepare<[number, number]>('UPDATE store_space SET size = ? WHERE space = ?');
+    this.deleteSpace = db.prepare<[number]>('DELETE FROM store_space WHERE space = ?');
+    this.selectBlocks = db.prepare<[number, number, number], { block: number; data: Buffer }>(
+      'SELECT block, data FROM store_block WHERE space = ? AND block >= ? AND block < ?',
+    );
+    this.selectAnyBlock = db.prepare<[number, number, number]>(
+      'SELECT 1 FROM store_block WHERE space = ? AND block >= ? AND block < ? LIMIT 1',
+    );
+    this.upsertBlock = db.prepare<[number, number, Buffer]>('INSERT OR REPLACE INTO store_block (space, block, data) VALUES (?, ?, ?)');
+    this.deleteBlock = db.prepare<[number, number]>('DELETE FROM store_block WHERE space = ? AND block = ?');
+    this.deleteBlocksFrom = db.prepare<[number, number]>('DELETE FROM store_block WHERE space = ? AND block >= ?');
+    this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
+    this.countSync = db.prepare("UPDATE machpager_meta SET value = value + 1 WHERE key = 'syncs'");
+    this.inSavepoint = db.transaction((run: () => void) => run());
+    this.commitJobs = db.transaction((jobs: WriteJob[]) => {
+      const failures = new Map<WriteJob, unknown>();
+      for (const job of jobs) {
+        try {
+          this.inSavepoint(job.run);
+        } catch (err) {
+          failures.set(job, err);
+        }
+      }
+      return failures;
+    });
+  }
+
+  /** One more reference (EBADF once the connection has closed). */
+  retain(): this {
+    if (this.refs <= 0) throw new StoreError('EBADF', `connection to ${this.path} is closed`);
+    this.refs++;
+    return this;
+  }
+
+  /** Drop one reference; the last one runs queued writes and closes the database. Extra releases do nothing. */
+  release(): void {
+    if (this.refs <= 0 || --this.refs > 0) return;
+    connections.delete(this.path);
+    try {
+      this.flush();
+    } finally {
+      this.db.close();
+    }
+  }
+
+  stats(): SqliteConnectionStats {
+    return { ...this.counters };
+  }
+
+  getSpace(space: number): SpaceRecord | undefined {
+    this.flush();
+    const row = this.selectSpace.get(space);
+    return row && { space, blockSize: row.block_size, size: row.size };
+  }
+
+  listSpaces(): SpaceRecord[] {
+    this.flush();
+    return this.selectSpaces.all().map((r) => ({ space: r.space, blockSize: r.block_size, size: r.size }));
+  }
+
+  createSpace(record: SpaceRecord): void {
+    this.flush();
+    this.guard(`create space ${record.space}`, () => this.insertSpace.run(record.space, record.blockSize, record.size));
+  }
+
+  /** Fill `into` from the blocks of `space` starting at block `first`; missing blocks (holes) read as zeros. */
+  readBlocks(space: number, first: number, blockSize: number, into: Buffer): void {
+    this.flush();
+    into.fill(0);
+    const end = first + into.length / blockSize;
+    this.guard('read', () => {
+      for (const row of this.selectBlocks.iterate(space, first, end)) row.data.copy(into, (row.block - first) * blockSize, 0, blockSize);
+    });
+  }
+
+  /** Whether any block of `space` in [first, end) holds data. */
+  hasBlocks(space: number, first: number, end: number): boolean {
+    this.flush();
+    return this.guard('read', () => this.selectAnyBlock.get(space, first, end) !== undefined);
+  }
+
+  /** Queue a write of whole blocks; an all-zero block deletes its row, so it stays a hole. */
+  writeBlocks(space: number, first: number, blockSize: number, data: Buffer): Promise<void> {
+    return this.queueWrite(() => {
+      for (let pos = 0, block = first; pos < data.length; pos += blockSize, block++) {
+        const chunk = data.subarray(pos, pos + blockSize);
+        if (isAllZero(chunk)) this.deleteBlock.run(space, block);
+        else this.upsertBlock.run(space, block, chunk);
+      }
+    });
+  }
+
+  /** Queue a size change: rows past the new end go. */
+  resizeSpace(space: number, size: number, blockSize: number): Promise<void> {
+    return this.queueWrite(() => {
+      this.deleteBlocksFrom.run(space, Math.ceil(size / blockSize));
+      this.updateSpaceSize.run(size, space);
+    });
+  }
+
+  /** Queue the removal of a space and all its blocks. */
+  dropSpace(space: number): Promise<void> {
+    return this.queueWrite(() => {
+      this.deleteBlocksFrom.run(space, 0);
+      this.deleteSpace.run(space);
+    });
+  }
+
+  /**
+   * Run `run` (synchronous SQLite work) in the next shared transaction, in its
+   * own savepoint. Resolves once that transaction has committed.
+   */
+  queueWrite(run: () => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ run, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  /** Commit every queued write now, in one transaction. */
+  flush(): void {
+    const jobs = this.pending;
+    if (jobs.length === 0) return;
+    this.pending = [];
+    let failures: Map<WriteJob, unknown>;
+    try {
+      failures = this.commitJobs.immediate(jobs);
+    } catch (err) {
+      const error = sqliteError(err, `commit to ${this.path}`);
+      for (const job of jobs) job.reject(error);
+      return;
+    }
+    this.counters.transactions++;
+    this.counters.jobs += jobs.length;
+    for (const job of jobs) {
+      const failure = failures.get(job);
+      if (failure === undefined) job.resolve();
+      else job.reject(sqliteError(failure, `write to ${this.path}`));
+    }
+  }
+
+  /**
+   * Make everything committed so far durable against power loss: one more
+   * commit with synchronous=FULL fsyncs the WAL, and so every frame in it.
+   * Nothing to do when nothing changed since the last sync.
+   */
+  sync(): void {
+    this.flush();
+    this.guard(`sync ${this.path}`, () => {
+      if (this.totalChanges.get() === this.changesAtSync) return;
+      this.db.pragma('synchronous = FULL');
+      try {
+        this.countSync.run();
+      } finally {
+        this.db.pragma('synchronous = NORMAL');
+      }
+      this.changesAtSync = this.totalChanges.get() ?? -1;
+      this.counters.syncs++;
+    });
+  }
+
+  private guard<T>(what: string, work: () => T): T {
+    try {
+      return work();
+    } catch (err) {
+      throw sqliteError(err, what);
+    }
+  }
+}
+
+function registryKey(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    return absolute; // not there yet: create will make it under this name
+  }
+}
+
+type FileState = 'missing' | 'empty' | 'machpager';
+
+/**
+ * What is at `path`, from the file's first bytes alone: refuse anything that
+ * is not a machpager database before SQLite opens it (and might write to it).
+ */
+function inspect(path: string): FileState {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new StoreError('EISDIR', `${path} is a directory, not a machpager store`);
+    if (st.size === 0) return 'empty';
+    const header = Buffer.alloc(HEADER_SIZE);
+    const n = readSync(fd, header, 0, HEADER_SIZE, 0);
+    if (n < HEADER_SIZE || !header.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
+      throw new StoreError('EINVAL', `${path} is not a machpager store (not a SQLite database)`);
+    }
+    const id = header.readUInt32BE(APPLICATION_ID_OFFSET);
+    if (id !== MACHPAGER_APPLICATION_ID) {
+      throw new StoreError('EINVAL', `${path} is not a machpager store (a SQLite database with application_id 0x${id.toString(16)})`);
+    }
+    return 'machpager';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function openDatabase(path: string, create: boolean): Database.Database {
+  const state = inspect(path);
+  if (state === 'missing' && !create) throw new StoreError('ENOENT', `no machpager store at ${path}`);
+  if (state === 'empty' && !create) throw new StoreError('EINVAL', `${path} is not a machpager store (an empty file)`);
+  // Our marker, but is the rest ours? Look without the power to change anything.
+  if (state === 'machpager') openChecked(path, { readonly: true, fileMustExist: true }, (db) => checkFormat(db, path)).close();
+  return openChecked(path, { fileMustExist: state !== 'missing' }, (db) => {
+    if (state !== 'machpager') initialise(db);
+    // Persistent in the file; a no-op once set.
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  });
+}
+
+/**
+ * Open `path` and run `work` on it; on failure close it again. SQLite's own
+ * complaints at this stage mean the file is not a store we can use.
+ */
+function openChecked(path: string, options: Database.Options, work: (db: Database.Database) => void): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path, { ...options, timeout: SQLITE_BUSY_TIMEOUT_MS });
+    work(db);
+    return db;
+  } catch (err) {
+    db?.close();
+    if (err instanceof StoreError) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    const code = (err as { code?: unknown }).code;
+    if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_BUSY') throw sqliteError(err, `open ${path}`);
+    throw new StoreError('EINVAL', `${path} is not a machpager store (or is damaged): ${reason}`, { cause: err });
+  }
+}
+
+/**
+ * A new database gets the marker, the tables and the meta rows in one
+ * transaction, still in rollback-journal mode so that the header with the
+ * application_id is in the main file before WAL is turned on.
+ */
+function initialise(db: Database.Database): void {
+  db.transaction(() => {
+    db.pragma(`application_id = ${MACHPAGER_APPLICATION_ID}`);
+    db.exec(SCHEMA);
+    const meta = db.prepare<[string, string | number]>('INSERT INTO machpager_meta (key, value) VALUES (?, ?)');
+    meta.run('format', 'machpager-store');
+    meta.run('version', STORE_FORMAT_VERSION);
+    meta.run('syncs', 0);
+  }).immediate();
+}
+
+function checkFormat(db: Database.Database, path: string): void {
+  const version = db.prepare<[], unknown>("SELECT value FROM machpager_meta WHERE key = 'version'").pluck().get();
+  if (typeof version !== 'number') throw new StoreError('EINVAL', `${path} is not a machpager store (no format version)`);
+  if (version > STORE_FORMAT_VERSION) {
+    throw new StoreError('EINVAL', `${path} has store format ${version}; this machpager knows up to ${STORE_FORMAT_VERSION}`);
+  }
+}
+
+/** SQLite result codes as errno: what a pager can act on (ENOSPC) stays distinct. */
+export function sqliteError(err: unknown, context: string): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  const message = `${context}: ${err instanceof Error ? err.message : String(err)}`;
+  const sqlite = typeof code === 'string' ? code : '';
+  if (sqlite.startsWith('SQLITE_FULL')) return new StoreError('ENOSPC', message, { cause: err });
+  if (sqlite.startsWith('SQLITE_READONLY')) return new StoreError('EROFS', message, { cause: err });
+  if (sqlite.startsWith('SQLITE_BUSY') || sqlite.startsWith('SQLITE_LOCKED')) return new StoreError('EBUSY', message, { cause: err });
+  if (sqlite.startsWith('SQLITE_NOMEM')) return new StoreError('ENOMEM', message, { cause: err });
+  if (sqlite.startsWith('SQLITE_TOOBIG')) return new StoreError('EFBIG', message, { cause: err });
+  if (sqlite.startsWith('SQLITE_CANTOPEN')) return new StoreError('EACCES', message, { cause: err });
+  return new StoreError('EIO', message, { cause: err });
+}

@@ -1,0 +1,125 @@
+/** The fault-injecting wrapper: errors at offsets and at rates, latency, toggles, counters. */
+import { describe, expect, it } from 'vitest';
+import { FaultStore, MemoryStore, openStore, parseFaultSpec, STORE_READONLY } from '../../stores/index.js';
+import { expectCode, pattern } from './conformance.js';
+
+const fresh = () => new FaultStore(new MemoryStore({ size: 64 * 1024, blockSize: 4096 }));
+
+describe('fault store', () => {
+  it('injects any errno at chosen byte ranges, for reads, writes or syncs', async () => {
+    const s = fresh();
+    try {
+      const rule = s.addRule({ op: 'read', code: 'EIO', offset: 8192, length: 4096 });
+      const buf = Buffer.alloc(4096);
+      expect(await s.read(4096, buf)).toBe(4096);
+      const err = await expectCode(s.read(8192, buf), 'EIO');
+      expect(err.errno).toBe(5);
+      await expectCode(s.read(4096, Buffer.alloc(8192)), 'EIO');
+      expect(await s.write(8192, pattern(4096, 1))).toBe(4096);
+      s.addRule({ op: 'write', code: 'EDQUOT', offset: 32768 });
+      expect((await expectCode(s.write(60 * 1024, pattern(4096, 2)), 'EDQUOT')).errno).toBe(122);
+      s.addRule({ op: 'sync', code: 'ENOSPC' });
+      expect((await expectCode(s.sync(), 'ENOSPC')).errno).toBe(28);
+      // Toggles, flipped at run time.
+      rule.enabled = false;
+      expect(await s.read(8192, buf)).toBe(4096);
+      expect(buf.equals(pattern(4096, 1))).toBe(true);
+      s.enabled = false;
+      await s.sync();
+      expect(await s.write(60 * 1024, pattern(4096, 2))).toBe(4096);
+      s.enabled = true;
+      expect(s.faultStats()).toEqual({
+        reads: 4,
+        writes: 3,
+        syncs: 2,
+        injected: 4,
+        injected_reads: 2,
+        injected_writes: 1,
+        injected_syncs: 1,
+        injected_allocates: 0,
+      });
+      expect(rule.injected).toBe(2);
+      expect(s.stats()).toMatchObject({ reads: 2, writes: 2, errors: 4 });
+      s.clearRules();
+      await s.sync();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('injects at a rate from a seeded PRNG, the same faults for the same seed', async () => {
+    const run = async (seed: number) => {
+      const s = fresh();
+      s.reseed(seed);
+      s.addRule({ op: 'rw', code: 'EIO', rate: 0.25 });
+      const outcomes: boolean[] = [];
+      const buf = Buffer.alloc(4096);
+      for (let i = 0; i < 400; i++) {
+        outcomes.push(await s.read((i % 16) * 4096, buf).then(() => true, () => false));
+      }
+      await s.close();
+      return outcomes;
+    };
+    const a = await run(7);
+    const failures = a.filter((ok) => !ok).length;
+    expect(failures).toBeGreaterThan(60);
+    expect(failures).toBeLessThan(140);
+    expect(await run(7)).toEqual(a);
+    expect(await run(8)).not.toEqual(a);
+  });
+
+  it('disarms a rule after COUNT faults', async () => {
+    const s = fresh();
+    s.addRule({ op: 'write', code: 'ENOSPC', count: 2 });
+    await expectCode(s.write(0, pattern(4096, 1)), 'ENOSPC');
+    await expectCode(s.write(0, pattern(4096, 1)), 'ENOSPC');
+    expect(await s.write(0, pattern(4096, 1))).toBe(4096);
+    await s.close();
+  });
+
+  it('adds latency to every operation', async () => {
+    const s = fresh();
+    s.latencyMs = 20;
+    const start = performance.now();
+    await s.read(0, Buffer.alloc(4096));
+    await s.write(0, pattern(4096, 1));
+    expect(performance.now() - start).toBeGreaterThanOrEqual(38);
+    s.latencyMs = 0;
+    await s.close();
+  });
+
+  it('has a typed name that carries its rules and reopens an equivalent wrapper', async () => {
+    const name = 'fault:read@4K+4K=EIO,write%0.5*3=ENOSPC,sync=EDQUOT,seed=7,latency=1:memory:64K/4K';
+    const s = await openStore(name);
+    expect(s.name).toBe(name);
+    await expectCode(s.read(4096, Buffer.alloc(4096)), 'EIO');
+    await expectCode(s.sync(), 'EDQUOT');
+    const f = s as FaultStore;
+    f.addRule({ op: 'rw', code: 'EAGAIN', offset: 0 });
+    expect(s.name).toBe(name.replace(',seed=7', ',rw@0+=EAGAIN,seed=7'));
+    await s.close();
+    expect(parseFaultSpec('')).toEqual({ rules: [] });
+    for (const bad of ['read=NOTANERRNO', 'peek=EIO', 'read%2=EIO', 'read@x+1=EIO']) expect(() => parseFaultSpec(bad)).toThrow();
+    await expectCode(openStore('fault:read=EIO'), 'EINVAL');
+  });
+});
+
+describe('allocate', () => {
+  it('checks the range, honours read-only stores, and can be made to fail by the fault store', async () => {
+    const s = new FaultStore(new MemoryStore({ size: 1 << 20, blockSize: 4096 }));
+    try {
+      await s.allocate(0, 4096);
+      await expect(s.allocate(1 << 20, 4096)).rejects.toMatchObject({ code: 'ENOSPC' });
+      const rule = s.addRule({ op: 'allocate', offset: 8192, length: 4096, code: 'EDQUOT' });
+      await expect(s.allocate(8192, 4096)).rejects.toMatchObject({ code: 'EDQUOT' });
+      await s.allocate(4096, 4096);
+      expect(rule.injected).toBe(1);
+      expect(s.faultStats().injected_allocates).toBe(1);
+      expect(parseFaultSpec('allocate@4K+4K=ENOSPC').rules?.[0]).toMatchObject({ op: 'allocate', offset: 4096, length: 4096 });
+      s.setFlags(STORE_READONLY);
+      await expect(s.allocate(0, 4096)).rejects.toMatchObject({ code: 'EROFS' });
+    } finally {
+      await s.close();
+    }
+  });
+});

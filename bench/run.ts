@@ -8,6 +8,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { benchKernel } from './kernel.js';
+import { benchStores } from './stores.js';
 import type { BenchRow, Print } from './table.js';
 
 interface Bench {
@@ -19,6 +20,10 @@ const benches: readonly Bench[] = [
   {
     name: 'kernel',
     run: (print, quick) => benchKernel({ print, durationMs: quick ? 200 : 2000, shrink: quick ? 8 : 1 }),
+  },
+  {
+    name: 'stores',
+    run: (print, quick) => benchStores({ print, dataBytes: quick ? 8 * 1024 * 1024 : 64 * 1024 * 1024, randomReads: quick ? 2000 : 20000 }),
   },
 ];
 

@@ -130,7 +130,7 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Benc
       }
       let store = await openStore(name, { ...cls.options, create: !cls.label.startsWith('ileave'), size: bytes });
       let served = await serve(store, cache);
-      let started = performance.now();
+      const started = performance.now();
       for (let at = 0; at < bytes; at += BIG) {
         const { error } = await served.window.memcpy(at, data, VM_PROT_WRITE);
         if (error) throw new Error(`write at ${at}: errno ${error}`);

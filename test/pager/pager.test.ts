@@ -3,7 +3,7 @@
  * 31, 47-54), and the places where it does better than libpager.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { EDQUOT, EIO, ENOSPC, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
+import { EDQUOT, EIO, ENOSPC, MEMORY_OBJECT_COPY_DELAY, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
 import { PagerError } from '../../daemon/pager/index.js';
 import { fail, MemoryCallbacks, PAGE, pagerSetup, pattern, settle, type PagerSetup } from '../helpers/pager-setup.js';
 
@@ -221,6 +221,20 @@ describe('pager', () => {
     expect(w.copySync(5 * PAGE, Buffer.alloc(1), VM_PROT_READ)).toBe(1);
     expect(w.copySync(5 * PAGE, Buffer.alloc(1), VM_PROT_WRITE)).toBe(0); // offered write-locked
     w.deallocate();
+  });
+
+  it('changeAttributes waits for change_completed; uncaching an idle object terminates it first', async () => {
+    s = pagerSetup({}, { mayCache: true });
+    const w = await s.map();
+    await w.write(0, Buffer.from('kept'));
+    w.deallocate(); // cached: may_cache
+    await settle();
+    expect(s.kernel.statistics().objects_cached).toBe(1);
+    await s.pager.changeAttributes(false, MEMORY_OBJECT_COPY_DELAY, true);
+    expect(s.pager.state).toBe('notinit'); // the terminate came before change_completed
+    expect(s.callbacks.page(0).subarray(0, 4).toString()).toBe('kept');
+    expect(s.kernel.statistics().objects).toBe(0);
+    await s.pager.changeAttributes(false, MEMORY_OBJECT_COPY_DELAY, true); // nothing changes: returns at once
   });
 
   it('row 51: shutdown syncs and flushes, then the pager takes no more requests', async () => {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EIO, ENOSPC, IpcSystem, Kernel, MemorySwap, type VmWindow } from '../../kernel/index.js';
+import { EIO, ENOSPC, IpcSystem, Kernel, MemorySwap, VM_PROT_WRITE, type VmWindow } from '../../kernel/index.js';
 import { PagerRequests, StorePager, type Pager } from '../../daemon/pager/index.js';
 import { FaultStore, MemoryStore, openStore, type Store } from '../../stores/index.js';
 import { tempDir } from '../stores/tmp.js';
@@ -86,6 +86,29 @@ describe.each([
     await verify(served.window, data); // after closing and reopening the store
     await served.close();
     await reopened.close();
+  });
+});
+
+describe('holes', () => {
+  it('row 55: a hole reads as zeros, write-locked; the first write allocates it through unlock', async () => {
+    const store = new MemoryStore({ size: 64 * PAGE, blockSize: PAGE });
+    await store.write(PAGE, Buffer.alloc(PAGE, 1));
+    const allocated: number[] = [];
+    const allocate = store.allocate.bind(store);
+    store.allocate = (offset: number, length: number) => {
+      allocated.push(offset / PAGE);
+      return allocate(offset, length);
+    };
+    const served = await serve(store, 32 * PAGE, { writeLockHoles: true });
+    const w = served.window;
+    expect((await w.read(0, 2 * PAGE)).data.equals(Buffer.concat([Buffer.alloc(PAGE), Buffer.alloc(PAGE, 1)]))).toBe(true);
+    expect(w.copySync(0, Buffer.alloc(1), VM_PROT_WRITE)).toBe(0); // the hole is write-locked
+    expect(w.copySync(PAGE, Buffer.alloc(1), VM_PROT_WRITE)).toBe(1); // data is not
+    expect(await w.write(10, Buffer.from('new'))).toEqual({ bytes: 3, error: 0 });
+    expect(allocated).toEqual([0]);
+    expect(served.kernel.statistics().unlocks).toBe(1);
+    await served.close();
+    await store.close();
   });
 });
 

@@ -18,6 +18,8 @@ export interface StorePagerOptions {
   extent?: () => number;
   /** Called when the kernel drops a page (with notifyOnEvict). */
   onEvict?: (offset: number) => void;
+  /** Grow the store when pages past its end are written (a raw file that grows with the data). Default false. */
+  grow?: boolean;
 }
 
 export class StorePager implements PagerCallbacks {
@@ -56,6 +58,7 @@ export class StorePager implements PagerCallbacks {
 
   /** Writes what lies inside the store; data past its end counts as written only if it is zeros (they read back anyway). */
   async writePages(offset: number, data: Buffer): Promise<number> {
+    if (this.options.grow && offset + data.length > this.store.size) await this.growTo(offset + data.length);
     const inside = Math.max(0, Math.min(data.length, this.store.size - offset));
     if (inside > 0) await this.store.write(offset, data.subarray(0, inside));
     if (inside === data.length || isZero(data.subarray(inside))) return data.length;
@@ -63,9 +66,32 @@ export class StorePager implements PagerCallbacks {
   }
 
   async unlockPage(offset: number): Promise<void> {
-    const size = this.store.size;
+    const size = this.options.grow ? Infinity : this.store.size;
     if (offset >= size) throw new PagerError('ENOSPC', `page at ${offset} is past the end of ${this.store.name}`);
-    await this.store.allocate(offset, Math.min(this.pageSize, size - offset));
+    if (offset < this.store.size) await this.store.allocate(offset, Math.min(this.pageSize, this.store.size - offset));
+  }
+
+  /**
+   * Set the store's size (a truncate). Size changes run one after another,
+   * so that a growing write-back and a truncate never undo each other.
+   */
+  resize(size: number): Promise<void> {
+    return this.serialise(() => this.store.setSize(size));
+  }
+
+  private growTo(end: number): Promise<void> {
+    return this.serialise(async () => {
+      if (end > this.store.size) await this.store.setSize(end);
+    });
+  }
+
+  private sizeChanges: Promise<void> = Promise.resolve();
+
+  private serialise(change: () => Promise<void>): Promise<void> {
+    const next = this.sizeChanges.then(change);
+    // The chain goes on after a failure; the caller still sees it.
+    this.sizeChanges = next.catch(() => undefined);
+    return next;
   }
 
   reportExtent(): { offset: number; size: number } {

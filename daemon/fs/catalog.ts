@@ -1,0 +1,352 @@
+/**
+ * The namespace in SQLite: inodes, directory entries, extended attributes,
+ * and the inodes unlinked while still open (orphans, removed at the last
+ * close or at the next mount). Every namespace change is one transaction,
+ * so a crash at any moment leaves the catalog consistent. It shares the
+ * database connection with the SQLite page-data store when the data lives
+ * in the same file (stores/sqlite-connection.ts).
+ *
+ * Times are kept as seconds and nanoseconds in two columns: JS numbers hold
+ * neither nanoseconds since 1970 nor 64-bit integers exactly.
+ */
+import type Database from 'better-sqlite3';
+import type { Timespec } from './fuse-adapter.js';
+import { FsError } from './errors.js';
+import { S_IFDIR } from './mode.js';
+
+export const ROOT_INO = 1;
+export const CATALOG_FORMAT = 'machpager-fs';
+export const CATALOG_VERSION = 1;
+
+export interface InodeRecord {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  size: number;
+  rdev: number;
+  atime: Timespec;
+  mtime: Timespec;
+  ctime: Timespec;
+  /** Symbolic links: the target. */
+  target: string | null;
+}
+
+interface InodeRow {
+  ino: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  size: number;
+  rdev: number;
+  atime_s: number;
+  atime_ns: number;
+  mtime_s: number;
+  mtime_ns: number;
+  ctime_s: number;
+  ctime_ns: number;
+  target: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS fs_meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inode (
+  ino INTEGER PRIMARY KEY,
+  mode INTEGER NOT NULL,
+  uid INTEGER NOT NULL,
+  gid INTEGER NOT NULL,
+  nlink INTEGER NOT NULL,
+  size INTEGER NOT NULL DEFAULT 0,
+  rdev INTEGER NOT NULL DEFAULT 0,
+  atime_s INTEGER NOT NULL, atime_ns INTEGER NOT NULL,
+  mtime_s INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+  ctime_s INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+  target TEXT
+);
+CREATE TABLE IF NOT EXISTS dirent (
+  parent INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  ino INTEGER NOT NULL,
+  PRIMARY KEY (parent, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dirent_ino ON dirent (ino);
+CREATE TABLE IF NOT EXISTS xattr (
+  ino INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (ino, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS orphan (ino INTEGER PRIMARY KEY);
+`;
+
+function toRecord(row: InodeRow): InodeRecord {
+  return {
+    ino: row.ino,
+    mode: row.mode,
+    uid: row.uid,
+    gid: row.gid,
+    nlink: row.nlink,
+    size: row.size,
+    rdev: row.rdev,
+    atime: { sec: row.atime_s, nsec: row.atime_ns },
+    mtime: { sec: row.mtime_s, nsec: row.mtime_ns },
+    ctime: { sec: row.ctime_s, nsec: row.ctime_ns },
+    target: row.target,
+  };
+}
+
+function params(r: InodeRecord): unknown[] {
+  return [r.mode, r.uid, r.gid, r.nlink, r.size, r.rdev, r.atime.sec, r.atime.nsec, r.mtime.sec, r.mtime.nsec, r.ctime.sec, r.ctime.nsec, r.target];
+}
+
+export interface CatalogCounts {
+  inodes: number;
+  orphans: number;
+}
+
+export class Catalog {
+  private readonly selectInode;
+  private readonly insertInode;
+  private readonly updateInode;
+  private readonly deleteInode;
+  private readonly selectDirent;
+  private readonly selectDir;
+  private readonly selectParent;
+  private readonly countDir;
+  private readonly insertDirent;
+  private readonly deleteDirent;
+  private readonly moveDirent;
+  private readonly selectXattr;
+  private readonly selectXattrs;
+  private readonly upsertXattr;
+  private readonly deleteXattr;
+  private readonly deleteXattrs;
+  private readonly insertOrphan;
+  private readonly deleteOrphan;
+  private readonly selectOrphans;
+  private readonly countInodes;
+  private readonly countOrphans;
+  private readonly selectMeta;
+
+  constructor(readonly db: Database.Database) {
+    this.selectInode = db.prepare<[number], InodeRow>('SELECT * FROM inode WHERE ino = ?');
+    this.insertInode = db.prepare(
+      'INSERT INTO inode (mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.updateInode = db.prepare(
+      'UPDATE inode SET mode = ?, uid = ?, gid = ?, nlink = ?, size = ?, rdev = ?, atime_s = ?, atime_ns = ?, mtime_s = ?, mtime_ns = ?, ctime_s = ?, ctime_ns = ?, target = ? WHERE ino = ?',
+    );
+    this.deleteInode = db.prepare<[number]>('DELETE FROM inode WHERE ino = ?');
+    this.selectDirent = db.prepare<[number, string], number>('SELECT ino FROM dirent WHERE parent = ? AND name = ?').pluck();
+    this.selectDir = db.prepare<[number], { name: string; ino: number; mode: number }>(
+      'SELECT d.name, d.ino, i.mode FROM dirent d JOIN inode i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name',
+    );
+    this.selectParent = db.prepare<[number], number>('SELECT parent FROM dirent WHERE ino = ? LIMIT 1').pluck();
+    this.countDir = db.prepare<[number], number>('SELECT count(*) FROM dirent WHERE parent = ?').pluck();
+    this.insertDirent = db.prepare<[number, string, number]>('INSERT INTO dirent (parent, name, ino) VALUES (?, ?, ?)');
+    this.deleteDirent = db.prepare<[number, string]>('DELETE FROM dirent WHERE parent = ? AND name = ?');
+    this.moveDirent = db.prepare<[number, string, number, string]>('UPDATE dirent SET parent = ?, name = ? WHERE parent = ? AND name = ?');
+    this.selectXattr = db.prepare<[number, string], Buffer>('SELECT value FROM xattr WHERE ino = ? AND name = ?').pluck();
+    this.selectXattrs = db.prepare<[number], string>('SELECT name FROM xattr WHERE ino = ? ORDER BY name').pluck();
+    this.upsertXattr = db.prepare<[number, string, Buffer]>('INSERT OR REPLACE INTO xattr (ino, name, value) VALUES (?, ?, ?)');
+    this.deleteXattr = db.prepare<[number, string]>('DELETE FROM xattr WHERE ino = ? AND name = ?');
+    this.deleteXattrs = db.prepare<[number]>('DELETE FROM xattr WHERE ino = ?');
+    this.insertOrphan = db.prepare<[number]>('INSERT OR IGNORE INTO orphan (ino) VALUES (?)');
+    this.deleteOrphan = db.prepare<[number]>('DELETE FROM orphan WHERE ino = ?');
+    this.selectOrphans = db.prepare<[], number>('SELECT ino FROM orphan').pluck();
+    this.countInodes = db.prepare<[], number>('SELECT count(*) FROM inode').pluck();
+    this.countOrphans = db.prepare<[], number>('SELECT count(*) FROM orphan').pluck();
+    this.selectMeta = db.prepare<[string], unknown>('SELECT value FROM fs_meta WHERE key = ?').pluck();
+  }
+
+  /**
+   * Make the tables of a new filesystem (root directory owned by `uid`,
+   * `gid`, mode 0755), or check that the database already holds one of this
+   * format. A machpager store without a filesystem gets one only with
+   * `create`.
+   */
+  static initialise(db: Database.Database, create: boolean, owner: { uid: number; gid: number }): void {
+    const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fs_meta'").get() !== undefined;
+    if (hasMeta) {
+      const format = db.prepare<[string], unknown>('SELECT value FROM fs_meta WHERE key = ?').pluck().get('format');
+      const version = db.prepare<[string], unknown>('SELECT value FROM fs_meta WHERE key = ?').pluck().get('version');
+      if (format !== CATALOG_FORMAT) throw new FsError('EINVAL', `${db.name} is not a machpager filesystem`);
+      if (typeof version !== 'number' || version > CATALOG_VERSION)
+        throw new FsError('EINVAL', `${db.name} has catalog version ${String(version)}; this machpager reads up to ${CATALOG_VERSION}`);
+      return;
+    }
+    if (!create) throw new FsError('ENOENT', `${db.name} holds no machpager filesystem`);
+    const now = nowSpec();
+    db.transaction(() => {
+      db.exec(SCHEMA);
+      const meta = db.prepare('INSERT INTO fs_meta (key, value) VALUES (?, ?)');
+      meta.run('format', CATALOG_FORMAT);
+      meta.run('version', CATALOG_VERSION);
+      meta.run('created', Date.now());
+      db.prepare(
+        'INSERT INTO inode (ino, mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, target) VALUES (?, ?, ?, ?, 2, 0, 0, ?, ?, ?, ?, ?, ?, NULL)',
+      ).run(ROOT_INO, S_IFDIR | 0o755, owner.uid, owner.gid, now.sec, now.nsec, now.sec, now.nsec, now.sec, now.nsec);
+    })();
+  }
+
+  meta(key: string): unknown {
+    return this.selectMeta.get(key);
+  }
+
+  get(ino: number): InodeRecord | undefined {
+    const row = this.selectInode.get(ino);
+    return row && toRecord(row);
+  }
+
+  lookup(parent: number, name: string): number | undefined {
+    return this.selectDirent.get(parent, name);
+  }
+
+  list(parent: number): { name: string; ino: number; mode: number }[] {
+    return this.selectDir.all(parent);
+  }
+
+  /** The directory an inode is named in (a directory has exactly one). */
+  parentOf(ino: number): number | undefined {
+    return this.selectParent.get(ino);
+  }
+
+  isEmptyDir(ino: number): boolean {
+    return this.countDir.get(ino) === 0;
+  }
+
+  counts(): CatalogCounts {
+    return { inodes: this.countInodes.get() ?? 0, orphans: this.countOrphans.get() ?? 0 };
+  }
+
+  orphans(): number[] {
+    return this.selectOrphans.all();
+  }
+
+  // ------------------------------------------------------------------ changes (each one transaction)
+
+  /** A new inode named `name` in `parent`; the parent's record is written too. Returns the new inode number. */
+  create(parent: InodeRecord, name: string, record: Omit<InodeRecord, 'ino'>): number {
+    return this.db.transaction(() => {
+      const ino = Number(this.insertInode.run(...params({ ...record, ino: 0 })).lastInsertRowid);
+      this.insertDirent.run(parent.ino, name, ino);
+      this.write(parent);
+      return ino;
+    })();
+  }
+
+  /** A new name for an existing inode (both records written). */
+  link(inode: InodeRecord, parent: InodeRecord, name: string): void {
+    this.db.transaction(() => {
+      this.insertDirent.run(parent.ino, name, inode.ino);
+      this.write(inode);
+      this.write(parent);
+    })();
+  }
+
+  /**
+   * Remove `name` from `parent`. If the inode has no link left it goes too,
+   * unless it is still open (`keep`): then it becomes an orphan.
+   */
+  unlink(parent: InodeRecord, name: string, inode: InodeRecord, keep: boolean): void {
+    this.db.transaction(() => {
+      this.deleteDirent.run(parent.ino, name);
+      this.removeOrKeep(inode, keep);
+      this.write(parent);
+    })();
+  }
+
+  /**
+   * rename(2): move the entry, replacing `replaced` if given (its link goes;
+   * a replaced directory goes entirely). Every record passed is written.
+   */
+  rename(
+    from: InodeRecord,
+    fromName: string,
+    to: InodeRecord,
+    toName: string,
+    moved: InodeRecord,
+    replaced: { inode: InodeRecord; keep: boolean } | undefined,
+  ): void {
+    this.db.transaction(() => {
+      if (replaced) {
+        this.deleteDirent.run(to.ino, toName);
+        this.removeOrKeep(replaced.inode, replaced.keep);
+      }
+      this.moveDirent.run(to.ino, toName, from.ino, fromName);
+      this.write(moved);
+      this.write(from);
+      if (to.ino !== from.ino) this.write(to);
+    })();
+  }
+
+  /** Write an inode's attributes. */
+  write(record: InodeRecord): void {
+    this.updateInode.run(...params(record), record.ino);
+  }
+
+  /** Write many inodes' attributes in one transaction. */
+  writeAll(records: Iterable<InodeRecord>): void {
+    this.db.transaction(() => {
+      for (const record of records) this.write(record);
+    })();
+  }
+
+  /** An orphan's last close: it goes for good. */
+  dropOrphan(ino: number): void {
+    this.db.transaction(() => {
+      this.deleteOrphan.run(ino);
+      this.deleteInode.run(ino);
+      this.deleteXattrs.run(ino);
+    })();
+  }
+
+  getXattr(ino: number, name: string): Buffer | undefined {
+    return this.selectXattr.get(ino, name);
+  }
+
+  listXattrs(ino: number): string[] {
+    return this.selectXattrs.all(ino);
+  }
+
+  setXattr(inode: InodeRecord, name: string, value: Buffer): void {
+    this.db.transaction(() => {
+      this.upsertXattr.run(inode.ino, name, value);
+      this.write(inode);
+    })();
+  }
+
+  /** False if there was no such attribute. */
+  removeXattr(inode: InodeRecord, name: string): boolean {
+    return this.db.transaction(() => {
+      const removed = this.deleteXattr.run(inode.ino, name).changes > 0;
+      if (removed) this.write(inode);
+      return removed;
+    })();
+  }
+
+  private removeOrKeep(inode: InodeRecord, keep: boolean): void {
+    if (inode.nlink > 0) {
+      this.write(inode);
+      return;
+    }
+    if (keep) {
+      this.write(inode);
+      this.insertOrphan.run(inode.ino);
+      return;
+    }
+    this.deleteInode.run(inode.ino);
+    this.deleteXattrs.run(inode.ino);
+  }
+}
+
+/** The wall clock at start, in ns, less the monotonic clock then: now = base + hrtime (monotonic, ns). */
+const clockBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+
+/** The current time with nanoseconds (never going backwards while the daemon runs). */
+export function nowSpec(): Timespec {
+  const ns = clockBase + process.hrtime.bigint();
+  return { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) };
+}

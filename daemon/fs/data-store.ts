@@ -1,0 +1,144 @@
+/**
+ * Where file contents live, chosen by the filesystem's typed store name:
+ * - `sqlite:PATH`: in the SQLite database itself, one store space per inode
+ *   (space number = inode number), sharing the catalog's connection;
+ * - `file:DIR`: one sparse raw file per inode (DIR/data/<ino>) through the
+ *   `file` store class, the catalog beside them in DIR/catalog.db.
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  acquireSqliteConnection,
+  FileStore,
+  SqliteStore,
+  StoreError,
+  type SqliteConnection,
+  type Store,
+} from '../../stores/index.js';
+
+export interface DataStore {
+  readonly kind: 'sqlite' | 'file';
+  /** The typed name of the whole filesystem store. */
+  readonly name: string;
+  /** The connection the catalog uses. */
+  readonly catalog: SqliteConnection;
+  /** Whether `open` must grow a raw file as data is written past its end. */
+  readonly grows: boolean;
+  /** The store for one inode's data (made if missing). */
+  open(ino: number): Promise<Store>;
+  /** Remove one inode's data for good (the store must be closed). */
+  destroy(ino: number): Promise<void>;
+  /** Inode numbers that have data in the store (for consistency checks). */
+  inodesWithData(): Promise<number[]>;
+  /** Make the catalog durable (stores sync themselves). */
+  syncCatalog(): void;
+  close(): void;
+}
+
+export interface ParsedFsStore {
+  kind: 'sqlite' | 'file';
+  path: string;
+}
+
+/** Parse a filesystem store name: `sqlite:PATH` or `file:DIR` (a bare path ending in .db means sqlite). */
+export function parseFsStore(name: string): ParsedFsStore {
+  const colon = name.indexOf(':');
+  const type = colon > 0 && !name.startsWith('/') ? name.slice(0, colon) : '';
+  const rest = type ? name.slice(colon + 1) : name;
+  if (rest === '') throw new StoreError('EINVAL', `store '${name}' names no path`);
+  if (type === 'sqlite') return { kind: 'sqlite', path: rest };
+  if (type === 'file') return { kind: 'file', path: rest };
+  if (type === '' && rest.endsWith('.db')) return { kind: 'sqlite', path: rest };
+  if (type === '') return { kind: 'file', path: rest };
+  throw new StoreError('EINVAL', `store '${name}': a filesystem keeps its data in 'sqlite:PATH' or 'file:DIR', not '${type}:'`);
+}
+
+export async function openDataStore(name: string, options: { create: boolean; pageSize: number; readOnly: boolean }): Promise<DataStore> {
+  const parsed = parseFsStore(name);
+  if (parsed.kind === 'sqlite') {
+    const catalog = acquireSqliteConnection(parsed.path, { create: options.create });
+    return new SqliteDataStore(parsed.path, catalog, options.pageSize);
+  }
+  const dir = parsed.path;
+  const info = await stat(dir).catch((err: unknown) => {
+    if ((err as { code?: string }).code === 'ENOENT' && options.create) return undefined;
+    throw err;
+  });
+  if (info && !info.isDirectory()) throw new StoreError('ENOTDIR', `${dir} is not a directory (file:DIR keeps raw files in a directory)`);
+  if (!info) await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!options.readOnly) await mkdir(join(dir, 'data'), { recursive: true, mode: 0o700 });
+  const catalog = acquireSqliteConnection(join(dir, 'catalog.db'), { create: options.create });
+  return new FileDataStore(dir, catalog);
+}
+
+class SqliteDataStore implements DataStore {
+  readonly kind = 'sqlite';
+  readonly grows = false;
+  readonly name: string;
+
+  constructor(
+    readonly path: string,
+    readonly catalog: SqliteConnection,
+    private readonly pageSize: number,
+  ) {
+    this.name = `sqlite:${path}`;
+  }
+
+  open(ino: number): Promise<Store> {
+    return SqliteStore.open({ path: this.path, space: ino, create: true, blockSize: this.pageSize });
+  }
+
+  async destroy(ino: number): Promise<void> {
+    await this.catalog.dropSpace(ino);
+  }
+
+  inodesWithData(): Promise<number[]> {
+    return Promise.resolve(this.catalog.listSpaces().map((s) => s.space));
+  }
+
+  syncCatalog(): void {
+    this.catalog.sync();
+  }
+
+  close(): void {
+    this.catalog.release();
+  }
+}
+
+class FileDataStore implements DataStore {
+  readonly kind = 'file';
+  readonly grows = true;
+  readonly name: string;
+
+  constructor(
+    readonly dir: string,
+    readonly catalog: SqliteConnection,
+  ) {
+    this.name = `file:${dir}`;
+  }
+
+  private pathOf(ino: number): string {
+    return join(this.dir, 'data', String(ino));
+  }
+
+  open(ino: number): Promise<Store> {
+    return FileStore.open({ path: this.pathOf(ino), create: true, size: 0, blockSize: 512 });
+  }
+
+  async destroy(ino: number): Promise<void> {
+    await rm(this.pathOf(ino), { force: true });
+  }
+
+  async inodesWithData(): Promise<number[]> {
+    const names = await readdir(join(this.dir, 'data')).catch(() => [] as string[]);
+    return names.filter((n) => /^\d+$/.test(n)).map(Number);
+  }
+
+  syncCatalog(): void {
+    this.catalog.sync();
+  }
+
+  close(): void {
+    this.catalog.release();
+  }
+}

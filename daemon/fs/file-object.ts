@@ -1,0 +1,172 @@
+/**
+ * A regular file's memory object: its data store, the pager that serves it
+ * to the kernel (a StorePager), and the kernel window the filesystem copies
+ * through. Every byte of file data goes through that window: reads and
+ * writes are memcpy on the object, truncate flushes the pages past the new
+ * end first (as ext2fs does), fsync is pager sync plus store sync.
+ *
+ * Life: the object is mapped while someone uses it (open handles, a
+ * truncate, an fsync). At the last use the window goes and the pager is
+ * released; with may_cache the kernel keeps the object and its pages, and
+ * a later open finds them again without a new init. When the kernel drops
+ * the object (terminate) and the pager has no senders left, the pager is
+ * freed and the store closed.
+ */
+import { MAX_OFFSET, VM_PROT_WRITE, type IpcSpace, type Kernel, type VmWindow } from '../../kernel/index.js';
+import { StorePager, type Pager, type PagerRequests } from '../pager/index.js';
+import type { Store } from '../../stores/index.js';
+import type { DataStore } from './data-store.js';
+import { toFsError } from './errors.js';
+import type { Inode } from './inode.js';
+
+export interface FileObjectHost {
+  readonly kernel: Kernel;
+  readonly requests: PagerRequests;
+  /** The filesystem's own task: it holds the windows. */
+  readonly task: IpcSpace;
+  readonly data: DataStore;
+  readonly pageSize: number;
+  readonly mayCache: boolean;
+  /** The object is gone (pager freed, store closed): forget it. */
+  dropped(object: FileObject): void;
+}
+
+export class FileObject {
+  window: VmWindow | undefined;
+  private users = 0;
+  private mapping: Promise<VmWindow> | undefined;
+  private freed = false;
+  private closing: Promise<void> | undefined;
+  /** Remove the data when the store is closed (the inode is gone). */
+  private destroyData = false;
+
+  private constructor(
+    private readonly host: FileObjectHost,
+    readonly inode: Inode,
+    readonly store: Store,
+    readonly storePager: StorePager,
+    readonly pager: Pager,
+  ) {}
+
+  static async create(host: FileObjectHost, inode: Inode): Promise<FileObject> {
+    const store = await host.data.open(inode.ino);
+    const pageSize = host.pageSize;
+    const storePager = new StorePager(store, {
+      pageSize,
+      grow: true,
+      extent: () => Math.ceil(inode.size / pageSize) * pageSize,
+    });
+    // The pager's clearUserData must reach the object made after it.
+    const made: { object?: FileObject } = {};
+    const pager = host.requests.createPager(
+      {
+        readPage: (offset, into) => storePager.readPage(offset, into),
+        writePage: (offset, data) => storePager.writePage(offset, data),
+        writePages: (offset, data) => storePager.writePages(offset, data),
+        unlockPage: (offset) => storePager.unlockPage(offset),
+        reportExtent: () => storePager.reportExtent(),
+        clearUserData: () => made.object?.pagerFreed(),
+      },
+      { mayCache: host.mayCache, label: `inode ${inode.ino}` },
+    );
+    made.object = new FileObject(host, inode, store, storePager, pager);
+    return made.object;
+  }
+
+  get isFreed(): boolean {
+    return this.freed;
+  }
+
+  /** One more user: maps the object if it is not mapped. */
+  async acquire(): Promise<VmWindow> {
+    if (this.freed) throw new Error(`inode ${this.inode.ino}: object already freed`);
+    if (this.users++ === 0 && !this.window) {
+      if (this.pager.userReferences === 0) this.pager.reference();
+      this.mapping ??= this.map();
+    }
+    if (this.window) return this.window;
+    return (await this.mapping) as VmWindow;
+  }
+
+  private async map(): Promise<VmWindow> {
+    try {
+      const name = this.pager.makeSendRight(this.host.task);
+      try {
+        this.window = await this.host.kernel.vmMap(this.host.task, name, 0, MAX_OFFSET);
+      } finally {
+        this.host.task.deallocate(name);
+      }
+      return this.window;
+    } finally {
+      this.mapping = undefined;
+    }
+  }
+
+  /** One user fewer; the last one unmaps and releases the pager (the kernel may keep the object cached). */
+  release(): void {
+    if (this.users <= 0) throw new Error(`inode ${this.inode.ino}: object released too often`);
+    if (--this.users > 0) return;
+    this.window?.deallocate();
+    this.window = undefined;
+    this.pager.release();
+  }
+
+  get inUse(): boolean {
+    return this.users > 0;
+  }
+
+  /** Cut the file to `size` bytes: pages past the new end are flushed (dropped, not written), the rest of the last page zeroed. */
+  async truncate(size: number, oldSize: number): Promise<void> {
+    const pageSize = this.host.pageSize;
+    const end = Math.ceil(size / pageSize) * pageSize;
+    const oldEnd = Math.ceil(oldSize / pageSize) * pageSize;
+    const window = await this.acquire();
+    try {
+      if (oldEnd > end) await this.pager.flushSome(end, oldEnd - end, true);
+      if (end > size) {
+        const { error } = await window.memcpy(size, Buffer.alloc(end - size), VM_PROT_WRITE);
+        if (error) throw toFsError({ errno: error });
+      }
+      if (end < this.store.size) await this.storePager.resize(end);
+    } finally {
+      this.release();
+    }
+  }
+
+  /** fsync: dirty pages to the store, then the store made durable. */
+  async sync(): Promise<void> {
+    if (this.pager.state === 'normal') await this.pager.sync(true);
+    await this.store.sync();
+  }
+
+  /**
+   * The inode is gone: drop the kernel's pages without writing them, and
+   * remove the data once the object is freed.
+   */
+  async discard(): Promise<void> {
+    this.destroyData = true;
+    if (this.pager.state === 'normal') await this.pager.flush(true);
+    if (this.freed && !this.closing) await this.close();
+  }
+
+  /** The pager was freed (no senders, no references): close the store. */
+  private pagerFreed(): void {
+    this.freed = true;
+    this.closing = this.close();
+    this.closing.catch((err: unknown) => this.host.requests.log(`inode ${this.inode.ino}: closing its store: ${String(err)}`));
+  }
+
+  /** Wait until the store is closed (after the pager was freed). */
+  async closed(): Promise<void> {
+    await this.closing;
+  }
+
+  private async close(): Promise<void> {
+    try {
+      await this.store.close();
+      if (this.destroyData) await this.host.data.destroy(this.inode.ino);
+    } finally {
+      this.host.dropped(this);
+    }
+  }
+}

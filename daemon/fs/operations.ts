@@ -1,0 +1,553 @@
+/**
+ * The FUSE operations of MachFilesystem. Namespace operations are catalog
+ * transactions; read and write are memcpy on the file's memory object, and
+ * a read or write whose pages are resident is answered inside the callback
+ * (no promise, no timer: the cache-hit path). The errnos are a Linux
+ * filesystem's.
+ */
+import { Buffer } from 'node:buffer';
+import { MAX_OFFSET, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
+import { nowSpec, ROOT_INO, type InodeRecord } from './catalog.js';
+import { FsError, toFsError } from './errors.js';
+import type { MachFilesystem } from './filesystem.js';
+import type { FuseContext, FuseOperations, FuseStat, Reply, ReplyVoid, Timespec, TimeUpdate } from './fuse-adapter.js';
+import { recordOf, statOf, type Inode } from './inode.js';
+import {
+  isDir,
+  isLink,
+  isReg,
+  O_APPEND,
+  O_TRUNC,
+  PERMISSION_BITS,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_ISGID,
+  XATTR_CREATE,
+  XATTR_REPLACE,
+} from './mode.js';
+
+/** XATTR_NAME_MAX and XATTR_SIZE_MAX of Linux. */
+const XATTR_NAME_MAX = 255;
+const XATTR_SIZE_MAX = 65536;
+const DAY_NS = 86_400;
+
+export function buildOperations(fs: MachFilesystem): FuseOperations {
+  const ns = fs.namespace;
+  const catalog = fs.catalog;
+  const blockSize = fs.pageSize;
+
+  /** Run an async operation and answer with its result or its error. */
+  function later<T>(reply: Reply<T>, work: () => Promise<T>): void {
+    work().then(
+      (value) => reply(null, value),
+      (err: unknown) => reply(toFsError(err)),
+    );
+  }
+
+  function laterVoid(reply: ReplyVoid, work: () => Promise<void>): void {
+    work().then(
+      () => reply(),
+      (err: unknown) => reply(toFsError(err)),
+    );
+  }
+
+  function writable(): void {
+    if (fs.config.readOnly) throw new FsError('EROFS');
+  }
+
+  /** A new inode's attributes: owned by the caller, group by the setgid rule. */
+  function newRecord(ctx: FuseContext, parent: Inode, mode: number, extra: Partial<InodeRecord> = {}): Omit<InodeRecord, 'ino'> {
+    const now = nowSpec();
+    const inherit = (parent.mode & S_ISGID) !== 0;
+    let finalMode = mode;
+    if (inherit && isDir(mode)) finalMode |= S_ISGID;
+    const gid = inherit ? parent.gid : ctx.gid;
+    // A caller outside the file's group may not make it setgid (inode_init_owner).
+    if ((finalMode & S_ISGID) !== 0 && !isDir(mode) && gid !== ctx.gid && ctx.uid !== 0) finalMode &= ~S_ISGID;
+    return {
+      mode: finalMode,
+      uid: ctx.uid,
+      gid,
+      nlink: isDir(mode) ? 2 : 1,
+      size: 0,
+      rdev: 0,
+      atime: now,
+      mtime: now,
+      ctime: now,
+      target: null,
+      ...extra,
+    };
+  }
+
+  /** Make `name` in the parent of `path`; EEXIST if it is there. */
+  function makeNode(ctx: FuseContext, path: string, mode: number, extra: Partial<InodeRecord> = {}): Inode {
+    writable();
+    const { parent, name } = ns.parentOf(path);
+    if (ns.lookup(parent, name) !== undefined) throw new FsError('EEXIST');
+    const record = newRecord(ctx, parent, mode, extra);
+    const now = record.ctime;
+    parent.mtime = now;
+    parent.ctime = now;
+    if (isDir(mode)) parent.nlink++;
+    const ino = catalog.create(recordOf(parent), name, record);
+    ns.written(parent);
+    ns.setEntry(parent, name, ino);
+    return ns.adopt(ino);
+  }
+
+  function touchTimes(inode: Inode, which: 'mc' | 'c'): void {
+    const now = nowSpec();
+    if (which === 'mc') inode.mtime = now;
+    inode.ctime = now;
+  }
+
+  /** After a write of bytes up to `end`: the size grows, mtime and ctime move (in memory). */
+  function wrote(inode: Inode, end: number): void {
+    if (end > inode.size) inode.size = end;
+    touchTimes(inode, 'mc');
+    ns.touch(inode);
+  }
+
+  /** relatime: atime moves on a read only if it is older than mtime or ctime, or a day old. */
+  function readAccess(inode: Inode): void {
+    const a = inode.atime;
+    if (a.sec < inode.mtime.sec || a.sec < inode.ctime.sec || Date.now() / 1000 - a.sec > DAY_NS) {
+      inode.atime = nowSpec();
+      ns.touch(inode);
+    }
+  }
+
+  /** An inode lost a name: with none left it goes, now or (if open) at its last close. */
+  async function lostLink(inode: Inode): Promise<void> {
+    if (inode.nlink > 0 || inode.orphan) return;
+    if (inode.opens > 0) return; // the catalog made it an orphan; closeHandle removes it
+    await fs.removeData(inode, false);
+  }
+
+  async function truncateInode(inode: Inode, size: number): Promise<void> {
+    if (isDir(inode.mode)) throw new FsError('EISDIR');
+    if (!isReg(inode.mode)) throw new FsError('EINVAL');
+    if (!Number.isSafeInteger(size) || size < 0) throw new FsError('EINVAL');
+    if (size > MAX_OFFSET) throw new FsError('EFBIG');
+    const old = inode.size;
+    if (size !== old) {
+      const object = await fs.acquireObject(inode);
+      try {
+        if (size < old) await object.truncate(size, old);
+      } finally {
+        object.release();
+      }
+      inode.size = size;
+    }
+    touchTimes(inode, 'mc');
+    ns.touch(inode);
+    ns.flushOne(inode);
+  }
+
+  function setTime(update: TimeUpdate, current: Timespec, now: Timespec): Timespec {
+    if (update === 'omit') return current;
+    if (update === 'now') return now;
+    return update;
+  }
+
+  function checkXattrName(name: string): void {
+    if (name.length === 0 || Buffer.byteLength(name) > XATTR_NAME_MAX) throw new FsError('ERANGE');
+    if (!/^(user|trusted|security|system)\./.test(name)) throw new FsError('EOPNOTSUPP');
+  }
+
+  const ops: FuseOperations = {
+    getattr(_ctx, path, reply) {
+      reply(null, statOf(ns.resolve(path), blockSize));
+    },
+
+    fgetattr(_ctx, _path, fh, reply) {
+      reply(null, statOf(fs.handle(fh).inode, blockSize));
+    },
+
+    access(ctx, path, mode, reply) {
+      const inode = ns.resolve(path);
+      if (mode === 0 || ctx.uid === 0) {
+        // Root may do anything but execute a file nobody may execute.
+        if (ctx.uid === 0 && mode & 1 && !isDir(inode.mode) && (inode.mode & 0o111) === 0) throw new FsError('EACCES');
+        reply();
+        return;
+      }
+      const bits = ctx.uid === inode.uid ? (inode.mode >> 6) & 7 : ctx.gid === inode.gid ? (inode.mode >> 3) & 7 : inode.mode & 7;
+      if ((bits & mode) !== mode) throw new FsError('EACCES');
+      reply();
+    },
+
+    statfs(_ctx, _path, reply) {
+      later(reply, async () => {
+        const s = await fs.statfs();
+        return {
+          bsize: s.bsize,
+          frsize: s.bsize,
+          blocks: s.blocks,
+          bfree: s.bfree,
+          bavail: s.bavail,
+          files: s.files,
+          ffree: s.ffree,
+          favail: s.ffree,
+          fsid: 0x6d706772,
+          flag: 0,
+          namemax: 255,
+        };
+      });
+    },
+
+    readdir(_ctx, path, reply) {
+      const dir = ns.resolve(path);
+      if (!isDir(dir.mode)) throw new FsError('ENOTDIR');
+      const entries = catalog.list(dir.ino);
+      const names = ['.', '..', ...entries.map((e) => e.name)];
+      const self: FuseStat = statOf(dir, blockSize);
+      const stats: FuseStat[] = [self, self, ...entries.map((e) => ({ ...self, ino: e.ino, mode: e.mode }))];
+      for (const e of entries) ns.setEntry(dir, e.name, e.ino);
+      reply(null, names, stats);
+    },
+
+    opendir(_ctx, path, flags, reply) {
+      const dir = ns.resolve(path);
+      if (!isDir(dir.mode)) throw new FsError('ENOTDIR');
+      reply(null, fs.openHandle(dir, flags));
+    },
+
+    releasedir(_ctx, _path, fh, reply) {
+      laterVoid(reply, () => fs.closeHandle(fh));
+    },
+
+    fsyncdir(_ctx, path, _datasync, _fh, reply) {
+      ns.resolve(path);
+      ns.flush();
+      fs.data.syncCatalog();
+      reply();
+    },
+
+    open(_ctx, path, flags, reply) {
+      const inode = ns.resolve(path);
+      if (isDir(inode.mode)) throw new FsError('EISDIR');
+      if (!isReg(inode.mode)) {
+        reply(null, fs.openHandle(inode, flags));
+        return;
+      }
+      if (flags & O_TRUNC) writable();
+      later(reply, async () => {
+        const object = await fs.acquireObject(inode);
+        try {
+          if (flags & O_TRUNC && inode.size > 0) await truncateInode(inode, 0);
+        } catch (err) {
+          object.release();
+          throw err;
+        }
+        return fs.openHandle(inode, flags, object);
+      });
+    },
+
+    create(ctx, path, mode, flags, reply) {
+      const inode = makeNode(ctx, path, S_IFREG | (mode & PERMISSION_BITS));
+      later(reply, async () => fs.openHandle(inode, flags, await fs.acquireObject(inode)));
+    },
+
+    read(_ctx, _path, fh, buffer, length, position, reply) {
+      const handle = fs.handle(fh);
+      const inode = handle.inode;
+      const window = handle.object?.window;
+      if (!window) throw new FsError(isDir(inode.mode) ? 'EISDIR' : 'EINVAL');
+      if (position >= inode.size) {
+        reply(null, 0);
+        return;
+      }
+      const n = Math.min(length, inode.size - position);
+      const buf = n === buffer.length ? buffer : buffer.subarray(0, n);
+      const done = window.copySync(position, buf, VM_PROT_READ);
+      if (done === n) {
+        readAccess(inode);
+        reply(null, n);
+        return;
+      }
+      window.completeCopy(position, buf, VM_PROT_READ, done).then(
+        ({ bytes, error }) => {
+          if (error !== 0 && bytes === 0) {
+            reply(toFsError({ errno: error }));
+            return;
+          }
+          readAccess(inode);
+          reply(null, bytes);
+        },
+        (err: unknown) => reply(toFsError(err)),
+      );
+    },
+
+    write(_ctx, _path, fh, buffer, length, position, reply) {
+      const handle = fs.handle(fh);
+      const inode = handle.inode;
+      const window = handle.object?.window;
+      if (!window) throw new FsError('EBADF');
+      if (fs.config.readOnly) throw new FsError('EROFS');
+      const at = handle.flags & O_APPEND ? inode.size : position;
+      if (at + length > MAX_OFFSET) throw new FsError('EFBIG');
+      const buf = length === buffer.length ? buffer : buffer.subarray(0, length);
+      const done = window.copySync(at, buf, VM_PROT_WRITE);
+      if (done === length) {
+        wrote(inode, at + length);
+        reply(null, length);
+        return;
+      }
+      window.completeCopy(at, buf, VM_PROT_WRITE, done).then(
+        ({ bytes, error }) => {
+          if (bytes > 0) wrote(inode, at + bytes);
+          if (error !== 0 && bytes === 0) reply(toFsError({ errno: error }));
+          else reply(null, bytes);
+        },
+        (err: unknown) => reply(toFsError(err)),
+      );
+    },
+
+    flush(_ctx, _path, fh, reply) {
+      fs.handle(fh);
+      reply();
+    },
+
+    fsync(_ctx, _path, _datasync, fh, reply) {
+      const { inode } = fs.handle(fh);
+      laterVoid(reply, () => fs.syncInode(inode));
+    },
+
+    release(_ctx, _path, fh, reply) {
+      laterVoid(reply, () => fs.closeHandle(fh));
+    },
+
+    truncate(_ctx, path, size, reply) {
+      writable();
+      const inode = ns.resolve(path);
+      laterVoid(reply, () => truncateInode(inode, size));
+    },
+
+    ftruncate(_ctx, _path, fh, size, reply) {
+      writable();
+      const { inode } = fs.handle(fh);
+      laterVoid(reply, () => truncateInode(inode, size));
+    },
+
+    utimens(_ctx, path, atime, mtime, reply) {
+      writable();
+      const inode = ns.resolve(path);
+      const now = nowSpec();
+      inode.atime = setTime(atime, inode.atime, now);
+      inode.mtime = setTime(mtime, inode.mtime, now);
+      inode.ctime = now;
+      ns.touch(inode);
+      ns.flushOne(inode);
+      reply();
+    },
+
+    chmod(_ctx, path, mode, reply) {
+      writable();
+      const inode = ns.resolve(path);
+      inode.mode = (inode.mode & S_IFMT) | (mode & PERMISSION_BITS);
+      touchTimes(inode, 'c');
+      ns.touch(inode);
+      ns.flushOne(inode);
+      reply();
+    },
+
+    chown(_ctx, path, uid, gid, reply) {
+      writable();
+      const inode = ns.resolve(path);
+      if (uid !== -1 && uid !== 0xffffffff) inode.uid = uid;
+      if (gid !== -1 && gid !== 0xffffffff) inode.gid = gid;
+      touchTimes(inode, 'c');
+      ns.touch(inode);
+      ns.flushOne(inode);
+      reply();
+    },
+
+    mknod(ctx, path, mode, rdev, reply) {
+      makeNode(ctx, path, mode, { rdev });
+      reply();
+    },
+
+    mkdir(ctx, path, mode, reply) {
+      makeNode(ctx, path, S_IFDIR | (mode & PERMISSION_BITS));
+      reply();
+    },
+
+    rmdir(_ctx, path, reply) {
+      writable();
+      const { parent, name } = ns.parentOf(path);
+      const dir = ns.child(parent, name);
+      if (!isDir(dir.mode)) throw new FsError('ENOTDIR');
+      if (dir.ino === ROOT_INO) throw new FsError('EBUSY');
+      if (!catalog.isEmptyDir(dir.ino)) throw new FsError('ENOTEMPTY');
+      dir.nlink = 0;
+      touchTimes(parent, 'mc');
+      parent.nlink--;
+      catalog.unlink(recordOf(parent), name, recordOf(dir), false);
+      ns.written(parent);
+      ns.setEntry(parent, name, undefined);
+      ns.forget(dir);
+      reply();
+    },
+
+    unlink(_ctx, path, reply) {
+      writable();
+      const { parent, name } = ns.parentOf(path);
+      const inode = ns.child(parent, name);
+      if (isDir(inode.mode)) throw new FsError('EISDIR');
+      inode.nlink--;
+      touchTimes(inode, 'c');
+      touchTimes(parent, 'mc');
+      const keep = inode.nlink === 0 && inode.opens > 0;
+      catalog.unlink(recordOf(parent), name, recordOf(inode), keep);
+      ns.written(parent);
+      ns.written(inode);
+      ns.setEntry(parent, name, undefined);
+      if (keep) inode.orphan = true;
+      laterVoid(reply, () => lostLink(inode));
+    },
+
+    rename(_ctx, path, newPath, reply) {
+      writable();
+      const from = ns.parentOf(path);
+      const to = ns.parentOf(newPath);
+      const moved = ns.child(from.parent, from.name);
+      const replacedIno = ns.lookup(to.parent, to.name);
+      const replaced = replacedIno === undefined ? undefined : ns.inode(replacedIno);
+      if (replaced && replaced.ino === moved.ino) {
+        reply(); // two names of one file: rename does nothing
+        return;
+      }
+      if (isDir(moved.mode)) {
+        // A directory cannot move into itself or below.
+        for (let dir: Inode | undefined = to.parent; dir; ) {
+          if (dir.ino === moved.ino) throw new FsError('EINVAL');
+          if (dir.ino === ROOT_INO) break;
+          dir = parentDir(dir);
+        }
+        if (replaced && !isDir(replaced.mode)) throw new FsError('ENOTDIR');
+        if (replaced && !catalog.isEmptyDir(replaced.ino)) throw new FsError('ENOTEMPTY');
+      } else if (replaced && isDir(replaced.mode)) {
+        throw new FsError('EISDIR');
+      }
+      const now = nowSpec();
+      moved.ctime = now;
+      from.parent.mtime = from.parent.ctime = now;
+      to.parent.mtime = to.parent.ctime = now;
+      if (isDir(moved.mode) && from.parent.ino !== to.parent.ino) {
+        from.parent.nlink--;
+        to.parent.nlink++;
+      }
+      let keep = false;
+      if (replaced) {
+        replaced.ctime = now;
+        if (isDir(replaced.mode)) {
+          replaced.nlink = 0;
+          to.parent.nlink--;
+        } else {
+          replaced.nlink--;
+          keep = replaced.nlink === 0 && replaced.opens > 0;
+          if (keep) replaced.orphan = true;
+        }
+      }
+      catalog.rename(
+        recordOf(from.parent),
+        from.name,
+        recordOf(to.parent),
+        to.name,
+        recordOf(moved),
+        replaced ? { inode: recordOf(replaced), keep } : undefined,
+      );
+      for (const inode of [moved, from.parent, to.parent]) ns.written(inode);
+      ns.setEntry(from.parent, from.name, undefined);
+      ns.setEntry(to.parent, to.name, moved.ino);
+      if (!replaced) {
+        reply();
+        return;
+      }
+      ns.written(replaced);
+      if (isDir(replaced.mode)) {
+        ns.forget(replaced);
+        reply();
+        return;
+      }
+      laterVoid(reply, () => lostLink(replaced));
+    },
+
+    link(_ctx, existingPath, newPath, reply) {
+      writable();
+      const inode = ns.resolve(existingPath);
+      if (isDir(inode.mode)) throw new FsError('EPERM');
+      const { parent, name } = ns.parentOf(newPath);
+      if (ns.lookup(parent, name) !== undefined) throw new FsError('EEXIST');
+      inode.nlink++;
+      touchTimes(inode, 'c');
+      touchTimes(parent, 'mc');
+      catalog.link(recordOf(inode), recordOf(parent), name);
+      ns.written(inode);
+      ns.written(parent);
+      ns.setEntry(parent, name, inode.ino);
+      reply();
+    },
+
+    symlink(ctx, target, linkPath, reply) {
+      if (Buffer.byteLength(target) > 4095) throw new FsError('ENAMETOOLONG');
+      makeNode(ctx, linkPath, S_IFLNK | 0o777, { target, size: Buffer.byteLength(target) });
+      reply();
+    },
+
+    readlink(_ctx, path, reply) {
+      const inode = ns.resolve(path);
+      if (!isLink(inode.mode) || inode.target === null) throw new FsError('EINVAL');
+      reply(null, inode.target);
+    },
+
+    setxattr(_ctx, path, name, value, flags, reply) {
+      writable();
+      checkXattrName(name);
+      if (value.length > XATTR_SIZE_MAX) throw new FsError('E2BIG');
+      const inode = ns.resolve(path);
+      // As on Linux: user attributes only on regular files and directories.
+      if (name.startsWith('user.') && !isReg(inode.mode) && !isDir(inode.mode)) throw new FsError('EPERM');
+      const exists = catalog.getXattr(inode.ino, name) !== undefined;
+      if (flags & XATTR_CREATE && exists) throw new FsError('EEXIST');
+      if (flags & XATTR_REPLACE && !exists) throw new FsError('ENODATA');
+      touchTimes(inode, 'c');
+      catalog.setXattr(recordOf(inode), name, Buffer.from(value));
+      ns.written(inode);
+      reply();
+    },
+
+    getxattr(_ctx, path, name, _size, reply) {
+      checkXattrName(name);
+      const inode = ns.resolve(path);
+      const value = catalog.getXattr(inode.ino, name);
+      if (value === undefined) throw new FsError('ENODATA');
+      reply(null, value);
+    },
+
+    listxattr(_ctx, path, _size, reply) {
+      reply(null, catalog.listXattrs(ns.resolve(path).ino));
+    },
+
+    removexattr(_ctx, path, name, reply) {
+      writable();
+      checkXattrName(name);
+      const inode = ns.resolve(path);
+      touchTimes(inode, 'c');
+      if (!catalog.removeXattr(recordOf(inode), name)) throw new FsError('ENODATA');
+      ns.written(inode);
+      reply();
+    },
+  };
+
+  /** The directory holding `dir` (its '..'). */
+  function parentDir(dir: Inode): Inode | undefined {
+    const parent = catalog.parentOf(dir.ino);
+    return parent === undefined ? undefined : ns.inode(parent);
+  }
+
+  return ops;
+}

@@ -7,6 +7,7 @@ export * from './ipc/message.js';
 export * from './ipc/notify.js';
 export { IpcSystem, IpcSpace, type RightsInfo, type SendOptions, type RightKind } from './ipc/space.js';
 export { serve } from './ipc/receive-loop.js';
+export { OolMemory } from './ipc/ool-memory.js';
 export * from './vm/prot.js';
 export * from './vm/errno.js';
 export * from './vm/memory-object-defs.js';

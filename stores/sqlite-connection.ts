@@ -47,7 +47,7 @@ const SCHEMA = `
     block INTEGER NOT NULL,
     data BLOB NOT NULL,
     PRIMARY KEY (space, block)
-  ) WITHOUT ROWID;
+  );
 `;
 
 export interface SpaceRecord {

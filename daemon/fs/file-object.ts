@@ -55,6 +55,7 @@ export class FileObject {
       pageSize,
       grow: true,
       extent: () => Math.ceil(inode.size / pageSize) * pageSize,
+      dataEnd: () => inode.size,
     });
     // The pager's clearUserData must reach the object made after it.
     const made: { object?: FileObject } = {};

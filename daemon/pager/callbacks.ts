@@ -8,6 +8,12 @@
 
 export interface PageRead {
   /**
+   * Every page of the run is zeros and `into` was not filled: the pager
+   * answers memory_object_data_unavailable and the kernel zero-fills the
+   * pages itself (a file's pages past its end), sending no data.
+   */
+  zeros?: boolean;
+  /**
    * Supply the pages write-locked, so that the first write to each goes
    * through unlockPage (holes that need allocating, ext2fs style): true for
    * all of them, or one flag per page.

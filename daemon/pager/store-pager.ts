@@ -20,6 +20,8 @@ export interface StorePagerOptions {
   onEvict?: (offset: number) => void;
   /** Grow the store when pages past its end are written (a raw file that grows with the data). Default false. */
   grow?: boolean;
+  /** Bytes past which the object holds no data (a file's size): pages there read as zeros without a store read. */
+  dataEnd?: () => number;
 }
 
 export class StorePager implements PagerCallbacks {
@@ -38,7 +40,10 @@ export class StorePager implements PagerCallbacks {
 
   async readPage(offset: number, into: Buffer): Promise<PageRead | void> {
     const store = this.store;
-    const inside = Math.max(0, Math.min(into.length, store.size - offset));
+    const end = Math.min(store.size, this.options.dataEnd?.() ?? Infinity);
+    const inside = Math.max(0, Math.min(into.length, Math.ceil((end - offset) / this.pageSize) * this.pageSize));
+    // Nothing stored here at all: let the kernel zero-fill (no read, no data sent).
+    if (inside === 0 && !this.writeLockHoles) return { zeros: true };
     const n = inside > 0 ? await store.read(offset, into.subarray(0, inside)) : 0;
     if (n < into.length) into.fill(0, n);
     if (!this.writeLockHoles) return;

@@ -20,9 +20,19 @@ import type { Pager } from './pager.js';
 /** The longest run written at once, in pages. */
 const MAX_RUN_PAGES = 256;
 
+/** The buffer of one data_return, given back (vm_deallocate) when its last page is done. */
+interface Returned {
+  readonly data: Buffer;
+  /** Pages of it not yet written (or replaced by newer data). */
+  pending: number;
+  /** A page of it went back to the kernel in a data_supply: the buffer is not ours to give back. */
+  lent: boolean;
+}
+
 interface QueuedPage {
   data: Buffer;
   kernelCopy: boolean;
+  from: Returned;
 }
 
 interface Run {
@@ -45,16 +55,19 @@ export class WriteBehind {
   async add(first: number, data: Buffer, kernelCopy: boolean): Promise<void> {
     const pager = this.pager;
     const pageSize = pager.pageSize;
+    const from: Returned = { data, pending: data.length / pageSize, lent: false };
     for (let i = 0; i * pageSize < data.length; i++) {
       const page = first + i;
       while (this.running.has(page)) {
         pager.pagemap.add(page, PM_WRITEWAIT);
         await pager.waitUntil(() => !this.running.has(page));
       }
-      const entry: QueuedPage = { data: data.subarray(i * pageSize, (i + 1) * pageSize), kernelCopy };
+      const entry: QueuedPage = { data: data.subarray(i * pageSize, (i + 1) * pageSize), kernelCopy, from };
       const run = this.run;
       if (run && page >= run.first && page < run.first + run.pages.length) {
-        run.pages[page - run.first] = entry; // queued but not started: the newer data wins
+        // Queued but not started: the newer data wins.
+        this.done(run.pages[page - run.first] as QueuedPage, false);
+        run.pages[page - run.first] = entry;
       } else if (run && page === run.first + run.pages.length && run.pages.length < MAX_RUN_PAGES) {
         run.pages.push(entry);
       } else {
@@ -121,28 +134,31 @@ export class WriteBehind {
     const pageSize = pager.pageSize;
     const callbacks = pager.callbacks;
     const failed = new Set<number>();
-    let done = 0;
-    if (callbacks.writePages && run.pages.length > 1) {
-      try {
-        const written = await callbacks.writePages(run.first * pageSize, joinPages(run.pages));
-        done = Math.max(0, Math.min(run.pages.length, Math.floor(written / pageSize)));
-      } catch (err) {
-        // A failed bulk write leaves the run to the per-page path, which reports per page.
-        pager.requests.log(`pager ${pager.label}: writePages at ${run.first * pageSize}: ${String(err)}`);
+    for (const span of spans(run)) {
+      let done = 0;
+      if (callbacks.writePages && span.pages > 1) {
+        try {
+          const written = await callbacks.writePages(span.first * pageSize, span.data);
+          done = Math.max(0, Math.min(span.pages, Math.floor(written / pageSize)));
+        } catch (err) {
+          // A failed bulk write leaves the span to the per-page path, which reports per page.
+          pager.requests.log(`pager ${pager.label}: writePages at ${span.first * pageSize}: ${String(err)}`);
+        }
+        if (done > 0) pager.stats.write_runs++;
       }
-      if (done > 0) pager.stats.write_runs++;
-    }
-    for (let i = done; i < run.pages.length; i++) {
-      try {
-        await callbacks.writePage((run.first + i) * pageSize, (run.pages[i]).data);
-      } catch (err) {
-        failed.add(run.first + i);
-        pager.stats.write_errors++;
-        pager.requests.log(`pager ${pager.label}: writePage at ${(run.first + i) * pageSize}: ${String(err)} (errno ${pagerErrno(err)})`);
+      for (let i = done; i < span.pages; i++) {
+        const page = span.first + i;
+        try {
+          await callbacks.writePage(page * pageSize, span.data.subarray(i * pageSize, (i + 1) * pageSize));
+        } catch (err) {
+          failed.add(page);
+          pager.stats.write_errors++;
+          pager.requests.log(`pager ${pager.label}: writePage at ${page * pageSize}: ${String(err)} (errno ${pagerErrno(err)})`);
+        }
       }
     }
     pager.stats.pages_written += run.pages.length - failed.size;
-    for (let i = 0; i < run.pages.length; i++) this.complete(run.first + i, run.pages[i], failed.has(run.first + i));
+    for (let i = 0; i < run.pages.length; i++) this.complete(run.first + i, run.pages[i] as QueuedPage, failed.has(run.first + i));
   }
 
   /** After the write of one page: hand it to a waiting request, or note the kernel dropped it. */
@@ -173,6 +189,14 @@ export class WriteBehind {
     if (!failed) pagemap.clear(page, PM_INVALID);
     pagemap.clear(page, PM_PAGINGOUT | PM_PAGEINWAIT | PM_WRITEWAIT);
     this.running.delete(page);
+    this.done(entry, (state & PM_PAGEINWAIT) !== 0);
+  }
+
+  /** One page of a returned buffer is finished with; the last one gives the buffer back. */
+  private done(entry: QueuedPage, lent: boolean): void {
+    const from = entry.from;
+    if (lent) from.lent = true;
+    if (--from.pending === 0 && !from.lent) this.pager.space.system.memory.deallocate(from.data);
   }
 }
 
@@ -184,14 +208,52 @@ export function notifyEvict(pager: Pager, page: number): void {
   pager.pagemap.setNextError(page, 0);
 }
 
-/** One buffer for a run: a view if the pages lie side by side in one buffer (one data_return), else a copy. */
-function joinPages(pages: readonly QueuedPage[]): Buffer {
-  const first = (pages[0]).data;
-  let contiguous = true;
-  for (let i = 1; i < pages.length && contiguous; i++) {
-    const data = (pages[i]).data;
-    contiguous = data.buffer === first.buffer && data.byteOffset === first.byteOffset + i * first.length;
+/** Pages joined by copying into one buffer, at most: past this a span is written as it lies. */
+const JOIN_PAGES = 32;
+
+interface Span {
+  first: number;
+  pages: number;
+  data: Buffer;
+}
+
+/**
+ * A run cut into buffers to write: pages that lie side by side in one
+ * received buffer (a multi-page data_return) stay views of it; single pages
+ * from separate data_returns are copied together, up to JOIN_PAGES, so that
+ * the store still sees large writes without copying what needs none.
+ */
+function spans(run: Run): Span[] {
+  const out: Span[] = [];
+  const pages = run.pages;
+  let pending: { first: number; parts: Buffer[] } | undefined;
+  const flushPending = (): void => {
+    if (!pending) return;
+    const data = pending.parts.length === 1 ? (pending.parts[0] as Buffer) : Buffer.concat(pending.parts);
+    out.push({ first: pending.first, pages: pending.parts.length, data });
+    pending = undefined;
+  };
+  let i = 0;
+  while (i < pages.length) {
+    const first = (pages[i] as QueuedPage).data;
+    let j = i + 1;
+    while (j < pages.length) {
+      const data = (pages[j] as QueuedPage).data;
+      if (data.buffer !== first.buffer || data.byteOffset !== first.byteOffset + (j - i) * first.length) break;
+      j++;
+    }
+    if (j - i >= JOIN_PAGES) {
+      flushPending();
+      out.push({ first: run.first + i, pages: j - i, data: Buffer.from(first.buffer, first.byteOffset, first.length * (j - i)) });
+    } else {
+      for (let k = i; k < j; k++) {
+        if (pending && pending.parts.length >= JOIN_PAGES) flushPending();
+        pending ??= { first: run.first + k, parts: [] };
+        pending.parts.push((pages[k] as QueuedPage).data);
+      }
+    }
+    i = j;
   }
-  if (contiguous) return Buffer.from(first.buffer, first.byteOffset, first.length * pages.length);
-  return Buffer.concat(pages.map((p) => p.data));
+  flushPending();
+  return out;
 }

@@ -10,6 +10,7 @@ import { KernError, KERN_INVALID_ARGUMENT, KERN_INVALID_NAME, KERN_INVALID_RIGHT
   MACH_SEND_INVALID_DEST, MACH_SEND_INVALID_RIGHT } from './kern-return.js';
 import { MACH_PORT_NULL, messageDef, portField, type Disposition, type Message, type PortName } from './message.js';
 import './notify.js';
+import { OolMemory } from './ool-memory.js';
 import { Port, PortSet, type QueuedMessage, type TransitRight } from './port.js';
 import type { DeadNameNotification, NoSendersNotification, SendOnceNotification } from './notify.js';
 
@@ -49,6 +50,8 @@ export interface SendOptions {
 export class IpcSystem {
   private nextName = 1;
   readonly spaces = new Set<IpcSpace>();
+  /** Buffers for out-of-line message data, given back by receivers (vm_deallocate). */
+  readonly memory = new OolMemory();
 
   createSpace(label: string): IpcSpace {
     const space = new IpcSpace(this, label);

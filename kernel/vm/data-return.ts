@@ -69,7 +69,7 @@ const EMPTY = Buffer.alloc(0);
 
 function gather(vm: Kernel, frames: readonly number[]): Buffer {
   const pageSize = vm.pageSize;
-  const data = Buffer.allocUnsafe(frames.length * pageSize);
+  const data = vm.ipc.memory.allocate(frames.length * pageSize);
   for (let i = 0; i < frames.length; i++) {
     const d = frames[i];
     const chunk = vm.pages.chunkOf(d);

@@ -66,8 +66,9 @@ export interface MemoryObjectDataUnlock extends Message {
 /**
  * Pages given back: by pageout (kernelCopy false), by lock_request cleaning
  * (kernelCopy = !should_flush) or at termination. dirty false: clean precious
- * pages. The pager owns `data` from here on. [No reply] (The Hurd calls it
- * memory_object_return, "m_o_return".)
+ * pages. The pager owns `data` from here on, and may give it back with
+ * IpcSystem.memory.deallocate once written (vm_deallocate). [No reply] (The
+ * Hurd calls it memory_object_return, "m_o_return".)
  */
 export interface MemoryObjectDataReturn extends Message {
   readonly id: 'memory_object_data_return';
@@ -161,6 +162,11 @@ export interface MemoryObjectDataSupply extends Message {
   readonly precious: boolean;
   /** Port for supply_completed, or MACH_PORT_NULL. */
   readonly replyTo: PortName;
+  /**
+   * The sender gives `data` away (Mach's dealloc flag): the kernel returns
+   * it to IpcSystem.memory once copied. Without it the kernel only copies.
+   */
+  readonly deallocate?: boolean;
 }
 
 /** No data for these pages: waiting faults get zero-filled pages. */

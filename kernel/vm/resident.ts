@@ -90,7 +90,9 @@ export class ResidentTable {
     this.chunkMask = chunkFrames - 1;
     this.chunks = [];
     for (let first = 0; first < frameCount; first += chunkFrames) {
-      this.chunks.push(Buffer.alloc(Math.min(chunkFrames, frameCount - first) * pageSize));
+      // Touched now, not on first use: the pool is real memory from the start, and first uses
+      // of frames later (copies under pressure) do not pay the operating system's page faults.
+      this.chunks.push(Buffer.allocUnsafeSlow(Math.min(chunkFrames, frameCount - first) * pageSize).fill(0));
     }
 
     let buckets = 16;

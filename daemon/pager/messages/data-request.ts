@@ -20,6 +20,7 @@ import {
   type MemoryObjectDataError,
   type MemoryObjectDataRequest,
   type MemoryObjectDataSupply,
+  type MemoryObjectDataUnavailable,
 } from '../../../kernel/index.js';
 import { pagerErrno } from '../errors.js';
 import { PM_INCORE, PM_INVALID, PM_PAGEINWAIT, PM_PAGINGOUT } from '../pagemap.js';
@@ -74,15 +75,28 @@ export async function dataRequest(pager: Pager, msg: MemoryObjectDataRequest): P
 /** Read pages [start, end) with one readPage call and supply them (split where their locks differ). */
 async function readRun(pager: Pager, start: number, end: number): Promise<void> {
   const pageSize = pager.pageSize;
-  const data = Buffer.allocUnsafe((end - start) * pageSize);
+  const data = pager.space.system.memory.allocate((end - start) * pageSize);
   let locks: boolean | readonly boolean[] = false;
   try {
     const reply = await pager.callbacks.readPage(start * pageSize, data);
+    if (reply?.zeros && !reply.writeLock) {
+      pager.space.system.memory.deallocate(data);
+      pager.stats.pages_read += end - start;
+      for (let page = start; page < end; page++) pager.pagemap.setError(page, 0);
+      pager.send<MemoryObjectDataUnavailable>({
+        id: 'memory_object_data_unavailable',
+        dest: pager.control,
+        offset: start * pageSize,
+        size: (end - start) * pageSize,
+      });
+      return;
+    }
     locks = reply?.writeLock ?? false;
   } catch (err) {
     const errno = pagerErrno(err);
     pager.stats.read_errors++;
     pager.requests.log(`pager ${pager.label}: readPage at ${start * pageSize}: ${String(err)} (errno ${errno})`);
+    pager.space.system.memory.deallocate(data);
     dataError(pager, start, end - start, errno);
     return;
   }
@@ -102,6 +116,7 @@ async function readRun(pager: Pager, start: number, end: number): Promise<void> 
       lockValue: locked ? VM_PROT_WRITE : VM_PROT_NONE,
       precious: pager.notifyOnEvict,
       replyTo: MACH_PORT_NULL,
+      deallocate: true,
     });
     from = to;
   }

@@ -18,6 +18,8 @@ export function dataReturn(pager: Pager, msg: MemoryObjectDataReturn): void | Pr
   pager.stats.data_returns++;
   const first = msg.offset / pager.pageSize;
   if (msg.dirty) return pager.writer.add(first, msg.data, msg.kernelCopy);
+  // Clean precious pages: nothing to write; the memory goes back (vm_deallocate).
+  pager.space.system.memory.deallocate(msg.data);
   if (msg.kernelCopy) return;
   const count = msg.data.length / pager.pageSize;
   for (let page = first; page < first + count; page++) {

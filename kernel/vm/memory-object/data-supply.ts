@@ -66,6 +66,8 @@ export async function dataSupply(vm: Kernel, object: VmObject, msg: MemoryObject
     if (result !== KERN_SUCCESS) break;
   }
   if (frame !== NIL) pages.release(frame);
+  // Copied into frames: memory the pager gave away goes back for reuse.
+  if (msg.deallocate) vm.ipc.memory.deallocate(data);
   completed(vm, object, msg, result, errorOffset);
 }
 

@@ -66,7 +66,7 @@ export class WriteBehind {
       const run = this.run;
       if (run && page >= run.first && page < run.first + run.pages.length) {
         // Queued but not started: the newer data wins.
-        this.done(run.pages[page - run.first] as QueuedPage, false);
+        this.done(run.pages[page - run.first], false);
         run.pages[page - run.first] = entry;
       } else if (run && page === run.first + run.pages.length && run.pages.length < MAX_RUN_PAGES) {
         run.pages.push(entry);
@@ -158,7 +158,7 @@ export class WriteBehind {
       }
     }
     pager.stats.pages_written += run.pages.length - failed.size;
-    for (let i = 0; i < run.pages.length; i++) this.complete(run.first + i, run.pages[i] as QueuedPage, failed.has(run.first + i));
+    for (let i = 0; i < run.pages.length; i++) this.complete(run.first + i, run.pages[i], failed.has(run.first + i));
   }
 
   /** After the write of one page: hand it to a waiting request, or note the kernel dropped it. */
@@ -229,16 +229,16 @@ function spans(run: Run): Span[] {
   let pending: { first: number; parts: Buffer[] } | undefined;
   const flushPending = (): void => {
     if (!pending) return;
-    const data = pending.parts.length === 1 ? (pending.parts[0] as Buffer) : Buffer.concat(pending.parts);
+    const data = pending.parts.length === 1 ? (pending.parts[0]) : Buffer.concat(pending.parts);
     out.push({ first: pending.first, pages: pending.parts.length, data });
     pending = undefined;
   };
   let i = 0;
   while (i < pages.length) {
-    const first = (pages[i] as QueuedPage).data;
+    const first = (pages[i]).data;
     let j = i + 1;
     while (j < pages.length) {
-      const data = (pages[j] as QueuedPage).data;
+      const data = (pages[j]).data;
       if (data.buffer !== first.buffer || data.byteOffset !== first.byteOffset + (j - i) * first.length) break;
       j++;
     }
@@ -249,7 +249,7 @@ function spans(run: Run): Span[] {
       for (let k = i; k < j; k++) {
         if (pending && pending.parts.length >= JOIN_PAGES) flushPending();
         pending ??= { first: run.first + k, parts: [] };
-        pending.parts.push((pages[k] as QueuedPage).data);
+        pending.parts.push((pages[k]).data);
       }
     }
     i = j;

@@ -15,6 +15,18 @@ import { FsError } from './errors.js';
 import { S_IFDIR } from './mode.js';
 
 export const ROOT_INO = 1;
+
+/**
+ * libfuse 2's high-level API renames a file that is unlinked while open to
+ * `.fuse_hidden` + 16 hex digits, and unlinks that name at the last close.
+ * Such names are not shown and do not keep a directory from being removed.
+ */
+export const HIDDEN_GLOB = '.fuse_hidden[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]*';
+const HIDDEN_RE = /^\.fuse_hidden[0-9a-f]{16}$/;
+
+export function isHiddenName(name: string): boolean {
+  return HIDDEN_RE.test(name);
+}
 export const CATALOG_FORMAT = 'machpager-fs';
 export const CATALOG_VERSION = 1;
 
@@ -114,6 +126,9 @@ export class Catalog {
   private readonly selectDirent;
   private readonly selectDir;
   private readonly selectParent;
+  private readonly countHidden;
+  private readonly selectHiddenIn;
+  private readonly selectHidden;
   private readonly countDir;
   private readonly insertDirent;
   private readonly deleteDirent;
@@ -144,6 +159,10 @@ export class Catalog {
       'SELECT d.name, d.ino, i.mode FROM dirent d JOIN inode i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name',
     );
     this.selectParent = db.prepare<[number], number>('SELECT parent FROM dirent WHERE ino = ? LIMIT 1').pluck();
+    const hidden = `name GLOB '${HIDDEN_GLOB}'`;
+    this.countHidden = db.prepare<[number], number>(`SELECT count(*) FROM dirent WHERE parent = ? AND ${hidden}`).pluck();
+    this.selectHiddenIn = db.prepare<[number], { name: string; ino: number }>(`SELECT name, ino FROM dirent WHERE parent = ? AND ${hidden}`);
+    this.selectHidden = db.prepare<[], { parent: number; name: string; ino: number }>(`SELECT parent, name, ino FROM dirent WHERE ${hidden}`);
     this.countDir = db.prepare<[number], number>('SELECT count(*) FROM dirent WHERE parent = ?').pluck();
     this.insertDirent = db.prepare<[number, string, number]>('INSERT INTO dirent (parent, name, ino) VALUES (?, ?, ?)');
     this.deleteDirent = db.prepare<[number, string]>('DELETE FROM dirent WHERE parent = ? AND name = ?');
@@ -213,8 +232,19 @@ export class Catalog {
     return this.selectParent.get(ino);
   }
 
+  /** No entries but libfuse's hidden names of files unlinked while open. */
   isEmptyDir(ino: number): boolean {
-    return this.countDir.get(ino) === 0;
+    return this.countDir.get(ino) === this.countHidden.get(ino);
+  }
+
+  /** The hidden names in a directory (files unlinked while open). */
+  hiddenIn(ino: number): { name: string; ino: number }[] {
+    return this.selectHiddenIn.all(ino);
+  }
+
+  /** Every hidden name in the filesystem (for recovery after a crash). */
+  hiddenEntries(): { parent: number; name: string; ino: number }[] {
+    return this.selectHidden.all();
   }
 
   counts(): CatalogCounts {

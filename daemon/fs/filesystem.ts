@@ -105,7 +105,10 @@ export class MachFilesystem implements FileObjectHost {
     return {
       bigWrites: true,
       useIno: true,
-      hardRemove: true,
+      // No hard_remove: libfuse renames a file unlinked while open to .fuse_hidden*
+      // (hidden from listings here) and unlinks it at its last close. With
+      // hard_remove, fstat of such a file fails: the kernel asks getattr by inode,
+      // and libfuse has no path left for it.
       directIo: this.config.cacheMode === 'direct',
       // libfuse's high-level API gives each name of a hard-linked file its own kernel inode, so
       // cached attributes of one name go stale when another changes: do not cache them.
@@ -240,9 +243,21 @@ export class MachFilesystem implements FileObjectHost {
 
   // ------------------------------------------------------------------ mount-time recovery
 
-  /** Orphans left by a crash (unlinked while open) go now; so does page data of inodes that no longer exist. */
+  /**
+   * What a crash left: files unlinked while open (orphans, and libfuse's
+   * .fuse_hidden* names) go now; so does page data of inodes that no
+   * longer exist.
+   */
   private async recover(): Promise<void> {
     if (this.config.readOnly) return;
+    for (const { parent, name, ino } of this.catalog.hiddenEntries()) {
+      const record = this.catalog.get(ino);
+      const dir = this.catalog.get(parent);
+      if (!record || !dir) continue;
+      record.nlink--;
+      this.catalog.unlink(dir, name, record, false);
+      if (record.nlink === 0) await this.data.destroy(ino);
+    }
     for (const ino of this.catalog.orphans()) {
       await this.data.destroy(ino);
       this.catalog.dropOrphan(ino);

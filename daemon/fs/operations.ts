@@ -7,7 +7,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { MAX_OFFSET, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
-import { nowSpec, ROOT_INO, type InodeRecord } from './catalog.js';
+import { isHiddenName, nowSpec, ROOT_INO, type InodeRecord } from './catalog.js';
 import { FsError, toFsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
 import type { FuseContext, FuseOperations, FuseStat, Reply, ReplyVoid, Timespec, TimeUpdate } from './fuse-adapter.js';
@@ -17,6 +17,7 @@ import {
   isLink,
   isReg,
   O_APPEND,
+  O_EXCL,
   O_TRUNC,
   PERMISSION_BITS,
   S_IFDIR,
@@ -157,6 +158,26 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     if (!/^(user|trusted|security|system)\./.test(name)) throw new FsError('EOPNOTSUPP');
   }
 
+  /** open(2) of an inode: regular files get their memory object mapped (and O_TRUNC applied). */
+  function openInode(inode: Inode, flags: number, reply: Reply<number>): void {
+    if (isDir(inode.mode)) throw new FsError('EISDIR');
+    if (!isReg(inode.mode)) {
+      reply(null, fs.openHandle(inode, flags));
+      return;
+    }
+    if (flags & O_TRUNC) writable();
+    later(reply, async () => {
+      const object = await fs.acquireObject(inode);
+      try {
+        if (flags & O_TRUNC && inode.size > 0) await truncateInode(inode, 0);
+      } catch (err) {
+        object.release();
+        throw err;
+      }
+      return fs.openHandle(inode, flags, object);
+    });
+  }
+
   const ops: FuseOperations = {
     getattr(_ctx, path, reply) {
       reply(null, statOf(ns.resolve(path), blockSize));
@@ -201,7 +222,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     readdir(_ctx, path, reply) {
       const dir = ns.resolve(path);
       if (!isDir(dir.mode)) throw new FsError('ENOTDIR');
-      const entries = catalog.list(dir.ino);
+      const entries = catalog.list(dir.ino).filter((e) => !isHiddenName(e.name));
       const names = ['.', '..', ...entries.map((e) => e.name)];
       const self: FuseStat = statOf(dir, blockSize);
       const stats: FuseStat[] = [self, self, ...entries.map((e) => ({ ...self, ino: e.ino, mode: e.mode }))];
@@ -219,34 +240,26 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       laterVoid(reply, () => fs.closeHandle(fh));
     },
 
-    fsyncdir(_ctx, path, _datasync, _fh, reply) {
-      ns.resolve(path);
+    fsyncdir(_ctx, _path, _datasync, fh, reply) {
+      fs.handle(fh);
       ns.flush();
       fs.data.syncCatalog();
       reply();
     },
 
     open(_ctx, path, flags, reply) {
-      const inode = ns.resolve(path);
-      if (isDir(inode.mode)) throw new FsError('EISDIR');
-      if (!isReg(inode.mode)) {
-        reply(null, fs.openHandle(inode, flags));
-        return;
-      }
-      if (flags & O_TRUNC) writable();
-      later(reply, async () => {
-        const object = await fs.acquireObject(inode);
-        try {
-          if (flags & O_TRUNC && inode.size > 0) await truncateInode(inode, 0);
-        } catch (err) {
-          object.release();
-          throw err;
-        }
-        return fs.openHandle(inode, flags, object);
-      });
+      openInode(ns.resolve(path), flags, reply);
     },
 
     create(ctx, path, mode, flags, reply) {
+      // Two processes may both have seen no file and both create it: only O_EXCL makes that an error.
+      const { parent, name } = ns.parentOf(path);
+      const existing = ns.lookup(parent, name);
+      if (existing !== undefined) {
+        if (flags & O_EXCL) throw new FsError('EEXIST');
+        openInode(ns.inode(existing), flags, reply);
+        return;
+      }
       const inode = makeNode(ctx, path, S_IFREG | (mode & PERMISSION_BITS));
       later(reply, async () => fs.openHandle(inode, flags, await fs.acquireObject(inode)));
     },
@@ -287,7 +300,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       const window = handle.object?.window;
       if (!window) throw new FsError('EBADF');
       if (fs.config.readOnly) throw new FsError('EROFS');
-      const at = handle.flags & O_APPEND ? inode.size : position;
+      const append = (handle.flags & O_APPEND) !== 0;
+      const at = append ? inode.size : position;
       if (at + length > MAX_OFFSET) throw new FsError('EFBIG');
       const buf = length === buffer.length ? buffer : buffer.subarray(0, length);
       const done = window.copySync(at, buf, VM_PROT_WRITE);
@@ -296,8 +310,12 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
         reply(null, length);
         return;
       }
+      // The copy has to wait for a fault: an append takes its range now, so that
+      // another append meanwhile goes after it rather than over it.
+      if (append) wrote(inode, at + length);
       window.completeCopy(at, buf, VM_PROT_WRITE, done).then(
         ({ bytes, error }) => {
+          if (append && bytes < length && inode.size === at + length) inode.size = at + bytes;
           if (bytes > 0) wrote(inode, at + bytes);
           if (error !== 0 && bytes === 0) reply(toFsError({ errno: error }));
           else reply(null, bytes);
@@ -382,6 +400,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       if (!isDir(dir.mode)) throw new FsError('ENOTDIR');
       if (dir.ino === ROOT_INO) throw new FsError('EBUSY');
       if (!catalog.isEmptyDir(dir.ino)) throw new FsError('ENOTEMPTY');
+      dropHidden(dir);
       dir.nlink = 0;
       touchTimes(parent, 'mc');
       parent.nlink--;
@@ -429,6 +448,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
         }
         if (replaced && !isDir(replaced.mode)) throw new FsError('ENOTDIR');
         if (replaced && !catalog.isEmptyDir(replaced.ino)) throw new FsError('ENOTEMPTY');
+        if (replaced) dropHidden(replaced);
       } else if (replaced && isDir(replaced.mode)) {
         throw new FsError('EISDIR');
       }
@@ -542,6 +562,22 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       reply();
     },
   };
+
+  /**
+   * A directory about to go still holds hidden names of open files: they
+   * lose those names and become orphans (removed at their last close).
+   */
+  function dropHidden(dir: Inode): void {
+    for (const entry of catalog.hiddenIn(dir.ino)) {
+      const inode = ns.inode(entry.ino);
+      inode.nlink--;
+      const keep = inode.nlink === 0;
+      catalog.unlink(recordOf(dir), entry.name, recordOf(inode), keep);
+      ns.written(inode);
+      ns.setEntry(dir, entry.name, undefined);
+      if (keep) inode.orphan = true;
+    }
+  }
 
   /** The directory holding `dir` (its '..'). */
   function parentDir(dir: Inode): Inode | undefined {

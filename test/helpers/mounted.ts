@@ -1,0 +1,196 @@
+/**
+ * Real mounts of machpager for integration tests: the CLI in a child process
+ * (`node dist/daemon/cli/main.js mount ...`, built before the tests run),
+ * workloads as programs in child processes (bash -c), never a synchronous
+ * call on the mount from this process. Waits are bounded polls. Every mount
+ * made here is unmounted by cleanupMounts() (call it in afterEach/afterAll),
+ * also when a test failed: SIGTERM first (the daemon syncs and unmounts),
+ * then fusermount -uz.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { findMount, fusermount } from '../../daemon/fs/fuse-adapter.js';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+export const MACHPAGER = path.join(REPO, 'dist/daemon/cli/main.js');
+
+export interface ShResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface ShOptions {
+  /** Run as this uid/gid (setpriv, no supplementary groups). */
+  as?: { uid: number; gid: number };
+  cwd?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** bash -c `script` in a child process; resolves with its status and output (never rejects on a non-zero status). */
+export function sh(script: string, options: ShOptions = {}): Promise<ShResult> {
+  const argv = options.as
+    ? ['setpriv', `--reuid=${options.as.uid}`, `--regid=${options.as.gid}`, '--clear-groups', 'bash', '-c', script]
+    : ['bash', '-c', script];
+  return new Promise((resolve) => {
+    execFile(
+      argv[0] as string,
+      argv.slice(1),
+      { cwd: options.cwd, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, env: options.env ?? process.env },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** sh, and throw with the output if it failed. Returns stdout. */
+export async function shOk(script: string, options: ShOptions = {}): Promise<string> {
+  const r = await sh(script, options);
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${script}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  return r.stdout;
+}
+
+export interface MountOptions {
+  store: string;
+  mnt: string;
+  cacheSize?: string;
+  pageSize?: string;
+  policy?: string;
+  cacheMode?: 'direct' | 'kernel';
+  /** -o options; default allow_other,default_permissions. */
+  options?: string[];
+}
+
+export class Mounted {
+  private output = '';
+  private exited: Promise<number>;
+  private exitCode: number | undefined;
+
+  constructor(
+    readonly opts: MountOptions,
+    readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (d: Buffer) => (this.output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.output += d.toString()));
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve((this.exitCode = code ?? (signal ? 128 : 1)))));
+  }
+
+  get mnt(): string {
+    return this.opts.mnt;
+  }
+
+  /** What the daemon printed so far. */
+  get log(): string {
+    return this.output;
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Run `script` with the mount as working directory. */
+  sh(script: string, options: ShOptions = {}): Promise<ShResult> {
+    return sh(script, { cwd: this.mnt, ...options });
+  }
+
+  shOk(script: string, options: ShOptions = {}): Promise<string> {
+    return shOk(script, { cwd: this.mnt, ...options });
+  }
+
+  /** SIGTERM: the daemon syncs, unmounts and exits. Resolves with its exit code. */
+  async stop(): Promise<number> {
+    if (this.running) this.child.kill('SIGTERM');
+    const code = await bounded(this.exited, 60_000, `the daemon for ${this.mnt} did not exit after SIGTERM`);
+    forget(this);
+    return code;
+  }
+
+  /** SIGKILL: no sync, the mount is left stale. */
+  async kill9(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await bounded(this.exited, 10_000, 'the daemon did not die');
+    forget(this);
+  }
+
+  /** Resolves when the daemon exits on its own (e.g. after an external unmount). */
+  waitExit(timeoutMs = 30_000): Promise<number> {
+    return bounded(this.exited, timeoutMs, `the daemon for ${this.mnt} did not exit`);
+  }
+}
+
+const live = new Set<Mounted>();
+
+function forget(m: Mounted): void {
+  live.delete(m);
+}
+
+/** Mount a store with the CLI in the foreground in a child process; resolves once the mount answers. */
+export async function mount(opts: MountOptions): Promise<Mounted> {
+  await mkdir(opts.mnt, { recursive: true });
+  const args = [MACHPAGER, 'mount', opts.store, opts.mnt, '--cache-size', opts.cacheSize ?? '2M'];
+  if (opts.pageSize) args.push('--page-size', opts.pageSize);
+  if (opts.policy) args.push('--policy', opts.policy);
+  if (opts.cacheMode) args.push('--cache-mode', opts.cacheMode);
+  args.push('-o', (opts.options ?? ['allow_other', 'default_permissions']).join(','));
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const m = new Mounted(opts, child);
+  live.add(m);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (!m.running) throw new Error(`machpager mount exited before mounting:\n${m.log}`);
+    const entry = await findMount(opts.mnt);
+    if (entry && entry.fstype.startsWith('fuse') && (await sh(`stat -c %i ${JSON.stringify(opts.mnt)}`, { timeoutMs: 10_000 })).code === 0) return m;
+    if (Date.now() > deadline) throw new Error(`no mount on ${opts.mnt} after 30 s:\n${m.log}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Unmount and stop everything mounted by this file's tests. */
+export async function cleanupMounts(): Promise<void> {
+  for (const m of [...live]) {
+    try {
+      await m.stop();
+    } catch {
+      m.child.kill('SIGKILL');
+      live.delete(m);
+    }
+    if (await findMount(m.mnt)) await fusermount(m.mnt, { lazy: true }).catch(() => undefined);
+  }
+}
+
+/** A fresh temporary directory (removed by the caller's cleanup). */
+export function tempDir(label: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), `machpager-${label}-`));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  if (await findMount(dir)) await fusermount(dir, { lazy: true }).catch(() => undefined);
+  await rm(dir, { recursive: true, force: true });
+}
+
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(what)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** The two data stores every integration test runs against. */
+export const STORE_KINDS = [
+  { kind: 'sqlite', store: (dir: string) => `sqlite:${path.join(dir, 'fs.db')}` },
+  { kind: 'raw files', store: (dir: string) => `file:${path.join(dir, 'data')}` },
+] as const;

@@ -11,7 +11,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { findMount, fusermount } from '../../daemon/fs/fuse-adapter.js';
+import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse-adapter.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const MACHPAGER = path.join(REPO, 'dist/daemon/cli/main.js');
@@ -131,7 +131,10 @@ function forget(m: Mounted): void {
 
 /** Mount a store with the CLI in the foreground in a child process; resolves once the mount answers. */
 export async function mount(opts: MountOptions): Promise<Mounted> {
-  await mkdir(opts.mnt, { recursive: true });
+  // A stale mount (a killed daemon) makes mkdir fail with ENOTCONN: the directory is there.
+  await mkdir(opts.mnt, { recursive: true }).catch((err: unknown) => {
+    if ((err as { code?: string }).code !== 'ENOTCONN') throw err;
+  });
   const args = [MACHPAGER, 'mount', opts.store, opts.mnt, '--cache-size', opts.cacheSize ?? '2M'];
   if (opts.pageSize) args.push('--page-size', opts.pageSize);
   if (opts.policy) args.push('--policy', opts.policy);
@@ -168,8 +171,11 @@ export function tempDir(label: string): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), `machpager-${label}-`));
 }
 
+/** Remove a test's directory, unmounting (lazily) anything still mounted inside it first. */
 export async function removeDir(dir: string): Promise<void> {
-  if (await findMount(dir)) await fusermount(dir, { lazy: true }).catch(() => undefined);
+  for (const entry of await readMountinfo()) {
+    if (entry.mountPoint === dir || entry.mountPoint.startsWith(`${dir}/`)) await fusermount(entry.mountPoint, { lazy: true });
+  }
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -44,7 +44,7 @@ export interface FuseFloorOptions {
   directIo?: boolean;
 }
 
-interface Workload {
+export interface Workload {
   readonly key: string;
   readonly label: string;
   readonly rw: 'read' | 'write' | 'randread';
@@ -55,7 +55,7 @@ interface Workload {
 }
 
 // Writes first: the sequential write lays the file out for the reads.
-const WORKLOADS: readonly Workload[] = [
+export const WORKLOADS: readonly Workload[] = [
   { key: 'seqwrite', label: 'sequential write 128 KiB', rw: 'write', bs: '128k', jobs: 1, measure: 'MB/s' },
   { key: 'seqread', label: 'sequential read 128 KiB', rw: 'read', bs: '128k', jobs: 1, measure: 'MB/s' },
   { key: 'randread1', label: 'random read 4 KiB, 1 job', rw: 'randread', bs: '4k', jobs: 1, measure: 'IOPS' },
@@ -64,7 +64,7 @@ const WORKLOADS: readonly Workload[] = [
 
 const FIXTURE = fileURLToPath(new URL('./fuse-memfs.js', import.meta.url));
 
-function run(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
+export function run(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${file} ${args.join(' ')}: ${stderr.trim() || err.message}`, { cause: err }));
@@ -83,7 +83,7 @@ interface FioOutput {
 }
 
 /** Run one workload in `dir`; returns MB/s or IOPS. */
-async function fio(dir: string, w: Workload, sizeMiB: number, runtimeSec: number): Promise<number> {
+export async function fio(dir: string, w: Workload, sizeMiB: number, runtimeSec: number): Promise<number> {
   const args = [
     `--name=${w.key}`, `--directory=${dir}`, '--filename=floor.dat', `--size=${sizeMiB}m`,
     `--rw=${w.rw}`, `--bs=${w.bs}`, `--numjobs=${w.jobs}`, '--ioengine=psync', '--invalidate=0',
@@ -97,7 +97,7 @@ async function fio(dir: string, w: Workload, sizeMiB: number, runtimeSec: number
 }
 
 /** Start the fixture on `mountpoint`; resolves with a stop function once it is mounted. */
-async function startMemFs(mountpoint: string, options: FuseMountOptions): Promise<() => Promise<void>> {
+export async function startMemFs(mountpoint: string, options: FuseMountOptions): Promise<() => Promise<void>> {
   if (!existsSync(FIXTURE)) throw new Error(`${FIXTURE} is missing: run npm run build`);
   const child = spawn(process.execPath, [FIXTURE, mountpoint, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { benchKernel } from './kernel.js';
 import { benchStores } from './stores.js';
+import { benchMount } from './mount.js';
 import type { BenchRow, Print } from './table.js';
 
 interface Bench {
@@ -24,6 +25,10 @@ const benches: readonly Bench[] = [
   {
     name: 'stores',
     run: (print, quick) => benchStores({ print, dataBytes: quick ? 8 * 1024 * 1024 : 64 * 1024 * 1024, randomReads: quick ? 2000 : 20000 }),
+  },
+  {
+    name: 'mount',
+    run: (print, quick) => benchMount({ print, quick }),
   },
 ];
 

@@ -80,7 +80,7 @@ export async function benchMount(options: MountBenchOptions = {}): Promise<Bench
     let stop = await startMachpager(store, mpMnt, cache);
     stops.push(stop);
     const result = (w: Workload) => results.get(w.key) as { warm: number; cold: number };
-    result(WORKLOADS[0] as Workload).warm = await fio(mpMnt, WORKLOADS[0] as Workload, sizeMiB, runtimeSec);
+    result(WORKLOADS[0]).warm = await fio(mpMnt, WORKLOADS[0], sizeMiB, runtimeSec);
     await run('dd', [`if=${path.join(mpMnt, 'floor.dat')}`, 'of=/dev/null', 'bs=1M', 'status=none'], 60_000);
     for (const w of WORKLOADS.slice(1)) result(w).warm = await fio(mpMnt, w, sizeMiB, runtimeSec);
     await stop();

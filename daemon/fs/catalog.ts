@@ -186,7 +186,7 @@ export class Catalog {
    * format. A machpager store without a filesystem gets one only with
    * `create`.
    */
-  static initialise(db: Database.Database, create: boolean, owner: { uid: number; gid: number }): void {
+  static initialise(db: Database.Database, create: boolean, owner: { uid: number; gid: number }, pageSize: number): void {
     const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fs_meta'").get() !== undefined;
     if (hasMeta) {
       const format = db.prepare<[string], unknown>('SELECT value FROM fs_meta WHERE key = ?').pluck().get('format');
@@ -204,6 +204,7 @@ export class Catalog {
       meta.run('format', CATALOG_FORMAT);
       meta.run('version', CATALOG_VERSION);
       meta.run('created', Date.now());
+      meta.run('page_size', pageSize);
       db.prepare(
         'INSERT INTO inode (ino, mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, target) VALUES (?, ?, ?, ?, 2, 0, 0, ?, ?, ?, ?, ?, ?, NULL)',
       ).run(ROOT_INO, S_IFDIR | 0o755, owner.uid, owner.gid, now.sec, now.nsec, now.sec, now.nsec, now.sec, now.nsec);

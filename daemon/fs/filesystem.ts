@@ -87,8 +87,13 @@ export class MachFilesystem implements FileObjectHost {
     const data = await openDataStore(config.store, { create: config.create, pageSize: config.pageSize, readOnly: config.readOnly });
     try {
       const owner = config.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-      Catalog.initialise(data.catalog.db, config.create && !config.readOnly, owner);
-      const fs = new MachFilesystem(config, data, new Catalog(data.catalog.db));
+      Catalog.initialise(data.catalog.db, config.create && !config.readOnly, owner, config.pageSize);
+      const catalog = new Catalog(data.catalog.db);
+      // SQLite keeps each file's pages as blocks of the page size it was made with.
+      const made = catalog.meta('page_size');
+      if (data.kind === 'sqlite' && typeof made === 'number' && made !== config.pageSize)
+        throw new FsError('EINVAL', `${data.name} was made with page size ${made}: mount it with --page-size ${made}`);
+      const fs = new MachFilesystem(config, data, catalog);
       await fs.recover();
       return fs;
     } catch (err) {

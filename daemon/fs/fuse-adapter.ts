@@ -688,6 +688,9 @@ type AnyReply = (err?: FsError | null, a?: unknown, b?: unknown) => void;
  *     ...
  *     await m.unmount(); // fusermount -u, lazily (-uz) if busy
  */
+/** Native thread blocks of mounts that are gone, kept alive (see releaseNative). */
+const retiredThreadBlocks: Buffer[] = [];
+
 export class FuseMount extends EventEmitter<FuseMountEvents> {
   readonly options: Readonly<FuseMountOptions>;
   /** The -o list the mount uses. */
@@ -873,6 +876,10 @@ export class FuseMount extends EventEmitter<FuseMountEvents> {
   /** Let the addon's wake-up handle stop holding the event loop open. The FUSE thread ends by itself once the kernel closed the connection. */
   private releaseNative(): void {
     if (this.thread !== undefined && loaded !== undefined) loaded.fuse_native_unmount(this.resolved, this.thread);
+    // The block holds a uv_async_t that the addon never closes (only unrefs): libuv keeps it
+    // in its loop and touches it on every later async wake-up. Freed by the garbage
+    // collector, it would be walked as freed memory (SIGSEGV): keep it for the process's life.
+    if (this.thread !== undefined) retiredThreadBlocks.push(this.thread);
     this.thread = undefined;
     this.entryId = undefined;
   }

@@ -37,7 +37,7 @@ export function sh(script: string, options: ShOptions = {}): Promise<ShResult> {
     : ['bash', '-c', script];
   return new Promise((resolve) => {
     execFile(
-      argv[0] as string,
+      argv[0],
       argv.slice(1),
       { cwd: options.cwd, timeout: options.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, env: options.env ?? process.env },
       (err, stdout, stderr) => {
@@ -146,7 +146,9 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (!m.running) throw new Error(`machpager mount exited before mounting:\n${m.log}`);
-    const entry = await findMount(opts.mnt);
+    // The daemon says it has mounted (a stale mount left by a killed daemon can still be
+    // listed, or be gone with the bare directory answering stat): then the mount answers.
+    const entry = m.log.includes('machpager: mounted ') ? await findMount(opts.mnt) : undefined;
     if (entry && entry.fstype.startsWith('fuse') && (await sh(`stat -c %i ${JSON.stringify(opts.mnt)}`, { timeoutMs: 10_000 })).code === 0) return m;
     if (Date.now() > deadline) throw new Error(`no mount on ${opts.mnt} after 30 s:\n${m.log}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,0 +1,109 @@
+/**
+ * The `machpager` program: commander with the commands of commands/, one
+ * error line and a documented exit code for every failure, and the two
+ * ways mount(8) runs us (helper-args.ts). main.ts and mount-helper.ts are
+ * the executables; tests run the same code with a filesystem double.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { CliError, errorMessage, oneLine } from './cli-error.js';
+import { COMMANDS, type CommandContext } from './commands/index.js';
+import type { CliDeps } from './deps.js';
+import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
+import { bareMountArgs, helperMountArgs } from './helper-args.js';
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+const PROGRAM_HELP = `
+Also: machpager STORE MOUNTPOINT [-f] [-o OPTIONS] is mount --daemon STORE MOUNTPOINT
+(what /sbin/mount.fuse runs for fstab type fuse.machpager; -f stays in the foreground).
+More commands come: stats, files, sync, evict, policy, cache-size, top, sim, trace, fsck.
+
+Examples:
+  machpager mount mnt                   mount the default store on ./mnt; Ctrl-C unmounts
+  machpager mount --daemon sqlite:/srv/home.db /mnt/home -o allow_other,cache_size=256M
+  fusermount -u /mnt/home               unmount: the daemon syncs and exits
+  machpager help mount                  every mount option
+
+${EXIT_CODES_HELP}
+`;
+
+/** The program with every command registered on `ctx`. */
+export function buildProgram(ctx: CommandContext): Command {
+  const { deps } = ctx;
+  const program = new Command('machpager')
+    .description('A FUSE filesystem whose file contents live in a simulated Mach page cache, served by a Hurd-style external pager.')
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print help')
+    .showSuggestionAfterError(true)
+    .configureHelp({ subcommandTerm: (cmd) => `${cmd.name()} ${cmd.usage()}` })
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => deps.stdout(s),
+      writeErr: (s) => deps.stderr(s),
+      outputError: (s, write) => write(`machpager: ${oneLine(s.replace(/^error: /, ''))}\n`),
+    })
+    .addHelpText('after', PROGRAM_HELP);
+  for (const command of COMMANDS) command.register(program, ctx);
+  return program;
+}
+
+/** The names `machpager` takes as commands (anything else first, followed by a second argument, is a mount). */
+export function commandNames(): string[] {
+  return ['help', ...COMMANDS.map((c) => c.name)];
+}
+
+/** Run `machpager ARGV...`; resolves with the exit code. Never throws. */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const ctx: CommandContext = {
+    deps,
+    log: (line) => deps.stderr(`machpager: ${line}\n`),
+    exitCode: EXIT.OK,
+  };
+  const args = bareMountArgs(argv, commandNames()) ?? [...argv];
+  try {
+    await buildProgram(ctx).parseAsync(args, { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    if (err instanceof CliError) {
+      deps.stderr(`machpager: ${err.line}\n`);
+      return err.exitCode;
+    }
+    deps.stderr(`machpager: ${oneLine(errorMessage(err))}\n`);
+    return EXIT.FAILURE;
+  }
+}
+
+/** Run /sbin/mount.machpager's arguments (helper-args.ts); resolves with the exit code. */
+export async function runMountHelper(argv: readonly string[], deps: CliDeps): Promise<number> {
+  let args: string[];
+  try {
+    const helper = helperMountArgs(argv);
+    args = helper.args;
+    if (helper.verbose) deps.stderr(`mount.machpager: machpager ${args.join(' ')}\n`);
+  } catch (err) {
+    deps.stderr(`machpager: ${err instanceof CliError ? err.line : oneLine(errorMessage(err))}\n`);
+    return EXIT.USAGE;
+  }
+  return runCli(args, deps);
+}
+
+/** Run and exit the process with the code (what the executables do). */
+export async function exitWith(run: Promise<number>): Promise<never> {
+  let code: number;
+  try {
+    code = await run;
+  } catch (err) {
+    process.stderr.write(`machpager: ${oneLine(errorMessage(err))}\n`);
+    code = EXIT.FAILURE;
+  }
+  process.exit(code);
+}

@@ -1,0 +1,192 @@
+/**
+ * `machpager mount [STORE] MOUNTPOINT`: check everything, then serve the
+ * mount in the foreground (default) or hand it to a daemon (--daemon).
+ * See serve.ts for the life of a mount and daemonize.ts for --daemon.
+ */
+import { Option, type Command } from 'commander';
+import { DEFAULT_POLICY, policyNames } from '../../../kernel/index.js';
+import { buildMountOptions } from '../../fs/fuse-adapter.js';
+import { runDaemonChild, startDaemon } from '../daemonize.js';
+import { EXIT, EXIT_CODES_HELP } from '../exit-codes.js';
+import {
+  DEFAULT_CACHE_MODE,
+  DEFAULT_CACHE_SIZE,
+  DEFAULT_DAEMON_TIMEOUT_S,
+  DEFAULT_PAGE_SIZE,
+  describePlan,
+  resolveMountPlan,
+  type Given,
+  type MountInput,
+} from '../mount-plan.js';
+import { preflight } from '../preflight.js';
+import { serveMount } from '../serve.js';
+import type { CliCommand, CommandContext } from './command.js';
+
+interface MountOptions {
+  cacheSize?: string;
+  pageSize?: string;
+  policy?: string;
+  cacheMode?: string;
+  store?: string;
+  o?: string[];
+  daemon?: boolean;
+  logFile?: string;
+  daemonTimeout?: string;
+  foreground?: boolean;
+  debug?: boolean;
+  dryRun?: boolean;
+  daemonChild?: boolean;
+}
+
+const HELP_AFTER = `
+STORE:
+  sqlite:PATH     catalog and page data in one SQLite file (made if missing)
+  file:DIR        catalog in DIR/catalog.db, page data in raw files under DIR/data
+  PATH.db, PATH   short for sqlite:PATH.db, file:PATH
+  (none)          the embedded default store, also spelled default, none or machpager:
+                  $MACHPAGER_HOME/machpager.db if MACHPAGER_HOME is set, else
+                  /var/lib/machpager/machpager.db for root, else
+                  \${XDG_DATA_HOME:-~/.local/share}/machpager/machpager.db
+  A new store is made only when its directory exists (the default's is made).
+
+-o OPTIONS (comma-separated, repeatable; key=value or key):
+  ours        cache_size=SIZE page_size=SIZE policy=NAME cache_mode=direct|kernel
+              store=STORE log_file=PATH (same as the flags; a flag and -o must agree)
+  FUSE        allow_other allow_root default_permissions ro rw uid=N gid=N
+              umask=OCTAL fsname=NAME subtype=NAME big_writes (on by default)
+              no_big_writes direct_io kernel_cache auto_cache max_read=N max_write=N
+              entry_timeout=S attr_timeout=S negative_timeout=S debug
+              auto_unmount use_ino hard_remove
+  dropped     what fstab and mount(8) add: defaults auto noauto nofail _netdev
+              user users nouser owner group comment=... x-* (x-systemd.*) suid dev exec
+  anything else goes to libfuse as it is (noatime, nosuid, max_readahead=N, nonempty)
+
+Environment: MACHPAGER_CACHE_SIZE, MACHPAGER_PAGE_SIZE, MACHPAGER_POLICY,
+MACHPAGER_CACHE_MODE, MACHPAGER_STORE (below the flags and -o), MACHPAGER_HOME.
+
+Cache modes: direct (FUSE direct_io: every read and write reaches the simulated
+page cache; no shared writable mmap) or kernel (Linux's page cache in front:
+mmap works, the simulated cache sees only its misses).
+
+Stopping: SIGINT (Ctrl-C), SIGTERM or SIGHUP syncs, unmounts and exits 0. A
+second signal only says it is still syncing; a third detaches the mount lazily
+(fusermount -uz) and exits 1 without finishing the sync. fusermount -u MOUNTPOINT
+(or umount) from outside makes it sync and exit 0. A stale mount left by a
+killed daemon ("Transport endpoint is not connected") is cleaned by the next mount.
+
+Examples:
+  machpager mount mnt                       the default store on ./mnt, in the foreground
+  machpager mount sqlite:/srv/home.db /mnt/home --cache-size 256M \\
+      -o allow_other,default_permissions
+  machpager mount --daemon --log-file /var/log/machpager.log file:/srv/pages /mnt/pages
+  machpager mount --policy lru --page-size 16K --cache-mode kernel home.db mnt
+  machpager mount --dry-run home.db mnt     check everything, change nothing
+
+${EXIT_CODES_HELP}
+`;
+
+/**
+ * An option's value and where it came from: the command line, else the
+ * environment variable (read from the injected environment, not by
+ * commander, so that tests and the daemon see the same), else its default.
+ */
+function given(command: Command, env: CommandContext['deps']['env'], key: keyof MountOptions, flag: string, envVar?: string): Given {
+  const value = command.opts<MountOptions>()[key];
+  const spelling = { flag, ...(envVar !== undefined ? { envVar } : {}) };
+  if (command.getOptionValueSource(key) === 'cli' && typeof value === 'string') return { value, source: 'cli', ...spelling };
+  const fromEnv = envVar === undefined ? undefined : env[envVar];
+  if (fromEnv !== undefined && fromEnv !== '') return { value: fromEnv, source: 'env', ...spelling };
+  const option = command.options.find((o) => o.attributeName() === key);
+  const fallback: unknown = option?.defaultValue;
+  return typeof fallback === 'string' ? { value: fallback, source: 'default', ...spelling } : { value: undefined, source: undefined, ...spelling };
+}
+
+function timestamped(ctx: CommandContext): (line: string) => void {
+  return (line) => ctx.deps.stderr(`${new Date().toISOString()} machpager[${process.pid}]: ${line}\n`);
+}
+
+async function runMount(args: string[], command: Command, ctx: CommandContext): Promise<void> {
+  const { deps, log } = ctx;
+  const opts = command.opts<MountOptions>();
+  if (opts.daemonChild) {
+    ctx.exitCode = await runDaemonChild(deps, timestamped(ctx));
+    return;
+  }
+  const input: MountInput = {
+    args,
+    cacheSize: given(command, deps.env, 'cacheSize', '--cache-size', 'MACHPAGER_CACHE_SIZE'),
+    pageSize: given(command, deps.env, 'pageSize', '--page-size', 'MACHPAGER_PAGE_SIZE'),
+    policy: given(command, deps.env, 'policy', '--policy', 'MACHPAGER_POLICY'),
+    cacheMode: given(command, deps.env, 'cacheMode', '--cache-mode', 'MACHPAGER_CACHE_MODE'),
+    store: given(command, deps.env, 'store', '--store', 'MACHPAGER_STORE'),
+    logFile: given(command, deps.env, 'logFile', '--log-file'),
+    daemonTimeout: given(command, deps.env, 'daemonTimeout', '--daemon-timeout'),
+    options: opts.o ?? [],
+    daemon: opts.daemon === true,
+    foreground: opts.foreground === true,
+    debug: opts.debug === true,
+    dryRun: opts.dryRun === true,
+  };
+  const plan = resolveMountPlan(input, deps);
+  if (plan.debug && plan.ignoredOptions.length > 0) log(`ignored fstab-only options: ${plan.ignoredOptions.join(',')}`);
+  const pre = await preflight(plan, deps);
+
+  if (plan.dryRun) {
+    const fuse = buildMountOptions(plan.fuse).join(',');
+    deps.stdout(
+      `would mount ${plan.store.name} (${pre.storeExists ? 'existing store' : 'new store, would be created'}) on ${pre.mountpoint} (${describePlan(plan)})` +
+        `${pre.staleMount ? ', after cleaning the stale mount there' : ''}; FUSE options ${fuse} over the filesystem's own; ` +
+        `${plan.daemon ? 'as a daemon' : 'in the foreground'}; nothing was changed\n`,
+    );
+    ctx.exitCode = EXIT.OK;
+    return;
+  }
+  if (pre.staleMount) log(`cleaned a stale mount at ${pre.mountpoint} (its daemon had died)`);
+  if (plan.daemon) {
+    ctx.exitCode = await startDaemon(plan, pre, deps, log);
+    return;
+  }
+  ctx.exitCode = await serveMount(plan, pre, deps, {
+    log,
+    ready: (line) => {
+      log(line);
+      log(`serving in the foreground: Ctrl-C, or fusermount -u ${pre.mountpoint}, syncs and unmounts`);
+    },
+  });
+}
+
+export const mountCommand: CliCommand = {
+  name: 'mount',
+  register(program, ctx) {
+    program
+      .command('mount')
+      .summary('mount a store on a directory (FUSE), in the foreground or as a daemon')
+      .description(
+        'Mount STORE on MOUNTPOINT, an existing empty directory, and serve it in the\n' +
+          'foreground until it is unmounted. With --daemon, return once the mount answers\n' +
+          'and leave a daemon serving it. Every value is checked before anything is opened\n' +
+          'or created; a failure is one line on stderr and an exit code (below).',
+      )
+      .usage('[options] [STORE] MOUNTPOINT')
+      .argument('[STORE]', 'the store (default: the embedded default store)')
+      .argument('[MOUNTPOINT]', 'an existing empty directory')
+      .addOption(new Option('--cache-size <size>', 'size of the simulated page cache (K, M, G suffixes)').env('MACHPAGER_CACHE_SIZE').default(DEFAULT_CACHE_SIZE))
+      .addOption(new Option('--page-size <size>', 'page size: a power of two from 512 to 64K').env('MACHPAGER_PAGE_SIZE').default(DEFAULT_PAGE_SIZE))
+      .addOption(new Option('--policy <name>', `replacement policy: ${policyNames().join(', ')}`).env('MACHPAGER_POLICY').default(DEFAULT_POLICY))
+      .addOption(new Option('--cache-mode <mode>', 'direct or kernel (see below)').env('MACHPAGER_CACHE_MODE').default(DEFAULT_CACHE_MODE))
+      .addOption(new Option('--store <store>', 'the store, instead of the STORE argument').env('MACHPAGER_STORE'))
+      .addOption(new Option('-o <options>', 'mount options, comma-separated; repeatable (see below)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+      .addOption(new Option('--daemon', 'return once mounted; a detached daemon serves the mount'))
+      .addOption(new Option('--log-file <path>', "with --daemon: append the daemon's messages here (default: discard them)"))
+      .addOption(new Option('--daemon-timeout <seconds>', 'with --daemon: how long to wait for the mount').default(String(DEFAULT_DAEMON_TIMEOUT_S)))
+      .addOption(new Option('-f, --foreground', 'serve in the foreground (the default; for libfuse habits)'))
+      .addOption(new Option('-d, --debug', 'foreground, and libfuse traces every FUSE request on stderr'))
+      .addOption(new Option('--dry-run', 'check everything and say what would be mounted; change nothing'))
+      .addOption(new Option('--daemon-child', 'internal: the daemon side of --daemon').hideHelp())
+      .addHelpText('after', HELP_AFTER)
+      .action(async (store: string | undefined, mountpoint: string | undefined, _options: MountOptions, command: Command) => {
+        const args = [store, mountpoint].filter((a): a is string => a !== undefined);
+        await runMount(args, command, ctx);
+      });
+  },
+};

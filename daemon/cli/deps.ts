@@ -1,0 +1,58 @@
+/**
+ * What the CLI takes from its surroundings, injected: the filesystem it
+ * mounts (MachFilesystem.open in the real binary, an in-memory double in
+ * tests), the environment, the identity of the process, where text goes,
+ * and how to start this program again for --daemon.
+ */
+import os from 'node:os';
+import type { FuseMountOptions, FuseOperations } from '../fs/fuse-adapter.js';
+import type { FilesystemConfig } from '../fs/filesystem.js';
+
+export type { FilesystemConfig };
+
+/** What the mount command needs of a filesystem: MachFilesystem has this shape. */
+export interface MountableFilesystem {
+  operations(): FuseOperations;
+  /** The FUSE options the filesystem needs; the user's -o options are applied over them. */
+  fuseOptions(): FuseMountOptions;
+  /** Write every dirty page and the catalog, durably. */
+  sync(): Promise<void>;
+  /** sync, then release everything. */
+  close(): Promise<void>;
+}
+
+/** Opens (or creates) the filesystem in `config.store`; throws an error with a code ('EINVAL', 'EACCES' ...) and a one-line message. */
+export type FilesystemFactory = (config: FilesystemConfig) => Promise<MountableFilesystem>;
+
+export interface CliDeps {
+  readonly openFilesystem: FilesystemFactory;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** The effective user (root may use allow_other without /etc/fuse.conf and gets /var/lib/machpager). */
+  readonly uid: number;
+  readonly homedir: string;
+  /** /etc/fuse.conf, where user_allow_other is looked for. */
+  readonly fuseConfPath: string;
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** How to run this CLI again (for --daemon): the executable and the arguments before the command. */
+  readonly self: { readonly command: string; readonly args: readonly string[] };
+}
+
+/** The real surroundings, with `overrides` (the factory at least). */
+export function processDeps(overrides: Partial<CliDeps> & Pick<CliDeps, 'openFilesystem'>): CliDeps {
+  // A reader that went away (EPIPE) must not become an uncaught error of a daemon serving a mount.
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
+  return {
+    env: process.env,
+    cwd: process.cwd(),
+    uid: process.geteuid?.() ?? 0,
+    homedir: os.homedir(),
+    fuseConfPath: '/etc/fuse.conf',
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    self: { command: process.execPath, args: [...process.execArgv, process.argv[1] ?? ''] },
+    ...overrides,
+  };
+}

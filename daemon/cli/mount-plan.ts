@@ -1,0 +1,199 @@
+/**
+ * From what the user typed (arguments, options, -o lists, environment) to a
+ * MountPlan: every value parsed and checked, nothing opened or created yet.
+ * Each value comes from, in order of precedence: the STORE argument (store
+ * only), the command-line flag or -o key (giving both with different values
+ * is an error), the environment variable, the default. Errors name the
+ * value as the user gave it ("--cache-size 64Q", "-o page_size=3000",
+ * "MACHPAGER_POLICY=nope").
+ *
+ * The plan is plain data: --daemon hands it to the daemon process as JSON.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_POLICY, hasPolicy, MIN_FRAMES, policyNames } from '../../kernel/index.js';
+import { formatSize, parseSize } from '../../stores/size.js';
+import type { FuseMountOptions } from '../fs/fuse-adapter.js';
+import { usageError } from './cli-error.js';
+import { parseMountOptions } from './mount-options.js';
+import { isDefaultSpec, resolveStore, type StoreContext, type StoreLocation } from './store-location.js';
+
+export type CacheMode = 'direct' | 'kernel';
+export const CACHE_MODES: readonly CacheMode[] = ['direct', 'kernel'];
+
+export const DEFAULT_CACHE_SIZE = '64M';
+export const DEFAULT_PAGE_SIZE = '4K';
+export const DEFAULT_CACHE_MODE: CacheMode = 'direct';
+export const DEFAULT_DAEMON_TIMEOUT_S = 30;
+export const MIN_PAGE_SIZE = 512;
+export const MAX_PAGE_SIZE = 65536;
+
+/** Where a value came from (commander's option value sources, plus -o). */
+export type ValueSource = 'cli' | 'env' | 'default' | 'o';
+
+/** A command-line option's value with its source and spellings. */
+export interface Given {
+  readonly value: string | undefined;
+  readonly source: ValueSource | undefined;
+  /** '--cache-size' */
+  readonly flag: string;
+  /** 'MACHPAGER_CACHE_SIZE' (undefined: no environment variable). */
+  readonly envVar?: string;
+}
+
+export interface MountInput {
+  /** The positional arguments: [MOUNTPOINT] or [STORE, MOUNTPOINT]. */
+  readonly args: readonly string[];
+  readonly cacheSize: Given;
+  readonly pageSize: Given;
+  readonly policy: Given;
+  readonly cacheMode: Given;
+  readonly store: Given;
+  readonly logFile: Given;
+  readonly daemonTimeout: Given;
+  /** The -o lists, in order. */
+  readonly options: readonly string[];
+  readonly daemon: boolean;
+  readonly foreground: boolean;
+  readonly debug: boolean;
+  readonly dryRun: boolean;
+}
+
+export interface MountPlan {
+  readonly store: StoreLocation;
+  /** Absolute, as given (symlinks resolved at preflight). */
+  readonly mountpoint: string;
+  readonly cacheSize: number;
+  readonly pageSize: number;
+  readonly policy: string;
+  readonly cacheMode: CacheMode;
+  readonly readOnly: boolean;
+  /** The user's FUSE options (-o, -d), applied over the filesystem's own. */
+  readonly fuse: FuseMountOptions;
+  /** -o nonempty: mounting over a non-empty directory is asked for. */
+  readonly nonempty: boolean;
+  /** fstab-only options that were dropped. */
+  readonly ignoredOptions: readonly string[];
+  readonly daemon: boolean;
+  readonly logFile: string | undefined;
+  readonly daemonTimeoutMs: number;
+  readonly dryRun: boolean;
+  readonly debug: boolean;
+}
+
+/** How a value is spelled in an error message. */
+function spelled(given: Given, value: string): string {
+  if (given.source === 'env' && given.envVar !== undefined) return `${given.envVar}=${value}`;
+  return `${given.flag} ${value}`;
+}
+
+/**
+ * The value of a setting that has a flag and an -o key: -o wins over the
+ * environment and the default, and must agree with the flag when both are given.
+ */
+function pick(given: Given, oKey: string, oValue: string | undefined): { value: string | undefined; what: string } {
+  if (oValue !== undefined) {
+    if (given.source === 'cli' && given.value !== undefined && given.value !== oValue) {
+      throw usageError(`${given.flag} ${given.value}`, `conflicts with -o ${oKey}=${oValue}`);
+    }
+    return { value: oValue, what: `-o ${oKey}=${oValue}` };
+  }
+  return { value: given.value, what: given.value === undefined ? given.flag : spelled(given, given.value) };
+}
+
+function size(text: string, what: string): number {
+  let n: number;
+  try {
+    n = parseSize(text);
+  } catch {
+    throw usageError(what, 'not a size (a number with an optional K, M or G suffix: 64M, 4K)');
+  }
+  return n;
+}
+
+/** Turn what the user typed into a plan, or throw a usage CliError. Touches nothing. */
+export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPlan {
+  const o = parseMountOptions(input.options);
+
+  // Arguments: [STORE] MOUNTPOINT.
+  if (input.args.length === 0) throw usageError('mount', 'missing MOUNTPOINT (usage: machpager mount [STORE] MOUNTPOINT)');
+  const mountpointArg = input.args[input.args.length - 1] ?? '';
+  const storeArg = input.args.length > 1 ? input.args[0] : undefined;
+  if (mountpointArg === '') throw usageError('mount', 'the MOUNTPOINT is an empty string');
+
+  // Store: argument, -o store=, --store, MACHPAGER_STORE, default.
+  let store: StoreLocation;
+  if (storeArg !== undefined && !isDefaultSpec(storeArg)) {
+    if (o.own.store !== undefined && o.own.store !== storeArg) throw usageError(`store ${storeArg}`, `conflicts with -o store=${o.own.store}`);
+    if (input.store.source === 'cli' && input.store.value !== undefined && input.store.value !== storeArg) {
+      throw usageError(`store ${storeArg}`, `conflicts with --store ${input.store.value}`);
+    }
+    store = resolveStore(storeArg, ctx);
+  } else {
+    const picked = pick(input.store, 'store', o.own.store);
+    store = resolveStore(picked.value, ctx, picked.what);
+  }
+
+  // Page size first: the cache size is counted in pages.
+  const ps = pick(input.pageSize, 'page_size', o.own.pageSize);
+  const pageSize = size(ps.value ?? DEFAULT_PAGE_SIZE, ps.what);
+  if (pageSize < MIN_PAGE_SIZE || pageSize > MAX_PAGE_SIZE || (pageSize & (pageSize - 1)) !== 0) {
+    throw usageError(ps.what, `the page size is a power of two from ${formatSize(MIN_PAGE_SIZE)} to ${formatSize(MAX_PAGE_SIZE)}`);
+  }
+
+  const cs = pick(input.cacheSize, 'cache_size', o.own.cacheSize);
+  const cacheSize = size(cs.value ?? DEFAULT_CACHE_SIZE, cs.what);
+  if (cacheSize < MIN_FRAMES * pageSize) {
+    throw usageError(cs.what, `the cache holds at least ${MIN_FRAMES} pages (${formatSize(MIN_FRAMES * pageSize)} with ${formatSize(pageSize)} pages)`);
+  }
+  if (cacheSize % pageSize !== 0) throw usageError(cs.what, `not a whole number of ${formatSize(pageSize)} pages`);
+  if (cacheSize > os.totalmem()) throw usageError(cs.what, `larger than this machine's memory (${formatSize(os.totalmem())})`);
+
+  const pol = pick(input.policy, 'policy', o.own.policy);
+  const policy = pol.value ?? DEFAULT_POLICY;
+  if (!hasPolicy(policy)) throw usageError(pol.what, `unknown policy (known: ${policyNames().join(', ')})`);
+
+  const cm = pick(input.cacheMode, 'cache_mode', o.own.cacheMode);
+  const cacheMode = (cm.value ?? DEFAULT_CACHE_MODE) as CacheMode;
+  if (!CACHE_MODES.includes(cacheMode)) throw usageError(cm.what, `the cache mode is ${CACHE_MODES.join(' or ')}`);
+
+  const lf = pick(input.logFile, 'log_file', o.own.logFile);
+  const logFile = lf.value === undefined || lf.value === '' ? undefined : path.resolve(ctx.cwd, lf.value);
+
+  let daemonTimeoutMs = DEFAULT_DAEMON_TIMEOUT_S * 1000;
+  if (input.daemonTimeout.value !== undefined) {
+    const s = Number(input.daemonTimeout.value);
+    if (input.daemonTimeout.value.trim() === '' || !Number.isFinite(s) || s <= 0) {
+      throw usageError(spelled(input.daemonTimeout, input.daemonTimeout.value), 'not a positive number of seconds');
+    }
+    daemonTimeoutMs = Math.round(s * 1000);
+  }
+
+  if (input.daemon && input.debug) throw usageError('--daemon', '-d/--debug runs in the foreground; with --daemon use -o debug and --log-file');
+  if (input.daemon && input.foreground) throw usageError('--daemon', 'contradicts -f/--foreground');
+  if (logFile !== undefined && !input.daemon) throw usageError(`--log-file ${logFile}`, 'only with --daemon (in the foreground, messages go to stderr)');
+
+  const fuse: FuseMountOptions = input.debug ? { ...o.fuse, debug: true } : o.fuse;
+  return {
+    store,
+    mountpoint: path.resolve(ctx.cwd, mountpointArg),
+    cacheSize,
+    pageSize,
+    policy,
+    cacheMode,
+    readOnly: o.fuse.readOnly === true,
+    fuse,
+    nonempty: o.nonempty,
+    ignoredOptions: o.ignored,
+    daemon: input.daemon,
+    logFile,
+    daemonTimeoutMs,
+    dryRun: input.dryRun,
+    debug: input.debug || o.fuse.debug === true,
+  };
+}
+
+/** "cache 64M, page 4K, policy mach, direct" */
+export function describePlan(plan: Pick<MountPlan, 'cacheSize' | 'pageSize' | 'policy' | 'cacheMode' | 'readOnly'>): string {
+  return `cache ${formatSize(plan.cacheSize)}, page ${formatSize(plan.pageSize)}, policy ${plan.policy}, ${plan.cacheMode}${plan.readOnly ? ', read-only' : ''}`;
+}

@@ -1,0 +1,305 @@
+/**
+ * One mount's life, in the process that serves it (the foreground command,
+ * or the daemon --daemon started):
+ *
+ *   open the filesystem → mount → stat the mountpoint (it answers) → ready
+ *   → serve until one of:
+ *     SIGINT / SIGTERM / SIGHUP    "syncing..." → sync → unmount → close → exit 0
+ *       a second signal            "still syncing (N s)" (nothing else changes)
+ *       a third signal             unmount lazily (fusermount -uz) at once, exit 1:
+ *                                  whatever was not synced yet is lost
+ *     an external unmount          (fusermount -u, umount: noticed within a second)
+ *                                  → sync → close → exit 0
+ *     an uncaught error            unmount lazily, close (bounded), exit 1
+ *
+ * A failure before ready is a CliError, and a store that did not exist
+ * before is removed again (nothing is left behind by a mount that failed).
+ *
+ * This process serves the mount: it never makes a synchronous file-system
+ * call on it (only fs/promises, which runs in the thread pool, and child
+ * processes).
+ */
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { FuseMount, fusermount, type FuseMountOptions } from '../fs/fuse-adapter.js';
+import { CliError, errorMessage, toCliError } from './cli-error.js';
+import type { CliDeps, FilesystemConfig, MountableFilesystem } from './deps.js';
+import { EXIT } from './exit-codes.js';
+import { describePlan, type MountPlan } from './mount-plan.js';
+import type { Preflight } from './preflight.js';
+import { lockStore, type StoreLock } from './store-lock.js';
+
+export interface ServeHooks {
+  /** One message line (no "machpager: ", no newline). */
+  readonly log: (line: string) => void;
+  /** The mount answers: `line` is "mounted STORE on MOUNTPOINT (...)". */
+  readonly ready: (line: string) => void;
+}
+
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const FORCE_MS = 10_000;
+const PROBE_MS = 10_000;
+
+type Phase = 'starting' | 'serving' | 'syncing' | 'unmounting' | 'closing' | 'done';
+
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The filesystem's FUSE options with the user's applied over them (extra options of both kept). */
+export function mergeFuseOptions(fsOptions: FuseMountOptions, user: FuseMountOptions): FuseMountOptions {
+  const extra = [...(fsOptions.extraOptions ?? []), ...(user.extraOptions ?? [])];
+  const merged: FuseMountOptions = { ...fsOptions, ...user };
+  return extra.length > 0 ? { ...merged, extraOptions: extra } : merged;
+}
+
+/** Remove what opening a new store created (preflight listed those paths when they did not exist). */
+async function removeCreated(paths: readonly string[], log: (line: string) => void): Promise<void> {
+  for (const p of paths) {
+    await rm(p, { recursive: true, force: true }).catch((err: unknown) => log(`could not remove ${p}: ${errorMessage(err)}`));
+  }
+}
+
+/**
+ * Mount `plan` and serve it until it is unmounted; resolves with the exit
+ * code. Rejects with a CliError if the mount never came up.
+ */
+export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps, hooks: ServeHooks): Promise<number> {
+  const { log } = hooks;
+  const mnt = pre.mountpoint;
+  let phase: Phase = 'starting';
+  let fs: MountableFilesystem | undefined;
+  let mount: FuseMount | undefined;
+  let lock: StoreLock | undefined;
+  let stopRequested = false;
+  let extraSignals = 0;
+  let stopStarted = 0;
+  let finish: (code: number) => void = () => undefined;
+  const done = new Promise<number>((resolve) => {
+    finish = (code) => {
+      if (phase === 'done') return;
+      phase = 'done';
+      resolve(code);
+    };
+  });
+
+  // ---- stopping
+
+  const stop = async (external: boolean): Promise<number> => {
+    let code: number = EXIT.OK;
+    const filesystem = fs;
+    const m = mount;
+    if (!filesystem || !m) return EXIT.FAILURE;
+    phase = 'syncing';
+    try {
+      await filesystem.sync();
+    } catch (err) {
+      log(`sync failed: ${errorMessage(err)}`);
+      code = EXIT.IOERR;
+    }
+    if (!external && m.mounted) {
+      phase = 'unmounting';
+      try {
+        await m.unmount();
+      } catch (err) {
+        log(`unmount failed: ${errorMessage(err)}`);
+        if (code === EXIT.OK) code = EXIT.FAILURE;
+      }
+    }
+    phase = 'closing';
+    try {
+      await filesystem.close();
+    } catch (err) {
+      log(`closing the store failed: ${errorMessage(err)}`);
+      if (code === EXIT.OK) code = EXIT.IOERR;
+    }
+    await lock?.release();
+    const took = ((Date.now() - stopStarted) / 1000).toFixed(1);
+    log(code === EXIT.OK ? `unmounted ${mnt}; ${plan.store.name} synced and closed (${took} s)` : `stopped with errors (exit ${code})`);
+    return code;
+  };
+
+  const beginStop = (external: boolean): void => {
+    stopStarted = Date.now();
+    stop(external).then(finish, (err: unknown) => {
+      log(`stopping failed: ${errorMessage(err)}`);
+      finish(EXIT.FAILURE);
+    });
+  };
+
+  /** The third signal: detach the mount now and leave. */
+  const force = (): void => {
+    log(`detaching ${mnt} lazily without finishing (data not synced yet is lost)`);
+    phase = 'closing';
+    bounded(fusermount(mnt, { lazy: true }), FORCE_MS, 'fusermount -uz').then(
+      () => finish(EXIT.FAILURE),
+      (err: unknown) => {
+        log(`lazy unmount failed: ${errorMessage(err)}`);
+        finish(EXIT.FAILURE);
+      },
+    );
+  };
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (phase === 'done') return;
+    if (phase === 'serving') {
+      log(`${signal}: syncing...`);
+      beginStop(false);
+      return;
+    }
+    if (phase === 'starting' && !stopRequested) {
+      stopRequested = true;
+      log(`${signal}: stopping as soon as the mount is up`);
+      return;
+    }
+    extraSignals++;
+    if (extraSignals === 1) {
+      const secs = stopStarted === 0 ? '' : ` (${Math.round((Date.now() - stopStarted) / 1000)} s)`;
+      log(`${signal}: still ${phase === 'starting' ? 'mounting' : phase}${secs}; one more signal detaches the mount at once and exits without finishing (data not synced yet is lost)`);
+      return;
+    }
+    force();
+  };
+
+  const onFatal = (err: unknown): void => {
+    if (phase === 'done' || phase === 'closing') return;
+    log(`internal error: ${errorMessage(err)}`);
+    if (plan.debug && err instanceof Error && err.stack !== undefined) log(err.stack.replace(/\n\s*/g, ' | '));
+    phase = 'closing';
+    const detach = mount?.mounted ? bounded(fusermount(mnt, { lazy: true }), FORCE_MS, 'fusermount -uz') : Promise.resolve();
+    const filesystem = fs;
+    detach
+      .catch((e: unknown) => log(`lazy unmount failed: ${errorMessage(e)}`))
+      .then(() => (filesystem ? bounded(filesystem.close(), FORCE_MS, 'closing the store') : undefined))
+      .then(() => lock?.release())
+      .catch((e: unknown) => log(`closing the store failed: ${errorMessage(e)}`))
+      .finally(() => finish(EXIT.FAILURE))
+      .catch(() => undefined);
+  };
+
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  const removeHandlers = (): void => {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
+  };
+
+  // ---- starting
+
+  const created = [...pre.mayCreate];
+  const start = async (): Promise<void> => {
+    if (plan.store.isDefault) {
+      const dir = path.dirname(plan.store.path);
+      try {
+        const first = await mkdir(dir, { recursive: true, mode: 0o700 });
+        if (first !== undefined) created.unshift(first);
+      } catch (err) {
+        throw new CliError(`store ${plan.store.name}`, `cannot create ${dir} (${errorMessage(err)})`, EXIT.CANTCREAT);
+      }
+    }
+
+    if (plan.store.kind === 'file' && !pre.storeExists) {
+      // The lock lives in the directory: make it now (preflight checked its parent; it is in mayCreate).
+      await mkdir(plan.store.path, { mode: 0o700 }).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code !== 'EEXIST') throw new CliError(`store ${plan.store.name}`, `cannot create ${plan.store.path} (${errorMessage(err)})`, EXIT.CANTCREAT);
+      });
+    }
+    lock = await lockStore(plan.store, { readOnly: plan.readOnly, log });
+    const heldLock = lock;
+
+    const config: FilesystemConfig = {
+      store: plan.store.name,
+      cacheSize: plan.cacheSize,
+      pageSize: plan.pageSize,
+      policy: plan.policy,
+      readOnly: plan.readOnly,
+      cacheMode: plan.cacheMode,
+      create: pre.create,
+      log,
+    };
+    try {
+      fs = await deps.openFilesystem(config);
+    } catch (err) {
+      await heldLock?.release();
+      await removeCreated(created, log);
+      throw toCliError(err, `store ${plan.store.name}`, pre.storeExists ? EXIT.DATAERR : EXIT.CANTCREAT);
+    }
+    const opened = fs;
+
+    const failed = async (err: unknown, what: string, fallback: CliError['exitCode']): Promise<never> => {
+      await bounded(opened.close(), FORCE_MS, 'closing the store').catch((e: unknown) => log(`closing the store failed: ${errorMessage(e)}`));
+      await heldLock?.release();
+      await removeCreated(created, log);
+      throw toCliError(err, what, fallback);
+    };
+
+    let m: FuseMount;
+    try {
+      m = new FuseMount(mnt, opened.operations(), { ...mergeFuseOptions(opened.fuseOptions(), plan.fuse), watchIntervalMs: 1000 });
+    } catch (err) {
+      await failed(err, 'FUSE options', EXIT.USAGE);
+      return;
+    }
+    m.on('opError', (err, op) => log(`FUSE ${op}: ${errorMessage(err)}`));
+    m.on('unmounted', ({ external }) => {
+      if (!external || phase === 'done') return;
+      if (phase === 'serving') {
+        log(`${mnt} was unmounted (fusermount -u or umount); syncing...`);
+        beginStop(true);
+      }
+    });
+    mount = m;
+    try {
+      await m.mount();
+    } catch (err) {
+      await failed(err, `mount ${mnt}`, EXIT.UNAVAILABLE);
+      return;
+    }
+    // The mount answers: a stat through FUSE, from the thread pool (this thread serves it).
+    try {
+      await bounded(stat(mnt), PROBE_MS, `stat ${mnt}`);
+    } catch (err) {
+      await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch(() => undefined);
+      await failed(err, `mount ${mnt}`, EXIT.UNAVAILABLE);
+    }
+  };
+
+  // A fatal error or a third signal can end things while starting: race them.
+  const starting = start();
+  let outcome: 'up' | number;
+  try {
+    outcome = await Promise.race([starting.then(() => 'up' as const), done]);
+  } catch (err) {
+    await lock?.release();
+    removeHandlers();
+    phase = 'done';
+    throw err;
+  }
+  if (outcome !== 'up') {
+    starting.catch(() => undefined);
+    removeHandlers();
+    return outcome;
+  }
+
+  // ---- serving
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  phase = 'serving';
+  if (stopRequested) {
+    log('syncing...');
+    beginStop(false);
+  } else {
+    hooks.ready(`mounted ${plan.store.name} on ${mnt} (${describePlan(plan)})`);
+  }
+  try {
+    return await done;
+  } finally {
+    clearInterval(keepAlive);
+    removeHandlers();
+  }
+}

@@ -78,11 +78,12 @@ const connections = new Map<string, SqliteConnection>();
  * with `create`, creating and initialising it) on first use. Every acquire
  * needs one release().
  */
-export function acquireSqliteConnection(path: string, options: Pick<OpenOptions, 'create'> = {}): SqliteConnection {
+export function acquireSqliteConnection(path: string, options: Pick<OpenOptions, 'create'> & { readOnly?: boolean } = {}): SqliteConnection {
   const key = registryKey(path);
   const open = connections.get(key);
   if (open) return open.retain();
-  const connection = new SqliteConnection(key, openDatabase(key, options.create ?? false));
+  const readOnly = options.readOnly ?? false;
+  const connection = new SqliteConnection(key, openDatabase(key, !readOnly && (options.create ?? false), readOnly), readOnly);
   connections.set(key, connection);
   return connection;
 }
@@ -118,6 +119,8 @@ export class SqliteConnection {
     readonly path: string,
     /** The connection itself, for the catalog; page data goes through the methods below. */
     readonly db: Database.Database,
+    /** Opened read-only: nothing is ever written, sync has nothing to do. */
+    readonly readOnly = false,
   ) {
     type SpaceRow = { space: number; block_size: number; size: number };
     this.selectSpace = db.prepare<[number], SpaceRow>('SELECT space, block_size, size FROM store_space WHERE space = ?');
@@ -276,6 +279,7 @@ export class SqliteConnection {
    * Nothing to do when nothing changed since the last sync.
    */
   sync(): void {
+    if (this.readOnly) return;
     this.flush();
     this.guard(`sync ${this.path}`, () => {
       if (this.totalChanges.get() === this.changesAtSync) return;
@@ -341,10 +345,11 @@ function inspect(path: string): FileState {
   }
 }
 
-function openDatabase(path: string, create: boolean): Database.Database {
+function openDatabase(path: string, create: boolean, readOnly: boolean): Database.Database {
   const state = inspect(path);
   if (state === 'missing' && !create) throw new StoreError('ENOENT', `no machpager store at ${path}`);
   if (state === 'empty' && !create) throw new StoreError('EINVAL', `${path} is not a machpager store (an empty file)`);
+  if (readOnly) return openChecked(path, { readonly: true, fileMustExist: true }, (db) => checkFormat(db, path));
   // Our marker, but is the rest ours? Look without the power to change anything.
   if (state === 'machpager') openChecked(path, { readonly: true, fileMustExist: true }, (db) => checkFormat(db, path)).close();
   return openChecked(path, { fileMustExist: state !== 'missing' }, (db) => {

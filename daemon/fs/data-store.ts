@@ -10,7 +10,10 @@ import { join } from 'node:path';
 import {
   acquireSqliteConnection,
   FileStore,
+  MAX_STORE_SIZE,
   SqliteStore,
+  STORE_READONLY,
+  ZeroStore,
   StoreError,
   type SqliteConnection,
   type Store,
@@ -35,6 +38,16 @@ export interface DataStore {
   close(): void;
 }
 
+/** Read-only: a file that never had data has no store; it reads as zeros. */
+async function orZeros(opening: Promise<Store>): Promise<Store> {
+  try {
+    return await opening;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
+    return new ZeroStore({ size: MAX_STORE_SIZE - (MAX_STORE_SIZE % 4096), blockSize: 512, flags: STORE_READONLY });
+  }
+}
+
 export interface ParsedFsStore {
   kind: 'sqlite' | 'file';
   path: string;
@@ -56,8 +69,8 @@ export function parseFsStore(name: string): ParsedFsStore {
 export async function openDataStore(name: string, options: { create: boolean; pageSize: number; readOnly: boolean }): Promise<DataStore> {
   const parsed = parseFsStore(name);
   if (parsed.kind === 'sqlite') {
-    const catalog = acquireSqliteConnection(parsed.path, { create: options.create });
-    return new SqliteDataStore(parsed.path, catalog, options.pageSize);
+    const catalog = acquireSqliteConnection(parsed.path, { create: options.create, readOnly: options.readOnly });
+    return new SqliteDataStore(parsed.path, catalog, options.pageSize, options.readOnly);
   }
   const dir = parsed.path;
   const info = await stat(dir).catch((err: unknown) => {
@@ -67,8 +80,8 @@ export async function openDataStore(name: string, options: { create: boolean; pa
   if (info && !info.isDirectory()) throw new StoreError('ENOTDIR', `${dir} is not a directory (file:DIR keeps raw files in a directory)`);
   if (!info) await mkdir(dir, { recursive: true, mode: 0o700 });
   if (!options.readOnly) await mkdir(join(dir, 'data'), { recursive: true, mode: 0o700 });
-  const catalog = acquireSqliteConnection(join(dir, 'catalog.db'), { create: options.create });
-  return new FileDataStore(dir, catalog);
+  const catalog = acquireSqliteConnection(join(dir, 'catalog.db'), { create: options.create, readOnly: options.readOnly });
+  return new FileDataStore(dir, catalog, options.readOnly);
 }
 
 class SqliteDataStore implements DataStore {
@@ -80,11 +93,15 @@ class SqliteDataStore implements DataStore {
     readonly path: string,
     readonly catalog: SqliteConnection,
     private readonly pageSize: number,
+    private readonly readOnly: boolean,
   ) {
     this.name = `sqlite:${path}`;
   }
 
   open(ino: number): Promise<Store> {
+    if (this.readOnly) {
+      return orZeros(SqliteStore.open({ path: this.path, space: ino, flags: STORE_READONLY }));
+    }
     return SqliteStore.open({ path: this.path, space: ino, create: true, blockSize: this.pageSize });
   }
 
@@ -113,6 +130,7 @@ class FileDataStore implements DataStore {
   constructor(
     readonly dir: string,
     readonly catalog: SqliteConnection,
+    private readonly readOnly: boolean,
   ) {
     this.name = `file:${dir}`;
   }
@@ -122,6 +140,7 @@ class FileDataStore implements DataStore {
   }
 
   open(ino: number): Promise<Store> {
+    if (this.readOnly) return orZeros(FileStore.open({ path: this.pathOf(ino), blockSize: 512, flags: STORE_READONLY }));
     return FileStore.open({ path: this.pathOf(ino), create: true, size: 0, blockSize: 512 });
   }
 

@@ -113,6 +113,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
 
   /** relatime: atime moves on a read only if it is older than mtime or ctime, or a day old. */
   function readAccess(inode: Inode): void {
+    if (fs.config.readOnly) return;
     const a = inode.atime;
     if (a.sec < inode.mtime.sec || a.sec < inode.ctime.sec || Date.now() / 1000 - a.sec > DAY_NS) {
       inode.atime = nowSpec();

@@ -21,12 +21,13 @@ export class ClockPolicy implements ReplacementPolicy {
   constructor(
     readonly capacity: number,
     bits = 1,
+    readonly slots = capacity,
   ) {
     if (bits < 1 || bits > 8) throw new RangeError('clock counter bits must be 1..8');
     this.name = bits === 1 ? 'clock' : `clock${bits}`;
     this.max = (1 << bits) - 1;
-    this.queue = new SlotList(new SlotLinks(capacity), 1);
-    this.counter = new Uint8Array(capacity);
+    this.queue = new SlotList(new SlotLinks(slots), 1);
+    this.counter = new Uint8Array(slots);
   }
 
   get size(): number {
@@ -82,11 +83,11 @@ export class ClockPolicy implements ReplacementPolicy {
 export const clock: PolicyFactory = {
   name: 'clock',
   description: 'CLOCK / second chance with a 1-bit reference counter',
-  create: (capacity) => new ClockPolicy(capacity, 1),
+  create: (capacity, slots) => new ClockPolicy(capacity, 1, slots),
 };
 
 export const clock2: PolicyFactory = {
   name: 'clock2',
   description: 'CLOCK with a 2-bit reference counter',
-  create: (capacity) => new ClockPolicy(capacity, 2),
+  create: (capacity, slots) => new ClockPolicy(capacity, 2, slots),
 };

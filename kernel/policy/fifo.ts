@@ -14,9 +14,12 @@ export class FifoPolicy implements ReplacementPolicy {
   inactiveCount = 0;
   reactivations = 0;
 
-  constructor(readonly capacity: number) {
-    this.queue = new SlotList(new SlotLinks(capacity), 1);
-    this.unused = new Uint8Array(capacity);
+  constructor(
+    readonly capacity: number,
+    readonly slots = capacity,
+  ) {
+    this.queue = new SlotList(new SlotLinks(slots), 1);
+    this.unused = new Uint8Array(slots);
   }
 
   get size(): number {
@@ -68,5 +71,5 @@ export class FifoPolicy implements ReplacementPolicy {
 export const fifo: PolicyFactory = {
   name: 'fifo',
   description: 'first in, first out; hits do not matter',
-  create: (capacity) => new FifoPolicy(capacity),
+  create: (capacity, slots) => new FifoPolicy(capacity, slots),
 };

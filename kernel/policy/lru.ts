@@ -17,5 +17,5 @@ export class LruPolicy extends FifoPolicy {
 export const lru: PolicyFactory = {
   name: 'lru',
   description: 'least recently used',
-  create: (capacity) => new LruPolicy(capacity),
+  create: (capacity, slots) => new LruPolicy(capacity, slots),
 };

@@ -31,14 +31,17 @@ export class MachPolicy implements ReplacementPolicy {
   private readonly internal: Uint8Array;
   reactivations = 0;
 
-  constructor(readonly capacity: number) {
-    const links = new SlotLinks(capacity);
+  constructor(
+    readonly capacity: number,
+    readonly slots = capacity,
+  ) {
+    const links = new SlotLinks(slots);
     this.activeExternal = new SlotList(links, 1);
     this.activeInternal = new SlotList(links, 2);
     this.inactiveExternal = new SlotList(links, 3);
     this.inactiveInternal = new SlotList(links, 4);
-    this.reference = new Uint8Array(capacity);
-    this.internal = new Uint8Array(capacity);
+    this.reference = new Uint8Array(slots);
+    this.internal = new Uint8Array(slots);
   }
 
   get activeCount(): number {
@@ -133,5 +136,5 @@ export class MachPolicy implements ReplacementPolicy {
 export const mach: PolicyFactory = {
   name: 'mach',
   description: "GNU Mach's active/inactive queues with second chance (the kernel default)",
-  create: (capacity) => new MachPolicy(capacity),
+  create: (capacity, slots) => new MachPolicy(capacity, slots),
 };

@@ -21,8 +21,10 @@ export const INSERT_INTERNAL = 2;
 
 export interface ReplacementPolicy {
   readonly name: string;
-  /** Slots are numbers in [0, capacity). */
+  /** Pages the cache holds (what policies that size their lists by the cache, like ARC, go by). */
   readonly capacity: number;
+  /** Slots are numbers in [0, slots): at least capacity (more while a shrink is evicting). */
+  readonly slots: number;
   /** Pages tracked now. */
   readonly size: number;
   readonly activeCount: number;
@@ -44,5 +46,5 @@ export interface ReplacementPolicy {
 export interface PolicyFactory {
   readonly name: string;
   readonly description: string;
-  create(capacity: number): ReplacementPolicy;
+  create(capacity: number, slots?: number): ReplacementPolicy;
 }

@@ -23,8 +23,8 @@ export function hasPolicy(name: string): boolean {
 }
 
 /** Throws a RangeError naming the known policies when `name` is unknown. */
-export function createPolicy(name: string, capacity: number): ReplacementPolicy {
+export function createPolicy(name: string, capacity: number, slots = capacity): ReplacementPolicy {
   const factory = factories.get(name);
   if (!factory) throw new RangeError(`unknown policy "${name}" (known: ${policyNames().join(', ')})`);
-  return factory.create(capacity);
+  return factory.create(capacity, Math.max(slots, capacity));
 }

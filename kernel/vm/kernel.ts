@@ -74,16 +74,15 @@ export class Kernel {
   /** The kernel's own IPC space (it holds pager send rights, control receive rights). */
   readonly space: IpcSpace;
   readonly pageSize: number;
-  readonly frameCount: number;
   readonly pages: ResidentTable;
   policy: ReplacementPolicy;
   readonly stats = new VmStatistics();
-  /** Free-frame thresholds (vm_page_seg min/low/high). */
-  readonly freeMin: number;
-  readonly freeLow: number;
-  readonly freeHigh: number;
-  readonly externalLaundryMax: number;
-  readonly maxClusterPages: number;
+  /** Free-frame thresholds (vm_page_seg min/low/high), from the pool size. */
+  freeMin = 0;
+  freeLow = 0;
+  freeHigh = 0;
+  externalLaundryMax = 0;
+  maxClusterPages = 0;
   readonly pageout: PageoutDaemon;
   readonly defaultPager: DefaultPager;
   /** Send right (in this space) to the default pager's port. */
@@ -115,24 +114,21 @@ export class Kernel {
   /** Frames with a non-zero wire count. */
   wiredPages = 0;
   private shutDown = false;
+  private readonly tuning: Pick<KernelOptions, 'externalLaundryMax' | 'maxClusterPages'>;
+  private readonly resizeWaiters: (() => void)[] = [];
 
   constructor(options: KernelOptions) {
     const pageSize = options.pageSize ?? 4096;
     if (!Number.isInteger(pageSize) || pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
       throw new RangeError(`page size must be a power of two from 512 to 65536 bytes, not ${pageSize}`);
-    const frames = Math.floor(options.cacheSize / pageSize);
-    if (!Number.isFinite(frames) || frames < MIN_FRAMES)
-      throw new RangeError(`cache size must hold at least ${MIN_FRAMES} pages of ${pageSize} bytes`);
     this.pageSize = pageSize;
-    this.frameCount = frames;
+    const frames = this.framesFor(options.cacheSize);
     // Fictitious descriptors: request placeholders and holding pages. Faults wait when they run out.
     this.pages = new ResidentTable(frames, Math.max(1024, frames), pageSize);
-    this.freeMin = Math.max(1, Math.floor((frames * 5) / 100));
-    this.freeLow = Math.max(this.freeMin + 1, Math.floor((frames * 6) / 100));
-    this.freeHigh = Math.max(this.freeLow + 1, Math.floor((frames * 10) / 100));
-    this.externalLaundryMax = options.externalLaundryMax ?? Math.max(2, Math.floor(frames / 4));
-    this.maxClusterPages = Math.max(1, Math.min(options.maxClusterPages ?? 32, Math.floor(frames / 4)));
-    this.policy = createPolicy(options.policy ?? DEFAULT_POLICY, frames);
+    this.pages.onRetired = () => wakeAll(this.resizeWaiters);
+    this.tuning = { externalLaundryMax: options.externalLaundryMax, maxClusterPages: options.maxClusterPages };
+    this.setThresholds();
+    this.policy = createPolicy(options.policy ?? DEFAULT_POLICY, frames, this.pages.frameSlots);
     this.log = options.log ?? ((line) => process.stderr.write(`machpager kernel: ${line}\n`));
     this.onError =
       options.onError ??
@@ -157,6 +153,11 @@ export class Kernel {
   }
 
   // ------------------------------------------------------------------ public API
+
+  /** Frames in the pool (the cache size in pages). */
+  get frameCount(): number {
+    return this.pages.frameCount;
+  }
 
   /**
    * vm_map: map [offset, offset+size) of the memory object `memoryObject`
@@ -190,6 +191,7 @@ export class Kernel {
       objects_cached: this.cachedObjects.size,
       policy: this.policy.name,
       frames: this.frameCount,
+      frames_retiring: this.pages.retireDebt,
       free_min: this.freeMin,
       free_low: this.freeLow,
       free_high: this.freeHigh,
@@ -218,14 +220,33 @@ export class Kernel {
    * and the oldest stay oldest.
    */
   setPolicy(name: string): void {
-    const next = createPolicy(name, this.frameCount);
-    const old = this.policy;
-    this.stats.reactivations_before += old.reactivations;
-    for (let d = old.victim(); d >= 0; d = old.victim()) {
+    const next = createPolicy(name, this.frameCount, this.pages.frameSlots);
+    this.stats.reactivations_before += this.policy.reactivations;
+    const F = this.pages.fictitiousCount;
+    for (let d = this.victim(); d >= 0; d = this.victim()) {
       const object = this.objectOf(d);
-      next.insert(d, object.pageKey(this.pages.pageIndex[d]), object.internal ? INSERT_INTERNAL : 0);
+      next.insert(d - F, object.pageKey(this.pages.pageIndex[d]), object.internal ? INSERT_INTERNAL : 0);
     }
     this.policy = next;
+  }
+
+  /**
+   * Change the cache size while running. Growing adds free frames at once;
+   * shrinking retires free frames and has the pageout daemon evict, in the
+   * policy's order, until the pool is down to size. The policy is rebuilt
+   * for the new size (as setPolicy: resident pages keep their order). The
+   * promise resolves when the pool has its new size (a shrink waits for
+   * the evictions, and for wired pages to be unwired).
+   */
+  resize(cacheSize: number): Promise<void> {
+    const frames = this.framesFor(cacheSize);
+    this.pages.resize(frames);
+    this.setThresholds();
+    this.setPolicy(this.policy.name);
+    this.pageout.wake();
+    this.resumeAllocation();
+    if (this.pages.retireDebt === 0) return Promise.resolve();
+    return new Promise((resolve) => this.resizeWaiters.push(resolve));
   }
 
   /** Stop the kernel: the default pager and the receive loop end. Objects are not terminated. */
@@ -239,6 +260,31 @@ export class Kernel {
   }
 
   // ------------------------------------------------------------------ frames
+
+  private framesFor(cacheSize: number): number {
+    const frames = Math.floor(cacheSize / this.pageSize);
+    if (!Number.isFinite(frames) || frames < MIN_FRAMES)
+      throw new RangeError(`cache size must hold at least ${MIN_FRAMES} pages of ${this.pageSize} bytes`);
+    return frames;
+  }
+
+  /** Thresholds follow the pool size (vm_page_seg's are percentages of the segment). */
+  private setThresholds(): void {
+    const frames = this.frameCount;
+    this.freeMin = Math.max(1, Math.floor((frames * 5) / 100));
+    this.freeLow = Math.max(this.freeMin + 1, Math.floor((frames * 6) / 100));
+    this.freeHigh = Math.max(this.freeLow + 1, Math.floor((frames * 10) / 100));
+    this.externalLaundryMax = this.tuning.externalLaundryMax ?? Math.max(2, Math.floor(frames / 4));
+    this.maxClusterPages = Math.max(1, Math.min(this.tuning.maxClusterPages ?? 32, Math.floor(frames / 4)));
+  }
+
+  /**
+   * Free frames less those a shrink still owes: what the pageout daemon
+   * brings up to the high mark (while a shrink is owed, the free list is empty).
+   */
+  get freeBalance(): number {
+    return this.pages.freeFrameCount - this.pages.retireDebt;
+  }
 
   /**
    * vm_page_grab: a free frame, or -1 when allocation must wait. Below the
@@ -263,7 +309,7 @@ export class Kernel {
 
   /** The daemon brought free frames up to the high mark: resume allocation. */
   resumeAllocation(): void {
-    const free = this.pages.freeFrameCount;
+    const free = this.freeBalance;
     const stuck = this.policy.size === 0 && this.externalLaundry + this.defaultLaundry === 0;
     if (free < this.freeHigh && !(stuck && free > 0)) return;
     this.allocPaused = false;
@@ -282,18 +328,27 @@ export class Kernel {
     return object;
   }
 
-  /** Make a resident page known to the policy (it becomes evictable). */
+  /** Make a resident page known to the policy (it becomes evictable). Policy slots are frame numbers. */
   track(d: number, object: VmObject, prefetch: boolean): void {
     this.policy.insert(
-      d,
+      d - this.pages.fictitiousCount,
       object.pageKey(this.pages.pageIndex[d]),
       (prefetch ? INSERT_PREFETCH : 0) | (object.internal ? INSERT_INTERNAL : 0),
     );
+    // A shrink waits for evictable pages (an unwired or no longer busy one may be the first).
+    if (this.pages.retireDebt > 0) this.pageout.wake();
   }
 
   /** The page leaves the policy (freed, wired, or handed to pageout). */
   untrack(d: number): void {
-    if (this.policy.has(d)) this.policy.remove(d);
+    const slot = d - this.pages.fictitiousCount;
+    if (this.policy.has(slot)) this.policy.remove(slot);
+  }
+
+  /** The policy's next victim, out of the policy now; -1 when nothing is evictable. */
+  victim(): number {
+    const slot = this.policy.victim();
+    return slot < 0 ? slot : slot + this.pages.fictitiousCount;
   }
 
   setDirty(d: number, object: VmObject): void {

@@ -55,7 +55,7 @@ export function copySync(vm: Kernel, object: VmObject, offset: number, buffer: U
     } else {
       buffer.set(chunk.subarray(start, start + n), done);
     }
-    vm.policy.access(d);
+    vm.policy.access(d - pages.fictitiousCount);
     vm.stats.lookups++;
     vm.stats.hits++;
     object.stats.hits++;
@@ -136,7 +136,7 @@ function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Arr
   } else {
     buffer.set(chunk.subarray(start, start + n), at);
   }
-  vm.policy.access(d);
+  vm.policy.access(d - pages.fictitiousCount);
   return n;
 }
 

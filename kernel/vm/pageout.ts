@@ -90,8 +90,8 @@ export class PageoutDaemon {
     }
     if (kind === 'external' && this.doublePaged.length > 0) this.forward();
     this.vm.resumeAllocation();
-    // The frames a pass counted on came back and allocation is still paused: evict more now.
-    if (this.vm.allocPaused) this.wake();
+    // The frames a pass counted on came back and memory is still short: evict more now.
+    if (this.vm.allocPaused || this.vm.pages.retireDebt > 0) this.wake();
   }
 
   /**
@@ -105,16 +105,17 @@ export class PageoutDaemon {
     const vm = this.vm;
     try {
       // Laundry sent during this pass counts too: a pager cannot receive while the pass runs.
-      while (vm.pages.freeFrameCount + (urgent ? 0 : this.incomingLaundry()) < vm.freeHigh) {
-        const d = vm.policy.victim();
+      while (vm.freeBalance + (urgent ? 0 : this.incomingLaundry()) < vm.freeHigh) {
+        const d = vm.victim();
         if (d === NIL) break;
         if (this.evict(d) === 'throttled') break;
       }
     } finally {
       this.running = false;
     }
-    // Memory is short and waits on laundry: look again within the timeout, in case a pager is stuck.
-    if (vm.allocPaused && vm.pages.freeFrameCount < vm.freeHigh) this.throttle();
+    // Memory is short and waits on laundry (or a shrink does): look again within the timeout, in case a pager is stuck.
+    const laundry = vm.externalLaundry + vm.defaultLaundry;
+    if ((vm.allocPaused || (vm.pages.retireDebt > 0 && laundry > 0)) && vm.freeBalance < vm.freeHigh) this.throttle();
     vm.resumeAllocation();
   }
 

@@ -1,12 +1,18 @@
 /**
- * The resident page table (GNU Mach's vm_resident.c): one descriptor per
- * physical frame, plus a fixed number of fictitious descriptors for pages
- * without memory (busy+absent placeholders while a request is out, and
- * holding pages during pageout). Descriptors are structure-of-arrays in
- * typed arrays; page data lives in one preallocated slab (split in chunks
- * only past 1 GiB). Nothing here allocates per page.
+ * The resident page table (GNU Mach's vm_resident.c): a fixed number of
+ * fictitious descriptors for pages without memory (busy+absent placeholders
+ * while a request is out, holding pages during pageout), then one
+ * descriptor per physical frame. Descriptors are structure-of-arrays in
+ * typed arrays; page data lives in preallocated slabs of at most 1 GiB.
+ * Nothing here allocates per page.
  *
- * Descriptor d < frameCount is the frame d; d >= frameCount is fictitious.
+ * Descriptor d < fictitiousCount is fictitious; d >= fictitiousCount is the
+ * frame d - fictitiousCount. Frames come last so that the pool can grow
+ * while running (resize): new frames are appended, nothing is renumbered. A
+ * shrink retires frames: free ones at once, the rest as the pageout daemon
+ * frees them (retireDebt). Retired frames keep their slab memory for a
+ * later grow.
+ *
  * Pages are found by (object id, page index) through an open-addressing
  * hash (Mach's vm_page_bucket table) and listed per object through an
  * intrusive list (the object's memq).
@@ -24,8 +30,8 @@ export const PG_LAUNDRY = 1 << 8; //     frame holds data of a data_return in tr
 export const PG_FREE = 1 << 9; //        on a free list
 export const PG_HOLDING = 1 << 10; //    pageout holding page: page-ins of its offset wait
 export const PG_PREFETCH = 1 << 11; //   placeholder nobody faulted on (read-ahead)
+export const PG_RETIRED = 1 << 12; //    frame taken out of the pool by a shrink
 
-/** Stand-in for Mach's page lists: what a descriptor is doing right now. */
 const NIL = -1;
 const MAX_CHUNK_BYTES = 1 << 30;
 
@@ -36,31 +42,38 @@ export interface MemqOwner {
 }
 
 export class ResidentTable {
-  readonly frameCount: number;
   readonly fictitiousCount: number;
   readonly pageSize: number;
+  /** Frame descriptors made so far, retired ones included. */
+  private frameSlotCount: number;
+  /** Frames still to retire as they are freed: a shrink free frames did not cover. */
+  private debt = 0;
+  private readonly retired: number[] = [];
+  /** Called when the last frame a shrink asked for is retired. */
+  onRetired: (() => void) | undefined;
 
-  readonly flags: Uint16Array;
+  flags: Uint16Array;
   /** Accesses the manager denies (VM_PROT bits). */
-  readonly pageLock: Uint8Array;
+  pageLock: Uint8Array;
   /** Accesses already asked for with data_unlock. */
-  readonly unlockRequest: Uint8Array;
-  readonly wireCount: Uint16Array;
+  unlockRequest: Uint8Array;
+  wireCount: Uint16Array;
   /** For PG_ERROR pages: the errno the pager gave. */
-  readonly errorCode: Uint8Array;
-  readonly objectId: Int32Array;
-  readonly pageIndex: Float64Array;
-  private readonly memqNext: Int32Array;
-  private readonly memqPrev: Int32Array;
+  errorCode: Uint8Array;
+  objectId: Int32Array;
+  pageIndex: Float64Array;
+  private memqNext: Int32Array;
+  private memqPrev: Int32Array;
 
-  private readonly chunks: Buffer[];
+  private readonly chunks: Buffer[] = [];
+  /** Frames per slab: a power of two, so the hot path splits a frame number with a shift. */
   private readonly chunkShift: number;
   private readonly chunkMask: number;
 
-  private readonly buckets: Int32Array;
-  private readonly bucketMask: number;
+  private buckets: Int32Array;
+  private bucketMask: number;
 
-  private readonly freeFrames: Int32Array;
+  private freeFrames: Int32Array;
   private freeFrameTop = 0;
   private readonly freeFictitious: Int32Array;
   private freeFictitiousTop = 0;
@@ -68,45 +81,30 @@ export class ResidentTable {
   private readonly waiters = new Map<number, ((value: number) => void)[]>();
 
   constructor(frameCount: number, fictitiousCount: number, pageSize: number) {
-    this.frameCount = frameCount;
     this.fictitiousCount = fictitiousCount;
     this.pageSize = pageSize;
-    const total = frameCount + fictitiousCount;
-    this.flags = new Uint16Array(total);
-    this.pageLock = new Uint8Array(total);
-    this.unlockRequest = new Uint8Array(total);
-    this.wireCount = new Uint16Array(total);
-    this.errorCode = new Uint8Array(total);
-    this.objectId = new Int32Array(total).fill(NIL);
-    this.pageIndex = new Float64Array(total);
-    this.memqNext = new Int32Array(total).fill(NIL);
-    this.memqPrev = new Int32Array(total).fill(NIL);
+    this.frameSlotCount = 0;
+    this.flags = new Uint16Array(fictitiousCount);
+    this.pageLock = new Uint8Array(fictitiousCount);
+    this.unlockRequest = new Uint8Array(fictitiousCount);
+    this.wireCount = new Uint16Array(fictitiousCount);
+    this.errorCode = new Uint8Array(fictitiousCount);
+    this.objectId = new Int32Array(fictitiousCount).fill(NIL);
+    this.pageIndex = new Float64Array(fictitiousCount);
+    this.memqNext = new Int32Array(fictitiousCount).fill(NIL);
+    this.memqPrev = new Int32Array(fictitiousCount).fill(NIL);
+    this.chunkShift = Math.log2(Math.max(1, MAX_CHUNK_BYTES / pageSize));
+    this.chunkMask = (1 << this.chunkShift) - 1;
+    this.buckets = new Int32Array(16).fill(NIL);
+    this.bucketMask = 15;
+    this.freeFrames = new Int32Array(0);
 
-    // Frames per chunk: a power of two, so the hot path splits a frame number with a shift.
-    let chunkFrames = 1;
-    while (chunkFrames * 2 <= frameCount && chunkFrames * 2 * pageSize <= MAX_CHUNK_BYTES) chunkFrames *= 2;
-    if (chunkFrames < frameCount && chunkFrames * 2 * pageSize <= MAX_CHUNK_BYTES) chunkFrames *= 2;
-    this.chunkShift = Math.log2(chunkFrames);
-    this.chunkMask = chunkFrames - 1;
-    this.chunks = [];
-    for (let first = 0; first < frameCount; first += chunkFrames) {
-      // Touched now, not on first use: the pool is real memory from the start, and first uses
-      // of frames later (copies under pressure) do not pay the operating system's page faults.
-      this.chunks.push(Buffer.allocUnsafeSlow(Math.min(chunkFrames, frameCount - first) * pageSize).fill(0));
-    }
-
-    let buckets = 16;
-    while (buckets < total * 2) buckets *= 2;
-    this.buckets = new Int32Array(buckets).fill(NIL);
-    this.bucketMask = buckets - 1;
-
-    this.freeFrames = new Int32Array(frameCount);
-    for (let d = frameCount - 1; d >= 0; d--) this.pushFreeFrame(d);
     this.freeFictitious = new Int32Array(fictitiousCount);
-    for (let d = total - 1; d >= frameCount; d--) {
+    for (let d = fictitiousCount - 1; d >= 0; d--) {
       this.flags[d] = PG_FICTITIOUS | PG_FREE;
       this.freeFictitious[this.freeFictitiousTop++] = d;
     }
+    this.addFrames(frameCount);
   }
 
   // ------------------------------------------------------------ frames
@@ -117,6 +115,44 @@ export class ResidentTable {
 
   get freeFictitiousCount(): number {
     return this.freeFictitiousTop;
+  }
+
+  /** Frame descriptors made so far (policy slots are numbered below this). */
+  get frameSlots(): number {
+    return this.frameSlotCount;
+  }
+
+  /** Frames in the pool: not retired, and not owed to a shrink. */
+  get frameCount(): number {
+    return this.frameSlotCount - this.retired.length - this.debt;
+  }
+
+  /** Frames a shrink still waits for (they are in use; each is retired when freed). */
+  get retireDebt(): number {
+    return this.debt;
+  }
+
+  /**
+   * Grow or shrink the pool to `frames`. Growing takes back retired frames,
+   * then appends new ones; shrinking retires free frames at once and owes
+   * the rest, retired as they are freed.
+   */
+  resize(frames: number): void {
+    let change = frames - this.frameCount;
+    if (change > 0) {
+      const cancelled = Math.min(change, this.debt);
+      this.debt -= cancelled;
+      change -= cancelled;
+      while (change > 0 && this.retired.length > 0) {
+        this.pushFreeFrame(this.retired.pop() as number);
+        change--;
+      }
+      if (change > 0) this.addFrames(change);
+    } else {
+      for (; change < 0 && this.freeFrameTop > 0; change++) this.retire(this.freeFrames[--this.freeFrameTop]);
+      this.debt -= change;
+    }
+    if (this.debt === 0) this.onRetired?.();
   }
 
   /** Take a free frame (vm_page_grab); -1 if none. Its data is whatever was there. */
@@ -143,10 +179,14 @@ export class ResidentTable {
     this.wireCount[d] = 0;
     this.errorCode[d] = 0;
     this.objectId[d] = NIL;
-    if (d < this.frameCount) this.pushFreeFrame(d);
-    else {
+    if (d < this.fictitiousCount) {
       this.flags[d] = PG_FICTITIOUS | PG_FREE;
       this.freeFictitious[this.freeFictitiousTop++] = d;
+    } else if (this.debt > 0) {
+      this.retire(d);
+      if (--this.debt === 0) this.onRetired?.();
+    } else {
+      this.pushFreeFrame(d);
     }
   }
 
@@ -155,18 +195,83 @@ export class ResidentTable {
     this.freeFrames[this.freeFrameTop++] = d;
   }
 
+  private retire(d: number): void {
+    this.flags[d] = PG_RETIRED;
+    this.retired.push(d);
+  }
+
+  /** Append `count` frames: longer descriptor arrays, slab memory, a bigger hash if needed. */
+  private addFrames(count: number): void {
+    const F = this.fictitiousCount;
+    const oldTotal = F + this.frameSlotCount;
+    const total = oldTotal + count;
+    const grow = <T extends Uint8Array | Uint16Array | Int32Array | Float64Array>(old: T, make: (n: number) => T, fill?: number): T => {
+      const next = make(total);
+      next.set(old);
+      if (fill !== undefined) next.fill(fill, oldTotal);
+      return next;
+    };
+    this.flags = grow(this.flags, (n) => new Uint16Array(n));
+    this.pageLock = grow(this.pageLock, (n) => new Uint8Array(n));
+    this.unlockRequest = grow(this.unlockRequest, (n) => new Uint8Array(n));
+    this.wireCount = grow(this.wireCount, (n) => new Uint16Array(n));
+    this.errorCode = grow(this.errorCode, (n) => new Uint8Array(n));
+    this.objectId = grow(this.objectId, (n) => new Int32Array(n), NIL);
+    this.pageIndex = grow(this.pageIndex, (n) => new Float64Array(n));
+    this.memqNext = grow(this.memqNext, (n) => new Int32Array(n), NIL);
+    this.memqPrev = grow(this.memqPrev, (n) => new Int32Array(n), NIL);
+    this.freeFrames = grow(this.freeFrames, (n) => new Int32Array(n - F));
+    this.addSlabs(this.frameSlotCount, this.frameSlotCount + count);
+    this.frameSlotCount += count;
+    if (total * 2 > this.buckets.length) this.rehash(total * 2);
+    for (let d = total - 1; d >= oldTotal; d--) this.pushFreeFrame(d);
+  }
+
+  /**
+   * Slab memory for frames [first, end). A partial last slab is replaced by
+   * a bigger one (its data copied). Touched now, not on first use: the pool
+   * is real memory from the start, and first uses of frames later (copies
+   * under pressure) do not pay the operating system's page faults.
+   */
+  private addSlabs(first: number, end: number): void {
+    const perChunk = this.chunkMask + 1;
+    for (let frame = first; frame < end; ) {
+      const c = frame >>> this.chunkShift;
+      const size = Math.min(perChunk, end - c * perChunk) * this.pageSize;
+      const slab = Buffer.allocUnsafeSlow(size).fill(0);
+      const old = this.chunks[c] as Buffer | undefined;
+      if (old) old.copy(slab);
+      this.chunks[c] = slab;
+      frame = (c + 1) * perChunk;
+    }
+  }
+
+  private rehash(atLeast: number): void {
+    let size = 16;
+    while (size < atLeast) size *= 2;
+    this.buckets = new Int32Array(size).fill(NIL);
+    this.bucketMask = size - 1;
+    const total = this.fictitiousCount + this.frameSlotCount;
+    for (let d = 0; d < total; d++) {
+      if ((this.flags[d] & PG_TABLED) === 0) continue;
+      let b = this.bucketOf(this.objectId[d], this.pageIndex[d]);
+      while (this.buckets[b] !== NIL) b = (b + 1) & this.bucketMask;
+      this.buckets[b] = d;
+    }
+  }
+
   isFictitious(d: number): boolean {
-    return d >= this.frameCount;
+    return d < this.fictitiousCount;
   }
 
   /** The chunk holding frame d's data. */
   chunkOf(d: number): Buffer {
-    return this.chunks[d >>> this.chunkShift];
+    return this.chunks[(d - this.fictitiousCount) >>> this.chunkShift];
   }
 
   /** Byte offset of frame d's data inside chunkOf(d). */
   chunkOffset(d: number): number {
-    return (d & this.chunkMask) * this.pageSize;
+    return ((d - this.fictitiousCount) & this.chunkMask) * this.pageSize;
   }
 
   /** Frame d's data as a view (no copy). */

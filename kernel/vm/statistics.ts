@@ -47,6 +47,8 @@ export interface VmStatisticsRecord {
   protocol_errors: number;
   policy: string;
   frames: number;
+  /** Frames a shrink still waits to retire (in use now). */
+  frames_retiring: number;
   free_min: number;
   free_low: number;
   free_high: number;
@@ -66,6 +68,8 @@ export interface Gauges {
   objects_cached: number;
   policy: string;
   frames: number;
+  /** Frames a shrink still waits to retire (in use now). */
+  frames_retiring: number;
   free_min: number;
   free_low: number;
   free_high: number;
@@ -140,6 +144,7 @@ export class VmStatistics {
       protocol_errors: this.protocol_errors,
       policy: gauges.policy,
       frames: gauges.frames,
+      frames_retiring: gauges.frames_retiring,
       free_min: gauges.free_min,
       free_low: gauges.free_low,
       free_high: gauges.free_high,

@@ -4,31 +4,29 @@
  * ways mount(8) runs us (helper-args.ts). main.ts and mount-helper.ts are
  * the executables; tests run the same code with a filesystem double.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, errorMessage, oneLine } from './cli-error.js';
 import { COMMANDS, type CommandContext } from './commands/index.js';
 import type { CliDeps } from './deps.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { bareMountArgs, helperMountArgs } from './helper-args.js';
+import { machpagerVersion } from '../version.js';
 
-function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
 
 const PROGRAM_HELP = `
 Also: machpager STORE MOUNTPOINT [-f] [-o OPTIONS] is mount --daemon STORE MOUNTPOINT
 (what /sbin/mount.fuse runs for fstab type fuse.machpager; -f stays in the foreground).
-More commands come: stats, files, sync, evict, policy, cache-size, top, sim, trace, fsck.
+The inspection and control commands (stats, files, top, sync, evict, policy,
+cache-size) talk to a mount's daemon over its control socket; they take the
+mount as MOUNTPOINT or -m PATH (any path in it), else the mount containing the
+current directory, else the only one. More commands come: sim, trace, fsck.
 
 Examples:
   machpager mount mnt                   mount the default store on ./mnt; Ctrl-C unmounts
   machpager mount --daemon sqlite:/srv/home.db /mnt/home -o allow_other,cache_size=256M
+  machpager stats /mnt/home             vm_stat-style statistics (--json, -w SECONDS)
+  machpager files -R /mnt/home/src      per file: pages resident and dirty (fincore style)
+  machpager top /mnt/home               a live view; q quits
   fusermount -u /mnt/home               unmount: the daemon syncs and exits
   machpager help mount                  every mount option
 
@@ -40,7 +38,7 @@ export function buildProgram(ctx: CommandContext): Command {
   const { deps } = ctx;
   const program = new Command('machpager')
     .description('A FUSE filesystem whose file contents live in a simulated Mach page cache, served by a Hurd-style external pager.')
-    .version(version(), '-V, --version', 'print the version')
+    .version(machpagerVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'print help')
     .showSuggestionAfterError(true)
     .configureHelp({ subcommandTerm: (cmd) => `${cmd.name()} ${cmd.usage()}` })

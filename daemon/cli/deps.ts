@@ -5,8 +5,11 @@
  * and how to start this program again for --daemon.
  */
 import os from 'node:os';
-import type { FuseMountOptions, FuseOperations } from '../fs/fuse-adapter.js';
+import type { FuseMountOptions, FuseOperations, MountEntry } from '../fs/fuse-adapter.js';
 import type { FilesystemConfig } from '../fs/filesystem.js';
+import type { ControlHandlers } from '../control/server.js';
+import type { StatsRecord } from '../control/stats-record.js';
+import { processTerminal, type Terminal } from './terminal.js';
 
 export type { FilesystemConfig };
 
@@ -19,6 +22,14 @@ export interface MountableFilesystem {
   sync(): Promise<void>;
   /** sync, then release everything. */
   close(): Promise<void>;
+  /** What the mount's control socket and metrics endpoint serve (a double may have none: then neither starts). */
+  control?(mount: { mountpoint: string; version: string }): MountController;
+}
+
+/** The control socket's handlers and the statistics record they (and the metrics endpoint) read. */
+export interface MountController {
+  handlers(): ControlHandlers;
+  stats(): StatsRecord;
 }
 
 /** Opens (or creates) the filesystem in `config.store`; throws an error with a code ('EINVAL', 'EACCES' ...) and a one-line message. */
@@ -37,6 +48,12 @@ export interface CliDeps {
   readonly stderr: (text: string) => void;
   /** How to run this CLI again (for --daemon): the executable and the arguments before the command. */
   readonly self: { readonly command: string; readonly args: readonly string[] };
+  /** The inspection commands (stats, files, top ...): the mount table (default /proc/self/mountinfo). */
+  readonly mountinfo?: () => Promise<MountEntry[]>;
+  /** What stdout is (a terminal or not, its size, colours) and the keys typed (default: no terminal). */
+  readonly terminal?: Terminal;
+  /** The wait between refreshes of stats -w and top (default: a timer); rejects with an AbortError when `signal` aborts. */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 /** The real surroundings, with `overrides` (the factory at least). */
@@ -53,6 +70,7 @@ export function processDeps(overrides: Partial<CliDeps> & Pick<CliDeps, 'openFil
     stdout: (text) => process.stdout.write(text),
     stderr: (text) => process.stderr.write(text),
     self: { command: process.execPath, args: [...process.execArgv, process.argv[1] ?? ''] },
+    terminal: processTerminal(),
     ...overrides,
   };
 }

@@ -15,7 +15,7 @@ export const EXIT = {
   DATAERR: 65,
   /** EX_NOINPUT: the mountpoint or the store does not exist (or the mountpoint is no directory). */
   NOINPUT: 66,
-  /** EX_UNAVAILABLE: FUSE cannot be used here, or the mount (or the daemon) did not come up in time. */
+  /** EX_UNAVAILABLE: FUSE cannot be used here, or the mount (or the daemon) did not come up in time; no daemon serves the mount a command asked about, or it did not answer. */
   UNAVAILABLE: 69,
   /** EX_CANTCREAT: the store, its directory or the log file cannot be created; the mountpoint is not empty. */
   CANTCREAT: 73,
@@ -23,7 +23,9 @@ export const EXIT = {
   IOERR: 74,
   /** EX_TEMPFAIL: busy: the mountpoint is already mounted, or the store is in use. */
   TEMPFAIL: 75,
-  /** EX_NOPERM: permission denied on the store or the mountpoint. */
+  /** EX_PROTOCOL: the mount's daemon answered something that is not the control protocol. */
+  PROTOCOL: 76,
+  /** EX_NOPERM: permission denied on the store or the mountpoint; the mount belongs to another user. */
   NOPERM: 77,
   /** EX_CONFIG: the system's FUSE configuration forbids it (allow_other without user_allow_other). */
   CONFIG: 78,
@@ -39,9 +41,11 @@ export const EXIT_CODES_HELP = `Exit codes:
   65  the store is not a machpager store, or is damaged
   66  the mountpoint or the store does not exist (or the mountpoint is no directory)
   69  FUSE unavailable (no /dev/fuse, binding not built, no fusermount),
-      or the mount or the daemon did not come up in time
+      or the mount or the daemon did not come up in time;
+      no daemon serves the mount (stats, files ...), or it did not answer
   73  cannot create the store, its directory or the log file; mountpoint not empty
   74  I/O error on the store (reading, writing, syncing)
   75  busy: the mountpoint is already a live mount, or the store is in use
-  77  permission denied (store or mountpoint)
+  76  the mount's daemon answered something that is not the control protocol
+  77  permission denied (store or mountpoint; the mount belongs to another user)
   78  FUSE configuration: allow_other needs user_allow_other in /etc/fuse.conf`;

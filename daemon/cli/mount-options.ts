@@ -3,7 +3,8 @@
  * `key` or `key=value`, a backslash escaping a comma (fuse_opt's rule).
  *
  * Three kinds of keys:
- * - ours: cache_size=, page_size=, policy=, store=, cache_mode=, log_file=
+ * - ours: cache_size=, page_size=, policy=, store=, cache_mode=, log_file=,
+ *   metrics=
  *   (a hyphen may stand for the underscore: cache-size=64M);
  * - the generic FUSE ones, mapped to FuseMountOptions (the adapter builds
  *   the real -o list from those): allow_other, allow_root,
@@ -34,6 +35,7 @@ export interface OwnMountOptions {
   store?: string;
   cacheMode?: string;
   logFile?: string;
+  metrics?: string;
 }
 
 export interface ParsedMountOptions {
@@ -53,6 +55,7 @@ const OWN_KEYS: Readonly<Record<string, keyof OwnMountOptions>> = {
   store: 'store',
   cache_mode: 'cacheMode',
   log_file: 'logFile',
+  metrics: 'metrics',
 };
 
 /** Flags that set a boolean FuseMountOptions field. */

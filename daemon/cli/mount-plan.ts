@@ -14,6 +14,7 @@ import path from 'node:path';
 import { DEFAULT_POLICY, hasPolicy, MIN_FRAMES, policyNames } from '../../kernel/index.js';
 import { formatSize, parseSize } from '../../stores/size.js';
 import type { FuseMountOptions } from '../fs/fuse-adapter.js';
+import { parseMetricsAddress, type MetricsAddress } from '../control/metrics-address.js';
 import { usageError } from './cli-error.js';
 import { parseMountOptions } from './mount-options.js';
 import { isDefaultSpec, resolveStore, type StoreContext, type StoreLocation } from './store-location.js';
@@ -51,6 +52,8 @@ export interface MountInput {
   readonly store: Given;
   readonly logFile: Given;
   readonly daemonTimeout: Given;
+  /** --metrics ADDR:PORT (absent: no metrics endpoint). */
+  readonly metrics?: Given;
   /** The -o lists, in order. */
   readonly options: readonly string[];
   readonly daemon: boolean;
@@ -79,6 +82,8 @@ export interface MountPlan {
   readonly daemonTimeoutMs: number;
   readonly dryRun: boolean;
   readonly debug: boolean;
+  /** Where the Prometheus endpoint listens (--metrics, -o metrics=): a loopback address; undefined: none. */
+  readonly metrics: MetricsAddress | undefined;
 }
 
 /** How a value is spelled in an error message. */
@@ -169,6 +174,16 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     daemonTimeoutMs = Math.round(s * 1000);
   }
 
+  let metrics: MetricsAddress | undefined;
+  const mt = pick(input.metrics ?? { value: undefined, source: undefined, flag: '--metrics' }, 'metrics', o.own.metrics);
+  if (mt.value !== undefined && mt.value !== '') {
+    try {
+      metrics = parseMetricsAddress(mt.value);
+    } catch (err) {
+      throw usageError(mt.what, err instanceof Error ? err.message : String(err));
+    }
+  }
+
   if (input.daemon && input.debug) throw usageError('--daemon', '-d/--debug runs in the foreground; with --daemon use -o debug and --log-file');
   if (input.daemon && input.foreground) throw usageError('--daemon', 'contradicts -f/--foreground');
   if (logFile !== undefined && !input.daemon) throw usageError(`--log-file ${logFile}`, 'only with --daemon (in the foreground, messages go to stderr)');
@@ -190,6 +205,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     daemonTimeoutMs,
     dryRun: input.dryRun,
     debug: input.debug || o.fuse.debug === true,
+    metrics,
   };
 }
 

@@ -2,7 +2,8 @@
  * One mount's life, in the process that serves it (the foreground command,
  * or the daemon --daemon started):
  *
- *   open the filesystem → mount → stat the mountpoint (it answers) → ready
+ *   open the filesystem → mount → stat the mountpoint (it answers)
+ *   → control socket (and the metrics endpoint, if asked for) → ready
  *   → serve until one of:
  *     SIGINT / SIGTERM / SIGHUP    "syncing..." → sync → unmount → close → exit 0
  *       a second signal            "still syncing (N s)" (nothing else changes)
@@ -22,6 +23,10 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FuseMount, fusermount, type FuseMountOptions } from '../fs/fuse-adapter.js';
+import { startMetrics, type MetricsEndpoint } from '../control/metrics.js';
+import { ControlServer } from '../control/server.js';
+import { socketCandidates } from '../control/socket-path.js';
+import { machpagerVersion } from '../version.js';
 import { CliError, errorMessage, toCliError } from './cli-error.js';
 import type { CliDeps, FilesystemConfig, MountableFilesystem } from './deps.js';
 import { EXIT } from './exit-codes.js';
@@ -75,6 +80,8 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
   let fs: MountableFilesystem | undefined;
   let mount: FuseMount | undefined;
   let lock: StoreLock | undefined;
+  let control: ControlServer | undefined;
+  let metrics: MetricsEndpoint | undefined;
   let stopRequested = false;
   let extraSignals = 0;
   let stopStarted = 0;
@@ -89,6 +96,15 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
 
   // ---- stopping
 
+  /** The control socket and the metrics endpoint go first: nothing asks a closing filesystem. */
+  const closeControl = async (): Promise<void> => {
+    const [c, e] = [control, metrics];
+    control = undefined;
+    metrics = undefined;
+    await c?.close().catch((err: unknown) => log(`closing the control socket: ${errorMessage(err)}`));
+    await e?.close().catch((err: unknown) => log(`closing the metrics endpoint: ${errorMessage(err)}`));
+  };
+
   const stop = async (external: boolean): Promise<number> => {
     let code: number = EXIT.OK;
     const filesystem = fs;
@@ -101,6 +117,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       log(`sync failed: ${errorMessage(err)}`);
       code = EXIT.IOERR;
     }
+    await closeControl();
     if (!external && m.mounted) {
       phase = 'unmounting';
       try {
@@ -174,6 +191,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     const filesystem = fs;
     detach
       .catch((e: unknown) => log(`lazy unmount failed: ${errorMessage(e)}`))
+      .then(closeControl)
       .then(() => (filesystem ? bounded(filesystem.close(), FORCE_MS, 'closing the store') : undefined))
       .then(() => lock?.release())
       .catch((e: unknown) => log(`closing the store failed: ${errorMessage(e)}`))
@@ -267,6 +285,26 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     } catch (err) {
       await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch(() => undefined);
       await failed(err, `mount ${mnt}`, EXIT.UNAVAILABLE);
+    }
+
+    const controller = opened.control?.({ mountpoint: mnt, version: machpagerVersion() });
+    if (!controller) return;
+    // Without its control socket the mount still serves files: say so, and go on.
+    const socketPath = socketCandidates(mnt)[0];
+    try {
+      control = await ControlServer.start({ socketPath, handlers: controller.handlers(), log });
+    } catch (err) {
+      log(`no control socket (${socketPath}: ${errorMessage(err)}): stats, files and the control commands cannot reach this mount`);
+    }
+    // An endpoint that was asked for and cannot listen is a failed mount.
+    if (plan.metrics) {
+      try {
+        metrics = await startMetrics(plan.metrics, () => controller.stats());
+      } catch (err) {
+        await closeControl();
+        await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch(() => undefined);
+        await failed(err, `--metrics ${plan.metrics.host}:${plan.metrics.port}`, EXIT.UNAVAILABLE);
+      }
     }
   };
 

@@ -126,6 +126,7 @@ export class Catalog {
   private readonly selectDirent;
   private readonly selectDir;
   private readonly selectParent;
+  private readonly selectName;
   private readonly countHidden;
   private readonly selectHiddenIn;
   private readonly selectHidden;
@@ -160,6 +161,9 @@ export class Catalog {
     );
     this.selectParent = db.prepare<[number], number>('SELECT parent FROM dirent WHERE ino = ? LIMIT 1').pluck();
     const hidden = `name GLOB '${HIDDEN_GLOB}'`;
+    this.selectName = db.prepare<[number], { parent: number; name: string }>(
+      `SELECT parent, name FROM dirent WHERE ino = ? AND NOT ${hidden} ORDER BY parent, name LIMIT 1`,
+    );
     this.countHidden = db.prepare<[number], number>(`SELECT count(*) FROM dirent WHERE parent = ? AND ${hidden}`).pluck();
     this.selectHiddenIn = db.prepare<[number], { name: string; ino: number }>(`SELECT name, ino FROM dirent WHERE parent = ? AND ${hidden}`);
     this.selectHidden = db.prepare<[], { parent: number; name: string; ino: number }>(`SELECT parent, name, ino FROM dirent WHERE ${hidden}`);
@@ -231,6 +235,22 @@ export class Catalog {
   /** The directory an inode is named in (a directory has exactly one). */
   parentOf(ino: number): number | undefined {
     return this.selectParent.get(ino);
+  }
+
+  /**
+   * A path of inode `ino` ('/a/b'; of a hard-linked file, the first name in
+   * catalog order); undefined when it has no name (unlinked, maybe still open).
+   */
+  pathOf(ino: number): string | undefined {
+    const names: string[] = [];
+    for (let at = ino; at !== ROOT_INO; ) {
+      const entry = this.selectName.get(at);
+      // A directory cannot be its own ancestor; the bound only guards against a damaged catalog.
+      if (!entry || names.length > 4096) return undefined;
+      names.push(entry.name);
+      at = entry.parent;
+    }
+    return `/${names.reverse().join('/')}`;
   }
 
   /** No entries but libfuse's hidden names of files unlinked while open. */

@@ -9,6 +9,7 @@ import { IpcSystem, Kernel, type IpcSpace } from '../../kernel/index.js';
 import { PagerRequests } from '../pager/index.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
+import type { StoreStats } from '../../stores/index.js';
 import { FsError, toFsError } from './errors.js';
 import { FileObject, type FileObjectHost } from './file-object.js';
 import type { FuseMountOptions, FuseOperations } from './fuse-adapter.js';
@@ -53,6 +54,8 @@ export class MachFilesystem implements FileObjectHost {
   readonly handles = new Map<number, Handle>();
   readonly log: (line: string) => void;
   private nextHandle = 1;
+  /** I/O counters of the file stores already closed. */
+  private readonly closedStoreStats: StoreStats = { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 };
   private readonly flushTimer: NodeJS.Timeout;
   private closed = false;
 
@@ -154,6 +157,7 @@ export class MachFilesystem implements FileObjectHost {
   }
 
   dropped(object: FileObject): void {
+    addStoreStats(this.closedStoreStats, object.store.stats());
     if (this.objects.get(object.inode.ino) === object) this.objects.delete(object.inode.ino);
     if (object.inode.object === object) delete object.inode.object;
   }
@@ -194,6 +198,13 @@ export class MachFilesystem implements FileObjectHost {
     else await this.data.destroy(inode.ino);
     if (orphan) this.catalog.dropOrphan(inode.ino);
     this.namespace.forget(inode);
+  }
+
+  /** Every file store's I/O counters summed, closed ones included. */
+  storeStatistics(): StoreStats {
+    const sum = { ...this.closedStoreStats };
+    for (const object of this.objects.values()) addStoreStats(sum, object.store.stats());
+    return sum;
   }
 
   // ------------------------------------------------------------------ durability
@@ -287,4 +298,8 @@ export class MachFilesystem implements FileObjectHost {
       ffree: host.ffree,
     };
   }
+}
+
+function addStoreStats(into: StoreStats, from: Readonly<StoreStats>): void {
+  for (const key of Object.keys(into) as (keyof StoreStats)[]) into[key] += from[key];
 }

@@ -14,6 +14,14 @@ export interface PageRead {
    */
   zeros?: boolean;
   /**
+   * Only the first `dataPages` pages of the run hold data; the rest lie past
+   * the object's data (a file's end). Those are answered with
+   * memory_object_data_unavailable: the kernel zero-fills them when they are
+   * faulted on and drops them when they were only read ahead. Ignored with
+   * writeLock.
+   */
+  dataPages?: number;
+  /**
    * Supply the pages write-locked, so that the first write to each goes
    * through unlockPage (holes that need allocating, ext2fs style): true for
    * all of them, or one flag per page.

@@ -60,6 +60,8 @@ export interface AttributeRecord {
 export interface PagerStatistics {
   data_requests: number;
   pages_read: number;
+  /** Pages answered with data_unavailable (no data: past a file's end, or nothing stored). */
+  pages_unavailable: number;
   read_errors: number;
   data_returns: number;
   pages_written: number;
@@ -69,6 +71,29 @@ export interface PagerStatistics {
   unlock_errors: number;
   pagein_waits: number;
   evict_notifications: number;
+}
+
+/** All counters at zero. */
+export function emptyPagerStatistics(): PagerStatistics {
+  return {
+    data_requests: 0,
+    pages_read: 0,
+    pages_unavailable: 0,
+    read_errors: 0,
+    data_returns: 0,
+    pages_written: 0,
+    write_errors: 0,
+    write_runs: 0,
+    unlocks: 0,
+    unlock_errors: 0,
+    pagein_waits: 0,
+    evict_notifications: 0,
+  };
+}
+
+/** Add `from`'s counters to `into`. */
+export function addPagerStatistics(into: PagerStatistics, from: Readonly<PagerStatistics>): void {
+  for (const key of Object.keys(into) as (keyof PagerStatistics)[]) into[key] += from[key];
 }
 
 export class Pager {
@@ -94,19 +119,7 @@ export class Pager {
   /** The owner's references (pager_create gives one; release() drops it). */
   userReferences = 1;
   readonly writer: WriteBehind;
-  readonly stats: PagerStatistics = {
-    data_requests: 0,
-    pages_read: 0,
-    read_errors: 0,
-    data_returns: 0,
-    pages_written: 0,
-    write_errors: 0,
-    write_runs: 0,
-    unlocks: 0,
-    unlock_errors: 0,
-    pagein_waits: 0,
-    evict_notifications: 0,
-  };
+  readonly stats: PagerStatistics = emptyPagerStatistics();
   /** Woken whenever something a waiter may be waiting for changes (libpager's p->wakeup). */
   private waiters: (() => void)[] = [];
   private destroyed = false;

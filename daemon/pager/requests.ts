@@ -19,7 +19,7 @@ import {
 } from '../../kernel/index.js';
 import type { PagerCallbacks } from './callbacks.js';
 import { handlePagerMessage } from './messages/dispatch.js';
-import { Pager, type PagerOptions } from './pager.js';
+import { addPagerStatistics, emptyPagerStatistics, Pager, type PagerOptions, type PagerStatistics } from './pager.js';
 
 export interface PagerRequestsOptions {
   /** Where anomalies go (protocol errors, callback errors reported as EIO). */
@@ -41,6 +41,8 @@ export class PagerRequests {
   /** Handlers dispatched and not finished. */
   private active = 0;
   private idleWaiters: (() => void)[] = [];
+  /** Counters of pagers already freed. */
+  private readonly freedStats = emptyPagerStatistics();
   readonly log: (line: string) => void;
   readonly onError: (err: unknown) => void;
 
@@ -71,6 +73,13 @@ export class PagerRequests {
 
   allPagers(): IterableIterator<Pager> {
     return this.pagers.values();
+  }
+
+  /** Every pager's counters summed, freed pagers' included. */
+  statistics(): PagerStatistics {
+    const sum = { ...this.freedStats };
+    for (const pager of this.pagers.values()) addPagerStatistics(sum, pager.stats);
+    return sum;
   }
 
   /** pager_start_workers. */
@@ -115,7 +124,7 @@ export class PagerRequests {
 
   /** @internal The pager was freed. */
   forget(pager: Pager): void {
-    this.pagers.delete(pager.port);
+    if (this.pagers.delete(pager.port)) addPagerStatistics(this.freedStats, pager.stats);
   }
 
   private dispatch(msg: Message): void {

@@ -46,7 +46,7 @@ export class StorePager implements PagerCallbacks {
     if (inside === 0 && !this.writeLockHoles) return { zeros: true };
     const n = inside > 0 ? await store.read(offset, into.subarray(0, inside)) : 0;
     if (n < into.length) into.fill(0, n);
-    if (!this.writeLockHoles) return;
+    if (!this.writeLockHoles) return inside < into.length ? { dataPages: inside / this.pageSize } : undefined;
     // Only pages that read as zeros can be holes: ask the store about those alone.
     const locks: boolean[] = [];
     for (let at = 0; at < into.length; at += this.pageSize) {

@@ -60,6 +60,20 @@ export interface KernelOptions {
   onError?: (err: unknown) => void;
 }
 
+function objectRecord(object: VmObject): ObjectRecord {
+  return {
+    object: object.id,
+    pager: object.pager,
+    internal: object.internal,
+    state: object.state,
+    cached: object.cached,
+    references: object.refCount,
+    resident_count: object.residentCount,
+    dirty_count: object.dirtyCount,
+    ...object.stats,
+  };
+}
+
 /** vm_object_absent_max: outstanding page requests per object. */
 export const ABSENT_MAX = 50;
 /** VM_PAGE_MAX_LAUNDRY: pages out to the default pager before pageout pauses. */
@@ -180,6 +194,8 @@ export class Kernel {
   }
 
   statistics(): VmStatisticsRecord {
+    let dirty = 0;
+    for (const object of this.objects.values()) dirty += object.dirtyCount;
     return this.stats.snapshot({
       pagesize: this.pageSize,
       free_count: this.pages.freeFrameCount,
@@ -187,6 +203,7 @@ export class Kernel {
       inactive_count: this.policy.inactiveCount,
       wire_count: this.wiredPages,
       laundry_count: this.externalLaundry + this.defaultLaundry,
+      dirty_count: dirty,
       objects: this.objects.size,
       objects_cached: this.cachedObjects.size,
       policy: this.policy.name,
@@ -201,17 +218,17 @@ export class Kernel {
 
   /** Per-object figures: resident and dirty pages, faults, hits, pageins, pageouts. */
   objectStatistics(): ObjectRecord[] {
-    return [...this.objects.values()].map((object) => ({
-      object: object.id,
-      pager: object.pager,
-      internal: object.internal,
-      state: object.state,
-      cached: object.cached,
-      references: object.refCount,
-      resident_count: object.residentCount,
-      dirty_count: object.dirtyCount,
-      ...object.stats,
-    }));
+    return [...this.objects.values()].map(objectRecord);
+  }
+
+  /**
+   * The figures of the object whose control port is `control` (as its
+   * pager knows it from init; port names are system-wide here), or
+   * undefined when no object has that port now.
+   */
+  objectStatisticsByControl(control: PortName): ObjectRecord | undefined {
+    const object = this.objectsByControl.get(control);
+    return object && objectRecord(object);
   }
 
   /**

@@ -22,6 +22,8 @@ export interface VmStatisticsRecord {
   inactive_count: number;
   wire_count: number;
   laundry_count: number;
+  /** Resident pages modified and not yet returned to their pager (Linux's nr_dirty). */
+  dirty_count: number;
   zero_fill_count: number;
   reactivations: number;
   pageins: number;
@@ -64,6 +66,7 @@ export interface Gauges {
   inactive_count: number;
   wire_count: number;
   laundry_count: number;
+  dirty_count: number;
   objects: number;
   objects_cached: number;
   policy: string;
@@ -119,6 +122,7 @@ export class VmStatistics {
       inactive_count: gauges.inactive_count,
       wire_count: gauges.wire_count,
       laundry_count: gauges.laundry_count,
+      dirty_count: gauges.dirty_count,
       zero_fill_count: this.zero_fill_count,
       reactivations: this.reactivations_before + gauges.reactivations,
       pageins: this.pageins,

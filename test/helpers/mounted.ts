@@ -48,6 +48,25 @@ export function sh(script: string, options: ShOptions = {}): Promise<ShResult> {
   });
 }
 
+/** The machpager CLI (the build) in a child process: this process never touches a mount. */
+export function machpager(args: string[], options: Pick<ShOptions, 'as' | 'env' | 'timeoutMs'> = {}): Promise<ShResult> {
+  const argv = options.as
+    ? ['setpriv', `--reuid=${options.as.uid}`, `--regid=${options.as.gid}`, '--clear-groups', process.execPath, MACHPAGER, ...args]
+    : [process.execPath, MACHPAGER, ...args];
+  return new Promise((resolve) => {
+    execFile(argv[0], argv.slice(1), { timeout: options.timeoutMs ?? 60_000, encoding: 'utf8', env: options.env ?? process.env }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** `machpager ARGS --json`, parsed; throws with the error output if it failed. */
+export async function machpagerJson<T>(args: string[]): Promise<T> {
+  const r = await machpager([...args, '--json']);
+  if (r.code !== 0) throw new Error(`machpager ${args.join(' ')}: exit ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
 /** sh, and throw with the output if it failed. Returns stdout. */
 export async function shOk(script: string, options: ShOptions = {}): Promise<string> {
   const r = await sh(script, options);

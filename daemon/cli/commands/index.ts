@@ -1,11 +1,17 @@
 /**
  * The commands of `machpager`, in the order --help lists them. Coming
- * with later issues: stats, files, sync, evict, policy, cache-size, top,
- * sim, trace, fsck.
+ * with later issues: sim, trace, fsck.
  */
+import { cacheSizeCommand } from './cache-size.js';
 import type { CliCommand } from './command.js';
+import { evictCommand } from './evict.js';
+import { filesCommand } from './files.js';
 import { mountCommand } from './mount.js';
+import { policyCommand } from './policy.js';
+import { statsCommand } from './stats.js';
+import { syncCommand } from './sync.js';
+import { topCommand } from './top.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

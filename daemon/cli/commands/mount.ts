@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, policyNames } from '../../../kernel/index.js';
+import { formatMetricsAddress } from '../../control/metrics-address.js';
 import { buildMountOptions } from '../../fs/fuse-adapter.js';
 import { runDaemonChild, startDaemon } from '../daemonize.js';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.js';
@@ -36,6 +37,7 @@ interface MountOptions {
   debug?: boolean;
   dryRun?: boolean;
   daemonChild?: boolean;
+  metrics?: string;
 }
 
 const HELP_AFTER = `
@@ -51,7 +53,8 @@ STORE:
 
 -o OPTIONS (comma-separated, repeatable; key=value or key):
   ours        cache_size=SIZE page_size=SIZE policy=NAME cache_mode=direct|kernel
-              store=STORE log_file=PATH (same as the flags; a flag and -o must agree)
+              store=STORE log_file=PATH metrics=ADDR:PORT (same as the flags;
+              a flag and -o must agree)
   FUSE        allow_other allow_root default_permissions ro rw uid=N gid=N
               umask=OCTAL fsname=NAME subtype=NAME big_writes (on by default)
               no_big_writes direct_io kernel_cache auto_cache max_read=N max_write=N
@@ -62,7 +65,13 @@ STORE:
   anything else goes to libfuse as it is (noatime, nosuid, max_readahead=N, nonempty)
 
 Environment: MACHPAGER_CACHE_SIZE, MACHPAGER_PAGE_SIZE, MACHPAGER_POLICY,
-MACHPAGER_CACHE_MODE, MACHPAGER_STORE (below the flags and -o), MACHPAGER_HOME.
+MACHPAGER_CACHE_MODE, MACHPAGER_STORE, MACHPAGER_METRICS (below the flags and
+-o), MACHPAGER_HOME.
+
+Metrics: --metrics 127.0.0.1:9464 serves the page-cache statistics in the
+Prometheus text format at http://127.0.0.1:9464/metrics while mounted. Loopback
+addresses only (127.x.y.z, localhost, [::1]): the endpoint has no
+authentication; publish it through a reverse proxy. Port 0 takes a free port.
 
 Cache modes: direct (FUSE direct_io: every read and write reaches the simulated
 page cache; no shared writable mmap) or kernel (Linux's page cache in front:
@@ -121,6 +130,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     store: given(command, deps.env, 'store', '--store', 'MACHPAGER_STORE'),
     logFile: given(command, deps.env, 'logFile', '--log-file'),
     daemonTimeout: given(command, deps.env, 'daemonTimeout', '--daemon-timeout'),
+    metrics: given(command, deps.env, 'metrics', '--metrics', 'MACHPAGER_METRICS'),
     options: opts.o ?? [],
     daemon: opts.daemon === true,
     foreground: opts.foreground === true,
@@ -135,8 +145,9 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     const fuse = buildMountOptions(plan.fuse).join(',');
     deps.stdout(
       `would mount ${plan.store.name} (${pre.storeExists ? 'existing store' : 'new store, would be created'}) on ${pre.mountpoint} (${describePlan(plan)})` +
-        `${pre.staleMount ? ', after cleaning the stale mount there' : ''}; FUSE options ${fuse} over the filesystem's own; ` +
-        `${plan.daemon ? 'as a daemon' : 'in the foreground'}; nothing was changed\n`,
+        `${pre.staleMount ? ', after cleaning the stale mount there' : ''}; FUSE options ${fuse} over the filesystem's own` +
+        `${plan.metrics ? `; metrics on http://${formatMetricsAddress(plan.metrics)}/metrics` : ''}` +
+        `; ${plan.daemon ? 'as a daemon' : 'in the foreground'}; nothing was changed\n`,
     );
     ctx.exitCode = EXIT.OK;
     return;
@@ -176,6 +187,7 @@ export const mountCommand: CliCommand = {
       .addOption(new Option('--cache-mode <mode>', 'direct or kernel (see below)').env('MACHPAGER_CACHE_MODE').default(DEFAULT_CACHE_MODE))
       .addOption(new Option('--store <store>', 'the store, instead of the STORE argument').env('MACHPAGER_STORE'))
       .addOption(new Option('-o <options>', 'mount options, comma-separated; repeatable (see below)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+      .addOption(new Option('--metrics <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (loopback only; see below)').env('MACHPAGER_METRICS'))
       .addOption(new Option('--daemon', 'return once mounted; a detached daemon serves the mount'))
       .addOption(new Option('--log-file <path>', "with --daemon: append the daemon's messages here (default: discard them)"))
       .addOption(new Option('--daemon-timeout <seconds>', 'with --daemon: how long to wait for the mount').default(String(DEFAULT_DAEMON_TIMEOUT_S)))

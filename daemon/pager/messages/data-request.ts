@@ -79,19 +79,27 @@ async function readRun(pager: Pager, start: number, end: number): Promise<void> 
   let locks: boolean | readonly boolean[] = false;
   try {
     const reply = await pager.callbacks.readPage(start * pageSize, data);
-    if (reply?.zeros && !reply.writeLock) {
-      pager.space.system.memory.deallocate(data);
-      pager.stats.pages_read += end - start;
+    locks = reply?.writeLock ?? false;
+    // Pages with no data (past a file's end): data_unavailable, and the kernel zero-fills them
+    // if they are faulted on, or drops them if they were only read ahead.
+    const have = reply?.zeros === true ? 0 : Math.min(end - start, reply?.dataPages ?? end - start);
+    if (have < end - start && locks === false) {
+      pager.stats.pages_read += have;
+      pager.stats.pages_unavailable += end - start - have;
       for (let page = start; page < end; page++) pager.pagemap.setError(page, 0);
       pager.send<MemoryObjectDataUnavailable>({
         id: 'memory_object_data_unavailable',
         dest: pager.control,
-        offset: start * pageSize,
-        size: (end - start) * pageSize,
+        offset: (start + have) * pageSize,
+        size: (end - start - have) * pageSize,
       });
+      if (have === 0) {
+        pager.space.system.memory.deallocate(data);
+        return;
+      }
+      supply(pager, start, start + have, data, () => false);
       return;
     }
-    locks = reply?.writeLock ?? false;
   } catch (err) {
     const errno = pagerErrno(err);
     pager.stats.read_errors++;
@@ -103,6 +111,12 @@ async function readRun(pager: Pager, start: number, end: number): Promise<void> 
   pager.stats.pages_read += end - start;
   for (let page = start; page < end; page++) pager.pagemap.setError(page, 0);
   const lockOf = (page: number): boolean => (typeof locks === 'boolean' ? locks : locks[page - start] === true);
+  supply(pager, start, end, data, lockOf);
+}
+
+/** data_supply of pages [start, end) from `data` (which the message takes), split where their locks differ. */
+function supply(pager: Pager, start: number, end: number, data: Buffer, lockOf: (page: number) => boolean): void {
+  const pageSize = pager.pageSize;
   let from = start;
   while (from < end) {
     const locked = lockOf(from);

@@ -1,0 +1,62 @@
+/**
+ * `machpager policy [NAME]`: the replacement policy the pageout daemon uses
+ * now, or switch it while the mount runs (the resident pages are handed to
+ * the new policy; nothing is evicted by the switch itself).
+ */
+import { Option, type Command } from 'commander';
+import { checkResult } from '../../control/stats-record.js';
+import { chooseMount, jsonText, mountOption, parseSeconds, timeoutOption, withClient } from '../control-cli.js';
+import type { CliCommand, CommandContext } from './command.js';
+
+interface PolicyOptions {
+  mount?: string;
+  json?: boolean;
+  timeout: string;
+}
+
+interface PolicyResult {
+  policy: string;
+  previous?: string;
+  policies: string[];
+}
+
+async function runPolicy(name: string | undefined, command: Command, ctx: CommandContext): Promise<void> {
+  const opts = command.opts<PolicyOptions>();
+  const timeoutS = parseSeconds(opts.timeout, `--timeout ${opts.timeout}`, { zero: true });
+  const mount = await chooseMount(ctx, opts.mount);
+  const result = await withClient(
+    ctx,
+    mount,
+    async (client) => {
+      const r = checkResult<PolicyResult>(await client.call('policy', name === undefined ? {} : { name }), 'policy', [], ['policy']);
+      if (!Array.isArray(r.policies)) r.policies = [];
+      return r;
+    },
+    { timeoutSeconds: timeoutS, what: name === undefined ? mount.mountpoint : `policy ${name}` },
+  );
+  if (opts.json === true) {
+    ctx.deps.stdout(jsonText(result));
+  } else if (name === undefined) {
+    ctx.deps.stdout(`policy: ${result.policy}${result.policies.length > 0 ? ` (available: ${result.policies.join(', ')})` : ''}\n`);
+  } else {
+    ctx.deps.stdout(`policy: ${result.previous ?? '?'} -> ${result.policy}\n`);
+  }
+}
+
+export const policyCommand: CliCommand = {
+  name: 'policy',
+  register(program, ctx) {
+    program
+      .command('policy')
+      .summary('show the replacement policy, or switch it while mounted')
+      .description("Print the mount's page replacement policy, or switch to NAME while it runs.")
+      .usage('[options] [NAME]')
+      .argument('[NAME]', 'the policy to switch to (mach, fifo, lru, clock, clock2)')
+      .addOption(mountOption())
+      .addOption(new Option('--json', "print the daemon's answer as JSON"))
+      .addOption(timeoutOption(10))
+      .action(async (name: string | undefined, _opts: PolicyOptions, command: Command) => {
+        await runPolicy(name, command, ctx);
+      });
+  },
+};

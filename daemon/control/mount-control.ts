@@ -1,0 +1,281 @@
+/**
+ * What a mount's control socket answers, for a MachFilesystem: the one
+ * statistics record (the kernel's, plus the pager's and the stores'
+ * counters), per-file residency, and the control verbs (sync, evict,
+ * policy, cache size), each done the way the kernel and the pager library
+ * do it (pager_sync, pager_return, a policy switch, a pool resize).
+ */
+import os from 'node:os';
+import { hasPolicy, policyNames, type ObjectRecord } from '../../kernel/index.js';
+import { isHiddenName } from '../fs/catalog.js';
+import type { FileObject } from '../fs/file-object.js';
+import type { MachFilesystem } from '../fs/filesystem.js';
+import type { Inode } from '../fs/inode.js';
+import { isDir, isReg } from '../fs/mode.js';
+import { ControlError } from './control-error.js';
+import { PROTOCOL_VERSION, type ControlMethods, type FileRecord, type HelloResult } from './protocol.js';
+import type { ControlHandlers } from './server.js';
+import type { StatsRecord } from './stats-record.js';
+
+export interface MountControlOptions {
+  readonly mountpoint: string;
+  readonly version: string;
+  /** How long cache-size waits for a shrink to finish before answering (ms). */
+  readonly resizeWaitMs?: number;
+}
+
+type Result<M extends keyof ControlMethods> = ControlMethods[M]['result'];
+
+/** Entries listed between yields to the event loop while walking a tree (the FUSE loop must not starve). */
+const WALK_BATCH = 256;
+
+export class MountControl {
+  readonly started = Date.now();
+
+  constructor(
+    private readonly fs: MachFilesystem,
+    private readonly options: MountControlOptions,
+  ) {}
+
+  handlers(): ControlHandlers {
+    return {
+      hello: () => this.hello(),
+      stats: () => this.stats(),
+      files: (params) => this.files(params),
+      sync: (params) => this.sync(params),
+      evict: (params) => this.evict(params),
+      policy: (params) => this.policy(params),
+      cacheSize: (params) => this.cacheSize(params),
+    };
+  }
+
+  hello(): HelloResult {
+    return {
+      protocol: PROTOCOL_VERSION,
+      version: this.options.version,
+      mountpoint: this.options.mountpoint,
+      store: this.fs.data.name,
+      pid: process.pid,
+      started: this.started,
+      page_size: this.fs.pageSize,
+      cache_mode: this.fs.config.cacheMode,
+    };
+  }
+
+  /** The statistics record: the kernel's, and around it what only the daemon knows. */
+  stats(): StatsRecord {
+    const fs = this.fs;
+    const vm = fs.kernel.statistics();
+    const open = new Set<number>();
+    for (const handle of fs.handles.values()) if (handle.object) open.add(handle.inode.ino);
+    const now = Date.now();
+    return {
+      ...vm,
+      cache_size: vm.frames * vm.pagesize,
+      uptime_s: (now - this.started) / 1000,
+      timestamp: now,
+      pager: fs.requests.statistics(),
+      store: fs.storeStatistics(),
+      fs: {
+        files_open: open.size,
+        objects: fs.objects.size,
+        store: fs.data.name,
+        mountpoint: this.options.mountpoint,
+        cache_mode: fs.config.cacheMode,
+      },
+    };
+  }
+
+  /**
+   * Per file: without paths, every file the cache holds an object for; a
+   * path names a file, or a directory's files (its whole tree with recursive).
+   */
+  async files(params: Record<string, unknown>): Promise<Result<'files'>> {
+    const paths = optionalStrings(params.paths, 'paths');
+    const recursive = optionalBoolean(params.recursive, 'recursive') ?? false;
+    if (paths === undefined) {
+      const out: FileRecord[] = [];
+      for (const object of this.liveObjects()) out.push(this.fileRecord(object.inode, this.fs.catalog.pathOf(object.inode.ino) ?? ''));
+      return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.ino - b.ino));
+    }
+    const out: FileRecord[] = [];
+    for (const p of paths) {
+      const inode = this.resolve(p);
+      if (isReg(inode.mode)) out.push(this.fileRecord(inode, p));
+      else if (isDir(inode.mode)) await this.walk(inode, p === '/' ? '' : p, recursive, out);
+    }
+    return out;
+  }
+
+  /** pager_sync of one file (and its store and catalog record, durably), or of everything. */
+  async sync(params: Record<string, unknown>): Promise<Result<'sync'>> {
+    const p = optionalString(params.path, 'path');
+    if (p === undefined || p === '/') {
+      await this.fs.sync();
+      return { synced: '/' };
+    }
+    const inode = this.resolve(p);
+    if (isDir(inode.mode)) {
+      // A directory: every file below it that has an object.
+      for (const object of this.liveObjects()) {
+        const at = this.fs.catalog.pathOf(object.inode.ino);
+        if (at !== undefined && at.startsWith(`${p}/`)) await this.fs.syncInode(object.inode);
+      }
+      this.fs.flushAttributes();
+      return { synced: p };
+    }
+    await this.fs.syncInode(inode);
+    return { synced: p };
+  }
+
+  /** pager_return: dirty pages written back, then every page of the file (or of all files) dropped. */
+  async evict(params: Record<string, unknown>): Promise<Result<'evict'>> {
+    const p = optionalString(params.path, 'path');
+    const all = optionalBoolean(params.all, 'all') ?? false;
+    if ((p === undefined) === !all) throw new ControlError('EINVAL', 'evict takes a path or all, one of them');
+    let targets: FileObject[];
+    if (all) {
+      targets = [...this.liveObjects()];
+    } else {
+      const inode = this.resolve(p as string);
+      if (isDir(inode.mode)) {
+        targets = [...this.liveObjects()].filter((o) => (this.fs.catalog.pathOf(o.inode.ino) ?? '').startsWith(p === '/' ? '/' : `${p}/`));
+      } else {
+        const object = this.fs.objects.get(inode.ino);
+        targets = object && !object.isFreed ? [object] : [];
+      }
+    }
+    let evicted = 0;
+    let files = 0;
+    for (const object of targets) {
+      const before = this.objectRecord(object)?.resident_count ?? 0;
+      if (before === 0 || object.isFreed || object.pager.state !== 'normal') continue;
+      await object.pager.return(true);
+      evicted += before - (this.objectRecord(object)?.resident_count ?? 0);
+      files++;
+    }
+    return { evicted_pages: evicted, files };
+  }
+
+  /** Show the policy, or switch to another while running. */
+  policy(params: Record<string, unknown>): Result<'policy'> {
+    const name = optionalString(params.name, 'name');
+    const kernel = this.fs.kernel;
+    const current = kernel.policy.name;
+    if (name === undefined) return { policy: current, policies: policyNames() };
+    if (!hasPolicy(name)) throw new ControlError('EINVAL', `unknown policy "${name}" (known: ${policyNames().join(', ')})`);
+    if (name !== current) kernel.setPolicy(name);
+    return { policy: name, previous: current, policies: policyNames() };
+  }
+
+  /** Show the cache size, or resize the frame pool while running (a shrink evicts down first). */
+  async cacheSize(params: Record<string, unknown>): Promise<Result<'cacheSize'>> {
+    const kernel = this.fs.kernel;
+    const pageSize = kernel.pageSize;
+    const size = params.size;
+    const previous = kernel.frameCount * pageSize;
+    const answer = (extra: { previous?: number }): Result<'cacheSize'> => ({
+      cache_size: kernel.frameCount * pageSize,
+      frames: kernel.frameCount,
+      page_size: pageSize,
+      frames_retiring: kernel.pages.retireDebt,
+      ...extra,
+    });
+    if (size === undefined) return answer({});
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0) throw new ControlError('EINVAL', 'size must be a positive whole number of bytes');
+    if (size % pageSize !== 0) throw new ControlError('EINVAL', `${size} bytes is not a whole number of ${pageSize}-byte pages`);
+    if (size > os.totalmem()) throw new ControlError('ENOMEM', `${size} bytes is more than this machine's memory (${os.totalmem()} bytes)`);
+    let resizing: Promise<void>;
+    try {
+      resizing = kernel.resize(size);
+    } catch (err) {
+      if (err instanceof RangeError) throw new ControlError('EINVAL', err.message);
+      throw err;
+    }
+    // A shrink answers when it is done, or after a while with what it still owes (wired or busy pages).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([resizing, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.resizeWaitMs ?? 30_000)))]);
+    clearTimeout(timer);
+    return answer({ previous });
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private *liveObjects(): IterableIterator<FileObject> {
+    for (const object of this.fs.objects.values()) if (!object.isFreed) yield object;
+  }
+
+  private resolve(p: string): Inode {
+    if (!p.startsWith('/')) throw new ControlError('EINVAL', `"${p}" is not a path inside the mount (it must start with /)`);
+    try {
+      return this.fs.namespace.resolve(p);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string') throw new ControlError(code, `${p}: ${code === 'ENOENT' ? 'no such file or directory' : code}`);
+      throw err;
+    }
+  }
+
+  /** The kernel's record of the file's object, if the kernel has one now. */
+  private objectRecord(object: FileObject): ObjectRecord | undefined {
+    if (object.isFreed || object.pager.state !== 'normal') return undefined;
+    return this.fs.kernel.objectStatisticsByControl(object.pager.control);
+  }
+
+  private fileRecord(inode: Inode, path: string): FileRecord {
+    const object = this.fs.objects.get(inode.ino);
+    const record = object && this.objectRecord(object);
+    const pages = Math.ceil(inode.size / this.fs.pageSize);
+    const resident = record?.resident_count ?? 0;
+    return {
+      path: inode.orphan ? '' : path,
+      ino: inode.ino,
+      size: inode.size,
+      pages,
+      resident_pages: resident,
+      dirty_pages: record?.dirty_count ?? 0,
+      resident_fraction: pages === 0 ? 0 : resident / pages,
+      faults: record?.faults ?? 0,
+      hits: record?.hits ?? 0,
+      pageins: record?.pageins ?? 0,
+      pageouts: record?.pageouts ?? 0,
+      evictions: record?.evictions ?? 0,
+      cached: record?.cached ?? false,
+      open: inode.opens > 0,
+    };
+  }
+
+  /** The regular files in `dir` (and below, with recursive), in name order. */
+  private async walk(dir: Inode, prefix: string, recursive: boolean, out: FileRecord[]): Promise<void> {
+    const pending: { ino: number; prefix: string }[] = [{ ino: dir.ino, prefix }];
+    let listed = 0;
+    while (pending.length > 0) {
+      const { ino, prefix: at } = pending.shift() as { ino: number; prefix: string };
+      for (const entry of this.fs.catalog.list(ino)) {
+        if (isHiddenName(entry.name)) continue;
+        const path = `${at}/${entry.name}`;
+        if (isReg(entry.mode)) out.push(this.fileRecord(this.fs.namespace.inode(entry.ino), path));
+        else if (recursive && isDir(entry.mode)) pending.push({ ino: entry.ino, prefix: path });
+        if (++listed % WALK_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value === '') throw new ControlError('EINVAL', `${name} must be a non-empty string`);
+  return value;
+}
+
+function optionalBoolean(value: unknown, name: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'boolean') throw new ControlError('EINVAL', `${name} must be true or false`);
+  return value;
+}
+
+function optionalStrings(value: unknown, name: string): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) throw new ControlError('EINVAL', `${name} must be a list of paths`);
+  return value as string[];
+}

@@ -1,0 +1,72 @@
+/**
+ * The control protocol: newline-delimited JSON over the mount's Unix
+ * socket. A request is one line `{"id": ..., "method": "...", "params": {...}}`;
+ * its answer is one line `{"id": ..., "result": ...}` or
+ * `{"id": ..., "error": {"code": "EINVAL", "message": "..."}}`, in order. A line
+ * that is not a request gets an error answer with id null; the connection
+ * stays open.
+ */
+
+import type { StatsRecord } from './stats-record.js';
+
+export const PROTOCOL_VERSION = 1;
+
+export interface ControlRequest {
+  id: number | string;
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+export interface ControlError {
+  /** An errno name (EINVAL, ENOENT, ...) or EPROTO for a malformed request. */
+  code: string;
+  message: string;
+}
+
+export type ControlResponse = { id: number | string | null; result: unknown } | { id: number | string | null; error: ControlError };
+
+/** What `hello` answers. */
+export interface HelloResult {
+  protocol: number;
+  version: string;
+  mountpoint: string;
+  store: string;
+  pid: number;
+  started: number;
+  page_size: number;
+  cache_mode: 'direct' | 'kernel';
+}
+
+/** One file, as `files` reports it (fincore's columns and then some). */
+export interface FileRecord {
+  /** Path inside the mount ('/a/b'); '' when the file has no name left. */
+  path: string;
+  ino: number;
+  size: number;
+  /** Pages the file's size covers. */
+  pages: number;
+  resident_pages: number;
+  dirty_pages: number;
+  /** resident_pages / pages (0 for an empty file). */
+  resident_fraction: number;
+  faults: number;
+  hits: number;
+  pageins: number;
+  pageouts: number;
+  evictions: number;
+  /** The kernel keeps the object with no mapping (may_cache). */
+  cached: boolean;
+  open: boolean;
+}
+
+/** Method names and their params / results. */
+export interface ControlMethods {
+  hello: { params: Record<string, never>; result: HelloResult };
+  stats: { params: Record<string, never>; result: StatsRecord };
+  files: { params: { paths?: string[]; recursive?: boolean }; result: FileRecord[] };
+  sync: { params: { path?: string }; result: { synced: string } };
+  evict: { params: { path?: string; all?: boolean }; result: { evicted_pages: number; files: number } };
+  policy: { params: { name?: string }; result: { policy: string; previous?: string; policies: string[] } };
+  /** frames_retiring: what a shrink still owes when it answers (wired pages it waits for). */
+  cacheSize: { params: { size?: number }; result: { cache_size: number; frames: number; page_size: number; frames_retiring: number; previous?: number } };
+}

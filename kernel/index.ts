@@ -19,5 +19,7 @@ export type { VmStatisticsRecord } from './vm/statistics.js';
 export type { LatencySummary } from './vm/latency.js';
 export { MemorySwap, FileSwap, type SwapStore } from './default-pager/swap.js';
 export type { ReplacementPolicy, PolicyFactory } from './policy/policy.js';
-export { createPolicy, policyNames, policyFactories, hasPolicy, DEFAULT_POLICY } from './policy/registry.js';
+export { createPolicy, policyNames, policyFactories, allPolicyFactories, policyFactory, hasPolicy, DEFAULT_POLICY } from './policy/registry.js';
+export { replay, nextAccesses, type Trace, type ReplayResult } from './policy/replay.js';
+export { parseTrace, parseTraceLine, TraceBuilder, TraceFormatError } from './policy/trace.js';
 export { SerialQueues } from './util/serial-queues.js';

@@ -41,10 +41,24 @@ export interface ReplacementPolicy {
   victim(): number;
   /** Whether `slot` is tracked now. */
   has(slot: number): boolean;
+
+  // Optional hooks. The trace replay (replay.ts) calls them to follow
+  // cache-policies.md exactly; the live kernel calls miss() before it
+  // inserts a page that came in (its evictions happen earlier, in the
+  // pageout daemon, so they cannot depend on the incoming page).
+
+  /** A request for `key` missed; evictions for it (victim()) and then insert() follow. Ghost lists look here. */
+  miss?(key: number): void;
+  /** The policy wants a page evicted before the next insert even though the cache is not full (2Q's Am). Replay only. */
+  needsRoom?(): boolean;
+  /** The page in `slot` is next asked for at request `time` (Belady's oracle; offline replay only). */
+  nextAccess?(slot: number, time: number): void;
 }
 
 export interface PolicyFactory {
   readonly name: string;
   readonly description: string;
+  /** Needs to know the future (Belady): trace replay only, never the live kernel. */
+  readonly offline?: boolean;
   create(capacity: number, slots?: number): ReplacementPolicy;
 }

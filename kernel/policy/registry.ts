@@ -1,4 +1,8 @@
-/** The policies by name: what --policy and `machpager policy` accept. */
+/**
+ * The policies by name. Live ones (what --policy and `machpager policy`
+ * accept) drive the pageout daemon; offline ones (Belady) need the future
+ * and only replay traces (`machpager sim`).
+ */
 import { clock, clock2 } from './clock.js';
 import { fifo } from './fifo.js';
 import { lru } from './lru.js';
@@ -10,21 +14,36 @@ for (const factory of [mach, fifo, lru, clock, clock2]) factories.set(factory.na
 
 export const DEFAULT_POLICY = mach.name;
 
+/** The live policies' names. */
 export function policyNames(): string[] {
-  return [...factories.keys()];
+  return policyFactories().map((f) => f.name);
 }
 
+/** The live policies. */
 export function policyFactories(): PolicyFactory[] {
+  return [...factories.values()].filter((f) => f.offline !== true);
+}
+
+/** Every policy, offline ones included: what trace replay accepts. */
+export function allPolicyFactories(): PolicyFactory[] {
   return [...factories.values()];
 }
 
-export function hasPolicy(name: string): boolean {
-  return factories.has(name);
+/** A policy by name, offline ones included. */
+export function policyFactory(name: string): PolicyFactory | undefined {
+  return factories.get(name);
 }
 
-/** Throws a RangeError naming the known policies when `name` is unknown. */
+/** Whether `name` is a live policy. */
+export function hasPolicy(name: string): boolean {
+  const factory = factories.get(name);
+  return factory !== undefined && factory.offline !== true;
+}
+
+/** A live policy. Throws a RangeError naming the known policies when `name` is unknown or offline only. */
 export function createPolicy(name: string, capacity: number, slots = capacity): ReplacementPolicy {
   const factory = factories.get(name);
+  if (factory?.offline === true) throw new RangeError(`policy "${name}" needs to know the future: it replays traces only (machpager sim), it cannot run a live cache`);
   if (!factory) throw new RangeError(`unknown policy "${name}" (known: ${policyNames().join(', ')})`);
   return factory.create(capacity, Math.max(slots, capacity));
 }

@@ -179,7 +179,7 @@ function zeroFill(vm: Kernel, object: VmObject, placeholder: number): boolean {
   pages.frameData(frame).fill(0);
   pages.replace(placeholder, frame, object);
   object.residentCount++;
-  vm.track(frame, object, false);
+  vm.pageIn(frame, object, false);
   vm.stats.zero_fill_count++;
   object.stats.zero_fills++;
   pages.wakeup(placeholder, 0);

@@ -347,13 +347,16 @@ export class Kernel {
 
   /** Make a resident page known to the policy (it becomes evictable). Policy slots are frame numbers. */
   track(d: number, object: VmObject, prefetch: boolean): void {
-    this.policy.insert(
-      d - this.pages.fictitiousCount,
-      object.pageKey(this.pages.pageIndex[d]),
-      (prefetch ? INSERT_PREFETCH : 0) | (object.internal ? INSERT_INTERNAL : 0),
-    );
+    const key = object.pageKey(this.pages.pageIndex[d]);
+    this.policy.insert(d - this.pages.fictitiousCount, key, (prefetch ? INSERT_PREFETCH : 0) | (object.internal ? INSERT_INTERNAL : 0));
     // A shrink waits for evictable pages (an unwired or no longer busy one may be the first).
     if (this.pages.retireDebt > 0) this.pageout.wake();
+  }
+
+  /** A page came in (supplied or zero-filled): the policy hears of the miss (its ghost lists), then tracks it. */
+  pageIn(d: number, object: VmObject, prefetch: boolean): void {
+    this.policy.miss?.(object.pageKey(this.pages.pageIndex[d]));
+    this.track(d, object, prefetch);
   }
 
   /** The page leaves the policy (freed, wired, or handed to pageout). */

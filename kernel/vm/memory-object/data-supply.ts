@@ -89,7 +89,7 @@ function install(
   object.residentCount++;
   // Requested pages are activated; unrequested ones (and read-ahead nobody waits on) go inactive.
   const prefetch = placeholder === NIL || ((placeholderFlags & PG_PREFETCH) !== 0 && pages.waiterCount(placeholder) === 0);
-  vm.track(frame, object, prefetch);
+  vm.pageIn(frame, object, prefetch);
   vm.stats.pageins++;
   object.stats.pageins++;
   if (placeholder !== NIL) {

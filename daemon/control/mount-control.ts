@@ -6,6 +6,7 @@
  * do it (pager_sync, pager_return, a policy switch, a pool resize).
  */
 import os from 'node:os';
+import path from 'node:path';
 import { hasPolicy, policyNames, type ObjectRecord } from '../../kernel/index.js';
 import { isHiddenName } from '../fs/catalog.js';
 import type { FileObject } from '../fs/file-object.js';
@@ -46,6 +47,7 @@ export class MountControl {
       evict: (params) => this.evict(params),
       policy: (params) => this.policy(params),
       cacheSize: (params) => this.cacheSize(params),
+      trace: (params) => this.trace(params),
     };
   }
 
@@ -199,6 +201,32 @@ export class MountControl {
     return answer({ previous });
   }
 
+  /** Record the page-access trace into a new file (start), finish it (stop), or say how it goes (status). */
+  async trace(params: Record<string, unknown>): Promise<Result<'trace'>> {
+    const action = params.action;
+    if (action === 'status') return this.fs.tracer?.status() ?? { recording: false, requests: 0, dropped: 0, files: 0 };
+    if (action === 'stop') {
+      if (!this.fs.tracer) throw new ControlError('ENOENT', 'no trace is being recorded');
+      return this.fs.stopTrace();
+    }
+    if (action !== 'start') throw new ControlError('EINVAL', 'action must be start, stop or status');
+    const file = optionalString(params.path, 'path');
+    if (file === undefined || !path.isAbsolute(file)) throw new ControlError('EINVAL', 'trace start needs the trace file as an absolute path');
+    const mountpoint = this.options.mountpoint;
+    // Writing the trace through this mount would trace its own writes, and have the daemon serve itself.
+    if (file === mountpoint || file.startsWith(mountpoint === '/' ? '/' : `${mountpoint}/`)) {
+      throw new ControlError('EINVAL', `${file} is on the mount being traced: put the trace file somewhere else`);
+    }
+    try {
+      return await this.fs.startTrace(file);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === 'EEXIST') throw new ControlError('EEXIST', `${file} exists already (a trace is written to a new file)`);
+      if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new ControlError(code, `${file}: ${err instanceof Error ? err.message : code}`);
+      throw err;
+    }
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private *liveObjects(): IterableIterator<FileObject> {
@@ -238,6 +266,7 @@ export class MountControl {
       faults: record?.faults ?? 0,
       hits: record?.hits ?? 0,
       pageins: record?.pageins ?? 0,
+      zero_fills: record?.zero_fills ?? 0,
       pageouts: record?.pageouts ?? 0,
       evictions: record?.evictions ?? 0,
       cached: record?.cached ?? false,

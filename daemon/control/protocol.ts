@@ -52,11 +52,26 @@ export interface FileRecord {
   faults: number;
   hits: number;
   pageins: number;
+  /** Pages that came in zero-filled (no data: written past the end, holes). */
+  zero_fills: number;
   pageouts: number;
   evictions: number;
   /** The kernel keeps the object with no mapping (may_cache). */
   cached: boolean;
   open: boolean;
+}
+
+/** What `trace` answers: the recording now (after start or status) or the finished one (after stop). */
+export interface TraceResult {
+  recording: boolean;
+  /** The trace file (absolute). */
+  path?: string;
+  /** Page requests written. */
+  requests: number;
+  /** Page requests lost because the trace file could not keep up. */
+  dropped: number;
+  files: number;
+  started?: number;
 }
 
 /** Method names and their params / results. */
@@ -68,5 +83,6 @@ export interface ControlMethods {
   evict: { params: { path?: string; all?: boolean }; result: { evicted_pages: number; files: number } };
   policy: { params: { name?: string }; result: { policy: string; previous?: string; policies: string[] } };
   /** frames_retiring: what a shrink still owes when it answers (wired pages it waits for). */
+  trace: { params: { action: 'start' | 'stop' | 'status'; path?: string }; result: TraceResult };
   cacheSize: { params: { size?: number }; result: { cache_size: number; frames: number; page_size: number; frames_retiring: number; previous?: number } };
 }

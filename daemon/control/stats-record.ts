@@ -192,6 +192,7 @@ const FILE_NUMBERS = [
   'faults',
   'hits',
   'pageins',
+  'zero_fills',
   'pageouts',
   'evictions',
 ] as const satisfies readonly NumericKeys<FileRecord>[];

@@ -15,6 +15,7 @@ import { FileObject, type FileObjectHost } from './file-object.js';
 import type { FuseMountOptions, FuseOperations } from './fuse-adapter.js';
 import type { Inode } from './inode.js';
 import { Namespace } from './namespace.js';
+import { PageTraceRecorder, type PageTraceStatus } from './page-trace.js';
 import { buildOperations } from './operations.js';
 
 export interface Handle {
@@ -53,6 +54,8 @@ export class MachFilesystem implements FileObjectHost {
   /** Open handles: fh → inode, open flags, and (regular files) the object the handle uses. */
   readonly handles = new Map<number, Handle>();
   readonly log: (line: string) => void;
+  /** The page-access trace being recorded (machpager trace start), if any. */
+  tracer: PageTraceRecorder | undefined;
   private nextHandle = 1;
   /** I/O counters of the file stores already closed. */
   private readonly closedStoreStats: StoreStats = { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 };
@@ -237,9 +240,33 @@ export class MachFilesystem implements FileObjectHost {
     this.data.syncCatalog();
   }
 
+  // ------------------------------------------------------------------ page-access trace
+
+  /** Start recording every page read and written into `path` (a new file). */
+  async startTrace(path: string): Promise<PageTraceStatus> {
+    if (this.tracer) throw new FsError('EBUSY', `a trace is being recorded already (into ${this.tracer.path})`);
+    const tracer = await PageTraceRecorder.start(path, this.pageSize);
+    if (this.tracer) {
+      // Another start won the race while the file was being created.
+      await tracer.stop();
+      throw new FsError('EBUSY', 'a trace is being recorded already');
+    }
+    this.tracer = tracer;
+    return tracer.status();
+  }
+
+  /** Stop recording; the trace file is complete when this resolves. */
+  async stopTrace(): Promise<PageTraceStatus> {
+    const tracer = this.tracer;
+    if (!tracer) return { recording: false, requests: 0, dropped: 0, files: 0 };
+    this.tracer = undefined;
+    return tracer.stop();
+  }
+
   /** Sync, then let go of every object, pager and store. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.stopTrace().catch((err: unknown) => this.log(`finishing the page trace: ${String(err)}`));
     await this.sync();
     this.closed = true;
     clearInterval(this.flushTimer);

@@ -276,6 +276,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       }
       const n = Math.min(length, inode.size - position);
       const buf = n === buffer.length ? buffer : buffer.subarray(0, n);
+      fs.tracer?.record(inode.ino, position, n);
       const done = window.copySync(position, buf, VM_PROT_READ);
       if (done === n) {
         readAccess(inode);
@@ -305,6 +306,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       const at = append ? inode.size : position;
       if (at + length > MAX_OFFSET) throw new FsError('EFBIG');
       const buf = length === buffer.length ? buffer : buffer.subarray(0, length);
+      fs.tracer?.record(inode.ino, at, length);
       const done = window.copySync(at, buf, VM_PROT_WRITE);
       if (done === length) {
         wrote(inode, at + length);

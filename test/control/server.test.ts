@@ -41,6 +41,7 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     evict: unused,
     policy: unused,
     cacheSize: unused,
+    trace: unused,
     ...overrides,
   };
 }

@@ -1,6 +1,6 @@
 /**
  * The commands of `machpager`, in the order --help lists them. Coming
- * with later issues: sim, trace, fsck.
+ * with later issues: fsck.
  */
 import { cacheSizeCommand } from './cache-size.js';
 import type { CliCommand } from './command.js';
@@ -11,7 +11,8 @@ import { policyCommand } from './policy.js';
 import { statsCommand } from './stats.js';
 import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
+import { traceCommand } from './trace.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, traceCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

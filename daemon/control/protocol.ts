@@ -7,6 +7,7 @@
  * stays open.
  */
 
+import type { PageTraceStatus } from '../fs/page-trace.js';
 import type { StatsRecord } from './stats-record.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -62,17 +63,7 @@ export interface FileRecord {
 }
 
 /** What `trace` answers: the recording now (after start or status) or the finished one (after stop). */
-export interface TraceResult {
-  recording: boolean;
-  /** The trace file (absolute). */
-  path?: string;
-  /** Page requests written. */
-  requests: number;
-  /** Page requests lost because the trace file could not keep up. */
-  dropped: number;
-  files: number;
-  started?: number;
-}
+export type TraceResult = PageTraceStatus;
 
 /** Method names and their params / results. */
 export interface ControlMethods {

@@ -48,3 +48,19 @@ export function pattern(pages: number, seed = 0, pageSize = PAGE): Buffer {
   for (let i = 0; i < buf.length; i += 4) buf.writeUInt32LE((seed * 7919 + i) >>> 0, i);
   return buf;
 }
+
+/**
+ * Every frame is free, resident in an object, laundry, or still owed to a
+ * shrink: no page data anywhere else.
+ */
+export function framesAccountedFor(kernel: Kernel): boolean {
+  const st = kernel.statistics();
+  let resident = 0;
+  for (const object of kernel.objects.values()) resident += object.residentCount;
+  return st.free_count + resident + st.laundry_count === st.frames + st.frames_retiring;
+}
+
+/** Page indexes 0..n-1 in a scrambled order (no two in sequence, so no read-ahead). */
+export function scrambled(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => (i * 37) % n);
+}

@@ -10,27 +10,13 @@ import {
   type MemoryObjectLockCompleted,
   type VmWindow,
 } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
 afterEach(async () => {
   await s.close();
 });
-
-
-/** Every frame is free, resident in an object, or laundry: no page data anywhere else. */
-function accountedFor(): boolean {
-  const st = s.kernel.statistics();
-  let resident = 0;
-  for (const object of s.kernel.objects.values()) resident += object.residentCount;
-  return st.free_count + resident + st.laundry_count === st.frames;
-}
-
-/** Page indexes 0..n-1 in a scrambled order (no two in sequence, so no read-ahead). */
-function scrambled(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => (i * 37) % n);
-}
 
 describe('pageout', () => {
   it('row 32: clean, non-precious victims are freed without a message', async () => {
@@ -84,7 +70,7 @@ describe('pageout', () => {
     const pages = 640;
     for (let i = 0; i < pages; i += 4) {
       expect(await w.write(i * PAGE, pattern(4, i))).toEqual({ bytes: 4 * PAGE, error: 0 });
-      expect(accountedFor()).toBe(true);
+      expect(framesAccountedFor(s.kernel)).toBe(true);
       expect(s.kernel.statistics().free_count).toBeGreaterThanOrEqual(0);
     }
     await settle();
@@ -92,7 +78,7 @@ describe('pageout', () => {
     const st = s.kernel.statistics();
     expect(st.evictions_dirty).toBeGreaterThan(500);
     expect(st.pageouts).toBeGreaterThanOrEqual(st.evictions_dirty);
-    expect(accountedFor()).toBe(true);
+    expect(framesAccountedFor(s.kernel)).toBe(true);
     w.deallocate();
   });
 
@@ -139,7 +125,7 @@ describe('pageout', () => {
     const st = s.kernel.statistics();
     expect(st.double_paged).toBeGreaterThan(0);
     expect(st.double_paged_delivered).toBe(0);
-    expect(accountedFor()).toBe(true);
+    expect(framesAccountedFor(s.kernel)).toBe(true);
     s.pager.resume();
     for (let i = 0; i < 100 && s.kernel.statistics().double_paged_delivered < st.double_paged; i++) await settle();
     expect(s.kernel.statistics().double_paged_delivered).toBe(s.kernel.statistics().double_paged);

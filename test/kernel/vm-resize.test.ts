@@ -4,26 +4,13 @@
  * retired frames come back on a later grow, and no data is lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
 afterEach(async () => {
   await s.close();
 });
-
-/** Every frame is free, resident, laundry, or still owed to a shrink. */
-function accountedFor(): boolean {
-  const st = s.kernel.statistics();
-  let resident = 0;
-  for (const object of s.kernel.objects.values()) resident += object.residentCount;
-  return st.free_count + resident + st.laundry_count === st.frames + st.frames_retiring;
-}
-
-/** Page indexes 0..n-1 in a scrambled order (no two in sequence, so no read-ahead). */
-function scrambled(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => (i * 37) % n);
-}
 
 describe('resize', () => {
   it('growing adds free frames at once, and the grown cache holds a working set it could not before', async () => {
@@ -49,7 +36,7 @@ describe('resize', () => {
     expect(back.data.equals(data)).toBe(true);
     expect(s.kernel.statistics().evictions_clean + s.kernel.statistics().evictions_dirty).toBe(before);
     expect(w.object.residentCount).toBe(4000);
-    expect(accountedFor()).toBe(true);
+    expect(framesAccountedFor(s.kernel)).toBe(true);
     w.deallocate();
   });
 
@@ -68,7 +55,7 @@ describe('resize', () => {
     expect(w.object.residentCount).toBeLessThanOrEqual(16 - s.kernel.freeHigh);
     expect(st.evictions_dirty).toBe(200 - w.object.residentCount);
     expect(st.pageouts).toBe(st.evictions_dirty);
-    expect(accountedFor()).toBe(true);
+    expect(framesAccountedFor(s.kernel)).toBe(true);
 
     // The pages come back from the pager through the smaller cache.
     const back = await w.read(0, data.length);
@@ -107,14 +94,14 @@ describe('resize', () => {
     await settle(10);
     await shrink;
     expect(s.kernel.statistics().frames_retiring).toBe(0);
-    expect(accountedFor()).toBe(true);
+    expect(framesAccountedFor(s.kernel)).toBe(true);
 
     // Growing again takes the retired frames back before making new ones.
     const slots = s.kernel.pages.frameSlots;
     await s.kernel.resize(64 * PAGE);
     expect(s.kernel.pages.frameSlots).toBe(slots);
     expect(s.kernel.statistics().frames).toBe(64);
-    expect(accountedFor()).toBe(true);
+    expect(framesAccountedFor(s.kernel)).toBe(true);
 
     const w2 = await s.map(40 * PAGE);
     expect(await w2.wire()).toBe(0);
@@ -124,7 +111,7 @@ describe('resize', () => {
     await pending;
     expect(s.kernel.statistics().frames_retiring).toBe(0);
     expect(s.kernel.statistics().frames).toBe(64);
-    expect(accountedFor()).toBe(true);
+    expect(framesAccountedFor(s.kernel)).toBe(true);
     w2.deallocate();
     w.deallocate();
   });

@@ -4,6 +4,7 @@
  * the new policy; nothing is evicted by the switch itself).
  */
 import { Option, type Command } from 'commander';
+import { policyNames } from '../../../kernel/index.js';
 import { checkResult } from '../../control/stats-record.js';
 import { chooseMount, jsonText, mountOption, parseSeconds, timeoutOption, withClient } from '../control-cli.js';
 import type { CliCommand, CommandContext } from './command.js';
@@ -51,7 +52,7 @@ export const policyCommand: CliCommand = {
       .summary('show the replacement policy, or switch it while mounted')
       .description("Print the mount's page replacement policy, or switch to NAME while it runs.")
       .usage('[options] [NAME]')
-      .argument('[NAME]', 'the policy to switch to (mach, fifo, lru, clock, clock2)')
+      .argument('[NAME]', `the policy to switch to (${policyNames().join(', ')})`)
       .addOption(mountOption())
       .addOption(new Option('--json', "print the daemon's answer as JSON"))
       .addOption(timeoutOption(10))

@@ -8,6 +8,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { benchKernel } from './kernel.js';
+import { benchPolicies } from './policies.js';
 import { benchStores } from './stores.js';
 import { benchMount } from './mount.js';
 import type { BenchRow, Print } from './table.js';
@@ -21,6 +22,10 @@ const benches: readonly Bench[] = [
   {
     name: 'kernel',
     run: (print, quick) => benchKernel({ print, durationMs: quick ? 200 : 2000, shrink: quick ? 8 : 1 }),
+  },
+  {
+    name: 'policies',
+    run: (print, quick) => benchPolicies({ print, requests: quick ? 100_000 : 1_000_000, universe: quick ? 100_000 : 1_000_000 }),
   },
   {
     name: 'stores',

@@ -19,7 +19,7 @@ Also: machpager STORE MOUNTPOINT [-f] [-o OPTIONS] is mount --daemon STORE MOUNT
 The inspection and control commands (stats, files, top, sync, evict, policy,
 cache-size) talk to a mount's daemon over its control socket; they take the
 mount as MOUNTPOINT or -m PATH (any path in it), else the mount containing the
-current directory, else the only one. More commands come: sim, trace, fsck.
+current directory, else the only one. More commands come: fsck.
 
 Examples:
   machpager mount mnt                   mount the default store on ./mnt; Ctrl-C unmounts

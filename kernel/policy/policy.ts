@@ -49,10 +49,29 @@ export interface ReplacementPolicy {
 
   /** A request for `key` missed; evictions for it (victim()) and then insert() follow. Ghost lists look here. */
   miss?(key: number): void;
-  /** The policy wants a page evicted before the next insert even though the cache is not full (2Q's Am). Replay only. */
+  /** The policy wants a page evicted before the next insert even though the cache is not full (2Q's Am; LIRS by its own occupancy). Replay only. */
   needsRoom?(): boolean;
   /** The page in `slot` is next asked for at request `time` (Belady's oracle; offline replay only). */
   nextAccess?(slot: number, time: number): void;
+  /**
+   * A page the policy evicted on its own, outside victim(): one slot per
+   * call (the caller frees it), -1 when there is none. libCacheSim's LIRS
+   * and S4LRU evict during some hits (a LIR block demoted into a full Q
+   * pushes Q's LRU block out; a promotion whose demotions cascade down to an
+   * over-full segment 0 evicts there), and LIRS also in miss() (its
+   * can_insert makes room). The replay frees these after every call, so
+   * that the next request sees exactly libCacheSim's cache. The live kernel
+   * does not call it: there such a page stays tracked, counted inactive, and
+   * victim() hands it out first.
+   */
+  evicted?(): number;
+  /**
+   * Whether the page missed in miss() is inserted at all (§5.0's
+   * can_insert). S3-FIFO, 2Q, S4LRU and LIRS refuse every page when the
+   * cache is too small for their smallest part. Replay only: the live
+   * kernel keeps every page it has read.
+   */
+  canInsert?(): boolean;
 }
 
 export interface PolicyFactory {
@@ -61,4 +80,11 @@ export interface PolicyFactory {
   /** Needs to know the future (Belady): trace replay only, never the live kernel. */
   readonly offline?: boolean;
   create(capacity: number, slots?: number): ReplacementPolicy;
+  /**
+   * Slots the trace replay gives a cache of `capacity` pages (default:
+   * capacity). LIRS asks for more: libCacheSim's LIRS can keep a page its
+   * occupancy no longer counts, so it may hold more than `capacity` pages
+   * (it says when it is full with needsRoom()).
+   */
+  replaySlots?(capacity: number): number;
 }

@@ -3,14 +3,22 @@
  * accept) drive the pageout daemon; offline ones (Belady) need the future
  * and only replay traces (`machpager sim`).
  */
+import { twoQ } from './2q.js';
+import { arc } from './arc.js';
+import { belady } from './belady.js';
 import { clock, clock2 } from './clock.js';
 import { fifo } from './fifo.js';
+import { lirs } from './lirs.js';
 import { lru } from './lru.js';
+import { lruk } from './lruk.js';
 import { mach } from './mach.js';
 import type { PolicyFactory, ReplacementPolicy } from './policy.js';
+import { s3fifo, s3fifo1 } from './s3fifo.js';
+import { sieve } from './sieve.js';
+import { slru } from './slru.js';
 
 const factories = new Map<string, PolicyFactory>();
-for (const factory of [mach, fifo, lru, clock, clock2]) factories.set(factory.name, factory);
+for (const factory of [mach, fifo, lru, clock, clock2, arc, twoQ, lirs, s3fifo, s3fifo1, sieve, lruk, slru, belady]) factories.set(factory.name, factory);
 
 export const DEFAULT_POLICY = mach.name;
 

@@ -84,8 +84,9 @@ describe.each(policyNames())('policy %s on a live mount', (policy) => {
     expect(s1.wire_count).toBe(0);
     expect(s1.active_count + s1.inactive_count).toBe(sum((f) => f.resident_pages));
     expect(s1.free_count + s1.active_count + s1.inactive_count).toBe(s1.frames);
-    // Dirty pages went back to the pager only by eviction (no sync, no evict yet).
-    expect(s1.pageouts - s0.pageouts).toBe(s1.evictions_dirty - s0.evictions_dirty);
+    // Dirty pages went back to the pager only by eviction (no sync, no evict yet). A pager that fell
+    // behind under load has some double-paged: returned to swap first, then again to the pager.
+    expect(s1.pageouts - s0.pageouts).toBe(s1.evictions_dirty - s0.evictions_dirty + s1.double_paged_delivered - s0.double_paged_delivered);
     expect(s1.pages_lost).toBe(0);
 
     // The trace has one request per page lookup.

@@ -8,11 +8,12 @@ import { evictCommand } from './evict.js';
 import { filesCommand } from './files.js';
 import { mountCommand } from './mount.js';
 import { policyCommand } from './policy.js';
+import { simCommand } from './sim.js';
 import { statsCommand } from './stats.js';
 import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
 import { traceCommand } from './trace.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, traceCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, simCommand, traceCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

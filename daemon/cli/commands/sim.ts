@@ -1,0 +1,279 @@
+/**
+ * `machpager sim TRACE`: replay a page trace through replacement policies
+ * at given cache sizes, offline (no mount, no daemon), the way
+ * cache-policies.md's reference harness does (kernel/policy/replay.ts):
+ * one request at a time, a cache of exactly C pages, every request
+ * counted. Prints requests, misses, the miss ratio and the replay's speed
+ * per policy × size; `--mrc` a miss-ratio curve over a range of sizes, and
+ * `--plot FILE.svg|FILE.png` draws it.
+ */
+import { constants } from 'node:fs';
+import { access, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { allPolicyFactories, type Trace } from '../../../kernel/index.js';
+import { CliError, errorCode, errorMessage, usageError } from '../cli-error.js';
+import { jsonText, parseCount } from '../control-cli.js';
+import { EXIT } from '../exit-codes.js';
+import { table } from '../format.js';
+import { DEFAULT_CURVE, MAX_CACHE_PAGES, cachePages, choosePolicies, curveSizes, parseCacheList, parseCacheSpec, simulate, type CacheSpec, type CurveRange, type SimCell } from '../sim-plan.js';
+import { plotFormat, renderPng, renderSvg, type Curve } from '../sim-plot.js';
+import { loadTrace } from '../trace-file.js';
+import type { CliCommand, CommandContext } from './command.js';
+
+interface SimOptions {
+  policy?: string;
+  cache?: string;
+  json?: boolean;
+  mrc?: boolean;
+  mrcFrom?: string;
+  mrcTo?: string;
+  mrcPoints?: string;
+  plot?: string;
+}
+
+/** The sizes of a plain run when --cache is not given: the reference table's columns. */
+export const DEFAULT_CACHE = '1%,5%,10%,25%';
+
+/** `text` broken into lines of at most 80 columns, at spaces (for the help's list of policies, which grows). */
+function wrap(text: string, width = 80): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.join('\n');
+}
+
+/** At most this many points on a curve: each is a replay per policy. */
+const MAX_CURVE_POINTS = 1000;
+
+const HELP_AFTER = `
+TRACE is a file (or - for stdin) of page ids, one per line, or op,id lines
+(r,42 w,42: the op is ignored, reads and writes count alike); blank lines and
+lines starting with # are skipped. Any whole numbers below 2^53 are page ids.
+
+Each policy replays the whole trace once per cache size, one request at a time,
+with a cache of exactly that many pages, as libCacheSim does: a hit is a request
+for a page in the cache; a miss inserts the page, evicting while the cache is
+full. Every request counts, cold misses too (no warm-up period).
+
+Cache sizes: PAGES (a whole number) or PERCENT% of the trace's working set, its
+distinct pages (WSS): C = floor(PERCENT/100 × WSS), as libCacheSim does; at
+least 1 page, at most ${MAX_CACHE_PAGES} (2^26). A cache larger than the WSS is
+allowed.
+
+Columns: POLICY, CACHE (pages), %WSS, REQUESTS, MISSES, MISS RATIO (misses /
+requests), REQ/S (requests replayed per second, the replay loop alone).
+--json prints an array of {policy, cache_pages, requests, misses, miss_ratio,
+requests_per_second} objects (requests_per_second null when too quick to time).
+
+--mrc: the miss-ratio curve, one row per cache size, one column per policy:
+--mrc-points sizes log-spaced from --mrc-from to --mrc-to (default 20 from 0.1%
+to 100% of the WSS; each PAGES or PERCENT%), or the --cache sizes when given.
+--plot FILE.svg or FILE.png draws it (and implies --mrc).
+
+${wrap(`Policies (--policy, comma-separated; all, or none given, is every one): ${allPolicyFactories()
+  .map((f) => f.name)
+  .join(', ')}. Offline ones (they know the future) replay traces only.`)}
+
+Exit codes: 0 ok; 2 a bad option (unknown policy, bad size, plot not .svg/.png);
+65 a line that is not a page id (its number is given), or no requests;
+66 the trace does not exist; 73 the plot cannot be written; 74 a read error;
+77 permission denied.
+
+Examples:
+  machpager sim trace.txt --policy lru,clock,sieve --cache 1%,10%,4096
+  machpager sim trace.txt --json | jq '.[] | select(.policy == "lru")'
+  machpager sim trace.txt --mrc --plot mrc.svg
+  machpager sim trace.txt --mrc --mrc-from 100 --mrc-to 50% --mrc-points 30 --plot mrc.png
+  zcat big.txt.gz | machpager sim - --policy arc --cache 5%
+`;
+
+/** The trace's name for titles: its file name, or stdin. */
+function traceLabel(name: string): string {
+  return name === '-' ? 'stdin' : path.basename(name);
+}
+
+/** A share of the working set: two decimals below 1% (the small end of a curve), one above. */
+function wssPercent(pages: number, wss: number): string {
+  const p = (100 * pages) / wss;
+  return `${p < 1 ? p.toFixed(2) : p.toFixed(1)}%`;
+}
+
+/** Requests per second, short: 950, 12.3K, 4.56M. */
+export function rate(perSecond: number | null): string {
+  if (perSecond === null) return '-';
+  if (perSecond >= 1e9) return `${(perSecond / 1e9).toFixed(2)}G`;
+  if (perSecond >= 1e6) return `${(perSecond / 1e6).toFixed(2)}M`;
+  if (perSecond >= 1e3) return `${(perSecond / 1e3).toFixed(1)}K`;
+  return String(Math.round(perSecond));
+}
+
+/** The table of a plain run: one row per policy × size. */
+export function renderCells(cells: readonly SimCell[], wss: number): string[] {
+  return table(
+    ['POLICY', 'CACHE', '%WSS', 'REQUESTS', 'MISSES', 'MISS RATIO', 'REQ/S'],
+    cells.map((c) => [c.policy, String(c.cache_pages), wssPercent(c.cache_pages, wss), String(c.requests), String(c.misses), c.miss_ratio.toFixed(4), rate(c.requests_per_second)]),
+    ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
+  );
+}
+
+/** The miss-ratio curve as a table: one row per size, one miss-ratio column per policy. */
+export function renderCurve(cells: readonly SimCell[], policies: readonly string[], sizes: readonly number[], wss: number): string[] {
+  const ratio = new Map(cells.map((c) => [`${c.policy}\0${c.cache_pages}`, c.miss_ratio]));
+  return table(
+    ['CACHE', '%WSS', ...policies],
+    sizes.map((size) => [String(size), wssPercent(size, wss), ...policies.map((p) => ratio.get(`${p}\0${size}`)?.toFixed(4) ?? '-')]),
+    ['right', 'right', ...policies.map(() => 'right' as const)],
+  );
+}
+
+/** The curves to plot: per policy, its points in size order. */
+function curvesOf(cells: readonly SimCell[], policies: readonly string[]): Curve[] {
+  return policies.map((name) => ({
+    name,
+    points: cells.filter((c) => c.policy === name).map((c) => ({ pages: c.cache_pages, missRatio: c.miss_ratio })),
+  }));
+}
+
+/** The option's size, or the default's. */
+function optionSize(text: string | undefined, fallback: CacheSpec, flag: string): CacheSpec {
+  return text === undefined ? fallback : parseCacheSpec(text, `${flag} ${text}`);
+}
+
+/** A failure to write the plot as the CLI says it: 77 for permissions, 73 for a path that cannot be a file, else 74. */
+function plotError(file: string, err: unknown): CliError {
+  const code = errorCode(err);
+  const exit = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? EXIT.NOPERM : code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' ? EXIT.CANTCREAT : EXIT.IOERR;
+  const why =
+    code === 'ENOENT' || code === 'ENOTDIR'
+      ? 'cannot create it: no such directory'
+      : code === 'EISDIR'
+        ? 'cannot create it: is a directory'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'cannot create it: permission denied'
+          : `cannot write it: ${errorMessage(err)}`;
+  return new CliError(`--plot ${file}`, why, exit, { cause: err });
+}
+
+/** Before the replay (which may be long): the plot's directory exists and we may write in it, and FILE is no directory. */
+async function checkPlotPath(file: string, cwd: string): Promise<void> {
+  const full = path.resolve(cwd, file);
+  try {
+    const dir = await stat(path.dirname(full));
+    if (!dir.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+    await access(path.dirname(full), constants.W_OK);
+    const existing = await stat(full).catch((err: unknown) => {
+      if (errorCode(err) === 'ENOENT') return undefined; // to be created: fine
+      throw err;
+    });
+    if (existing?.isDirectory() === true) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+  } catch (err) {
+    throw plotError(file, err);
+  }
+}
+
+async function writePlot(file: string, data: string | Buffer, cwd: string): Promise<void> {
+  try {
+    await writeFile(path.resolve(cwd, file), data);
+  } catch (err) {
+    throw plotError(file, err);
+  }
+}
+
+interface Plan {
+  readonly curve: boolean;
+  readonly cache?: CacheSpec[];
+  readonly range: CurveRange;
+  readonly plot?: { readonly file: string; readonly format: 'svg' | 'png' };
+}
+
+/** Every option checked before the trace is read (a typo should not cost a long load). */
+function plan(opts: SimOptions): Plan {
+  const ranged = opts.mrcFrom !== undefined || opts.mrcTo !== undefined || opts.mrcPoints !== undefined;
+  if (ranged && opts.cache !== undefined) throw usageError(`--cache ${opts.cache}`, 'and --mrc-from/--mrc-to/--mrc-points both give the sizes; use one');
+  let plot: Plan['plot'];
+  if (opts.plot !== undefined) {
+    const format = plotFormat(opts.plot);
+    if (!format) throw usageError(`--plot ${opts.plot}`, 'writes FILE.svg or FILE.png (by the extension)');
+    plot = { file: opts.plot, format };
+  }
+  const points = opts.mrcPoints === undefined ? DEFAULT_CURVE.points : parseCount(opts.mrcPoints, `--mrc-points ${opts.mrcPoints}`);
+  if (points < 2 || points > MAX_CURVE_POINTS) throw usageError(`--mrc-points ${opts.mrcPoints ?? ''}`, `a curve takes 2 to ${MAX_CURVE_POINTS} points`);
+  return {
+    curve: opts.mrc === true || ranged || plot !== undefined,
+    ...(opts.cache !== undefined ? { cache: parseCacheList(opts.cache) } : {}),
+    range: { from: optionSize(opts.mrcFrom, DEFAULT_CURVE.from, '--mrc-from'), to: optionSize(opts.mrcTo, DEFAULT_CURVE.to, '--mrc-to'), points },
+    ...(plot ? { plot } : {}),
+  };
+}
+
+/** The cache sizes in pages, once the trace's working set is known. */
+function sizesFor(p: Plan, trace: Trace): number[] {
+  const given = p.cache ?? (p.curve ? undefined : parseCacheList(DEFAULT_CACHE));
+  if (given === undefined) return curveSizes(p.range, trace.distinct);
+  const sizes = given.map((spec) => cachePages(spec, trace.distinct, `--cache ${spec.text}`));
+  // A curve runs along the sizes; a plain run keeps them as given.
+  return p.curve ? [...new Set(sizes)].sort((a, b) => a - b) : [...new Set(sizes)];
+}
+
+async function runSim(traceName: string, command: Command, ctx: CommandContext, stdin: () => AsyncIterable<Buffer | string>): Promise<void> {
+  const opts = command.opts<SimOptions>();
+  const policies = choosePolicies(opts.policy, allPolicyFactories());
+  const p = plan(opts);
+  if (p.plot) await checkPlotPath(p.plot.file, ctx.deps.cwd);
+  const trace = await loadTrace(traceName, { cwd: ctx.deps.cwd, stdin });
+  const sizes = sizesFor(p, trace);
+  const cells = simulate(trace, policies, sizes);
+  const names = policies.map((f) => f.name);
+  const label = traceLabel(traceName);
+
+  if (opts.json === true) {
+    ctx.deps.stdout(jsonText(cells));
+  } else {
+    const lines = p.curve ? renderCurve(cells, names, sizes, trace.distinct) : renderCells(cells, trace.distinct);
+    const heading = `${p.curve ? 'miss-ratio curve of ' : ''}${label}: ${trace.ids.length} requests, ${trace.distinct} distinct pages`;
+    ctx.deps.stdout(`${heading}\n${lines.join('\n')}\n`);
+  }
+  if (p.plot) {
+    const input = { title: `miss-ratio curve: ${label} (${trace.ids.length} requests, ${trace.distinct} distinct pages)`, wss: trace.distinct, curves: curvesOf(cells, names) };
+    await writePlot(p.plot.file, p.plot.format === 'svg' ? renderSvg(input) : renderPng(input), ctx.deps.cwd);
+    ctx.log(`wrote ${p.plot.file}: ${names.length} ${names.length === 1 ? 'policy' : 'policies'} over ${sizes.length} cache sizes`);
+  }
+}
+
+/** The command, reading `-` from `stdin` (process.stdin in the executable). */
+export function createSimCommand(stdin: () => AsyncIterable<Buffer | string> = () => process.stdin): CliCommand {
+  return {
+    name: 'sim',
+    register(program, ctx) {
+      program
+        .command('sim')
+        .summary('replay a page trace through replacement policies: misses, miss-ratio curves')
+        .description('Replay the page trace TRACE through each policy at each cache size, offline (no mount needed), and print the misses.')
+        .usage('[options] TRACE')
+        .argument('<TRACE>', 'page ids, one per line (or op,id); - reads stdin')
+        .addOption(new Option('-p, --policy <names>', 'policies, comma-separated, or all (default: all)'))
+        .addOption(new Option('-c, --cache <sizes>', `cache sizes, comma-separated: PAGES or PERCENT% of the trace's distinct pages (default: ${DEFAULT_CACHE})`))
+        .addOption(new Option('--mrc', 'print the miss-ratio curve: miss ratio per policy over a range of cache sizes'))
+        .addOption(new Option('--mrc-from <size>', `the curve's smallest cache, PAGES or PERCENT% (default: ${DEFAULT_CURVE.from.text})`))
+        .addOption(new Option('--mrc-to <size>', `the curve's largest cache (default: ${DEFAULT_CURVE.to.text})`))
+        .addOption(new Option('--mrc-points <n>', `cache sizes on the curve, log-spaced (default: ${DEFAULT_CURVE.points})`))
+        .addOption(new Option('--plot <file>', 'draw the miss-ratio curve into FILE.svg or FILE.png (implies --mrc)'))
+        .addOption(new Option('--json', 'print the results as a JSON array, one object per policy × cache size'))
+        .addHelpText('after', HELP_AFTER)
+        .action(async (traceName: string, _opts: SimOptions, command: Command) => {
+          await runSim(traceName, command, ctx, stdin);
+        });
+    },
+  };
+}
+
+export const simCommand: CliCommand = createSimCommand();

@@ -1,0 +1,175 @@
+/**
+ * S3-FIFO (Yang et al., SOSP'23), as libCacheSim defines it
+ * (cache-policies.md §5.7): a small FIFO S of Cs = floor(0.1 C) pages, a
+ * main FIFO M of Cm = C − Cs pages and a ghost FIFO G of floor(0.9 C) ids.
+ *
+ * - Every hit does f += 1 (f is 0 on insertion); nothing moves.
+ * - A miss whose id is in G (the id leaves G) goes to M, any other to S.
+ * - Evicting: from M while |M| > Cm or S is empty, else from S.
+ *   - S: its oldest page moves to M with f = 0 if f ≥ threshold (2, or 1
+ *     for s3fifo1) and the next is looked at; otherwise it is evicted and
+ *     its id joins G (an id already there stays where it is).
+ *   - M: a 2-bit CLOCK: the oldest page with f ≥ 1 is reinserted at the
+ *     newest end with f = min(f, 3) − 1; the first with f = 0 is evicted.
+ * S is not capped at Cs: it takes whatever M leaves.
+ *
+ * Active = in M, inactive = in S. A page moving from S to M when S is
+ * evicted is the reactivation (counted in victim(), like Mach's second
+ * chance), so access() never reports one. A prefetched page goes to S's
+ * oldest end (the next one S gives up, unless it is used twice first).
+ *
+ * Too small a cache: libCacheSim inserts nothing new while Cs < 2 (C < 20;
+ * canInsert() says so to the replay). The live kernel cannot refuse a page
+ * it holds, so there S simply takes it.
+ */
+import { KeyIndex, NO_ENTRY } from './key-index.js';
+import { INSERT_PREFETCH, type PolicyFactory, type ReplacementPolicy } from './policy.js';
+import { NIL, SlotLinks, SlotList } from './slot-list.js';
+
+const SMALL_RATIO = 0.1;
+const GHOST_RATIO = 0.9;
+/** f is read only as f ≥ threshold (≤ 2) and min(f, 3): saturating here changes nothing. */
+const FREQ_MAX = 255;
+
+export class S3FifoPolicy implements ReplacementPolicy {
+  readonly name: string;
+  private readonly small: SlotList;
+  private readonly main: SlotList;
+  private readonly freq: Uint8Array;
+  private readonly keyOf: Float64Array;
+  private readonly smallCapacity: number;
+  private readonly mainCapacity: number;
+  private readonly ghosts: KeyIndex;
+  /** G in FIFO order, over the ghost entries. */
+  private readonly ghost: SlotList;
+  /** The page miss() saw is in G: it goes to M. */
+  private ghostHit = false;
+  reactivations = 0;
+
+  constructor(
+    readonly capacity: number,
+    readonly slots = capacity,
+    readonly threshold = 2,
+  ) {
+    this.name = threshold === 2 ? 's3fifo' : `s3fifo${threshold}`;
+    const links = new SlotLinks(slots);
+    this.small = new SlotList(links, 1);
+    this.main = new SlotList(links, 2);
+    this.freq = new Uint8Array(slots);
+    this.keyOf = new Float64Array(slots);
+    this.smallCapacity = Math.floor(capacity * SMALL_RATIO);
+    this.mainCapacity = capacity - this.smallCapacity;
+    const ghostCapacity = Math.floor(capacity * GHOST_RATIO);
+    this.ghosts = new KeyIndex(ghostCapacity);
+    this.ghost = new SlotList(new SlotLinks(ghostCapacity), 1);
+  }
+
+  get size(): number {
+    return this.small.size + this.main.size;
+  }
+
+  get activeCount(): number {
+    return this.main.size;
+  }
+
+  get inactiveCount(): number {
+    return this.small.size;
+  }
+
+  has(slot: number): boolean {
+    return this.small.links.owner[slot] !== 0;
+  }
+
+  miss(key: number): void {
+    const entry = this.ghosts.find(key);
+    this.ghostHit = entry !== NO_ENTRY;
+    if (this.ghostHit) this.dropGhost(entry);
+  }
+
+  canInsert(): boolean {
+    // libCacheSim: can_insert needs Cs ≥ 1, and S takes no page as large as itself.
+    return this.smallCapacity >= 2 || (this.smallCapacity === 1 && this.ghostHit);
+  }
+
+  insert(slot: number, key: number, flags: number): void {
+    this.keyOf[slot] = key;
+    this.freq[slot] = 0;
+    if ((flags & INSERT_PREFETCH) !== 0) this.small.pushHead(slot);
+    else if (this.ghostHit) this.main.pushTail(slot);
+    else this.small.pushTail(slot);
+    this.ghostHit = false;
+  }
+
+  access(slot: number): boolean {
+    const f = this.freq[slot];
+    if (f < FREQ_MAX) this.freq[slot] = f + 1;
+    return false;
+  }
+
+  remove(slot: number): void {
+    if (this.small.has(slot)) this.small.remove(slot);
+    else this.main.remove(slot);
+  }
+
+  victim(): number {
+    for (;;) {
+      if (this.main.size > this.mainCapacity || this.small.size === 0) return this.evictMain();
+      const slot = this.evictSmall();
+      // S may have emptied into M without evicting: look again (libCacheSim's loop calls evict again).
+      if (slot !== NIL) return slot;
+    }
+  }
+
+  private evictSmall(): number {
+    const { small, main, freq } = this;
+    for (let slot = small.head; slot !== NIL; slot = small.head) {
+      small.remove(slot);
+      if (freq[slot] >= this.threshold) {
+        freq[slot] = 0;
+        main.pushTail(slot);
+        this.reactivations++;
+        continue;
+      }
+      this.addGhost(this.keyOf[slot]);
+      return slot;
+    }
+    return NIL;
+  }
+
+  private evictMain(): number {
+    const { main, freq } = this;
+    for (let slot = main.head; slot !== NIL; slot = main.head) {
+      const f = freq[slot];
+      if (f === 0) {
+        main.remove(slot);
+        return slot;
+      }
+      freq[slot] = (f < 3 ? f : 3) - 1;
+      main.moveToTail(slot);
+    }
+    return NIL;
+  }
+
+  private addGhost(key: number): void {
+    if (this.ghosts.capacity === 0 || this.ghosts.find(key) !== NO_ENTRY) return;
+    if (this.ghosts.full) this.dropGhost(this.ghost.head);
+    this.ghost.pushTail(this.ghosts.add(key));
+  }
+
+  private dropGhost(entry: number): void {
+    this.ghost.remove(entry);
+    this.ghosts.delete(entry);
+  }
+}
+
+export const s3fifo: PolicyFactory = {
+  name: 's3fifo',
+  description: 'S3-FIFO: small FIFO, main 2-bit CLOCK and ghost FIFO; promotion after 2 hits',
+  create: (capacity, slots) => new S3FifoPolicy(capacity, slots, 2),
+};
+
+export const s3fifo1: PolicyFactory = {
+  name: 's3fifo1',
+  description: 'S3-FIFO promoting from the small FIFO after 1 hit',
+  create: (capacity, slots) => new S3FifoPolicy(capacity, slots, 1),
+};

@@ -124,27 +124,27 @@ export function escapeOption(option: string): string {
   return option.replace(/[\\,]/g, (c) => `\\${c}`);
 }
 
-function parseValue(option: string, kind: ValueKind, value: string): number | string {
+function parseValue(what: string, kind: ValueKind, value: string): number | string {
   switch (kind) {
     case 'id': {
-      if (!/^\d+$/.test(value) || Number(value) > 0xffff_fffe) throw usageError(`-o ${option}`, 'not a numeric id (0 .. 4294967294)');
+      if (!/^\d+$/.test(value) || Number(value) > 0xffff_fffe) throw usageError(what, 'not a numeric id (0 .. 4294967294)');
       return Number(value);
     }
     case 'octal': {
-      if (!/^[0-7]{1,4}$/.test(value)) throw usageError(`-o ${option}`, 'not an octal mask (like 022 or 0077)');
+      if (!/^[0-7]{1,4}$/.test(value)) throw usageError(what, 'not an octal mask (like 022 or 0077)');
       return parseInt(value, 8);
     }
     case 'bytes': {
-      if (!/^\d+$/.test(value) || Number(value) === 0 || Number(value) > 0xffff_fffe) throw usageError(`-o ${option}`, 'not a byte count (a positive integer)');
+      if (!/^\d+$/.test(value) || Number(value) === 0 || Number(value) > 0xffff_fffe) throw usageError(what, 'not a byte count (a positive integer)');
       return Number(value);
     }
     case 'seconds': {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw usageError(`-o ${option}`, 'not a number of seconds (0 or more, fractions allowed)');
+      if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw usageError(what, 'not a number of seconds (0 or more, fractions allowed)');
       return n;
     }
     case 'string': {
-      if (value === '') throw usageError(`-o ${option}`, 'needs a value');
+      if (value === '') throw usageError(what, 'needs a value');
       return value;
     }
   }
@@ -152,9 +152,11 @@ function parseValue(option: string, kind: ValueKind, value: string): number | st
 
 /**
  * Parse the -o lists, in order (a later key wins over an earlier one, as
- * with mount(8)). Throws a usage CliError naming the option.
+ * with mount(8)). Throws a usage CliError naming the option as `spell`
+ * writes it (default "-o OPTION"; the MACHPAGER_OPTIONS list says where it
+ * came from instead).
  */
-export function parseMountOptions(lists: readonly string[]): ParsedMountOptions {
+export function parseMountOptions(lists: readonly string[], spell: (option: string) => string = (option) => `-o ${option}`): ParsedMountOptions {
   const own: OwnMountOptions = {};
   const fuse: Mutable<FuseMountOptions> = {};
   const extra: string[] = [];
@@ -170,21 +172,21 @@ export function parseMountOptions(lists: readonly string[]): ParsedMountOptions 
 
       const ownKey = OWN_KEYS[key];
       if (ownKey !== undefined) {
-        if (value === undefined || value === '') throw usageError(`-o ${option}`, `needs a value (${key}=...)`);
+        if (value === undefined || value === '') throw usageError(spell(option), `needs a value (${key}=...)`);
         own[ownKey] = value;
         continue;
       }
       const flag = FLAGS[key];
       if (flag !== undefined) {
-        if (value !== undefined) throw usageError(`-o ${option}`, `${key} takes no value`);
+        if (value !== undefined) throw usageError(spell(option), `${key} takes no value`);
         (fuse as Record<string, unknown>)[flag[0]] = flag[1];
         continue;
       }
       const valued = VALUES[key];
       if (valued !== undefined) {
-        if (value === undefined) throw usageError(`-o ${option}`, `needs a value (${key}=...)`);
-        if (key === 'subtype' && /[\s/]/.test(value)) throw usageError(`-o ${option}`, 'a subtype has no white space or slash');
-        (fuse as Record<string, unknown>)[valued[0]] = parseValue(option, valued[1], value);
+        if (value === undefined) throw usageError(spell(option), `needs a value (${key}=...)`);
+        if (key === 'subtype' && /[\s/]/.test(value)) throw usageError(spell(option), 'a subtype has no white space or slash');
+        (fuse as Record<string, unknown>)[valued[0]] = parseValue(spell(option), valued[1], value);
         continue;
       }
       if (isFstabOnly(option)) {
@@ -192,14 +194,14 @@ export function parseMountOptions(lists: readonly string[]): ParsedMountOptions 
         continue;
       }
       if (key === 'setuid' || key === 'drop_privileges') {
-        throw usageError(`-o ${option}`, `${key} is mount.fuse3's option and libfuse 2 cannot use it; run the mount as that user instead`);
+        throw usageError(spell(option), `${key} is mount.fuse3's option and libfuse 2 cannot use it; run the mount as that user instead`);
       }
-      if (/\s/.test(option)) throw usageError(`-o ${option}`, 'an option has no white space');
+      if (/\s/.test(option)) throw usageError(spell(option), 'an option has no white space');
       if (key === 'nonempty') nonempty = true;
       extra.push(option);
     }
   }
-  if (fuse.allowOther && fuse.allowRoot) throw usageError('-o allow_other,allow_root', 'the two exclude each other (allow_other includes root)');
+  if (fuse.allowOther && fuse.allowRoot) throw usageError(spell('allow_other,allow_root'), 'the two exclude each other (allow_other includes root)');
   if (extra.length > 0) fuse.extraOptions = extra;
   return { own, fuse, ignored, nonempty };
 }

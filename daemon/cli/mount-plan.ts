@@ -3,9 +3,15 @@
  * MountPlan: every value parsed and checked, nothing opened or created yet.
  * Each value comes from, in order of precedence: the STORE argument (store
  * only), the command-line flag or -o key (giving both with different values
- * is an error), the environment variable, the default. Errors name the
- * value as the user gave it ("--cache-size 64Q", "-o page_size=3000",
- * "MACHPAGER_POLICY=nope").
+ * is an error), the environment (its own variable or a key of the
+ * MACHPAGER_OPTIONS list: both given must agree), the default. Errors name
+ * the value as the user gave it ("--cache-size 64Q", "-o page_size=3000",
+ * "MACHPAGER_POLICY=nope", "MACHPAGER_OPTIONS uid=x").
+ *
+ * The environment can say everything a mount needs (what a systemd unit's
+ * EnvironmentFile gives): MACHPAGER_MOUNTPOINT is the mountpoint when no
+ * argument names it, and MACHPAGER_OPTIONS an -o list below the command
+ * line's (a FUSE option given on the command line wins over it).
  *
  * The plan is plain data: --daemon hands it to the daemon process as JSON.
  */
@@ -56,6 +62,10 @@ export interface MountInput {
   readonly metrics?: Given;
   /** The -o lists, in order. */
   readonly options: readonly string[];
+  /** MACHPAGER_OPTIONS: an -o list from the environment, under the command line's. */
+  readonly envOptions?: string;
+  /** MACHPAGER_MOUNTPOINT: the mountpoint when no argument names it. */
+  readonly envMountpoint?: string;
   readonly daemon: boolean;
   readonly foreground: boolean;
   readonly debug: boolean;
@@ -92,18 +102,41 @@ function spelled(given: Given, value: string): string {
   return `${given.flag} ${value}`;
 }
 
+const ENV_OPTIONS = 'MACHPAGER_OPTIONS';
+
 /**
  * The value of a setting that has a flag and an -o key: -o wins over the
- * environment and the default, and must agree with the flag when both are given.
+ * environment and the default, and must agree with the flag when both are
+ * given; the key in MACHPAGER_OPTIONS (`envValue`) is environment, and must
+ * agree with the setting's own variable when both are given.
  */
-function pick(given: Given, oKey: string, oValue: string | undefined): { value: string | undefined; what: string } {
+function pick(given: Given, oKey: string, oValue: string | undefined, envValue?: string): { value: string | undefined; what: string } {
   if (oValue !== undefined) {
     if (given.source === 'cli' && given.value !== undefined && given.value !== oValue) {
       throw usageError(`${given.flag} ${given.value}`, `conflicts with -o ${oKey}=${oValue}`);
     }
     return { value: oValue, what: `-o ${oKey}=${oValue}` };
   }
+  if (envValue !== undefined && given.source !== 'cli') {
+    if (given.source === 'env' && given.value !== undefined && given.value !== envValue) {
+      throw usageError(spelled(given, given.value), `conflicts with ${ENV_OPTIONS} ${oKey}=${envValue}`);
+    }
+    return { value: envValue, what: `${ENV_OPTIONS} ${oKey}=${envValue}` };
+  }
   return { value: given.value, what: given.value === undefined ? given.flag : spelled(given, given.value) };
+}
+
+/** The FUSE options of MACHPAGER_OPTIONS under the command line's (its extra options first). */
+function layerFuseOptions(env: FuseMountOptions, cli: FuseMountOptions): FuseMountOptions {
+  const under: { -readonly [K in keyof FuseMountOptions]: FuseMountOptions[K] } = { ...env };
+  // allow_other and allow_root are one setting: the command line's choice replaces the environment's.
+  if (cli.allowOther !== undefined || cli.allowRoot !== undefined) {
+    delete under.allowOther;
+    delete under.allowRoot;
+  }
+  const extra = [...(env.extraOptions ?? []), ...(cli.extraOptions ?? [])];
+  const merged: FuseMountOptions = { ...under, ...cli };
+  return extra.length > 0 ? { ...merged, extraOptions: extra } : merged;
 }
 
 function size(text: string, what: string): number {
@@ -119,10 +152,15 @@ function size(text: string, what: string): number {
 /** Turn what the user typed into a plan, or throw a usage CliError. Touches nothing. */
 export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPlan {
   const o = parseMountOptions(input.options);
+  const envList = input.envOptions === undefined || input.envOptions === '' ? [] : [input.envOptions];
+  const e = parseMountOptions(envList, (option) => `${ENV_OPTIONS} ${option}`);
 
-  // Arguments: [STORE] MOUNTPOINT.
-  if (input.args.length === 0) throw usageError('mount', 'missing MOUNTPOINT (usage: machpager mount [STORE] MOUNTPOINT)');
-  const mountpointArg = input.args[input.args.length - 1] ?? '';
+  // Arguments: [STORE] MOUNTPOINT, else MACHPAGER_MOUNTPOINT.
+  const envMountpoint = input.envMountpoint === '' ? undefined : input.envMountpoint;
+  if (input.args.length === 0 && envMountpoint === undefined) {
+    throw usageError('mount', 'missing MOUNTPOINT (usage: machpager mount [STORE] MOUNTPOINT, or MACHPAGER_MOUNTPOINT in the environment)');
+  }
+  const mountpointArg = input.args.length === 0 ? (envMountpoint ?? '') : (input.args[input.args.length - 1] ?? '');
   const storeArg = input.args.length > 1 ? input.args[0] : undefined;
   if (mountpointArg === '') throw usageError('mount', 'the MOUNTPOINT is an empty string');
 
@@ -135,18 +173,18 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     }
     store = resolveStore(storeArg, ctx);
   } else {
-    const picked = pick(input.store, 'store', o.own.store);
+    const picked = pick(input.store, 'store', o.own.store, e.own.store);
     store = resolveStore(picked.value, ctx, picked.what);
   }
 
   // Page size first: the cache size is counted in pages.
-  const ps = pick(input.pageSize, 'page_size', o.own.pageSize);
+  const ps = pick(input.pageSize, 'page_size', o.own.pageSize, e.own.pageSize);
   const pageSize = size(ps.value ?? DEFAULT_PAGE_SIZE, ps.what);
   if (pageSize < MIN_PAGE_SIZE || pageSize > MAX_PAGE_SIZE || (pageSize & (pageSize - 1)) !== 0) {
     throw usageError(ps.what, `the page size is a power of two from ${formatSize(MIN_PAGE_SIZE)} to ${formatSize(MAX_PAGE_SIZE)}`);
   }
 
-  const cs = pick(input.cacheSize, 'cache_size', o.own.cacheSize);
+  const cs = pick(input.cacheSize, 'cache_size', o.own.cacheSize, e.own.cacheSize);
   const cacheSize = size(cs.value ?? DEFAULT_CACHE_SIZE, cs.what);
   if (cacheSize < MIN_FRAMES * pageSize) {
     throw usageError(cs.what, `the cache holds at least ${MIN_FRAMES} pages (${formatSize(MIN_FRAMES * pageSize)} with ${formatSize(pageSize)} pages)`);
@@ -154,15 +192,15 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
   if (cacheSize % pageSize !== 0) throw usageError(cs.what, `not a whole number of ${formatSize(pageSize)} pages`);
   if (cacheSize > os.totalmem()) throw usageError(cs.what, `larger than this machine's memory (${formatSize(os.totalmem())})`);
 
-  const pol = pick(input.policy, 'policy', o.own.policy);
+  const pol = pick(input.policy, 'policy', o.own.policy, e.own.policy);
   const policy = pol.value ?? DEFAULT_POLICY;
   if (!hasPolicy(policy)) throw usageError(pol.what, `unknown policy (known: ${policyNames().join(', ')})`);
 
-  const cm = pick(input.cacheMode, 'cache_mode', o.own.cacheMode);
+  const cm = pick(input.cacheMode, 'cache_mode', o.own.cacheMode, e.own.cacheMode);
   const cacheMode = (cm.value ?? DEFAULT_CACHE_MODE) as CacheMode;
   if (!CACHE_MODES.includes(cacheMode)) throw usageError(cm.what, `the cache mode is ${CACHE_MODES.join(' or ')}`);
 
-  const lf = pick(input.logFile, 'log_file', o.own.logFile);
+  const lf = pick(input.logFile, 'log_file', o.own.logFile, e.own.logFile);
   const logFile = lf.value === undefined || lf.value === '' ? undefined : path.resolve(ctx.cwd, lf.value);
 
   let daemonTimeoutMs = DEFAULT_DAEMON_TIMEOUT_S * 1000;
@@ -175,7 +213,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
   }
 
   let metrics: MetricsAddress | undefined;
-  const mt = pick(input.metrics ?? { value: undefined, source: undefined, flag: '--metrics' }, 'metrics', o.own.metrics);
+  const mt = pick(input.metrics ?? { value: undefined, source: undefined, flag: '--metrics' }, 'metrics', o.own.metrics, e.own.metrics);
   if (mt.value !== undefined && mt.value !== '') {
     try {
       metrics = parseMetricsAddress(mt.value);
@@ -188,7 +226,8 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
   if (input.daemon && input.foreground) throw usageError('--daemon', 'contradicts -f/--foreground');
   if (logFile !== undefined && !input.daemon) throw usageError(`--log-file ${logFile}`, 'only with --daemon (in the foreground, messages go to stderr)');
 
-  const fuse: FuseMountOptions = input.debug ? { ...o.fuse, debug: true } : o.fuse;
+  const userFuse = layerFuseOptions(e.fuse, o.fuse);
+  const fuse: FuseMountOptions = input.debug ? { ...userFuse, debug: true } : userFuse;
   return {
     store,
     mountpoint: path.resolve(ctx.cwd, mountpointArg),
@@ -196,15 +235,15 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     pageSize,
     policy,
     cacheMode,
-    readOnly: o.fuse.readOnly === true,
+    readOnly: fuse.readOnly === true,
     fuse,
-    nonempty: o.nonempty,
-    ignoredOptions: o.ignored,
+    nonempty: o.nonempty || e.nonempty,
+    ignoredOptions: [...e.ignored, ...o.ignored],
     daemon: input.daemon,
     logFile,
     daemonTimeoutMs,
     dryRun: input.dryRun,
-    debug: input.debug || o.fuse.debug === true,
+    debug: input.debug || fuse.debug === true,
     metrics,
   };
 }

@@ -39,6 +39,8 @@ export interface ServeHooks {
   readonly log: (line: string) => void;
   /** The mount answers: `line` is "mounted STORE on MOUNTPOINT (...)". */
   readonly ready: (line: string) => void;
+  /** Stopping has begun (a signal, an external unmount, a fatal error): `line` says what happens now. */
+  readonly stopping?: (line: string) => void;
 }
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -142,6 +144,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
 
   const beginStop = (external: boolean): void => {
     stopStarted = Date.now();
+    hooks.stopping?.(`syncing ${plan.store.name}${external ? '' : ` and unmounting ${mnt}`}`);
     stop(external).then(finish, (err: unknown) => {
       log(`stopping failed: ${errorMessage(err)}`);
       finish(EXIT.FAILURE);
@@ -185,6 +188,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
   const onFatal = (err: unknown): void => {
     if (phase === 'done' || phase === 'closing') return;
     log(`internal error: ${errorMessage(err)}`);
+    hooks.stopping?.(`internal error: ${errorMessage(err)}; detaching ${mnt}`);
     if (plan.debug && err instanceof Error && err.stack !== undefined) log(err.stack.replace(/\n\s*/g, ' | '));
     phase = 'closing';
     const detach = mount?.mounted ? bounded(fusermount(mnt, { lazy: true }), FORCE_MS, 'fusermount -uz') : Promise.resolve();

@@ -6,6 +6,7 @@
  * table of cache-policies.md on cloudPhysicsIO for every policy the
  * registry has.
  */
+import { execFile } from 'node:child_process';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -17,7 +18,7 @@ import { crc32 } from '../../daemon/cli/png.js';
 import { readTrace } from '../../daemon/cli/trace-file.js';
 import { allPolicyFactories } from '../../kernel/policy/registry.js';
 import { parseTrace } from '../../kernel/policy/trace.js';
-import { REPO, runInProcess, tempDir } from './harness.js';
+import { MAIN, REPO, runInProcess, tempDir } from './harness.js';
 
 const CLOUD = path.join(REPO, 'test/fixtures/traces/cloudPhysicsIO.txt');
 const KEYS = ['cache_pages', 'miss_ratio', 'misses', 'policy', 'requests', 'requests_per_second'];
@@ -371,12 +372,24 @@ describe('sim: errors (one line, an exit code)', () => {
     expect(d.lines).toEqual(['machpager: trace dir: is a directory, not a trace file']);
   });
 
-  it.skipIf(process.getuid?.() === 0)('a trace we may not read (77)', async () => {
+  it('a trace we may not read (77)', async () => {
     await writeFile(path.join(tmp, 'secret.txt'), '1\n');
     await chmod(path.join(tmp, 'secret.txt'), 0o000);
-    const r = await sim('secret.txt');
+    if (process.getuid?.() !== 0) {
+      const r = await sim('secret.txt');
+      expect(r.code).toBe(EXIT.NOPERM);
+      expect(r.lines).toEqual(['machpager: trace secret.txt: permission denied']);
+      return;
+    }
+    // Root reads anything: run the built CLI as another user instead.
+    await chmod(tmp, 0o755);
+    const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile('setpriv', ['--reuid=1000', '--regid=1000', '--clear-groups', process.execPath, MAIN, 'sim', 'secret.txt'], { cwd: tmp, encoding: 'utf8' }, (err, _stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stderr });
+      });
+    });
     expect(r.code).toBe(EXIT.NOPERM);
-    expect(r.lines).toEqual(['machpager: trace secret.txt: permission denied']);
+    expect(r.stderr).toBe('machpager: trace secret.txt: permission denied\n');
   });
 
   it('a line that is not a page id names its line (65); so does an empty trace', async () => {

@@ -20,6 +20,7 @@ import {
   type MountInput,
 } from '../mount-plan.js';
 import { preflight } from '../preflight.js';
+import { SdNotifier } from '../sd-notify.js';
 import { serveMount } from '../serve.js';
 import type { CliCommand, CommandContext } from './command.js';
 
@@ -66,7 +67,11 @@ STORE:
 
 Environment: MACHPAGER_CACHE_SIZE, MACHPAGER_PAGE_SIZE, MACHPAGER_POLICY,
 MACHPAGER_CACHE_MODE, MACHPAGER_STORE, MACHPAGER_METRICS (below the flags and
--o), MACHPAGER_HOME.
+-o), MACHPAGER_OPTIONS (an -o list, below the command line's),
+MACHPAGER_MOUNTPOINT (when no argument names the mountpoint), MACHPAGER_HOME.
+With NOTIFY_SOCKET set (systemd Type=notify), a foreground mount tells the
+service manager READY=1 once it answers and STOPPING=1 when it stops, through
+systemd-notify (see systemd/machpager@.service).
 
 Metrics: --metrics 127.0.0.1:9464 serves the page-cache statistics in the
 Prometheus text format at http://127.0.0.1:9464/metrics while mounted. Loopback
@@ -132,6 +137,8 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     daemonTimeout: given(command, deps.env, 'daemonTimeout', '--daemon-timeout'),
     metrics: given(command, deps.env, 'metrics', '--metrics', 'MACHPAGER_METRICS'),
     options: opts.o ?? [],
+    envOptions: deps.env.MACHPAGER_OPTIONS,
+    envMountpoint: deps.env.MACHPAGER_MOUNTPOINT,
     daemon: opts.daemon === true,
     foreground: opts.foreground === true,
     debug: opts.debug === true,
@@ -157,13 +164,22 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     ctx.exitCode = await startDaemon(plan, pre, deps, log);
     return;
   }
-  ctx.exitCode = await serveMount(plan, pre, deps, {
-    log,
-    ready: (line) => {
-      log(line);
-      log(`serving in the foreground: Ctrl-C, or fusermount -u ${pre.mountpoint}, syncs and unmounts`);
-    },
-  });
+  // Under systemd (Type=notify), tell it when the mount answers and when it stops.
+  const notifier = new SdNotifier({ env: deps.env, log });
+  try {
+    ctx.exitCode = await serveMount(plan, pre, deps, {
+      log,
+      ready: (line) => {
+        log(line);
+        log(`serving in the foreground: Ctrl-C, or fusermount -u ${pre.mountpoint}, syncs and unmounts`);
+        notifier.ready(line);
+      },
+      stopping: (line) => notifier.stopping(line),
+    });
+  } finally {
+    // The last message (STOPPING=1) goes out before the process exits.
+    await notifier.idle();
+  }
 }
 
 export const mountCommand: CliCommand = {

@@ -18,9 +18,10 @@ import { crc32 } from '../../daemon/cli/png.js';
 import { readTrace } from '../../daemon/cli/trace-file.js';
 import { allPolicyFactories } from '../../kernel/policy/registry.js';
 import { parseTrace } from '../../kernel/policy/trace.js';
-import { MAIN, REPO, runInProcess, tempDir } from './harness.js';
+import { MAIN, runInProcess, tempDir } from './harness.js';
+import { CLOUD_PHYSICS, CLOUD_PHYSICS_MISSES } from '../fixtures/traces/cloud-physics.js';
 
-const CLOUD = path.join(REPO, 'test/fixtures/traces/cloudPhysicsIO.txt');
+const CLOUD = CLOUD_PHYSICS;
 const KEYS = ['cache_pages', 'miss_ratio', 'misses', 'policy', 'requests', 'requests_per_second'];
 const ALL = allPolicyFactories().map((f) => f.name);
 
@@ -456,25 +457,7 @@ describe('sim: errors (one line, an exit code)', () => {
   });
 });
 
-/**
- * cache-policies.md, "cloudPhysicsIO (113,872 req): exact miss counts",
- * all 13 rows, by the names the registry gives the policies.
- */
-const REFERENCE: Record<string, readonly [number, number, number, number]> = {
-  lru: [95420, 93897, 91657, 76538],
-  fifo: [96518, 94122, 91716, 77971],
-  clock: [95332, 93829, 91599, 77041],
-  clock2: [95181, 93714, 91531, 77150],
-  arc: [94229, 92392, 88002, 69901],
-  '2q': [94573, 92813, 88160, 72818],
-  lirs: [94680, 92673, 85609, 70184],
-  s3fifo: [94559, 91396, 85691, 74318],
-  s3fifo1: [94346, 91392, 85066, 69646],
-  sieve: [94419, 93052, 90040, 75430],
-  lruk: [96547, 93052, 90040, 75430],
-  slru: [94590, 93530, 90011, 78120],
-  belady: [90263, 80078, 71620, 59600],
-};
+const REFERENCE = CLOUD_PHYSICS_MISSES;
 
 /**
  * Not in the reference (libCacheSim has no Mach policy): GNU Mach's queues,

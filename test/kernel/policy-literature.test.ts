@@ -28,35 +28,15 @@ import { SlruPolicy } from '../../kernel/policy/slru.js';
 import { parseTrace } from '../../kernel/policy/trace.js';
 import { framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
+import { checkCounts, drainVictims, insertAll as insertAllFrom, rng } from '../helpers/policy-testing.js';
+
+const insertAll = (policy: ReplacementPolicy, slots: readonly number[], flags = 0): void => insertAllFrom(policy, slots, flags, 100);
 
 const NEW_LIVE = ['arc', '2q', 'lirs', 's3fifo', 's3fifo1', 'sieve', 'lruk', 'slru'] as const;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function insertAll(policy: ReplacementPolicy, slots: readonly number[], flags = 0): void {
-  for (const slot of slots) policy.insert(slot, 100 + slot, flags);
-}
 
-function drainVictims(policy: ReplacementPolicy): number[] {
-  const out: number[] = [];
-  for (let v = policy.victim(); v !== NIL; v = policy.victim()) out.push(v);
-  return out;
-}
 
-function checkCounts(policy: ReplacementPolicy): void {
-  expect(policy.activeCount).toBeGreaterThanOrEqual(0);
-  expect(policy.inactiveCount).toBeGreaterThanOrEqual(0);
-  expect(policy.activeCount + policy.inactiveCount).toBe(policy.size);
-}
 
 /** Misses of a trace given as page ids (any numbers), through the replay harness. */
 function misses(name: string, ids: readonly number[], capacity: number): number {

@@ -3,31 +3,15 @@
  * of its cloudPhysicsIO table, exact miss counts (not rounded ratios).
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { policyFactory } from '../../kernel/policy/registry.js';
 import { replay, type Trace } from '../../kernel/policy/replay.js';
 import { parseTrace, TraceFormatError } from '../../kernel/policy/trace.js';
+import { CLOUD_PHYSICS, CLOUD_PHYSICS_CAPACITIES, CLOUD_PHYSICS_MISSES } from '../fixtures/traces/cloud-physics.js';
 
-const TRACE = path.resolve(import.meta.dirname, '../fixtures/traces/cloudPhysicsIO.txt');
-const CAPACITIES = [489, 2448, 4897, 12243] as const;
-
-/** cache-policies.md, "cloudPhysicsIO (113,872 req): exact miss counts". */
-const TABLE: Record<string, readonly [number, number, number, number]> = {
-  lru: [95420, 93897, 91657, 76538],
-  fifo: [96518, 94122, 91716, 77971],
-  clock: [95332, 93829, 91599, 77041],
-  clock2: [95181, 93714, 91531, 77150],
-  arc: [94229, 92392, 88002, 69901],
-  '2q': [94573, 92813, 88160, 72818],
-  lirs: [94680, 92673, 85609, 70184],
-  s3fifo: [94559, 91396, 85691, 74318],
-  s3fifo1: [94346, 91392, 85066, 69646],
-  sieve: [94419, 93052, 90040, 75430],
-  lruk: [96547, 93052, 90040, 75430],
-  slru: [94590, 93530, 90011, 78120],
-  belady: [90263, 80078, 71620, 59600],
-};
+const TRACE = CLOUD_PHYSICS;
+const CAPACITIES = CLOUD_PHYSICS_CAPACITIES;
+const TABLE = CLOUD_PHYSICS_MISSES;
 
 let trace: Trace | undefined;
 function cloudPhysics(): Trace {

@@ -22,20 +22,12 @@ import {
   policyNames,
 } from '../../kernel/policy/registry.js';
 import { NIL, SlotLinks, SlotList } from '../../kernel/policy/slot-list.js';
+import { checkCounts, drainVictims, insertAll, rng } from '../helpers/policy-testing.js';
+
+const checkCountsWithin = (policy: ReplacementPolicy): void => checkCounts(policy, { withinCapacity: true });
 
 // ------------------------------------------------------------------ helpers
 
-/** Deterministic PRNG (mulberry32), so a failing fuzz run can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(items: readonly T[], random: () => number): T {
   const item = items[Math.floor(random() * items.length)];
@@ -43,23 +35,8 @@ function pick<T>(items: readonly T[], random: () => number): T {
   return item;
 }
 
-function insertAll(policy: ReplacementPolicy, slots: readonly number[], flags = 0): void {
-  for (const slot of slots) policy.insert(slot, 1000 + slot, flags);
-}
 
-/** Victims until the policy is empty. */
-function drainVictims(policy: ReplacementPolicy): number[] {
-  const out: number[] = [];
-  for (let v = policy.victim(); v !== NIL; v = policy.victim()) out.push(v);
-  return out;
-}
 
-function checkCounts(policy: ReplacementPolicy): void {
-  expect(policy.activeCount).toBeGreaterThanOrEqual(0);
-  expect(policy.inactiveCount).toBeGreaterThanOrEqual(0);
-  expect(policy.activeCount + policy.inactiveCount).toBe(policy.size);
-  expect(policy.size).toBeLessThanOrEqual(policy.capacity);
-}
 
 /**
  * Replay a trace of page keys as libCacheSim's harness does (§5.0): a hit is
@@ -143,7 +120,7 @@ describe.each(policyNames())('policy %s: the ReplacementPolicy contract', (name)
     const policy = createPolicy(name, 8);
     insertAll(policy, [3, 0, 7, 5]);
     expect(policy.size).toBe(4);
-    checkCounts(policy);
+    checkCountsWithin(policy);
     for (let slot = 0; slot < 8; slot++) expect(policy.has(slot)).toBe([3, 0, 7, 5].includes(slot));
   });
 
@@ -158,7 +135,7 @@ describe.each(policyNames())('policy %s: the ReplacementPolicy contract', (name)
       victims.push(v);
       expect(policy.has(v)).toBe(false);
       expect(policy.size).toBe(7 - i);
-      checkCounts(policy);
+      checkCountsWithin(policy);
     }
     expect([...victims].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(policy.victim()).toBe(NIL);
@@ -174,7 +151,7 @@ describe.each(policyNames())('policy %s: the ReplacementPolicy contract', (name)
     expect(policy.has(0)).toBe(false);
     expect(policy.has(3)).toBe(false);
     expect(policy.size).toBe(4);
-    checkCounts(policy);
+    checkCountsWithin(policy);
     const victims = drainVictims(policy);
     expect(victims).not.toContain(0);
     expect(victims).not.toContain(3);
@@ -190,7 +167,7 @@ describe.each(policyNames())('policy %s: the ReplacementPolicy contract', (name)
     policy.remove(v);
     policy.insert(v, 78, INSERT_PREFETCH);
     expect(policy.size).toBe(2);
-    checkCounts(policy);
+    checkCountsWithin(policy);
     expect([...drainVictims(policy)].sort((a, b) => a - b)).toEqual([0, 1]);
   });
 
@@ -202,7 +179,7 @@ describe.each(policyNames())('policy %s: the ReplacementPolicy contract', (name)
       const before = policy.reactivations;
       const counted = policy.access(slot);
       expect(policy.reactivations).toBe(before + (counted ? 1 : 0));
-      checkCounts(policy);
+      checkCountsWithin(policy);
     }
   });
 
@@ -238,7 +215,7 @@ describe.each(policyNames())('policy %s: the ReplacementPolicy contract', (name)
         }
       }
       expect(policy.size).toBe(tracked.size);
-      checkCounts(policy);
+      checkCountsWithin(policy);
       if (step % 50 === 0) for (let s = 0; s < capacity; s++) expect(policy.has(s)).toBe(tracked.has(s));
     }
   });
@@ -412,7 +389,7 @@ describe('mach (GNU Mach queues)', () => {
         const before = policy.size;
         policy.victim();
         expect(policy.activeCount).toBeLessThanOrEqual(Math.floor(before / 3));
-        checkCounts(policy);
+        checkCountsWithin(policy);
       }
       // Avoid inserting a slot that is still tracked.
       while (policy.has(next % 16)) next++;
@@ -548,7 +525,7 @@ describe('trace replay against hand-computed miss counts', () => {
   ] as const)('%s on %j with capacity %i: %i misses', (name, trace, capacity, misses) => {
     const policy = createPolicy(name, capacity);
     expect(replay(policy, trace)).toBe(misses);
-    checkCounts(policy);
+    checkCountsWithin(policy);
     expect(policy.size).toBe(capacity);
   });
 

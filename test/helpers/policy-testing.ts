@@ -1,0 +1,36 @@
+/** What the policy tests share: a seeded PRNG and small drivers of a ReplacementPolicy. */
+import { expect } from 'vitest';
+import type { ReplacementPolicy } from '../../kernel/policy/policy.js';
+import { NIL } from '../../kernel/policy/slot-list.js';
+
+/** Deterministic PRNG (mulberry32), so a failing fuzz run can be replayed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Insert each slot with key `keyBase + slot`. */
+export function insertAll(policy: ReplacementPolicy, slots: readonly number[], flags = 0, keyBase = 1000): void {
+  for (const slot of slots) policy.insert(slot, keyBase + slot, flags);
+}
+
+/** Victims until the policy is empty. */
+export function drainVictims(policy: ReplacementPolicy): number[] {
+  const out: number[] = [];
+  for (let v = policy.victim(); v !== NIL; v = policy.victim()) out.push(v);
+  return out;
+}
+
+/** Active and inactive add up to the size (and, unless live use may overfill it, the size fits the capacity). */
+export function checkCounts(policy: ReplacementPolicy, options: { withinCapacity?: boolean } = {}): void {
+  expect(policy.activeCount).toBeGreaterThanOrEqual(0);
+  expect(policy.inactiveCount).toBeGreaterThanOrEqual(0);
+  expect(policy.activeCount + policy.inactiveCount).toBe(policy.size);
+  if (options.withinCapacity === true) expect(policy.size).toBeLessThanOrEqual(policy.capacity);
+}

@@ -22,6 +22,8 @@ export interface MountableFilesystem {
   sync(): Promise<void>;
   /** sync, then release everything. */
   close(): Promise<void>;
+  /** What a sync or close in progress waits on, one line each: said when a stop takes long. */
+  describeWaits?(): string[];
   /** What the mount's control socket and metrics endpoint serve (a double may have none: then neither starts). */
   control?(mount: { mountpoint: string; version: string }): MountController;
 }

@@ -14,6 +14,7 @@ export const openMachFilesystem: FilesystemFactory = async (config) => {
     fuseOptions: () => fs.fuseOptions(),
     sync: () => fs.sync(),
     close: () => fs.close(),
+    describeWaits: () => fs.describeWaits(),
     control: (mount) => new MountControl(fs, mount),
   };
 };

@@ -180,6 +180,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     if (extraSignals === 1) {
       const secs = stopStarted === 0 ? '' : ` (${Math.round((Date.now() - stopStarted) / 1000)} s)`;
       log(`${signal}: still ${phase === 'starting' ? 'mounting' : phase}${secs}; one more signal detaches the mount at once and exits without finishing (data not synced yet is lost)`);
+      for (const line of fs?.describeWaits?.() ?? []) log(`  waiting on ${line}`);
       return;
     }
     force();

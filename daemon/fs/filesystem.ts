@@ -263,6 +263,16 @@ export class MachFilesystem implements FileObjectHost {
     return tracer.stop();
   }
 
+  /** What a sync or close in progress waits on, one line each (empty when nothing): said when a stop takes long. */
+  describeWaits(): string[] {
+    const lines = this.kernel.describeWaits();
+    for (const object of this.objects.values()) {
+      const line = object.pager.describeWaits();
+      if (line !== undefined) lines.push(line);
+    }
+    return lines;
+  }
+
   /** Sync, then let go of every object, pager and store. */
   async close(): Promise<void> {
     if (this.closed) return;

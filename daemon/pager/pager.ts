@@ -258,6 +258,16 @@ export class Pager {
     return pagerMemcpy(vm, this, task, offset, buffer, prot);
   }
 
+  /** What this pager waits on (lock_completed, change_completed, writes, operations that hold terminate), or undefined when nothing. */
+  describeWaits(): string | undefined {
+    const waits: string[] = [];
+    for (const r of this.lockRequests) if (r.locksPending > 0) waits.push(`lock_completed for [${r.start}, ${r.end}) x${r.locksPending}`);
+    for (const r of this.attributeRequests) if (r.pending > 0) waits.push(`change_completed (may_cache ${String(r.mayCache)}) x${r.pending}`);
+    if (!this.writer.idle) waits.push('page writes');
+    if (this.noterm > 0) waits.push(`${this.noterm} operation(s) holding terminate`);
+    return waits.length === 0 ? undefined : `pager ${this.label} (${this.state}): ${waits.join(', ')}`;
+  }
+
   /** pager_get_error: the last error given to the kernel for the page at `offset`, 0 if none. */
   getError(offset: number): number {
     return this.pageSize === 0 ? 0 : this.pagemap.error(Math.floor(offset / this.pageSize));

@@ -31,6 +31,12 @@ export class SerialQueues<K> {
     return !this.pending.has(key);
   }
 
+  /** Jobs for `key` running or waiting (0 when idle). */
+  depth(key: K): number {
+    const queue = this.pending.get(key);
+    return queue ? queue.length + 1 : 0;
+  }
+
   /** Keys with work running or queued. */
   get busyKeys(): number {
     return this.pending.size;

@@ -266,6 +266,21 @@ export class Kernel {
     return new Promise((resolve) => this.resizeWaiters.push(resolve));
   }
 
+  /**
+   * What the kernel is in the middle of, one line per object with pager
+   * calls queued or paging in progress: what a stop that does not finish
+   * waits on.
+   */
+  describeWaits(): string[] {
+    const lines: string[] = [];
+    for (const object of this.objectsByControl.values()) {
+      const queued = this.serial.depth(object.id);
+      if (queued === 0 && object.pagingInProgress === 0) continue;
+      lines.push(`kernel object ${object.id} (${object.state}): ${queued} pager call(s) being handled or queued, ${object.pagingInProgress} paging operation(s) in progress`);
+    }
+    return lines;
+  }
+
   /** Stop the kernel: the default pager and the receive loop end. Objects are not terminated. */
   async shutdown(): Promise<void> {
     if (this.shutDown) return;

@@ -265,6 +265,8 @@ describe('signals while syncing, uncaught errors, a daemon that does not come up
     await p.waitFor(/SIGINT: syncing\.\.\./);
     p.child.kill('SIGTERM');
     await p.waitFor(/SIGTERM: still syncing/);
+    // ... and what the sync is waiting on.
+    await p.waitFor(/machpager: {3}waiting on test double: a slow sync\n/);
     expect(await p.exit()).toEqual({ code: 0, signal: null });
     expect(await mounted(path.join(tmp, 'mnt'))).toBe(false);
   });

@@ -121,12 +121,22 @@ export class Mounted {
     return shOk(script, { cwd: this.mnt, ...options });
   }
 
-  /** SIGTERM: the daemon syncs, unmounts and exits. Resolves with its exit code. */
-  async stop(): Promise<number> {
+  /**
+   * SIGTERM: the daemon syncs, unmounts and exits. Resolves with its exit
+   * code. A daemon still there after `timeoutMs` gets a second SIGTERM (it
+   * then says which phase it is stuck in) and the error carries its log.
+   */
+  async stop(timeoutMs = 45_000): Promise<number> {
     if (this.running) this.child.kill('SIGTERM');
-    const code = await bounded(this.exited, 60_000, `the daemon for ${this.mnt} did not exit after SIGTERM`);
-    forget(this);
-    return code;
+    try {
+      const code = await bounded(this.exited, timeoutMs, `the daemon for ${this.mnt} did not exit ${timeoutMs / 1000} s after SIGTERM`);
+      forget(this);
+      return code;
+    } catch (err) {
+      if (this.running) this.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      throw new Error(`${(err as Error).message}; its log:\n${this.log}`, { cause: err });
+    }
   }
 
   /** SIGKILL: no sync, the mount is left stale. */
@@ -174,17 +184,26 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
   }
 }
 
-/** Unmount and stop everything mounted by this file's tests. */
+/**
+ * Unmount and stop everything mounted by this file's tests, all at once and
+ * within the hook timeout. A daemon that does not stop is killed and its
+ * mount detached, and then this throws with its log: a hang is a failure.
+ */
 export async function cleanupMounts(): Promise<void> {
-  for (const m of [...live]) {
-    try {
-      await m.stop();
-    } catch {
-      m.child.kill('SIGKILL');
-      live.delete(m);
-    }
-    if (await findMount(m.mnt)) await fusermount(m.mnt, { lazy: true }).catch(() => undefined);
-  }
+  const failures: string[] = [];
+  await Promise.all(
+    [...live].map(async (m) => {
+      try {
+        await m.stop();
+      } catch (err) {
+        failures.push((err as Error).message);
+        m.child.kill('SIGKILL');
+        forget(m);
+      }
+      if (await findMount(m.mnt)) await fusermount(m.mnt, { lazy: true }).catch((err: unknown) => failures.push(`fusermount -uz ${m.mnt}: ${String(err)}`));
+    }),
+  );
+  if (failures.length > 0) throw new Error(failures.join('\n\n'));
 }
 
 /** A fresh temporary directory (removed by the caller's cleanup). */

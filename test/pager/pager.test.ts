@@ -209,6 +209,26 @@ describe('pager', () => {
     w.deallocate();
   });
 
+  it('describeWaits says what a sync in progress waits on, and nothing once it is done', async () => {
+    s = pagerSetup({}, { label: 'slow' });
+    const w = await s.map();
+    await w.write(0, Buffer.alloc(PAGE, 1));
+    expect(s.pager.describeWaits()).toBeUndefined();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const [one, run] = [s.callbacks.writePage.bind(s.callbacks), s.callbacks.writePages.bind(s.callbacks)];
+    s.callbacks.writePage = async (offset, data) => gate.then(() => one(offset, data));
+    s.callbacks.writePages = async (offset, data) => gate.then(() => run(offset, data));
+    const syncing = s.pager.sync(true);
+    await settle(10);
+    expect(s.pager.describeWaits()).toMatch(/^pager slow \(normal\): .*page writes/);
+    release();
+    await syncing;
+    expect(s.pager.describeWaits()).toBeUndefined();
+    expect(s.kernel.describeWaits()).toEqual([]);
+    w.deallocate();
+  });
+
   it('row 50: offering a resident page changes nothing; a new page becomes resident and inactive', async () => {
     s = pagerSetup();
     const w = await s.map();

@@ -288,7 +288,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     try {
       await bounded(stat(mnt), PROBE_MS, `stat ${mnt}`);
     } catch (err) {
-      await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch(() => undefined);
+      await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log(`cannot unmount ${mnt}: ${errorMessage(e)}`));
       await failed(err, `mount ${mnt}`, EXIT.UNAVAILABLE);
     }
 
@@ -307,7 +307,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
         metrics = await startMetrics(plan.metrics, () => controller.stats());
       } catch (err) {
         await closeControl();
-        await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch(() => undefined);
+        await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log(`cannot unmount ${mnt}: ${errorMessage(e)}`));
         await failed(err, `--metrics ${plan.metrics.host}:${plan.metrics.port}`, EXIT.UNAVAILABLE);
       }
     }

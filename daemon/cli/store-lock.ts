@@ -89,7 +89,9 @@ export async function lockStore(store: StoreLocation, options: { readOnly: boole
         release: async () => {
           if (released) return;
           released = true;
-          await unlink(file).catch(() => undefined);
+          await unlink(file).catch((err: unknown) => {
+            if (errorCode(err) !== 'ENOENT') options.log(`removing the lock ${file}: ${errorMessage(err)}`);
+          });
         },
       };
     } catch (err) {
@@ -103,7 +105,9 @@ export async function lockStore(store: StoreLocation, options: { readOnly: boole
     if (h === undefined) continue; // let go just now
     if (!h.alive) {
       options.log(`taking over the lock of ${store.name} from pid ${h.pid}, which is gone`);
-      await unlink(file).catch(() => undefined);
+      await unlink(file).catch((err: unknown) => {
+        if (errorCode(err) !== 'ENOENT') throw new CliError(`store ${store.name}`, `cannot remove the stale lock ${file} (${errorMessage(err)})`, EXIT.CANTCREAT);
+      });
       continue;
     }
     if (Date.now() >= deadline) {

@@ -263,6 +263,8 @@ export interface FuseMountOptions {
   readonly timeouts?: FuseTimeouts;
   /** How long mount() waits for the kernel's first request (FUSE init) and for /proc/self/mountinfo. Default 10 000 ms. */
   readonly mountTimeoutMs?: number;
+  /** How long one fusermount may take in unmount() before the next step (lazy, then giving up). Default 10 000 ms. */
+  readonly unmountTryMs?: number;
   /** How often /proc/self/mountinfo is read to notice an unmount made by someone else. Default 1000 ms; 0: never. */
   readonly watchIntervalMs?: number;
   /** Clean a stale mount ("Transport endpoint is not connected") at the mountpoint before mounting. Default true. */
@@ -818,12 +820,17 @@ export class FuseMount extends EventEmitter<FuseMountEvents> {
     this.current = 'unmounting';
     this.stopWatch();
     const mnt = this.resolved;
+    // Each fusermount is bounded here, not only by its child's kill timeout: a
+    // child stuck in umount2 does not die on a signal, and the stop must go on.
+    const tryMs = this.options.unmountTryMs ?? 10_000;
+    const bounded = (lazy: boolean): Promise<void> =>
+      withTimeout(fusermount(mnt, { lazy }), tryMs, () => new FsError('ETIMEDOUT', `fusermount ${lazy ? '-uz' : '-u'} ${mnt} did not finish in ${tryMs} ms`));
     try {
-      await fusermount(mnt);
+      await bounded(false);
     } catch (err) {
       if (await this.stillMounted()) {
         try {
-          await fusermount(mnt, { lazy: true });
+          await bounded(true);
         } catch (lazyErr) {
           if (await this.stillMounted()) {
             this.current = 'mounted';

@@ -9,21 +9,24 @@ import { Deque } from './deque.js';
 export type Job = () => void | Promise<void>;
 
 export class SerialQueues<K> {
-  private readonly pending = new Map<K, Deque<Job>>();
+  /** Keys with a job running; null while nothing waits behind it (no queue made for the common case). */
+  private readonly pending = new Map<K, Deque<Job> | null>();
 
   constructor(private readonly onError: (err: unknown) => void) {}
 
   run(key: K, job: Job): void {
-    const queue = this.pending.get(key);
-    if (queue) {
+    if (this.pending.has(key)) {
+      let queue = this.pending.get(key);
+      if (!queue) this.pending.set(key, (queue = new Deque<Job>()));
       queue.push(job);
       return;
     }
+    // Marked running before it starts: a job that submits for its own key
+    // while it runs (terminate from inside lock_request) is queued behind it.
+    this.pending.set(key, null);
     const result = this.start(job);
-    if (result) {
-      this.pending.set(key, new Deque<Job>());
-      this.continueAfter(key, result);
-    }
+    if (result) this.continueAfter(key, result);
+    else this.next(key);
   }
 
   /** True when no job for `key` is running or waiting. */
@@ -33,8 +36,8 @@ export class SerialQueues<K> {
 
   /** Jobs for `key` running or waiting (0 when idle). */
   depth(key: K): number {
-    const queue = this.pending.get(key);
-    return queue ? queue.length + 1 : 0;
+    if (!this.pending.has(key)) return 0;
+    return (this.pending.get(key)?.length ?? 0) + 1;
   }
 
   /** Keys with work running or queued. */
@@ -62,11 +65,10 @@ export class SerialQueues<K> {
     );
   }
 
+  /** The running job is done: start the next one, or mark the key idle. */
   private next(key: K): void {
-    const queue = this.pending.get(key);
-    if (!queue) return;
     for (;;) {
-      const job = queue.shift();
+      const job = this.pending.get(key)?.shift();
       if (!job) {
         this.pending.delete(key);
         return;

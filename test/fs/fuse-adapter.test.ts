@@ -13,7 +13,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,8 +63,8 @@ class Fixture {
   private closed = false;
   private stderr = '';
 
-  constructor(mountpoint: string, options: FuseMountOptions, memfs: MemFsOptions = {}) {
-    this.child = spawn(process.execPath, [FIXTURE, mountpoint, JSON.stringify(options), JSON.stringify(memfs)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(mountpoint: string, options: FuseMountOptions, memfs: MemFsOptions = {}, env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(process.execPath, [FIXTURE, mountpoint, JSON.stringify(options), JSON.stringify(memfs)], { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
     this.child.stderr?.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
@@ -233,8 +233,8 @@ describe('FuseMount, mounted in a child process', () => {
   let mnt = '';
   let fixtures: Fixture[] = [];
 
-  const start = async (options: FuseMountOptions = {}, memfs: MemFsOptions = {}): Promise<{ fixture: Fixture; ready: FixtureEvent }> => {
-    const fixture = new Fixture(mnt, { allowOther: isRoot, watchIntervalMs: 100, ...options }, memfs);
+  const start = async (options: FuseMountOptions = {}, memfs: MemFsOptions = {}, env?: NodeJS.ProcessEnv): Promise<{ fixture: Fixture; ready: FixtureEvent }> => {
+    const fixture = new Fixture(mnt, { allowOther: isRoot, watchIntervalMs: 100, ...options }, memfs, env);
     fixtures.push(fixture);
     const ready = await fixture.take('ready');
     return { fixture, ready };
@@ -348,6 +348,24 @@ describe('FuseMount, mounted in a child process', () => {
     expect(unmounted.external).toBe(true);
     expect((await fixture.exited).code).toBe(0);
     expect(await findMount(mnt)).toBeUndefined();
+  });
+
+  it('a fusermount -u that never returns does not hold the unmount: it goes on lazily', async () => {
+    // A fusermount stuck in umount2 does not die on the kill of execFile's timeout.
+    const bin = path.join(tmp, 'bin');
+    await mkdir(bin);
+    const real = (await ok('bash', ['-c', 'command -v fusermount || command -v fusermount3'])).trim();
+    const stuck = path.join(bin, 'stuck.pid');
+    await writeFile(path.join(bin, 'fusermount'), `#!/bin/sh\nif [ "$1" = -u ]; then echo $$ > ${stuck}; exec sleep 3600; fi\nexec ${real} "$@"\n`, { mode: 0o755 });
+    const { fixture } = await start({ unmountTryMs: 300 }, {}, { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` });
+    fixture.command('unmount');
+    // Well before execFile's own 30 s kill of the stuck child.
+    const unmounted = await fixture.take('unmounted', 20_000);
+    expect(unmounted.external).toBe(false);
+    expect(await findMount(mnt)).toBeUndefined();
+    // The stuck child is still there (and holds the fixture's event loop): end it.
+    process.kill(Number(await readFile(stuck, 'utf8')), 'SIGKILL');
+    expect((await fixture.exited).code).toBe(0);
   });
 
   it('cleans a stale mount left by a killed daemon, then mounts', async () => {

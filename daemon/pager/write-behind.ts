@@ -158,7 +158,14 @@ export class WriteBehind {
       }
     }
     pager.stats.pages_written += run.pages.length - failed.size;
-    for (let i = 0; i < run.pages.length; i++) this.complete(run.first + i, run.pages[i], failed.has(run.first + i));
+    for (let i = 0; i < run.pages.length; i++) {
+      // One page's trouble (a throwing notifyEvict) must not leave the others "being written" for ever.
+      try {
+        this.complete(run.first + i, run.pages[i], failed.has(run.first + i));
+      } catch (err) {
+        pager.requests.onError(err);
+      }
+    }
   }
 
   /** After the write of one page: hand it to a waiting request, or note the kernel dropped it. */
@@ -166,6 +173,19 @@ export class WriteBehind {
     const pager = this.pager;
     const pagemap = pager.pagemap;
     const state = pagemap.get(page);
+    try {
+      this.handOver(page, entry, failed, state);
+    } finally {
+      if (!failed) pagemap.clear(page, PM_INVALID);
+      pagemap.clear(page, PM_PAGINGOUT | PM_PAGEINWAIT | PM_WRITEWAIT);
+      this.running.delete(page);
+      this.done(entry, (state & PM_PAGEINWAIT) !== 0);
+    }
+  }
+
+  private handOver(page: number, entry: QueuedPage, failed: boolean, state: number): void {
+    const pager = this.pager;
+    const pagemap = pager.pagemap;
     if (state & PM_PAGEINWAIT) {
       // A request came while the page was being written: answer it with this data. If the
       // write failed, the page goes back precious, so that the kernel returns it again.
@@ -186,10 +206,6 @@ export class WriteBehind {
         if (pager.notifyOnEvict) notifyEvict(pager, page);
       }
     }
-    if (!failed) pagemap.clear(page, PM_INVALID);
-    pagemap.clear(page, PM_PAGINGOUT | PM_PAGEINWAIT | PM_WRITEWAIT);
-    this.running.delete(page);
-    this.done(entry, (state & PM_PAGEINWAIT) !== 0);
   }
 
   /** One page of a returned buffer is finished with; the last one gives the buffer back. */

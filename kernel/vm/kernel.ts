@@ -478,7 +478,10 @@ export class Kernel {
       this.protocolError(object, `${msg.id} on port ${msg.dest}`);
       return;
     }
-    this.serial.run(object.id, () => handleControlMessage(this, object, msg));
+    // A call queued behind this object's termination finds it dead: its control
+    // port is gone, and Mach destroys what was still queued on a destroyed port.
+    // (Acting on it would touch the pages of whatever object reuses the id.)
+    this.serial.run(object.id, () => (object.state === 'dead' ? undefined : handleControlMessage(this, object, msg)));
   }
 
   private checkRange(offset: number, size: number): void {

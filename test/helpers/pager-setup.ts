@@ -116,11 +116,11 @@ export interface PagerSetup {
   close(): Promise<void>;
 }
 
-export function pagerSetup(kernelOptions: Partial<KernelOptions> = {}, pagerOptions: PagerOptions = {}): PagerSetup {
+export function pagerSetup(kernelOptions: Partial<KernelOptions> = {}, pagerOptions: PagerOptions = {}, onError?: (err: unknown) => void): PagerSetup {
   const ipc = new IpcSystem();
   const logged: string[] = [];
   const kernel = new Kernel({ ipc, cacheSize: 64 * PAGE, swap: new MemorySwap(PAGE), log: (l) => logged.push(l), ...kernelOptions });
-  const requests = new PagerRequests(ipc, { log: (l) => logged.push(l) });
+  const requests = new PagerRequests(ipc, { log: (l) => logged.push(l), onError });
   requests.start();
   const callbacks = new MemoryCallbacks();
   const pager = requests.createPager(callbacks, pagerOptions);

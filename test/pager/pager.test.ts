@@ -145,6 +145,23 @@ describe('pager', () => {
     w.deallocate();
   });
 
+  it('a notifyEvict that throws is reported; the other pages of the run still finish and return completes', async () => {
+    const errors: string[] = [];
+    s = pagerSetup({}, { notifyOnEvict: true }, (err) => errors.push((err as Error).message));
+    const w = await s.map();
+    await w.write(0, pattern(4, 2));
+    s.callbacks.notifyEvict = (offset: number): void => {
+      s.callbacks.evicted.push(offset / PAGE);
+      if (offset === PAGE) throw new Error('notifyEvict failed');
+    };
+    await evictAll();
+    expect(errors).toEqual(['notifyEvict failed']);
+    expect(s.callbacks.evicted.sort()).toEqual([0, 1, 2, 3]);
+    expect(s.pager.describeWaits()).toBeUndefined();
+    expect(s.callbacks.page(3).equals(pattern(4, 2).subarray(3 * PAGE))).toBe(true);
+    w.deallocate();
+  });
+
   it('row 47: one pager handles its messages one at a time; different pagers run in parallel', async () => {
     s = pagerSetup({ cacheSize: 128 * PAGE });
     s.callbacks.latency = 5;
@@ -255,6 +272,24 @@ describe('pager', () => {
     expect(s.callbacks.page(0).subarray(0, 4).toString()).toBe('kept');
     expect(s.kernel.statistics().objects).toBe(0);
     await s.pager.changeAttributes(false, MEMORY_OBJECT_COPY_DELAY, true); // nothing changes: returns at once
+  });
+
+  it('a call queued behind the termination of its object is dropped: no page of a dead object stays resident', async () => {
+    s = pagerSetup({}, { mayCache: true });
+    const w = await s.map();
+    await w.write(0, Buffer.from('kept'));
+    w.deallocate(); // cached: may_cache
+    await settle();
+    const free = s.kernel.statistics().free_count;
+    // Uncache (the kernel terminates the object) and, before that is handled, offer a page.
+    void s.pager.changeAttributes(false, MEMORY_OBJECT_COPY_DELAY, false);
+    s.pager.offerPage(false, false, 5 * PAGE, Buffer.alloc(PAGE, 9));
+    await settle(10);
+    expect(s.pager.state).toBe('notinit');
+    const stats = s.kernel.statistics();
+    expect(stats.objects).toBe(0);
+    expect(stats.active_count + stats.inactive_count).toBe(0);
+    expect(stats.free_count).toBe(free + 1); // the one cached page came back; the offered one never arrived
   });
 
   it('row 51: shutdown syncs and flushes, then the pager takes no more requests', async () => {

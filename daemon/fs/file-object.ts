@@ -78,15 +78,18 @@ export class FileObject {
     return this.freed;
   }
 
-  /** One more user: maps the object if it is not mapped. */
+  /** One more user: maps the object if it is not mapped. A failed map leaves no use behind (the next acquire maps again). */
   async acquire(): Promise<VmWindow> {
     if (this.freed) throw new Error(`inode ${this.inode.ino}: object already freed`);
-    if (this.users++ === 0 && !this.window) {
-      if (this.pager.userReferences === 0) this.pager.reference();
-      this.mapping ??= this.map();
-    }
+    if (this.users++ === 0 && this.pager.userReferences === 0) this.pager.reference();
     if (this.window) return this.window;
-    return (await this.mapping) as VmWindow;
+    this.mapping ??= this.map();
+    try {
+      return await this.mapping;
+    } catch (err) {
+      this.release();
+      throw err;
+    }
   }
 
   private async map(): Promise<VmWindow> {

@@ -11,7 +11,6 @@
  * The aim on cache hits is at least 0.9x the floor.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findMount, fusermount } from '../daemon/fs/fuse-adapter.js';
 import { fio, run, startMemFs, WORKLOADS, type Workload } from './fuse-floor.js';
 import { printTable, type BenchRow, type Print } from './table.js';
+import { dropOsCaches } from './os-cache.js';
 
 const MACHPAGER = fileURLToPath(new URL('../daemon/cli/main.js', import.meta.url));
 
@@ -41,15 +41,6 @@ async function startMachpager(store: string, mnt: string, cacheSize: string): Pr
     await exited;
     if (await findMount(mnt)) await fusermount(mnt, { lazy: true });
   };
-}
-
-function dropOsCaches(): boolean {
-  try {
-    writeFileSync('/proc/sys/vm/drop_caches', '3');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function benchMount(options: MountBenchOptions = {}): Promise<BenchRow[]> {

@@ -7,7 +7,7 @@
  * warm one (the kernel's cache flushed, the store's and the OS's warm).
  * Figures only: nothing here asserts on time.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +15,7 @@ import { IpcSystem, Kernel, MemorySwap, VM_PROT_READ, VM_PROT_WRITE, type VmWind
 import { PagerRequests, StorePager, type Pager } from '../daemon/pager/index.js';
 import { openStore, type OpenOptions, type Store } from '../stores/index.js';
 import { KiB, MiB, printTable, type BenchRow, type Print } from './table.js';
+import { dropOsCaches } from './os-cache.js';
 
 const PAGE = 4 * KiB;
 const BIG = 128 * KiB;
@@ -76,16 +77,6 @@ async function serve(store: Store, cacheBytes: number): Promise<Served> {
       await requests.shutdown();
     },
   };
-}
-
-/** Ask the OS to drop its page cache (root only); false when it cannot. */
-function dropOsCaches(): boolean {
-  try {
-    writeFileSync('/proc/sys/vm/drop_caches', '3');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function readSequential(window: VmWindow, bytes: number): Promise<number> {

@@ -24,6 +24,7 @@ import { isErrnoCode, type ErrnoCode } from './errno.js';
 import { formatSize, parseSize } from './size.js';
 import { StoreError, type Store } from './store.js';
 import { childOptions, type StoreClass } from './store-class.js';
+import { mulberry32 } from './seeded-random.js';
 
 export type FaultOp = 'read' | 'write' | 'rw' | 'sync' | 'allocate';
 
@@ -229,18 +230,6 @@ export function parseFaultSpec(spec: string): FaultOptions {
     rules.push(rule);
   }
   return options;
-}
-
-/** A small seeded PRNG (mulberry32): uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const faultClass: StoreClass = {

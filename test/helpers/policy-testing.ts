@@ -2,18 +2,10 @@
 import { expect } from 'vitest';
 import type { ReplacementPolicy } from '../../kernel/policy/policy.js';
 import { NIL } from '../../kernel/policy/slot-list.js';
+import { mulberry32 } from '../../stores/seeded-random.js';
 
 /** Deterministic PRNG (mulberry32), so a failing fuzz run can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** Insert each slot with key `keyBase + slot`. */
 export function insertAll(policy: ReplacementPolicy, slots: readonly number[], flags = 0, keyBase = 1000): void {

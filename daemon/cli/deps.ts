@@ -24,6 +24,8 @@ export interface MountableFilesystem {
   close(): Promise<void>;
   /** What a sync or close in progress waits on, one line each: said when a stop takes long. */
   describeWaits?(): string[];
+  /** Pages whose write failed and that are held in memory until the store takes them. */
+  heldPages?(): number;
   /** What the mount's control socket and metrics endpoint serve (a double may have none: then neither starts). */
   control?(mount: { mountpoint: string; version: string }): MountController;
 }

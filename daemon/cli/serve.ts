@@ -21,6 +21,7 @@
  * processes).
  */
 import { mkdir, rm, stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { FuseMount, fusermount, type FuseMountOptions } from '../fs/fuse-adapter.js';
 import { startMetrics, type MetricsEndpoint } from '../control/metrics.js';
@@ -45,6 +46,8 @@ export interface ServeHooks {
 
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const FORCE_MS = 10_000;
+/** How long a stop waits between syncs while the store refuses pages (held, not lost), at most. */
+const HELD_RETRY_MAX_MS = 30_000;
 const PROBE_MS = 10_000;
 
 type Phase = 'starting' | 'serving' | 'syncing' | 'unmounting' | 'closing' | 'done';
@@ -113,11 +116,21 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     const m = mount;
     if (!filesystem || !m) return EXIT.FAILURE;
     phase = 'syncing';
-    try {
-      await filesystem.sync();
-    } catch (err) {
-      log(`sync failed: ${errorMessage(err)}`);
-      code = EXIT.IOERR;
+    // Pages the store refused are held, not lost: the mount stays up and the sync is tried
+    // again until the store takes them (space freed, disk back). A third signal abandons them.
+    for (let wait = 1000; ; wait = Math.min(wait * 2, HELD_RETRY_MAX_MS)) {
+      try {
+        await filesystem.sync();
+        break;
+      } catch (err) {
+        const held = filesystem.heldPages?.() ?? 0;
+        log(`sync failed: ${errorMessage(err)}${held > 0 ? `; ${held} page(s) held in memory, trying again in ${wait / 1000} s (free space on the store; a third signal abandons them)` : ''}`);
+        if (held === 0) {
+          code = EXIT.IOERR;
+          break;
+        }
+        await sleep(wait);
+      }
     }
     await closeControl();
     if (!external && m.mounted) {

@@ -94,6 +94,8 @@ export function renderStats(r: StatsRecord): string {
         ['Data returns', r.pager.data_returns],
         ['Pages written', r.pager.pages_written],
         ['Write errors', r.pager.write_errors],
+        ['Write retries', r.pager.write_retries],
+        ['Pages held for retry', r.pager.pages_held],
         ['Write runs', r.pager.write_runs],
         ['Unlocks', r.pager.unlocks],
         ['Unlock errors', r.pager.unlock_errors],

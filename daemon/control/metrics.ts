@@ -110,6 +110,8 @@ const PAGER_METRICS: Readonly<Record<keyof PagerStats, Spec>> = {
   data_returns: c('pager_data_returns_total', 'data_return messages the pager handled.'),
   pages_written: c('pager_pages_written_total', 'Pages the pager wrote to its store.'),
   write_errors: c('pager_write_errors_total', 'Page writes that failed.'),
+  write_retries: c('pager_write_retries_total', 'Pages written again after a failed write.'),
+  pages_held: g('pager_pages_held', 'Pages whose write failed, held in memory by the pager until they are stored.'),
   write_runs: c('pager_write_runs_total', 'Runs of contiguous pages written in one store write.'),
   unlocks: c('pager_unlocks_total', 'data_unlock requests the pager handled.'),
   unlock_errors: c('pager_unlock_errors_total', 'data_unlock requests the pager refused (ENOSPC, EDQUOT, EIO).'),

@@ -105,6 +105,8 @@ export const PAGER_FIELDS: Readonly<Record<keyof PagerStats, Kind>> = {
   data_returns: 'counter',
   pages_written: 'counter',
   write_errors: 'counter',
+  write_retries: 'counter',
+  pages_held: 'gauge',
   write_runs: 'counter',
   unlocks: 'counter',
   unlock_errors: 'counter',

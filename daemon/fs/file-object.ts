@@ -137,9 +137,13 @@ export class FileObject {
     }
   }
 
-  /** fsync: dirty pages to the store, then the store made durable. */
+  /**
+   * fsync: dirty pages to the store, then the store made durable. Also for
+   * an object the kernel has let go of: its pager may hold pages whose
+   * write failed, and those are written again.
+   */
   async sync(): Promise<void> {
-    if (this.pager.state === 'normal') await this.pager.sync(true);
+    await this.pager.sync(true);
     await this.store.sync();
   }
 

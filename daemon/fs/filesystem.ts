@@ -222,22 +222,40 @@ export class MachFilesystem implements FileObjectHost {
     }
   }
 
-  /** fsync of one file: its pages to its store, its attributes to the catalog, both durable. */
+  /**
+   * fsync of one file: its pages to its store, its attributes to the
+   * catalog, both durable. Rejects with the store's errno while any of its
+   * pages is not stored (the attributes are made durable all the same).
+   */
   async syncInode(inode: Inode): Promise<void> {
     const object = this.objects.get(inode.ino);
-    if (object && !object.isFreed && object.pager.state === 'normal') await object.pager.sync(true);
+    const synced = object && !object.isFreed ? await Promise.allSettled([object.sync()]) : [];
     this.namespace.flushOne(inode);
-    if (object && !object.isFreed) await object.store.sync();
     this.data.syncCatalog();
+    for (const r of synced) if (r.status === 'rejected') throw toFsError(r.reason);
   }
 
-  /** Everything written so far, durable. */
+  /**
+   * close's flush: a write-back of this file that failed and is still not
+   * stored is reported (and tried again), as Linux reports a write-back
+   * error at close. Nothing to wait for otherwise.
+   */
+  flushPending(inode: Inode): Promise<void> | undefined {
+    const object = this.objects.get(inode.ino);
+    return object && !object.isFreed && object.pager.writer.heldCount > 0 ? object.pager.writeHeld() : undefined;
+  }
+
+  /**
+   * Everything written so far, durable. Every file is synced even when one
+   * fails, and the catalog too; then the first failure is the answer.
+   */
   async sync(): Promise<void> {
     const objects = [...this.objects.values()].filter((o) => !o.isFreed);
-    await Promise.all(objects.filter((o) => o.pager.state === 'normal').map((o) => o.pager.sync(true)));
+    const results = await Promise.allSettled(objects.map((o) => o.sync()));
     this.namespace.flush();
-    for (const o of objects) if (!o.isFreed) await o.store.sync();
     this.data.syncCatalog();
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw toFsError(failed.reason);
   }
 
   // ------------------------------------------------------------------ page-access trace
@@ -261,6 +279,11 @@ export class MachFilesystem implements FileObjectHost {
     if (!tracer) return { recording: false, requests: 0, dropped: 0, files: 0 };
     this.tracer = undefined;
     return tracer.stop();
+  }
+
+  /** Pages whose write failed, held by their pagers until the store takes them. */
+  heldPages(): number {
+    return this.requests.statistics().pages_held;
   }
 
   /** What a sync or close in progress waits on, one line each (empty when nothing): said when a stop takes long. */

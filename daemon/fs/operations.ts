@@ -328,8 +328,9 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     },
 
     flush(_ctx, _path, fh, reply) {
-      fs.handle(fh);
-      reply();
+      const pending = fs.flushPending(fs.handle(fh).inode);
+      if (pending) laterVoid(reply, () => pending);
+      else reply();
     },
 
     fsync(_ctx, _path, _datasync, fh, reply) {

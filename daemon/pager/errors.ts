@@ -23,6 +23,11 @@ export class PagerError extends Error {
   }
 }
 
+/** A PagerError for one of the three errnos. */
+export function pagerError(errno: PagerErrno, message: string): PagerError {
+  return new PagerError(errno === ENOSPC ? 'ENOSPC' : errno === EDQUOT ? 'EDQUOT' : 'EIO', message);
+}
+
 /**
  * The errno to give the kernel for what a callback threw: its own if it is
  * one of the permitted three (as a PagerError, a Node system error's `code`,

@@ -7,6 +7,7 @@
 import { EDQUOT, EIO, ENOSPC } from '../../kernel/index.js';
 import type { PagerErrno } from './errors.js';
 
+export const PM_HELD = 0x400; //      its write failed: the pager holds the data and retries (write-behind.ts)
 export const PM_WRITEWAIT = 0x200; // wake waiters when the write is done
 export const PM_INIT = 0x100; //      data written at least once
 export const PM_INCORE = 0x80; //     the kernel may have a copy
@@ -93,12 +94,13 @@ export class Pagemap {
 
   /**
    * Forget everything but what must outlive a terminate: the errors a page
-   * gave and whether its stored data is invalid (libpager frees the whole
-   * map at terminate and loses them; here an error lasts until the page is
-   * read successfully).
+   * gave, whether its stored data is invalid, and whether the pager holds
+   * its data for a retry (libpager frees the whole map at terminate and
+   * loses them; here an error lasts until the page is read successfully,
+   * and held data until it is written).
    */
   keepOnlyErrors(): void {
-    const keep = PM_INVALID | (0x3 << PM_ERROR_SHIFT) | PM_NEXTERROR_MASK;
+    const keep = PM_HELD | PM_INVALID | (0x3 << PM_ERROR_SHIFT) | PM_NEXTERROR_MASK;
     for (const [key, chunk] of this.chunks) {
       let any = false;
       for (let i = 0; i < CHUNK; i++) {

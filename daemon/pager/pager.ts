@@ -22,6 +22,7 @@ import {
   type VmProt,
 } from '../../kernel/index.js';
 import type { PagerCallbacks } from './callbacks.js';
+import { pagerError } from './errors.js';
 import { lockObject } from './lock-object.js';
 import { changeAttributes } from './pager-attr.js';
 import { Pagemap, PM_INCORE } from './pagemap.js';
@@ -66,6 +67,10 @@ export interface PagerStatistics {
   data_returns: number;
   pages_written: number;
   write_errors: number;
+  /** Pages written again after a failed write (by a sync, a close or the retry timer). */
+  write_retries: number;
+  /** Pages whose write failed and that the pager holds until they are stored (a gauge). */
+  pages_held: number;
   write_runs: number;
   unlocks: number;
   unlock_errors: number;
@@ -83,6 +88,8 @@ export function emptyPagerStatistics(): PagerStatistics {
     data_returns: 0,
     pages_written: 0,
     write_errors: 0,
+    write_retries: 0,
+    pages_held: 0,
     write_runs: 0,
     unlocks: 0,
     unlock_errors: 0,
@@ -177,11 +184,20 @@ export class Pager {
     this.userReferences++;
   }
 
-  /** No references and no senders left: destroy the port and tell the owner (libpager's _pager_clean). */
+  /**
+   * No references and no senders left: destroy the port and tell the owner
+   * (libpager's _pager_clean). Not while it holds pages whose write failed:
+   * those would be lost; it is freed once they are written.
+   */
   free(): void {
-    if (this.destroyed) return;
+    if (this.destroyed || this.writer.heldCount > 0) return;
     this.destroy();
     this.callbacks.clearUserData?.();
+  }
+
+  /** @internal The last held page was written: a free put off for it happens now. */
+  heldWritten(): void {
+    if (this.userReferences === 0 && !this.noSendersArmed) queueMicrotask(() => this.free());
   }
 
   // ------------------------------------------------------------------ verbs
@@ -192,8 +208,31 @@ export class Pager {
     return this.syncSome(offset, size, wait);
   }
 
-  syncSome(offset: number, length: number, wait = true): Promise<void> {
-    return lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, false, VM_PROT_NO_CHANGE, wait);
+  /**
+   * Write back [offset, offset + length). With `wait`, it rejects with the
+   * store's errno (ENOSPC, EDQUOT, EIO) while any page there is not stored:
+   * a page whose write failed is held and written again first.
+   */
+  async syncSome(offset: number, length: number, wait = true): Promise<void> {
+    const since = this.writer.nextAttempt;
+    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, false, VM_PROT_NO_CHANGE, wait);
+    if (wait) await this.writeHeld(offset, length, since);
+  }
+
+  /**
+   * Write the held pages in the range again (those that failed before
+   * attempt `since`): rejects with the errno of what is still not stored.
+   * What a close (FUSE flush) asks: any write-back failure not yet mended.
+   */
+  async writeHeld(offset = 0, length = Infinity, since = Infinity): Promise<void> {
+    if (this.writer.heldCount === 0 || this.pageSize === 0) return;
+    const first = Math.floor(offset / this.pageSize);
+    const end = length === Infinity ? Infinity : Math.ceil((offset + length) / this.pageSize);
+    const errno = await this.writer.retry(first, end, since);
+    if (errno !== 0) {
+      const count = this.writer.heldCount;
+      throw pagerError(errno, `pager ${this.label}: ${count} page(s) not stored (errno ${errno}); kept in memory and retried`);
+    }
   }
 
   /** pager_flush: drop the kernel's pages. Dirty data is discarded. */
@@ -202,8 +241,10 @@ export class Pager {
     return this.flushSome(offset, size, wait);
   }
 
-  flushSome(offset: number, length: number, wait = true): Promise<void> {
-    return lockObject(this, offset, length, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NO_CHANGE, wait);
+  /** The data in the range is discarded (truncate, unlink): so are pages held after a failed write. */
+  async flushSome(offset: number, length: number, wait = true): Promise<void> {
+    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NO_CHANGE, wait);
+    if (this.pageSize > 0) this.writer.dropHeld(Math.floor(offset / this.pageSize), Math.ceil((offset + length) / this.pageSize));
   }
 
   /** pager_return: write back, then drop. */
@@ -212,8 +253,10 @@ export class Pager {
     return this.returnSome(offset, size, wait);
   }
 
-  returnSome(offset: number, length: number, wait = true): Promise<void> {
-    return lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, true, VM_PROT_NO_CHANGE, wait);
+  async returnSome(offset: number, length: number, wait = true): Promise<void> {
+    const since = this.writer.nextAttempt;
+    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, true, VM_PROT_NO_CHANGE, wait);
+    if (wait) await this.writeHeld(offset, length, since);
   }
 
   /**
@@ -264,6 +307,7 @@ export class Pager {
     for (const r of this.lockRequests) if (r.locksPending > 0) waits.push(`lock_completed for [${r.start}, ${r.end}) x${r.locksPending}`);
     for (const r of this.attributeRequests) if (r.pending > 0) waits.push(`change_completed (may_cache ${String(r.mayCache)}) x${r.pending}`);
     if (!this.writer.idle) waits.push('page writes');
+    if (this.writer.heldCount > 0) waits.push(`${this.writer.heldCount} page(s) held after a failed write (errno ${this.writer.heldErrno()})`);
     if (this.noterm > 0) waits.push(`${this.noterm} operation(s) holding terminate`);
     return waits.length === 0 ? undefined : `pager ${this.label} (${this.state}): ${waits.join(', ')}`;
   }
@@ -298,6 +342,9 @@ export class Pager {
     if (this.destroyed) return;
     this.destroyed = true;
     this.state = 'shutdown';
+    this.writer.stop();
+    if (this.writer.heldCount > 0)
+      this.requests.log(`pager ${this.label}: destroyed holding ${this.writer.heldCount} page(s) its store refused (errno ${this.writer.heldErrno()}): their data is lost`);
     for (const record of this.lockRequests) record.locksPending = 0;
     for (const record of this.attributeRequests) record.pending = 0;
     this.wakeup();

@@ -11,10 +11,18 @@
  * earlier write is running waits for that write (PM_WRITEWAIT), so two
  * writes of one page never run at once; while it is only queued, the newer
  * data simply replaces the older.
+ *
+ * A write that fails never loses the page (libpager marks it invalid and
+ * drops the error; Linux marks it clean and reports once): the pager keeps
+ * a copy, PM_HELD, with the store's errno. Requests for it are answered
+ * from that copy, a newer return of the page replaces it, a flush (truncate,
+ * unlink) drops it, and it is written again by every sync over it and by a
+ * timer that backs off; sync, return and the close of a file report the
+ * errno for as long as the page is not stored.
  */
 import { MACH_PORT_NULL, VM_PROT_NONE, type MemoryObjectDataSupply } from '../../kernel/index.js';
-import { pagerErrno } from './errors.js';
-import { PM_INCORE, PM_INIT, PM_INVALID, PM_PAGEINWAIT, PM_PAGINGOUT, PM_WRITEWAIT } from './pagemap.js';
+import { pagerErrno, type PagerErrno } from './errors.js';
+import { PM_HELD, PM_INCORE, PM_INIT, PM_INVALID, PM_PAGEINWAIT, PM_PAGINGOUT, PM_WRITEWAIT } from './pagemap.js';
 import type { Pager } from './pager.js';
 
 /** The longest run written at once, in pages. */
@@ -40,11 +48,31 @@ interface Run {
   pages: QueuedPage[];
 }
 
+/** A page whose write failed, kept until it is stored. */
+interface HeldPage {
+  readonly data: Buffer;
+  readonly errno: PagerErrno;
+  /** writeAttempts when it failed: a sync retries only what failed before it began. */
+  readonly attempt: number;
+}
+
+/** The retry timer's first and longest wait. */
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+/** A held page's buffer: owned by the pager, never given back to the message memory pool. */
+const HELD: Returned = { data: Buffer.alloc(0), pending: Infinity, lent: true };
+
 export class WriteBehind {
   private run: Run | undefined;
   private readonly running = new Set<number>();
   private scheduled = false;
   private inProgress = 0;
+  private readonly held = new Map<number, HeldPage>();
+  /** Runs started so far: orders failures against syncs. */
+  private writeAttempts = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs = RETRY_FIRST_MS;
 
   constructor(private readonly pager: Pager) {}
 
@@ -62,21 +90,130 @@ export class WriteBehind {
         pager.pagemap.add(page, PM_WRITEWAIT);
         await pager.waitUntil(() => !this.running.has(page));
       }
-      const entry: QueuedPage = { data: data.subarray(i * pageSize, (i + 1) * pageSize), kernelCopy, from };
-      const run = this.run;
-      if (run && page >= run.first && page < run.first + run.pages.length) {
-        // Queued but not started: the newer data wins.
-        this.done(run.pages[page - run.first], false);
-        run.pages[page - run.first] = entry;
-      } else if (run && page === run.first + run.pages.length && run.pages.length < MAX_RUN_PAGES) {
-        run.pages.push(entry);
-      } else {
-        this.startRun();
-        this.run = { first: page, pages: [entry] };
-      }
-      pager.pagemap.add(page, PM_PAGINGOUT | PM_INIT);
+      // Newer data for a held page supersedes what was held.
+      if (this.held.delete(page)) this.unheld(page);
+      this.enqueue(page, { data: data.subarray(i * pageSize, (i + 1) * pageSize), kernelCopy, from });
     }
     this.schedule();
+  }
+
+  private enqueue(page: number, entry: QueuedPage): void {
+    const run = this.run;
+    if (run && page >= run.first && page < run.first + run.pages.length) {
+      // Queued but not started: the newer data wins.
+      this.done(run.pages[page - run.first], false);
+      run.pages[page - run.first] = entry;
+    } else if (run && page === run.first + run.pages.length && run.pages.length < MAX_RUN_PAGES) {
+      run.pages.push(entry);
+      this.pager.requests.writeBehindChanged(1);
+    } else {
+      this.startRun();
+      this.run = { first: page, pages: [entry] };
+      this.pager.requests.writeBehindChanged(1);
+    }
+    this.pager.pagemap.add(page, PM_PAGINGOUT | PM_INIT);
+  }
+
+  // ------------------------------------------------------------ held pages
+
+  /** Pages held because their write failed. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** The errno of the first held page in [first, end), 0 if none is held there. */
+  heldErrno(first = 0, end = Infinity): PagerErrno | 0 {
+    for (const [page, h] of this.held) if (page >= first && page < end) return h.errno;
+    return 0;
+  }
+
+  /** The number the next run gets: a failure with it or later is newer than a sync starting now. */
+  get nextAttempt(): number {
+    return this.writeAttempts + 1;
+  }
+
+  /**
+   * Write the held pages in [first, end) again (those that failed in a run
+   * before `since`; later failures were tried by the caller's own sync) and
+   * wait. A page leaves the held set only once it is written. Resolves with
+   * the errno of what is still held there.
+   */
+  async retry(first = 0, end = Infinity, since = Infinity): Promise<PagerErrno | 0> {
+    const pages = [...this.held].filter(([page, h]) => page >= first && page < end && h.attempt < since);
+    if (pages.length > 0) {
+      pages.sort((a, b) => a[0] - b[0]);
+      for (const [page, h] of pages) this.enqueue(page, { data: h.data, kernelCopy: true, from: HELD });
+      this.pager.stats.write_retries += pages.length;
+      await this.drain();
+    }
+    return this.heldErrno(first, end);
+  }
+
+  /** The data in [first, end) is discarded (truncate, unlink): held copies go too. */
+  dropHeld(first: number, end: number): void {
+    for (const page of [...this.held.keys()]) if (page >= first && page < end && this.held.delete(page)) this.unheld(page);
+  }
+
+  /** data_request for a held page: supply the held copy (the store does not have it). */
+  supplyHeld(page: number): void {
+    const pager = this.pager;
+    const held = this.held.get(page);
+    if (!held) throw new Error(`pager ${pager.label}: page ${page} is not held`);
+    const data = pager.space.system.memory.allocate(held.data.length);
+    held.data.copy(data);
+    pager.pagemap.add(page, PM_INCORE);
+    pager.stats.pagein_waits++;
+    pager.send<MemoryObjectDataSupply>({
+      id: 'memory_object_data_supply',
+      dest: pager.control,
+      offset: page * pager.pageSize,
+      data,
+      lockValue: VM_PROT_NONE,
+      precious: pager.notifyOnEvict,
+      replyTo: MACH_PORT_NULL,
+      deallocate: true,
+    });
+  }
+
+  private hold(page: number, data: Buffer, errno: PagerErrno, attempt: number): void {
+    this.held.set(page, { data: Buffer.from(data), errno, attempt });
+    this.pager.pagemap.add(page, PM_HELD);
+    this.pager.stats.pages_held = this.held.size;
+    this.retryLater();
+  }
+
+  private unheld(page: number): void {
+    this.pager.pagemap.clear(page, PM_HELD);
+    this.pager.stats.pages_held = this.held.size;
+    if (this.held.size === 0) {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.retryMs = RETRY_FIRST_MS;
+      this.pager.heldWritten();
+    }
+  }
+
+  /** Try the held pages again later, waiting longer after each failure. */
+  private retryLater(): void {
+    if (this.retryTimer || this.pager.isDestroyed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retry().then(
+        (errno) => {
+          if (errno === 0 || this.pager.isDestroyed) return;
+          this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+          this.retryLater();
+        },
+        (err: unknown) => this.pager.requests.onError(err),
+      );
+    }, this.retryMs);
+    this.retryTimer.unref();
+  }
+
+  /** The pager is destroyed: no more retries (what is still held is said by the caller). */
+  stop(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
   }
 
   /** Whether any page in [first, end) is queued or being written. */
@@ -112,6 +249,7 @@ export class WriteBehind {
     if (!run) return;
     this.run = undefined;
     for (let i = 0; i < run.pages.length; i++) this.running.add(run.first + i);
+    this.writeAttempts++;
     this.inProgress++;
     this.pager.noterm++;
     this.write(run).then(
@@ -133,7 +271,8 @@ export class WriteBehind {
     const pager = this.pager;
     const pageSize = pager.pageSize;
     const callbacks = pager.callbacks;
-    const failed = new Set<number>();
+    const attempt = this.writeAttempts;
+    const failed = new Map<number, PagerErrno>();
     for (const span of spans(run)) {
       let done = 0;
       if (callbacks.writePages && span.pages > 1) {
@@ -151,9 +290,10 @@ export class WriteBehind {
         try {
           await callbacks.writePage(page * pageSize, span.data.subarray(i * pageSize, (i + 1) * pageSize));
         } catch (err) {
-          failed.add(page);
+          const errno = pagerErrno(err);
+          failed.set(page, errno);
           pager.stats.write_errors++;
-          pager.requests.log(`pager ${pager.label}: writePage at ${page * pageSize}: ${String(err)} (errno ${pagerErrno(err)})`);
+          pager.requests.log(`pager ${pager.label}: writePage at ${page * pageSize}: ${String(err)} (errno ${errno}; kept for retry)`);
         }
       }
     }
@@ -161,7 +301,11 @@ export class WriteBehind {
     for (let i = 0; i < run.pages.length; i++) {
       // One page's trouble (a throwing notifyEvict) must not leave the others "being written" for ever.
       try {
-        this.complete(run.first + i, run.pages[i], failed.has(run.first + i));
+        const page = run.first + i;
+        const errno = failed.get(page);
+        if (errno !== undefined) this.hold(page, run.pages[i].data, errno, attempt);
+        else if (this.held.delete(page)) this.unheld(page);
+        this.complete(page, run.pages[i], errno !== undefined);
       } catch (err) {
         pager.requests.onError(err);
       }
@@ -174,21 +318,22 @@ export class WriteBehind {
     const pagemap = pager.pagemap;
     const state = pagemap.get(page);
     try {
-      this.handOver(page, entry, failed, state);
+      this.handOver(page, entry, state);
     } finally {
       if (!failed) pagemap.clear(page, PM_INVALID);
       pagemap.clear(page, PM_PAGINGOUT | PM_PAGEINWAIT | PM_WRITEWAIT);
       this.running.delete(page);
+      pager.requests.writeBehindChanged(-1);
       this.done(entry, (state & PM_PAGEINWAIT) !== 0);
     }
   }
 
-  private handOver(page: number, entry: QueuedPage, failed: boolean, state: number): void {
+  private handOver(page: number, entry: QueuedPage, state: number): void {
     const pager = this.pager;
     const pagemap = pager.pagemap;
     if (state & PM_PAGEINWAIT) {
-      // A request came while the page was being written: answer it with this data. If the
-      // write failed, the page goes back precious, so that the kernel returns it again.
+      // A request came while the page was being written: answer it with this data (held
+      // by the pager too if the write failed).
       pager.stats.pagein_waits++;
       pager.send<MemoryObjectDataSupply>({
         id: 'memory_object_data_supply',
@@ -196,11 +341,10 @@ export class WriteBehind {
         offset: page * pager.pageSize,
         data: entry.data,
         lockValue: VM_PROT_NONE,
-        precious: pager.notifyOnEvict || failed,
+        precious: pager.notifyOnEvict,
         replyTo: MACH_PORT_NULL,
       });
     } else {
-      if (failed) pagemap.add(page, PM_INVALID);
       if (!entry.kernelCopy) {
         pagemap.clear(page, PM_INCORE);
         if (pager.notifyOnEvict) notifyEvict(pager, page);

@@ -1,6 +1,6 @@
 /** A kernel, a pager task with one pager over in-memory pages, and a client mapping it. */
 import { IpcSystem, Kernel, MemorySwap, type IpcSpace, type KernelOptions, type VmWindow } from '../../kernel/index.js';
-import { PagerError, PagerRequests, type Pager, type PagerCallbacks, type PagerOptions, type PageRead } from '../../daemon/pager/index.js';
+import { PagerError, PagerRequests, type Pager, type PagerCallbacks, type PagerOptions, type PagerRequestsOptions, type PageRead } from '../../daemon/pager/index.js';
 
 export const PAGE = 4096;
 
@@ -116,11 +116,16 @@ export interface PagerSetup {
   close(): Promise<void>;
 }
 
-export function pagerSetup(kernelOptions: Partial<KernelOptions> = {}, pagerOptions: PagerOptions = {}, onError?: (err: unknown) => void): PagerSetup {
+export function pagerSetup(
+  kernelOptions: Partial<KernelOptions> = {},
+  pagerOptions: PagerOptions = {},
+  onError?: (err: unknown) => void,
+  requestsOptions: Omit<PagerRequestsOptions, 'log' | 'onError'> = {},
+): PagerSetup {
   const ipc = new IpcSystem();
   const logged: string[] = [];
   const kernel = new Kernel({ ipc, cacheSize: 64 * PAGE, swap: new MemorySwap(PAGE), log: (l) => logged.push(l), ...kernelOptions });
-  const requests = new PagerRequests(ipc, { log: (l) => logged.push(l), onError });
+  const requests = new PagerRequests(ipc, { log: (l) => logged.push(l), onError, ...requestsOptions });
   requests.start();
   const callbacks = new MemoryCallbacks();
   const pager = requests.createPager(callbacks, pagerOptions);

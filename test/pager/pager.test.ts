@@ -373,16 +373,22 @@ describe('pager', () => {
     w.deallocate();
   });
 
-  it('a failed write marks the page invalid: the next read of it fails until it is written again', async () => {
+  it('a failed write is not dropped: return reports EIO, the page reads back, and the next sync stores it', async () => {
     s = pagerSetup();
     const w = await s.map();
     await w.write(0, Buffer.from('x'));
     s.callbacks.writeFault = () => fail('EIO');
-    await s.pager.return(true);
+    await expect(s.pager.return(true)).rejects.toMatchObject({ code: 'EIO' });
     expect(s.pager.stats.write_errors).toBe(1);
+    expect(s.pager.stats.pages_held).toBe(1);
     s.callbacks.writeFault = undefined;
-    expect((await w.read(0, 1)).error).toBe(EIO);
-    expect(s.logged.some((l) => l.includes('writePage'))).toBe(true);
+    const back = await w.read(0, 1);
+    expect(back.error).toBe(0);
+    expect(back.data.toString()).toBe('x');
+    await s.pager.sync(true);
+    expect(s.callbacks.page(0).subarray(0, 1).toString()).toBe('x');
+    expect(s.pager.stats.pages_held).toBe(0);
+    expect(s.logged.some((l) => l.includes('writePage') && l.includes('kept for retry'))).toBe(true);
     w.deallocate();
   });
 });

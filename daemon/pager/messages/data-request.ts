@@ -3,6 +3,7 @@
  * kernel faults on these pages. Per page:
  * - being written (PM_PAGINGOUT): not read now; PM_PAGEINWAIT, and the
  *   writer supplies the data being written when it is done;
+ * - held after a failed write (PM_HELD): supplied from the pager's copy;
  * - stored data invalid (a write failed): data_error EIO;
  * - an error saved for the next write access (a refused unlock) and the
  *   request wants write: data_error with that error;
@@ -23,7 +24,7 @@ import {
   type MemoryObjectDataUnavailable,
 } from '../../../kernel/index.js';
 import { pagerErrno } from '../errors.js';
-import { PM_INCORE, PM_INVALID, PM_PAGEINWAIT, PM_PAGINGOUT } from '../pagemap.js';
+import { PM_HELD, PM_INCORE, PM_INVALID, PM_PAGEINWAIT, PM_PAGINGOUT } from '../pagemap.js';
 import type { Pager } from '../pager.js';
 import { validRange } from './validate.js';
 
@@ -47,6 +48,11 @@ export async function dataRequest(pager: Pager, msg: MemoryObjectDataRequest): P
       if (state & PM_PAGINGOUT) {
         endRun(page);
         pagemap.add(page, PM_PAGEINWAIT);
+        continue;
+      }
+      if (state & PM_HELD) {
+        endRun(page);
+        pager.writer.supplyHeld(page);
         continue;
       }
       if (state & PM_INVALID) {

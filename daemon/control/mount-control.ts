@@ -269,6 +269,8 @@ export class MountControl {
       zero_fills: record?.zero_fills ?? 0,
       pageouts: record?.pageouts ?? 0,
       evictions: record?.evictions ?? 0,
+      write_errors: object?.pager.stats.write_errors ?? 0,
+      held_pages: object?.pager.stats.pages_held ?? 0,
       cached: record?.cached ?? false,
       open: inode.opens > 0,
     };

@@ -57,6 +57,10 @@ export interface FileRecord {
   zero_fills: number;
   pageouts: number;
   evictions: number;
+  /** Page writes to the store that failed (each retry counts). */
+  write_errors: number;
+  /** Pages whose write failed, held in memory by the pager until the store takes them. */
+  held_pages: number;
   /** The kernel keeps the object with no mapping (may_cache). */
   cached: boolean;
   open: boolean;

@@ -197,6 +197,8 @@ const FILE_NUMBERS = [
   'zero_fills',
   'pageouts',
   'evictions',
+  'write_errors',
+  'held_pages',
 ] as const satisfies readonly NumericKeys<FileRecord>[];
 
 /** `value` as FileRecord[], or an EPROTO ControlError. */

@@ -66,13 +66,20 @@ export function displayName(record: FileRecord, mountpoint: string, asked: reado
   return best.given.endsWith('/') ? `${best.given}${rest}` : `${best.given}/${rest}`;
 }
 
-/** The fincore-style table (lines without newlines). */
+/**
+ * The fincore-style table (lines without newlines). A HELD column (pages
+ * whose write failed, held until the store takes them) appears when any
+ * file has some.
+ */
 export function renderFiles(files: readonly ShownFile[], options: { bytes?: boolean; total?: boolean } = {}): string[] {
   const size = (n: number): string => (options.bytes === true ? String(n) : humanSize(n));
+  const held = files.some((s) => s.record.held_pages > 0);
+  const heldCell = (pages: number, pageSize: number): string[] => (held ? [size(pages * pageSize)] : []);
   const rows = files.map(({ record: f, pageSize, name }) => [
     size(f.resident_pages * pageSize),
     String(f.resident_pages),
     size(f.dirty_pages * pageSize),
+    ...heldCell(f.held_pages, pageSize),
     size(f.size),
     percent(f.resident_pages, f.pages),
     String(f.faults),
@@ -85,6 +92,7 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
       size(sum((s) => s.record.resident_pages * s.pageSize)),
       String(sum((s) => s.record.resident_pages)),
       size(sum((s) => s.record.dirty_pages * s.pageSize)),
+      ...(held ? [size(sum((s) => s.record.held_pages * s.pageSize))] : []),
       size(sum((s) => s.record.size)),
       percent(sum((s) => s.record.resident_pages), sum((s) => s.record.pages)),
       String(sum((s) => s.record.faults)),
@@ -92,7 +100,8 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
       'total',
     ]);
   }
-  return table(['RES', 'PAGES', 'DIRTY', 'SIZE', 'RES%', 'FAULTS', 'HITS', 'FILE'], rows, ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'left']);
+  const heads = ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', 'RES%', 'FAULTS', 'HITS', 'FILE'];
+  return table(heads, rows, [...heads.slice(0, -1).map(() => 'right' as const), 'left' as const]);
 }
 
 interface Group {

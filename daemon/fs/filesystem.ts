@@ -10,7 +10,7 @@ import { PagerRequests } from '../pager/index.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
 import type { StoreStats } from '../../stores/index.js';
-import { FsError, toFsError } from './errors.js';
+import { codeOf, FsError, toFsError } from './errors.js';
 import { FileObject, type FileObjectHost } from './file-object.js';
 import type { FuseMountOptions, FuseOperations } from './fuse-adapter.js';
 import type { Inode } from './inode.js';
@@ -41,7 +41,12 @@ export interface FilesystemConfig {
   owner?: { uid: number; gid: number };
   /** How often attribute changes made by writes reach the catalog (ms). Default 1000. */
   flushIntervalMs?: number;
+  /** Bytes of page data held after failed writes past which new writes fail with the store's errno. Default 64 MiB. */
+  maxHeldBytes?: number;
 }
+
+/** A store that keeps refusing writes must not fill the daemon's memory: past this, writes get its errno. */
+const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
 
 export class MachFilesystem implements FileObjectHost {
   readonly kernel: Kernel;
@@ -49,6 +54,7 @@ export class MachFilesystem implements FileObjectHost {
   readonly task: IpcSpace;
   readonly pageSize: number;
   readonly mayCache = true;
+  private readonly maxHeldPages: number;
   readonly namespace: Namespace;
   readonly objects = new Map<number, FileObject>();
   /** Open handles: fh → inode, open flags, and (regular files) the object the handle uses. */
@@ -77,6 +83,7 @@ export class MachFilesystem implements FileObjectHost {
       policy: config.policy,
       log: (line) => this.log(`kernel: ${line}`),
     });
+    this.maxHeldPages = Math.max(1, Math.floor((config.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES) / config.pageSize));
     this.requests = new PagerRequests(ipc, { log: (line) => this.log(`pager: ${line}`), label: 'fs-pagers' });
     this.requests.start();
     this.task = ipc.createSpace('fs');
@@ -283,7 +290,17 @@ export class MachFilesystem implements FileObjectHost {
 
   /** Pages whose write failed, held by their pagers until the store takes them. */
   heldPages(): number {
-    return this.requests.statistics().pages_held;
+    return this.requests.heldPages;
+  }
+
+  /**
+   * The error for a new write while the store refuses so much that the
+   * pages held for it reach the bound: its own errno (ENOSPC stays ENOSPC).
+   * A number compare on the write path; undefined when writes may go on.
+   */
+  writeRefused(): FsError | undefined {
+    if (this.requests.heldPages < this.maxHeldPages) return undefined;
+    return new FsError(codeOf(this.requests.heldErrno) ?? 'EIO', `${this.requests.heldPages} page(s) held after failed writes; the store refuses more`);
   }
 
   /** What a sync or close in progress waits on, one line each (empty when nothing): said when a stop takes long. */

@@ -302,6 +302,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       const window = handle.object?.window;
       if (!window) throw new FsError('EBADF');
       if (fs.config.readOnly) throw new FsError('EROFS');
+      const refused = fs.writeRefused();
+      if (refused) throw refused;
       const append = (handle.flags & O_APPEND) !== 0;
       const at = append ? inode.size : position;
       if (at + length > MAX_OFFSET) throw new FsError('EFBIG');

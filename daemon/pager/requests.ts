@@ -7,6 +7,7 @@
  * message on its own pager (sync waits are for callers, not handlers).
  */
 import {
+  EIO,
   KernError,
   MACH_SEND_INVALID_DEST,
   SerialQueues,
@@ -19,6 +20,7 @@ import {
   type PortName,
 } from '../../kernel/index.js';
 import type { PagerCallbacks } from './callbacks.js';
+import type { PagerErrno } from './errors.js';
 import { handlePagerMessage } from './messages/dispatch.js';
 import { addPagerStatistics, emptyPagerStatistics, Pager, type PagerOptions, type PagerStatistics } from './pager.js';
 
@@ -57,6 +59,8 @@ export class PagerRequests {
   private writeBehind = 0;
   private readonly maxWriteBehind: number;
   private gateWaiters: (() => void)[] = [];
+  private heldCount = 0;
+  private lastHeldErrno: PagerErrno = EIO;
   private stopping = false;
   /** Counters of pagers already freed. */
   private readonly freedStats = emptyPagerStatistics();
@@ -122,6 +126,22 @@ export class PagerRequests {
     if (delta < 0 && this.gateWaiters.length > 0 && this.writeBehind <= (this.maxWriteBehind * 3) / 4) {
       for (const wake of this.gateWaiters.splice(0)) wake();
     }
+  }
+
+  /** Pages whose write failed, held by their pagers, over every pager. */
+  get heldPages(): number {
+    return this.heldCount;
+  }
+
+  /** The errno the store gave for the latest held page. */
+  get heldErrno(): PagerErrno {
+    return this.lastHeldErrno;
+  }
+
+  /** @internal Pages became held (+, with the store's errno) or were written (-). */
+  heldChanged(delta: number, errno?: PagerErrno): void {
+    this.heldCount += delta;
+    if (errno !== undefined) this.lastHeldErrno = errno;
   }
 
   /** Before each receive: hold it while the write-behind queues are full. */

@@ -176,13 +176,16 @@ export class WriteBehind {
   }
 
   private hold(page: number, data: Buffer, errno: PagerErrno, attempt: number): void {
+    const again = this.held.has(page);
     this.held.set(page, { data: Buffer.from(data), errno, attempt });
+    this.pager.requests.heldChanged(again ? 0 : 1, errno);
     this.pager.pagemap.add(page, PM_HELD);
     this.pager.stats.pages_held = this.held.size;
     this.retryLater();
   }
 
   private unheld(page: number): void {
+    this.pager.requests.heldChanged(-1);
     this.pager.pagemap.clear(page, PM_HELD);
     this.pager.stats.pages_held = this.held.size;
     if (this.held.size === 0) {

@@ -18,6 +18,8 @@ export const isLink = (mode: number): boolean => (mode & S_IFMT) === S_IFLNK;
 
 /** The longest name in a directory (NAME_MAX), in bytes. */
 export const NAME_MAX = 255;
+/** PATH_MAX, in bytes with the terminating NUL: a path (or symlink target) of this many bytes or more is too long. */
+export const PATH_MAX = 4096;
 
 /** O_ flags the filesystem looks at. */
 export const O_ACCMODE = 0o3;

@@ -12,6 +12,7 @@ import { FsError, toFsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
 import type { FuseContext, FuseOperations, FuseStat, Reply, ReplyVoid, Timespec, TimeUpdate } from './fuse-adapter.js';
 import { recordOf, statOf, type Inode } from './inode.js';
+import { checkPathLength } from './namespace.js';
 import {
   isDir,
   isLink,
@@ -82,10 +83,9 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     };
   }
 
-  /** Make `name` in the parent of `path`; EEXIST if it is there. */
-  function makeNode(ctx: FuseContext, path: string, mode: number, extra: Partial<InodeRecord> = {}): Inode {
+  /** Make `name` in `parent`; EEXIST if it is there. */
+  function makeNode(ctx: FuseContext, { parent, name }: { parent: Inode; name: string }, mode: number, extra: Partial<InodeRecord> = {}): Inode {
     writable();
-    const { parent, name } = ns.parentOf(path);
     if (ns.lookup(parent, name) !== undefined) throw new FsError('EEXIST');
     const record = newRecord(ctx, parent, mode, extra);
     const now = record.ctime;
@@ -261,7 +261,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
         openInode(ns.inode(existing), flags, reply);
         return;
       }
-      const inode = makeNode(ctx, path, S_IFREG | (mode & PERMISSION_BITS));
+      const inode = makeNode(ctx, { parent, name }, S_IFREG | (mode & PERMISSION_BITS));
       later(reply, async () => fs.openHandle(inode, flags, await fs.acquireObject(inode)));
     },
 
@@ -387,12 +387,12 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     },
 
     mknod(ctx, path, mode, rdev, reply) {
-      makeNode(ctx, path, mode, { rdev });
+      makeNode(ctx, ns.parentOf(path), mode, { rdev });
       reply();
     },
 
     mkdir(ctx, path, mode, reply) {
-      makeNode(ctx, path, S_IFDIR | (mode & PERMISSION_BITS));
+      makeNode(ctx, ns.parentOf(path), S_IFDIR | (mode & PERMISSION_BITS));
       reply();
     },
 
@@ -516,8 +516,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     },
 
     symlink(ctx, target, linkPath, reply) {
-      if (Buffer.byteLength(target) > 4095) throw new FsError('ENAMETOOLONG');
-      makeNode(ctx, linkPath, S_IFLNK | 0o777, { target, size: Buffer.byteLength(target) });
+      checkPathLength(target);
+      makeNode(ctx, ns.parentOf(linkPath), S_IFLNK | 0o777, { target, size: Buffer.byteLength(target) });
       reply();
     },
 

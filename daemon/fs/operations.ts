@@ -13,6 +13,7 @@ import type { MachFilesystem } from './filesystem.js';
 import type { FuseContext, FuseOperations, FuseStat, Reply, ReplyVoid, Timespec, TimeUpdate } from './fuse-adapter.js';
 import { recordOf, statOf, type Inode } from './inode.js';
 import { checkPathLength } from './namespace.js';
+import { buildXattrOperations } from './xattr-operations.js';
 import {
   isDir,
   isLink,
@@ -26,13 +27,8 @@ import {
   S_IFMT,
   S_IFREG,
   S_ISGID,
-  XATTR_CREATE,
-  XATTR_REPLACE,
 } from './mode.js';
 
-/** XATTR_NAME_MAX and XATTR_SIZE_MAX of Linux. */
-const XATTR_NAME_MAX = 255;
-const XATTR_SIZE_MAX = 65536;
 const DAY_NS = 86_400;
 
 export function buildOperations(fs: MachFilesystem): FuseOperations {
@@ -152,11 +148,6 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     if (update === 'omit') return current;
     if (update === 'now') return now;
     return update;
-  }
-
-  function checkXattrName(name: string): void {
-    if (name.length === 0 || Buffer.byteLength(name) > XATTR_NAME_MAX) throw new FsError('ERANGE');
-    if (!/^(user|trusted|security|system)\./.test(name)) throw new FsError('EOPNOTSUPP');
   }
 
   /** open(2) of an inode: regular files get their memory object mapped (and O_TRUNC applied). */
@@ -527,43 +518,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       reply(null, inode.target);
     },
 
-    setxattr(_ctx, path, name, value, flags, reply) {
-      writable();
-      checkXattrName(name);
-      if (value.length > XATTR_SIZE_MAX) throw new FsError('E2BIG');
-      const inode = ns.resolve(path);
-      // As on Linux: user attributes only on regular files and directories.
-      if (name.startsWith('user.') && !isReg(inode.mode) && !isDir(inode.mode)) throw new FsError('EPERM');
-      const exists = catalog.getXattr(inode.ino, name) !== undefined;
-      if (flags & XATTR_CREATE && exists) throw new FsError('EEXIST');
-      if (flags & XATTR_REPLACE && !exists) throw new FsError('ENODATA');
-      touchTimes(inode, 'c');
-      catalog.setXattr(recordOf(inode), name, Buffer.from(value));
-      ns.written(inode);
-      reply();
-    },
-
-    getxattr(_ctx, path, name, _size, reply) {
-      checkXattrName(name);
-      const inode = ns.resolve(path);
-      const value = catalog.getXattr(inode.ino, name);
-      if (value === undefined) throw new FsError('ENODATA');
-      reply(null, value);
-    },
-
-    listxattr(_ctx, path, _size, reply) {
-      reply(null, catalog.listXattrs(ns.resolve(path).ino));
-    },
-
-    removexattr(_ctx, path, name, reply) {
-      writable();
-      checkXattrName(name);
-      const inode = ns.resolve(path);
-      touchTimes(inode, 'c');
-      if (!catalog.removeXattr(recordOf(inode), name)) throw new FsError('ENODATA');
-      ns.written(inode);
-      reply();
-    },
+    ...buildXattrOperations(fs),
   };
 
   /**

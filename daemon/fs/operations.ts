@@ -18,6 +18,8 @@ import {
   isDir,
   isLink,
   isReg,
+  modeAfterChown,
+  modeAfterWrite,
   O_APPEND,
   O_EXCL,
   O_TRUNC,
@@ -27,6 +29,7 @@ import {
   S_IFMT,
   S_IFREG,
   S_ISGID,
+  SETID_BITS,
 } from './mode.js';
 
 const DAY_NS = 86_400;
@@ -100,6 +103,21 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     inode.ctime = now;
   }
 
+  /**
+   * A write or truncate by `ctx` drops setuid/setgid (modeAfterWrite), in the catalog at
+   * once, before the data changes: a crash must not leave them on changed data. pid 0 is
+   * the kernel's own mmap write-back, not a caller's (ext4 drops nothing on a mmap write).
+   */
+  function dropSetIdOnWrite(ctx: FuseContext, inode: Inode): void {
+    if (ctx.pid === 0) return;
+    const mode = modeAfterWrite(inode.mode, ctx.uid);
+    if (mode === inode.mode) return;
+    inode.mode = mode;
+    touchTimes(inode, 'c');
+    ns.touch(inode);
+    ns.flushOne(inode);
+  }
+
   /** After a write of bytes up to `end`: the size grows, mtime and ctime move (in memory). */
   function wrote(inode: Inode, end: number): void {
     if (end > inode.size) inode.size = end;
@@ -124,11 +142,13 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     await fs.removeData(inode, false);
   }
 
-  async function truncateInode(inode: Inode, size: number): Promise<void> {
+  async function truncateInode(ctx: FuseContext, inode: Inode, size: number): Promise<void> {
     if (isDir(inode.mode)) throw new FsError('EISDIR');
     if (!isReg(inode.mode)) throw new FsError('EINVAL');
     if (!Number.isSafeInteger(size) || size < 0) throw new FsError('EINVAL');
     if (size > MAX_OFFSET) throw new FsError('EFBIG');
+    // Also when the size stays: Linux's do_truncate drops them whatever the size.
+    if ((inode.mode & SETID_BITS) !== 0) dropSetIdOnWrite(ctx, inode);
     const old = inode.size;
     if (size !== old) {
       const object = await fs.acquireObject(inode);
@@ -151,7 +171,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
   }
 
   /** open(2) of an inode: regular files get their memory object mapped (and O_TRUNC applied). */
-  function openInode(inode: Inode, flags: number, reply: Reply<number>): void {
+  function openInode(ctx: FuseContext, inode: Inode, flags: number, reply: Reply<number>): void {
     if (isDir(inode.mode)) throw new FsError('EISDIR');
     if (!isReg(inode.mode)) {
       reply(null, fs.openHandle(inode, flags));
@@ -161,7 +181,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     later(reply, async () => {
       const object = await fs.acquireObject(inode);
       try {
-        if (flags & O_TRUNC && inode.size > 0) await truncateInode(inode, 0);
+        // O_TRUNC of an empty setuid file still drops the bit, as Linux's open does.
+        if (flags & O_TRUNC && (inode.size > 0 || (inode.mode & SETID_BITS) !== 0)) await truncateInode(ctx, inode, 0);
       } catch (err) {
         object.release();
         throw err;
@@ -239,8 +260,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       reply();
     },
 
-    open(_ctx, path, flags, reply) {
-      openInode(ns.resolve(path), flags, reply);
+    open(ctx, path, flags, reply) {
+      openInode(ctx, ns.resolve(path), flags, reply);
     },
 
     create(ctx, path, mode, flags, reply) {
@@ -249,7 +270,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       const existing = ns.lookup(parent, name);
       if (existing !== undefined) {
         if (flags & O_EXCL) throw new FsError('EEXIST');
-        openInode(ns.inode(existing), flags, reply);
+        openInode(ctx, ns.inode(existing), flags, reply);
         return;
       }
       const inode = makeNode(ctx, { parent, name }, S_IFREG | (mode & PERMISSION_BITS));
@@ -287,12 +308,14 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       );
     },
 
-    write(_ctx, _path, fh, buffer, length, position, reply) {
+    write(ctx, _path, fh, buffer, length, position, reply) {
       const handle = fs.handle(fh);
       const inode = handle.inode;
       const window = handle.object?.window;
       if (!window) throw new FsError('EBADF');
       if (fs.config.readOnly) throw new FsError('EROFS');
+      // One bit test on the hot path. (In kernel cache mode the kernel sent a chmod first; direct_io has none.)
+      if ((inode.mode & SETID_BITS) !== 0) dropSetIdOnWrite(ctx, inode);
       const append = (handle.flags & O_APPEND) !== 0;
       const at = append ? inode.size : position;
       if (at + length > MAX_OFFSET) throw new FsError('EFBIG');
@@ -332,16 +355,16 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       laterVoid(reply, () => fs.closeHandle(fh));
     },
 
-    truncate(_ctx, path, size, reply) {
+    truncate(ctx, path, size, reply) {
       writable();
       const inode = ns.resolve(path);
-      laterVoid(reply, () => truncateInode(inode, size));
+      laterVoid(reply, () => truncateInode(ctx, inode, size));
     },
 
-    ftruncate(_ctx, _path, fh, size, reply) {
+    ftruncate(ctx, _path, fh, size, reply) {
       writable();
       const { inode } = fs.handle(fh);
-      laterVoid(reply, () => truncateInode(inode, size));
+      laterVoid(reply, () => truncateInode(ctx, inode, size));
     },
 
     utimens(_ctx, path, atime, mtime, reply) {
@@ -366,9 +389,11 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       reply();
     },
 
-    chown(_ctx, path, uid, gid, reply) {
+    chown(ctx, path, uid, gid, reply) {
       writable();
       const inode = ns.resolve(path);
+      // Before the group changes: the rule looks at the file's group as it was.
+      if ((inode.mode & SETID_BITS) !== 0) inode.mode = modeAfterChown(inode.mode, ctx, inode.gid);
       if (uid !== -1 && uid !== 0xffffffff) inode.uid = uid;
       if (gid !== -1 && gid !== 0xffffffff) inode.gid = gid;
       touchTimes(inode, 'c');

@@ -314,11 +314,12 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       const window = handle.object?.window;
       if (!window) throw new FsError('EBADF');
       if (fs.config.readOnly) throw new FsError('EROFS');
-      // One bit test on the hot path. (In kernel cache mode the kernel sent a chmod first; direct_io has none.)
-      if ((inode.mode & SETID_BITS) !== 0) dropSetIdOnWrite(ctx, inode);
       const append = (handle.flags & O_APPEND) !== 0;
       const at = append ? inode.size : position;
       if (at + length > MAX_OFFSET) throw new FsError('EFBIG');
+      // After the checks, as Linux's write does. One bit test on the hot path (in kernel
+      // cache mode the kernel has sent a chmod first; with direct_io it sends none).
+      if ((inode.mode & SETID_BITS) !== 0) dropSetIdOnWrite(ctx, inode);
       const buf = length === buffer.length ? buffer : buffer.subarray(0, length);
       fs.tracer?.record(inode.ino, at, length);
       const done = window.copySync(at, buf, VM_PROT_WRITE);

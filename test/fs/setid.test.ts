@@ -121,6 +121,14 @@ describe('through the operations', () => {
     expect(await modeOf('/root')).toBe(0o6777);
   });
 
+  it('a write refused before it starts (EFBIG) drops nothing', async () => {
+    await file('/big', 0o6777);
+    const fh = await call<number>((r) => ops.open?.(USER, '/big', O_RDWR, r));
+    await expect(call((r) => ops.write?.(USER, '/big', fh, DATA, DATA.length, 2 ** 53, r))).rejects.toMatchObject({ code: 'EFBIG' });
+    await call((r) => ops.release?.(USER, '/big', fh, r));
+    expect(await modeOf('/big')).toBe(0o6777);
+  });
+
   it("the kernel's own write-back (pid 0) drops nothing", async () => {
     await file('/f', 0o6777);
     await append(KERNEL, '/f');

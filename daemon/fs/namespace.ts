@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import { ROOT_INO, type Catalog } from './catalog.js';
 import { FsError } from './errors.js';
 import { recordOf, toInode, type Inode } from './inode.js';
-import { isDir, NAME_MAX } from './mode.js';
+import { isDir, NAME_MAX, PATH_MAX } from './mode.js';
 
 /** Directory entries remembered; past this the cache starts over. */
 const MAX_DENTRIES = 200_000;
@@ -34,32 +34,45 @@ export class Namespace {
     return inode;
   }
 
-  /** The inode at an absolute path. */
+  /**
+   * The inode at an absolute path. Every operation that names a file comes
+   * through here or parentOf, so these are where names are checked for
+   * length (ENAMETOOLONG, not ENOENT for a name that cannot exist).
+   */
   resolve(path: string): Inode {
-    let inode = this.inode(ROOT_INO);
-    if (path === '/') return inode;
-    let start = 1;
-    while (start <= path.length) {
-      let end = path.indexOf('/', start);
-      if (end < 0) end = path.length;
-      if (end > start) {
-        if (!isDir(inode.mode)) throw new FsError('ENOTDIR');
-        inode = this.child(inode, path.slice(start, end));
-      }
-      start = end + 1;
-    }
-    return inode;
+    checkPathLength(path);
+    return this.walk(path, path.length);
   }
 
   /** The directory a path's last name would be in, and that name (checked for length). */
   parentOf(path: string): { parent: Inode; name: string } {
+    checkPathLength(path);
     const slash = path.lastIndexOf('/');
     const name = path.slice(slash + 1);
     if (name === '' || name === '.' || name === '..') throw new FsError('EINVAL');
-    if (Buffer.byteLength(name) > NAME_MAX) throw new FsError('ENAMETOOLONG');
-    const parent = this.resolve(slash <= 0 ? '/' : path.slice(0, slash));
+    // As Linux: the parent is looked up first (ENOENT, ENOTDIR), then the name checked.
+    const parent = this.walk(path, Math.max(slash, 0));
     if (!isDir(parent.mode)) throw new FsError('ENOTDIR');
+    checkName(name);
     return { parent, name };
+  }
+
+  /** The inode at `path.slice(0, stop)`, each name checked for length as it is reached. */
+  private walk(path: string, stop: number): Inode {
+    let inode = this.inode(ROOT_INO);
+    let start = 1;
+    while (start < stop) {
+      let end = path.indexOf('/', start);
+      if (end < 0 || end > stop) end = stop;
+      if (end > start) {
+        if (!isDir(inode.mode)) throw new FsError('ENOTDIR');
+        const name = path.slice(start, end);
+        checkName(name);
+        inode = this.child(inode, name);
+      }
+      start = end + 1;
+    }
+    return inode;
   }
 
   /** The entry `name` of directory `dir`; ENOENT if none. */
@@ -147,4 +160,20 @@ export class Namespace {
       if (!inode.dirty && inode.opens === 0 && !inode.object && ino !== ROOT_INO) this.inodes.delete(ino);
     }
   }
+}
+
+/*
+ * A UTF-16 unit is 1 to 3 UTF-8 bytes (a surrogate pair: 2 units, 4 bytes),
+ * so the string's length bounds its byte length both ways: only a length in
+ * between needs counting. getattr of a short name pays two comparisons.
+ */
+
+/** ENAMETOOLONG for a name of more than NAME_MAX bytes. */
+export function checkName(name: string): void {
+  if (name.length > NAME_MAX || (name.length * 3 > NAME_MAX && Buffer.byteLength(name) > NAME_MAX)) throw new FsError('ENAMETOOLONG');
+}
+
+/** ENAMETOOLONG for a path (or symlink target) of PATH_MAX bytes or more (no room for its NUL). */
+export function checkPathLength(path: string): void {
+  if (path.length >= PATH_MAX || (path.length * 3 >= PATH_MAX && Buffer.byteLength(path) >= PATH_MAX)) throw new FsError('ENAMETOOLONG');
 }

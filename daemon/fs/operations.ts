@@ -12,10 +12,14 @@ import { FsError, toFsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
 import type { FuseContext, FuseOperations, FuseStat, Reply, ReplyVoid, Timespec, TimeUpdate } from './fuse-adapter.js';
 import { recordOf, statOf, type Inode } from './inode.js';
+import { checkPathLength } from './namespace.js';
+import { buildXattrOperations } from './xattr-operations.js';
 import {
   isDir,
   isLink,
   isReg,
+  modeAfterChown,
+  modeAfterWrite,
   O_APPEND,
   O_EXCL,
   O_TRUNC,
@@ -25,13 +29,9 @@ import {
   S_IFMT,
   S_IFREG,
   S_ISGID,
-  XATTR_CREATE,
-  XATTR_REPLACE,
+  SETID_BITS,
 } from './mode.js';
 
-/** XATTR_NAME_MAX and XATTR_SIZE_MAX of Linux. */
-const XATTR_NAME_MAX = 255;
-const XATTR_SIZE_MAX = 65536;
 const DAY_NS = 86_400;
 
 export function buildOperations(fs: MachFilesystem): FuseOperations {
@@ -82,10 +82,9 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     };
   }
 
-  /** Make `name` in the parent of `path`; EEXIST if it is there. */
-  function makeNode(ctx: FuseContext, path: string, mode: number, extra: Partial<InodeRecord> = {}): Inode {
+  /** Make `name` in `parent`; EEXIST if it is there. */
+  function makeNode(ctx: FuseContext, { parent, name }: { parent: Inode; name: string }, mode: number, extra: Partial<InodeRecord> = {}): Inode {
     writable();
-    const { parent, name } = ns.parentOf(path);
     if (ns.lookup(parent, name) !== undefined) throw new FsError('EEXIST');
     const record = newRecord(ctx, parent, mode, extra);
     const now = record.ctime;
@@ -102,6 +101,21 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     const now = nowSpec();
     if (which === 'mc') inode.mtime = now;
     inode.ctime = now;
+  }
+
+  /**
+   * A write or truncate by `ctx` drops setuid/setgid (modeAfterWrite), in the catalog at
+   * once, before the data changes: a crash must not leave them on changed data. pid 0 is
+   * the kernel's own mmap write-back, not a caller's (ext4 drops nothing on a mmap write).
+   */
+  function dropSetIdOnWrite(ctx: FuseContext, inode: Inode): void {
+    if (ctx.pid === 0) return;
+    const mode = modeAfterWrite(inode.mode, ctx.uid);
+    if (mode === inode.mode) return;
+    inode.mode = mode;
+    touchTimes(inode, 'c');
+    ns.touch(inode);
+    ns.flushOne(inode);
   }
 
   /** After a write of bytes up to `end`: the size grows, mtime and ctime move (in memory). */
@@ -128,11 +142,13 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     await fs.removeData(inode, false);
   }
 
-  async function truncateInode(inode: Inode, size: number): Promise<void> {
+  async function truncateInode(ctx: FuseContext, inode: Inode, size: number): Promise<void> {
     if (isDir(inode.mode)) throw new FsError('EISDIR');
     if (!isReg(inode.mode)) throw new FsError('EINVAL');
     if (!Number.isSafeInteger(size) || size < 0) throw new FsError('EINVAL');
     if (size > MAX_OFFSET) throw new FsError('EFBIG');
+    // Also when the size stays: Linux's do_truncate drops them whatever the size.
+    if ((inode.mode & SETID_BITS) !== 0) dropSetIdOnWrite(ctx, inode);
     const old = inode.size;
     if (size !== old) {
       const object = await fs.acquireObject(inode);
@@ -154,13 +170,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     return update;
   }
 
-  function checkXattrName(name: string): void {
-    if (name.length === 0 || Buffer.byteLength(name) > XATTR_NAME_MAX) throw new FsError('ERANGE');
-    if (!/^(user|trusted|security|system)\./.test(name)) throw new FsError('EOPNOTSUPP');
-  }
-
   /** open(2) of an inode: regular files get their memory object mapped (and O_TRUNC applied). */
-  function openInode(inode: Inode, flags: number, reply: Reply<number>): void {
+  function openInode(ctx: FuseContext, inode: Inode, flags: number, reply: Reply<number>): void {
     if (isDir(inode.mode)) throw new FsError('EISDIR');
     if (!isReg(inode.mode)) {
       reply(null, fs.openHandle(inode, flags));
@@ -170,7 +181,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     later(reply, async () => {
       const object = await fs.acquireObject(inode);
       try {
-        if (flags & O_TRUNC && inode.size > 0) await truncateInode(inode, 0);
+        // O_TRUNC of an empty setuid file still drops the bit, as Linux's open does.
+        if (flags & O_TRUNC && (inode.size > 0 || (inode.mode & SETID_BITS) !== 0)) await truncateInode(ctx, inode, 0);
       } catch (err) {
         object.release();
         throw err;
@@ -248,8 +260,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       reply();
     },
 
-    open(_ctx, path, flags, reply) {
-      openInode(ns.resolve(path), flags, reply);
+    open(ctx, path, flags, reply) {
+      openInode(ctx, ns.resolve(path), flags, reply);
     },
 
     create(ctx, path, mode, flags, reply) {
@@ -258,10 +270,10 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       const existing = ns.lookup(parent, name);
       if (existing !== undefined) {
         if (flags & O_EXCL) throw new FsError('EEXIST');
-        openInode(ns.inode(existing), flags, reply);
+        openInode(ctx, ns.inode(existing), flags, reply);
         return;
       }
-      const inode = makeNode(ctx, path, S_IFREG | (mode & PERMISSION_BITS));
+      const inode = makeNode(ctx, { parent, name }, S_IFREG | (mode & PERMISSION_BITS));
       later(reply, async () => fs.openHandle(inode, flags, await fs.acquireObject(inode)));
     },
 
@@ -296,7 +308,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       );
     },
 
-    write(_ctx, _path, fh, buffer, length, position, reply) {
+    write(ctx, _path, fh, buffer, length, position, reply) {
       const handle = fs.handle(fh);
       const inode = handle.inode;
       const window = handle.object?.window;
@@ -307,6 +319,9 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       const append = (handle.flags & O_APPEND) !== 0;
       const at = append ? inode.size : position;
       if (at + length > MAX_OFFSET) throw new FsError('EFBIG');
+      // After the checks, as Linux's write does. One bit test on the hot path (in kernel
+      // cache mode the kernel has sent a chmod first; with direct_io it sends none).
+      if ((inode.mode & SETID_BITS) !== 0) dropSetIdOnWrite(ctx, inode);
       const buf = length === buffer.length ? buffer : buffer.subarray(0, length);
       fs.tracer?.record(inode.ino, at, length);
       const done = window.copySync(at, buf, VM_PROT_WRITE);
@@ -344,16 +359,16 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       laterVoid(reply, () => fs.closeHandle(fh));
     },
 
-    truncate(_ctx, path, size, reply) {
+    truncate(ctx, path, size, reply) {
       writable();
       const inode = ns.resolve(path);
-      laterVoid(reply, () => truncateInode(inode, size));
+      laterVoid(reply, () => truncateInode(ctx, inode, size));
     },
 
-    ftruncate(_ctx, _path, fh, size, reply) {
+    ftruncate(ctx, _path, fh, size, reply) {
       writable();
       const { inode } = fs.handle(fh);
-      laterVoid(reply, () => truncateInode(inode, size));
+      laterVoid(reply, () => truncateInode(ctx, inode, size));
     },
 
     utimens(_ctx, path, atime, mtime, reply) {
@@ -378,9 +393,11 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       reply();
     },
 
-    chown(_ctx, path, uid, gid, reply) {
+    chown(ctx, path, uid, gid, reply) {
       writable();
       const inode = ns.resolve(path);
+      // Before the group changes: the rule looks at the file's group as it was.
+      if ((inode.mode & SETID_BITS) !== 0) inode.mode = modeAfterChown(inode.mode, ctx, inode.gid);
       if (uid !== -1 && uid !== 0xffffffff) inode.uid = uid;
       if (gid !== -1 && gid !== 0xffffffff) inode.gid = gid;
       touchTimes(inode, 'c');
@@ -390,12 +407,12 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     },
 
     mknod(ctx, path, mode, rdev, reply) {
-      makeNode(ctx, path, mode, { rdev });
+      makeNode(ctx, ns.parentOf(path), mode, { rdev });
       reply();
     },
 
     mkdir(ctx, path, mode, reply) {
-      makeNode(ctx, path, S_IFDIR | (mode & PERMISSION_BITS));
+      makeNode(ctx, ns.parentOf(path), S_IFDIR | (mode & PERMISSION_BITS));
       reply();
     },
 
@@ -519,8 +536,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     },
 
     symlink(ctx, target, linkPath, reply) {
-      if (Buffer.byteLength(target) > 4095) throw new FsError('ENAMETOOLONG');
-      makeNode(ctx, linkPath, S_IFLNK | 0o777, { target, size: Buffer.byteLength(target) });
+      checkPathLength(target);
+      makeNode(ctx, ns.parentOf(linkPath), S_IFLNK | 0o777, { target, size: Buffer.byteLength(target) });
       reply();
     },
 
@@ -530,43 +547,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       reply(null, inode.target);
     },
 
-    setxattr(_ctx, path, name, value, flags, reply) {
-      writable();
-      checkXattrName(name);
-      if (value.length > XATTR_SIZE_MAX) throw new FsError('E2BIG');
-      const inode = ns.resolve(path);
-      // As on Linux: user attributes only on regular files and directories.
-      if (name.startsWith('user.') && !isReg(inode.mode) && !isDir(inode.mode)) throw new FsError('EPERM');
-      const exists = catalog.getXattr(inode.ino, name) !== undefined;
-      if (flags & XATTR_CREATE && exists) throw new FsError('EEXIST');
-      if (flags & XATTR_REPLACE && !exists) throw new FsError('ENODATA');
-      touchTimes(inode, 'c');
-      catalog.setXattr(recordOf(inode), name, Buffer.from(value));
-      ns.written(inode);
-      reply();
-    },
-
-    getxattr(_ctx, path, name, _size, reply) {
-      checkXattrName(name);
-      const inode = ns.resolve(path);
-      const value = catalog.getXattr(inode.ino, name);
-      if (value === undefined) throw new FsError('ENODATA');
-      reply(null, value);
-    },
-
-    listxattr(_ctx, path, _size, reply) {
-      reply(null, catalog.listXattrs(ns.resolve(path).ino));
-    },
-
-    removexattr(_ctx, path, name, reply) {
-      writable();
-      checkXattrName(name);
-      const inode = ns.resolve(path);
-      touchTimes(inode, 'c');
-      if (!catalog.removeXattr(recordOf(inode), name)) throw new FsError('ENODATA');
-      ns.written(inode);
-      reply();
-    },
+    ...buildXattrOperations(fs),
   };
 
   /**

@@ -37,16 +37,17 @@ export class Namespace {
   /**
    * The inode at an absolute path. Every operation that names a file comes
    * through here or parentOf, so these are where names are checked for
-   * length (ENAMETOOLONG, not ENOENT for a name that cannot exist).
+   * length (ENAMETOOLONG, not ENOENT for a name that cannot exist). A
+   * whole path of PATH_MAX bytes or more is refused only for a new name
+   * (newEntry): one reached through a deep working directory must stay
+   * readable and removable, as on ext4.
    */
   resolve(path: string): Inode {
-    checkPathLength(path);
     return this.walk(path, path.length);
   }
 
   /** The directory a path's last name would be in, and that name (checked for length). */
   parentOf(path: string): { parent: Inode; name: string } {
-    checkPathLength(path);
     const slash = path.lastIndexOf('/');
     const name = path.slice(slash + 1);
     if (name === '' || name === '.' || name === '..') throw new FsError('EINVAL');
@@ -55,6 +56,12 @@ export class Namespace {
     if (!isDir(parent.mode)) throw new FsError('ENOTDIR');
     checkName(name);
     return { parent, name };
+  }
+
+  /** parentOf for a name about to be made (create, mkdir, link, rename's target): the whole path is checked too. */
+  newEntry(path: string): { parent: Inode; name: string } {
+    checkPathLength(path);
+    return this.parentOf(path);
   }
 
   /** The inode at `path.slice(0, stop)`, each name checked for length as it is reached. */

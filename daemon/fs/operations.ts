@@ -266,7 +266,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
 
     create(ctx, path, mode, flags, reply) {
       // Two processes may both have seen no file and both create it: only O_EXCL makes that an error.
-      const { parent, name } = ns.parentOf(path);
+      const { parent, name } = ns.newEntry(path);
       const existing = ns.lookup(parent, name);
       if (existing !== undefined) {
         if (flags & O_EXCL) throw new FsError('EEXIST');
@@ -407,12 +407,12 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     },
 
     mknod(ctx, path, mode, rdev, reply) {
-      makeNode(ctx, ns.parentOf(path), mode, { rdev });
+      makeNode(ctx, ns.newEntry(path), mode, { rdev });
       reply();
     },
 
     mkdir(ctx, path, mode, reply) {
-      makeNode(ctx, ns.parentOf(path), S_IFDIR | (mode & PERMISSION_BITS));
+      makeNode(ctx, ns.newEntry(path), S_IFDIR | (mode & PERMISSION_BITS));
       reply();
     },
 
@@ -454,7 +454,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     rename(_ctx, path, newPath, reply) {
       writable();
       const from = ns.parentOf(path);
-      const to = ns.parentOf(newPath);
+      const to = ns.newEntry(newPath);
       const moved = ns.child(from.parent, from.name);
       const replacedIno = ns.lookup(to.parent, to.name);
       const replaced = replacedIno === undefined ? undefined : ns.inode(replacedIno);
@@ -523,7 +523,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       writable();
       const inode = ns.resolve(existingPath);
       if (isDir(inode.mode)) throw new FsError('EPERM');
-      const { parent, name } = ns.parentOf(newPath);
+      const { parent, name } = ns.newEntry(newPath);
       if (ns.lookup(parent, name) !== undefined) throw new FsError('EEXIST');
       inode.nlink++;
       touchTimes(inode, 'c');
@@ -537,7 +537,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
 
     symlink(ctx, target, linkPath, reply) {
       checkPathLength(target);
-      makeNode(ctx, ns.parentOf(linkPath), S_IFLNK | 0o777, { target, size: Buffer.byteLength(target) });
+      makeNode(ctx, ns.newEntry(linkPath), S_IFLNK | 0o777, { target, size: Buffer.byteLength(target) });
       reply();
     },
 

@@ -2,7 +2,8 @@
  * Name and path length (NAME_MAX 255 bytes, PATH_MAX 4096 with its NUL):
  * every operation that names a file answers ENAMETOOLONG for a name that
  * cannot exist, not ENOENT, in the one place paths are resolved
- * (Namespace.resolve and parentOf). Lengths are UTF-8 bytes.
+ * (Namespace.resolve and parentOf); a whole path of PATH_MAX bytes or more
+ * only for a new name (Namespace.newEntry). Lengths are UTF-8 bytes.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FuseOperations } from '../../daemon/fs/fuse-adapter.js';
@@ -66,14 +67,33 @@ describe('ENAMETOOLONG', () => {
     expect(results).toEqual(Object.fromEntries(everyPathOperation('').map(([name]) => [name, 'ENAMETOOLONG'])));
   });
 
-  it('every path operation answers it for a long name inside the path, and for a path of 4096 bytes or more', async () => {
-    // 21 names of 200 bytes: 4221 bytes, each name short enough.
-    const deep = `/${Array.from({ length: 21 }, () => 'c'.repeat(200)).join('/')}`;
-    for (const p of [`/dir/${LONG}/x`, deep]) {
-      const results: Record<string, unknown> = {};
-      for (const [name, run] of everyPathOperation(p)) results[name] = await run().then(() => 'ok', (err: { code?: string }) => err.code);
-      expect({ p: p.slice(0, 20), results }).toEqual({ p: p.slice(0, 20), results: Object.fromEntries(everyPathOperation('').map(([name]) => [name, 'ENAMETOOLONG'])) });
+  it('every path operation answers it for a long name inside the path', async () => {
+    const p = `/dir/${LONG}/x`;
+    const results: Record<string, unknown> = {};
+    for (const [name, run] of everyPathOperation(p)) results[name] = await run().then(() => 'ok', (err: { code?: string }) => err.code);
+    expect(results).toEqual(Object.fromEntries(everyPathOperation('').map(([name]) => [name, 'ENAMETOOLONG'])));
+  });
+
+  it('a new name on a path of 4096 bytes or more is refused; a file already that deep stays reachable and removable', async () => {
+    // 20 names of 200 bytes under /d: made one by one (each path under 4096), then moved one level deeper.
+    const level = 'c'.repeat(200);
+    let at = '/d';
+    await call((r) => ops.mkdir?.(ROOT, at, 0o755, r));
+    for (let i = 0; i < 20; i++) {
+      at += `/${level}`;
+      await call((r) => ops.mkdir?.(ROOT, at, 0o755, r));
     }
+    const fh = await call<number>((r) => ops.create?.(ROOT, `${at}/f`, 0o644, O_RDWR, r));
+    await call((r) => ops.release?.(ROOT, `${at}/f`, fh, r));
+    await call((r) => ops.mkdir?.(ROOT, '/p', 0o755, r));
+    await call((r) => ops.rename?.(ROOT, '/d', `/p/${level}`, r));
+    const deep = `/p/${level}${at.slice(2)}`;
+    expect(Buffer.byteLength(`${deep}/f`)).toBeGreaterThanOrEqual(4096);
+    await call((r) => ops.getattr(ROOT, `${deep}/f`, r));
+    await expect(call((r) => ops.create?.(ROOT, `${deep}/g`, 0o644, O_RDWR, r))).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+    await expect(call((r) => ops.mkdir?.(ROOT, `${deep}/g`, 0o755, r))).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+    await expect(call((r) => ops.rename?.(ROOT, '/file', `${deep}/g`, r))).rejects.toMatchObject({ code: 'ENAMETOOLONG' });
+    await call((r) => ops.unlink?.(ROOT, `${deep}/f`, r));
   });
 
   it('a name of exactly 255 bytes works for making, finding, renaming and removing', async () => {

@@ -34,8 +34,11 @@ export { RemapStore, parseRuns, parseRunSpecs, resolveRuns, formatRuns, HOLE_RUN
 export { CopyStore } from './copy.js';
 export {
   FaultStore,
+  FaultInjector,
+  formatFaultRule,
   parseFaultSpec,
   type FaultOp,
+  type FaultedOp,
   type FaultOptions,
   type FaultRule,
   type FaultRuleSpec,

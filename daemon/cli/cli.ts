@@ -10,14 +10,17 @@ import { COMMANDS, type CommandContext } from './commands/index.js';
 import type { CliDeps } from './deps.js';
 import { EXIT, EXIT_CODES_HELP } from './exit-codes.js';
 import { bareMountArgs, helperMountArgs } from './helper-args.js';
+import { checkShorthandStore } from './store-word.js';
 import { machpagerVersion } from '../version.js';
 
 
 const PROGRAM_HELP = `
 Also: machpager STORE MOUNTPOINT [-f] [-o OPTIONS] is mount --daemon STORE MOUNTPOINT
 (what /sbin/mount.fuse runs for fstab type fuse.machpager; -f stays in the foreground).
+A STORE that is a bare word (no / or :, not NAME.db) must exist: a typo of a
+command creates nothing.
 The inspection and control commands (stats, files, top, sync, evict, policy,
-cache-size) talk to a mount's daemon over its control socket; they take the
+cache-size, inject) talk to a mount's daemon over its control socket; they take the
 mount as MOUNTPOINT or -m PATH (any path in it), else the mount containing the
 current directory, else the only one. More commands come: fsck.
 
@@ -65,9 +68,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     log: (line) => deps.stderr(`machpager: ${line}\n`),
     exitCode: EXIT.OK,
   };
-  const args = bareMountArgs(argv, commandNames()) ?? [...argv];
+  const bare = bareMountArgs(argv, commandNames());
   try {
-    await buildProgram(ctx).parseAsync(args, { from: 'user' });
+    // The shorthand's STORE is the argument before the mountpoint; a mistyped command must not become a new store.
+    if (bare) await checkShorthandStore(bare[bare.length - 2] ?? '', deps.cwd, commandNames());
+    await buildProgram(ctx).parseAsync(bare ?? [...argv], { from: 'user' });
     return ctx.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;

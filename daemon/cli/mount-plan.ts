@@ -22,6 +22,7 @@ import { formatSize, parseSize } from '../../stores/size.js';
 import type { FuseMountOptions } from '../fs/fuse-adapter.js';
 import { parseMetricsAddress, type MetricsAddress } from '../control/metrics-address.js';
 import { usageError } from './cli-error.js';
+import { checkInjectSpec, joinSpecs, splitFaultName } from './inject-spec.js';
 import { parseMountOptions } from './mount-options.js';
 import { isDefaultSpec, resolveStore, type StoreContext, type StoreLocation } from './store-location.js';
 
@@ -60,6 +61,8 @@ export interface MountInput {
   readonly daemonTimeout: Given;
   /** --metrics ADDR:PORT (absent: no metrics endpoint). */
   readonly metrics?: Given;
+  /** --inject SPEC (absent: no fault injection unless the store is a fault: name). */
+  readonly inject?: Given;
   /** The -o lists, in order. */
   readonly options: readonly string[];
   /** MACHPAGER_OPTIONS: an -o list from the environment, under the command line's. */
@@ -94,6 +97,8 @@ export interface MountPlan {
   readonly debug: boolean;
   /** Where the Prometheus endpoint listens (--metrics, -o metrics=): a loopback address; undefined: none. */
   readonly metrics: MetricsAddress | undefined;
+  /** Fault injection SPEC for every file's data store (--inject, fault:SPEC:STORE); undefined: none. */
+  readonly inject: string | undefined;
 }
 
 /** How a value is spelled in an error message. */
@@ -164,18 +169,27 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
   const storeArg = input.args.length > 1 ? input.args[0] : undefined;
   if (mountpointArg === '') throw usageError('mount', 'the MOUNTPOINT is an empty string');
 
-  // Store: argument, -o store=, --store, MACHPAGER_STORE, default.
+  // Store: argument, -o store=, --store, MACHPAGER_STORE, default. Any of them may be fault:SPEC:STORE.
   let store: StoreLocation;
+  let faultSpecs: readonly string[];
   if (storeArg !== undefined && !isDefaultSpec(storeArg)) {
     if (o.own.store !== undefined && o.own.store !== storeArg) throw usageError(`store ${storeArg}`, `conflicts with -o store=${o.own.store}`);
     if (input.store.source === 'cli' && input.store.value !== undefined && input.store.value !== storeArg) {
       throw usageError(`store ${storeArg}`, `conflicts with --store ${input.store.value}`);
     }
-    store = resolveStore(storeArg, ctx);
+    const named = splitFaultName(storeArg, `store ${storeArg}`);
+    faultSpecs = named.specs;
+    store = resolveStore(named.store, ctx, named.specs.length > 0 ? `store ${storeArg}` : undefined);
   } else {
     const picked = pick(input.store, 'store', o.own.store, e.own.store);
-    store = resolveStore(picked.value, ctx, picked.what);
+    const named = picked.value === undefined ? { specs: [], store: undefined } : splitFaultName(picked.value, picked.what);
+    faultSpecs = named.specs;
+    store = resolveStore(named.store, ctx, picked.what);
   }
+
+  // Fault injection: the store name's SPECs, then --inject's.
+  const inj = pick(input.inject ?? { value: undefined, source: undefined, flag: '--inject' }, 'inject', o.own.inject, e.own.inject);
+  const inject = joinSpecs(inj.value === undefined ? faultSpecs : [...faultSpecs, checkInjectSpec(inj.value, inj.what)]);
 
   // Page size first: the cache size is counted in pages.
   const ps = pick(input.pageSize, 'page_size', o.own.pageSize, e.own.pageSize);
@@ -245,10 +259,12 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     dryRun: input.dryRun,
     debug: input.debug || fuse.debug === true,
     metrics,
+    inject,
   };
 }
 
-/** "cache 64M, page 4K, policy mach, direct" */
-export function describePlan(plan: Pick<MountPlan, 'cacheSize' | 'pageSize' | 'policy' | 'cacheMode' | 'readOnly'>): string {
-  return `cache ${formatSize(plan.cacheSize)}, page ${formatSize(plan.pageSize)}, policy ${plan.policy}, ${plan.cacheMode}${plan.readOnly ? ', read-only' : ''}`;
+/** "cache 64M, page 4K, policy mach, direct" (then ", injecting faults: SPEC" when it does) */
+export function describePlan(plan: Pick<MountPlan, 'cacheSize' | 'pageSize' | 'policy' | 'cacheMode' | 'readOnly'> & { readonly inject?: string | undefined }): string {
+  const inject = plan.inject === undefined ? '' : `, injecting faults: ${plan.inject === '' ? 'no rules yet' : plan.inject}`;
+  return `cache ${formatSize(plan.cacheSize)}, page ${formatSize(plan.pageSize)}, policy ${plan.policy}, ${plan.cacheMode}${plan.readOnly ? ', read-only' : ''}${inject}`;
 }

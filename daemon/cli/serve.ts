@@ -258,6 +258,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       cacheMode: plan.cacheMode,
       create: pre.create,
       log,
+      ...(plan.inject !== undefined ? { inject: plan.inject } : {}),
     };
     try {
       fs = await deps.openFilesystem(config);

@@ -8,7 +8,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import { hasPolicy, policyNames, type ObjectRecord } from '../../kernel/index.js';
+import { parseFaultSpec } from '../../stores/index.js';
 import { isHiddenName } from '../fs/catalog.js';
+import { injectionStatus } from '../fs/fault-injection.js';
 import type { FileObject } from '../fs/file-object.js';
 import type { MachFilesystem } from '../fs/filesystem.js';
 import type { Inode } from '../fs/inode.js';
@@ -48,6 +50,7 @@ export class MountControl {
       policy: (params) => this.policy(params),
       cacheSize: (params) => this.cacheSize(params),
       trace: (params) => this.trace(params),
+      inject: (params) => this.inject(params),
     };
   }
 
@@ -85,6 +88,7 @@ export class MountControl {
         mountpoint: this.options.mountpoint,
         cache_mode: fs.config.cacheMode,
       },
+      ...(fs.faults ? { inject: injectionStatus(fs.faults) } : {}),
     };
   }
 
@@ -225,6 +229,29 @@ export class MountControl {
       if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw new ControlError(code, `${file}: ${err instanceof Error ? err.message : code}`);
       throw err;
     }
+  }
+
+  /**
+   * Show the fault injection, or replace its SPEC (rules, seed, latency:
+   * what the SPEC does not say goes back to its default), or clear it. Only
+   * on a mount started with --inject: the stores of the others are not
+   * wrapped, and wrapping them now would miss the files already open.
+   */
+  inject(params: Record<string, unknown>): Result<'inject'> {
+    const spec = params.spec;
+    const clear = optionalBoolean(params.clear, 'clear') ?? false;
+    if (spec !== undefined && typeof spec !== 'string') throw new ControlError('EINVAL', 'spec must be a string');
+    if (spec !== undefined && clear) throw new ControlError('EINVAL', 'inject takes a spec or clear, not both');
+    const faults = this.fs.faults;
+    if (!faults) throw new ControlError('EINVAL', "this mount injects no faults: mount it with --inject SPEC (--inject '' for no rules yet) to change them while mounted");
+    if (spec === undefined && !clear) return injectionStatus(faults);
+    const previous = faults.spec;
+    try {
+      faults.replace(clear ? {} : parseFaultSpec(spec ?? ''));
+    } catch (err) {
+      throw new ControlError('EINVAL', err instanceof Error ? err.message.replace(/^EINVAL: /, '') : String(err));
+    }
+    return { ...injectionStatus(faults), previous };
   }
 
   // ------------------------------------------------------------------ helpers

@@ -7,6 +7,7 @@
  * stays open.
  */
 
+import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { PageTraceStatus } from '../fs/page-trace.js';
 import type { StatsRecord } from './stats-record.js';
 
@@ -69,6 +70,11 @@ export interface FileRecord {
 /** What `trace` answers: the recording now (after start or status) or the finished one (after stop). */
 export type TraceResult = PageTraceStatus;
 
+/** What `inject` answers: the rules now (after a change: `previous`, the SPEC before it). */
+export interface InjectResult extends InjectionStatus {
+  previous?: string;
+}
+
 /** Method names and their params / results. */
 export interface ControlMethods {
   hello: { params: Record<string, never>; result: HelloResult };
@@ -80,4 +86,6 @@ export interface ControlMethods {
   /** frames_retiring: what a shrink still owes when it answers (wired pages it waits for). */
   trace: { params: { action: 'start' | 'stop' | 'status'; path?: string }; result: TraceResult };
   cacheSize: { params: { size?: number }; result: { cache_size: number; frames: number; page_size: number; frames_retiring: number; previous?: number } };
+  /** Show the mount's fault injection, or replace its SPEC (spec), or remove every rule (clear). */
+  inject: { params: { spec?: string; clear?: boolean }; result: InjectResult };
 }

@@ -16,6 +16,7 @@
  * checker keeps complete.
  */
 import type { LatencySummary, VmStatisticsRecord } from '../../kernel/index.js';
+import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { StoreStats as StoreCounters } from '../../stores/store.js';
 import type { PagerStatistics } from '../pager/pager.js';
 import type { FileRecord, HelloResult } from './protocol.js';
@@ -45,6 +46,8 @@ export interface StatsRecord extends VmStatisticsRecord {
   pager: PagerStats;
   store: StoreStats;
   fs: FsStats;
+  /** Only on a mount that injects faults (--inject): its rules and counters. */
+  inject?: InjectionStatus;
 }
 
 export type Kind = 'counter' | 'gauge';

@@ -9,7 +9,8 @@ import { IpcSystem, Kernel, type IpcSpace } from '../../kernel/index.js';
 import { PagerRequests } from '../pager/index.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
-import type { StoreStats } from '../../stores/index.js';
+import type { FaultInjector, StoreStats } from '../../stores/index.js';
+import { injectFaults, injectorFor } from './fault-injection.js';
 import { codeOf, FsError, toFsError } from './errors.js';
 import { FileObject, type FileObjectHost } from './file-object.js';
 import type { FuseMountOptions, FuseOperations } from './fuse-adapter.js';
@@ -43,6 +44,8 @@ export interface FilesystemConfig {
   flushIntervalMs?: number;
   /** Bytes of page data held after failed writes past which new writes fail with the store's errno. Default 64 MiB. */
   maxHeldBytes?: number;
+  /** Fault injection SPEC for every file's data store (fault-injection.ts); undefined: none, and none can be added later. */
+  inject?: string;
 }
 
 /** A store that keeps refusing writes must not fill the daemon's memory: past this, writes get its errno. */
@@ -62,6 +65,8 @@ export class MachFilesystem implements FileObjectHost {
   readonly log: (line: string) => void;
   /** The page-access trace being recorded (machpager trace start), if any. */
   tracer: PageTraceRecorder | undefined;
+  /** The rules every file's store obeys, when the mount injects faults (config.inject). */
+  faults: FaultInjector | undefined;
   private nextHandle = 1;
   /** I/O counters of the file stores already closed. */
   private readonly closedStoreStats: StoreStats = { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 };
@@ -97,7 +102,10 @@ export class MachFilesystem implements FileObjectHost {
    * Refuses a foreign or damaged store with an error saying so, changing nothing.
    */
   static async open(config: FilesystemConfig): Promise<MachFilesystem> {
-    const data = await openDataStore(config.store, { create: config.create, pageSize: config.pageSize, readOnly: config.readOnly });
+    // A bad SPEC fails before anything is opened.
+    const faults = config.inject === undefined ? undefined : injectorFor(config.inject);
+    const opened = await openDataStore(config.store, { create: config.create, pageSize: config.pageSize, readOnly: config.readOnly });
+    const data = faults ? injectFaults(opened, faults) : opened;
     try {
       const owner = config.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
       Catalog.initialise(data.catalog.db, config.create && !config.readOnly, owner, config.pageSize);
@@ -107,6 +115,7 @@ export class MachFilesystem implements FileObjectHost {
       if (data.kind === 'sqlite' && typeof made === 'number' && made !== config.pageSize)
         throw new FsError('EINVAL', `${data.name} was made with page size ${made}: mount it with --page-size ${made}`);
       const fs = new MachFilesystem(config, data, catalog);
+      fs.faults = faults;
       await fs.recover();
       return fs;
     } catch (err) {

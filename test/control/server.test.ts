@@ -42,6 +42,7 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     policy: unused,
     cacheSize: unused,
     trace: unused,
+    inject: unused,
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@ import { cacheSizeCommand } from './cache-size.js';
 import type { CliCommand } from './command.js';
 import { evictCommand } from './evict.js';
 import { filesCommand } from './files.js';
+import { injectCommand } from './inject.js';
 import { mountCommand } from './mount.js';
 import { policyCommand } from './policy.js';
 import { simCommand } from './sim.js';
@@ -14,6 +15,6 @@ import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
 import { traceCommand } from './trace.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, simCommand, traceCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

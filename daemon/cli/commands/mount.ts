@@ -21,6 +21,7 @@ import {
 } from '../mount-plan.js';
 import { preflight } from '../preflight.js';
 import { SdNotifier } from '../sd-notify.js';
+import { checkStoreWord } from '../store-word.js';
 import { serveMount } from '../serve.js';
 import type { CliCommand, CommandContext } from './command.js';
 
@@ -39,13 +40,16 @@ interface MountOptions {
   dryRun?: boolean;
   daemonChild?: boolean;
   metrics?: string;
+  inject?: string;
 }
 
 const HELP_AFTER = `
 STORE:
   sqlite:PATH     catalog and page data in one SQLite file (made if missing)
   file:DIR        catalog in DIR/catalog.db, page data in raw files under DIR/data
-  PATH.db, PATH   short for sqlite:PATH.db, file:PATH
+  PATH.db, PATH   short for sqlite:PATH.db, file:PATH (a bare word, no / or :,
+                  must exist: a typo of a command creates nothing)
+  fault:SPEC:STORE  STORE with faults injected, as --inject SPEC
   (none)          the embedded default store, also spelled default, none or machpager:
                   $MACHPAGER_HOME/machpager.db if MACHPAGER_HOME is set, else
                   /var/lib/machpager/machpager.db for root, else
@@ -54,8 +58,8 @@ STORE:
 
 -o OPTIONS (comma-separated, repeatable; key=value or key):
   ours        cache_size=SIZE page_size=SIZE policy=NAME cache_mode=direct|kernel
-              store=STORE log_file=PATH metrics=ADDR:PORT (same as the flags;
-              a flag and -o must agree)
+              store=STORE log_file=PATH metrics=ADDR:PORT inject=SPEC (same as
+              the flags; a flag and -o must agree; \\, is a comma inside a value)
   FUSE        allow_other allow_root default_permissions ro rw uid=N gid=N
               umask=OCTAL fsname=NAME subtype=NAME big_writes (on by default)
               no_big_writes direct_io kernel_cache auto_cache max_read=N max_write=N
@@ -78,6 +82,17 @@ Prometheus text format at http://127.0.0.1:9464/metrics while mounted. Loopback
 addresses only (127.x.y.z, localhost, [::1]): the endpoint has no
 authentication; publish it through a reverse proxy. Port 0 takes a free port.
 
+Rehearsing failures: --inject SPEC makes every file's data store fail or slow
+down on purpose (the catalog is left alone). SPEC is comma-separated:
+  OP[@OFFSET+[LENGTH]][%RATE][*COUNT]=CODE   OP: read, write, rw, sync, allocate;
+      OFFSET, LENGTH: file offsets (K, M, G; no LENGTH: to the end); RATE 0..1;
+      COUNT: faults before the rule disarms; CODE: an errno name (EIO, ENOSPC ...)
+  seed=N (the PRNG of rates)   latency=MS (before every store operation)
+  e.g. --inject 'read=EIO'  --inject 'write@0+1M=ENOSPC,latency=5'
+Programs see EIO, ENOSPC or EDQUOT (a pager reports nothing else: EROFS is EIO).
+machpager inject [MOUNTPOINT] [SPEC | --clear] changes the rules while mounted
+(--inject '' mounts with none yet); machpager stats --json counts the faults.
+
 Cache modes: direct (FUSE direct_io: every read and write reaches the simulated
 page cache; no shared writable mmap) or kernel (Linux's page cache in front:
 mmap works, the simulated cache sees only its misses).
@@ -95,6 +110,8 @@ Examples:
   machpager mount --daemon --log-file /var/log/machpager.log file:/srv/pages /mnt/pages
   machpager mount --policy lru --page-size 16K --cache-mode kernel home.db mnt
   machpager mount --dry-run home.db mnt     check everything, change nothing
+  machpager mount --inject 'read%0.01=EIO,seed=7' sqlite:/tmp/t.db mnt
+                                            1% of page reads fail, the same ones each run
 
 ${EXIT_CODES_HELP}
 `;
@@ -136,6 +153,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     logFile: given(command, deps.env, 'logFile', '--log-file'),
     daemonTimeout: given(command, deps.env, 'daemonTimeout', '--daemon-timeout'),
     metrics: given(command, deps.env, 'metrics', '--metrics', 'MACHPAGER_METRICS'),
+    inject: given(command, deps.env, 'inject', '--inject', 'MACHPAGER_INJECT'),
     options: opts.o ?? [],
     envOptions: deps.env.MACHPAGER_OPTIONS,
     envMountpoint: deps.env.MACHPAGER_MOUNTPOINT,
@@ -144,6 +162,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     debug: opts.debug === true,
     dryRun: opts.dryRun === true,
   };
+  if (args.length > 1) await checkStoreWord(args[0] ?? '', deps.cwd);
   const plan = resolveMountPlan(input, deps);
   if (plan.debug && plan.ignoredOptions.length > 0) log(`ignored fstab-only options: ${plan.ignoredOptions.join(',')}`);
   const pre = await preflight(plan, deps);
@@ -204,6 +223,7 @@ export const mountCommand: CliCommand = {
       .addOption(new Option('--store <store>', 'the store, instead of the STORE argument').env('MACHPAGER_STORE'))
       .addOption(new Option('-o <options>', 'mount options, comma-separated; repeatable (see below)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
       .addOption(new Option('--metrics <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (loopback only; see below)').env('MACHPAGER_METRICS'))
+      .addOption(new Option('--inject <spec>', 'inject faults into every file\'s data store, for rehearsing failures (see below)').env('MACHPAGER_INJECT'))
       .addOption(new Option('--daemon', 'return once mounted; a detached daemon serves the mount'))
       .addOption(new Option('--log-file <path>', "with --daemon: append the daemon's messages here (default: discard them)"))
       .addOption(new Option('--daemon-timeout <seconds>', 'with --daemon: how long to wait for the mount').default(String(DEFAULT_DAEMON_TIMEOUT_S)))

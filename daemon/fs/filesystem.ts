@@ -6,7 +6,7 @@
 import { statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { IpcSystem, Kernel, type IpcSpace } from '../../kernel/index.js';
-import { PagerRequests } from '../pager/index.js';
+import { PagerRequests, pagerErrno } from '../pager/index.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
 import type { FaultInjector, StoreStats } from '../../stores/index.js';
@@ -248,7 +248,7 @@ export class MachFilesystem implements FileObjectHost {
     const synced = object && !object.isFreed ? await Promise.allSettled([object.sync()]) : [];
     this.namespace.flushOne(inode);
     this.data.syncCatalog();
-    for (const r of synced) if (r.status === 'rejected') throw toFsError(r.reason);
+    for (const r of synced) if (r.status === 'rejected') throw syncError(r.reason);
   }
 
   /**
@@ -271,7 +271,7 @@ export class MachFilesystem implements FileObjectHost {
     this.namespace.flush();
     this.data.syncCatalog();
     const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw toFsError(failed.reason);
+    if (failed) throw syncError(failed.reason);
   }
 
   // ------------------------------------------------------------------ page-access trace
@@ -388,4 +388,15 @@ export class MachFilesystem implements FileObjectHost {
 
 function addStoreStats(into: StoreStats, from: Readonly<StoreStats>): void {
   for (const key of Object.keys(into) as (keyof StoreStats)[]) into[key] += from[key];
+}
+
+/**
+ * A failed sync as fsync, sync and unmount report it: EIO, ENOSPC or EDQUOT,
+ * as a pager callback would (the pager's write-backs already are; a store's
+ * own sync may say EROFS or EBADF, which is EIO here), the error as the cause.
+ */
+function syncError(reason: unknown): FsError {
+  const error = toFsError(reason);
+  const code = codeOf(pagerErrno(reason)) ?? 'EIO';
+  return error.code === code ? error : new FsError(code, `${error.message}, reported as ${code}`, { cause: reason });
 }

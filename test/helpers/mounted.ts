@@ -83,6 +83,8 @@ export interface MountOptions {
   cacheMode?: 'direct' | 'kernel';
   /** -o options; default allow_other,default_permissions. */
   options?: string[];
+  /** More mount arguments (--inject SPEC ...). */
+  args?: readonly string[];
 }
 
 export class Mounted {
@@ -168,7 +170,7 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
   if (opts.pageSize) args.push('--page-size', opts.pageSize);
   if (opts.policy) args.push('--policy', opts.policy);
   if (opts.cacheMode) args.push('--cache-mode', opts.cacheMode);
-  args.push('-o', (opts.options ?? ['allow_other', 'default_permissions']).join(','));
+  args.push('-o', (opts.options ?? ['allow_other', 'default_permissions']).join(','), ...(opts.args ?? []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const m = new Mounted(opts, child);
   live.add(m);

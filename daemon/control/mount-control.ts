@@ -8,7 +8,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { hasPolicy, policyNames, type ObjectRecord } from '../../kernel/index.js';
-import { parseFaultSpec } from '../../stores/index.js';
+import { parseFaultSpec } from '../../stores/fault-injector.js';
 import { isHiddenName } from '../fs/catalog.js';
 import { injectionStatus } from '../fs/fault-injection.js';
 import type { FileObject } from '../fs/file-object.js';

@@ -121,6 +121,24 @@ export function renderStats(r: StatsRecord): string {
     ),
   );
 
+  // Only a mount started with --inject has this: its faults are the store errors above that were on purpose.
+  if (r.inject !== undefined) {
+    const f = r.inject.stats;
+    out.push('', `Fault injection (${r.inject.spec === '' ? 'no rules' : r.inject.spec}):`);
+    out.push(
+      ...list(
+        [
+          ['Faults injected', f.injected],
+          ['on reads', f.injected_reads],
+          ['on writes', f.injected_writes],
+          ['on syncs', f.injected_syncs],
+          ['on allocations', f.injected_allocates],
+        ],
+        '  ',
+      ),
+    );
+  }
+
   const l = r.fault_latency;
   out.push('', 'Fault service latency (microseconds):');
   out.push(

@@ -68,6 +68,8 @@ describe.each(STORE_KINDS)('fault injection on a mount of $kind', ({ kind, store
     expect(stats.inject?.stats.injected_reads).toBeGreaterThanOrEqual(1);
     expect(stats.inject?.rules[0]?.injected).toBe(stats.inject?.stats.injected);
     expect(stats.pager.read_errors).toBeGreaterThanOrEqual(1);
+    const human = await machpager(['stats', m.mnt]);
+    expect(human.stdout).toMatch(new RegExp(`^Fault injection \\(read@1M\\+4K=EIO\\):\n  Faults injected: +${stats.inject?.stats.injected}\\.$`, 'm'));
 
     // Cleared while mounted: the pages that failed are read again, right. (A page read ahead
     // when its read failed keeps the error for the next access, as Mach's do: evict drops it.)

@@ -18,7 +18,8 @@
  *             _pager_<field>_total (the pager's counters),
  *             _store_reads_total, _store_writes_total, _store_read_bytes_total,
  *             _store_written_bytes_total, _store_syncs_total, _store_errors_total,
- *             _fault_latency_observations_total
+ *             _fault_latency_observations_total,
+ *             _injected_faults_total{op="read|write|sync|allocate"} (only with --inject)
  *   gauges    machpager_pages{state="free|active|inactive|wired|laundry"},
  *             _dirty_pages, _frames, _frames_retiring, _page_size_bytes, _cache_size_bytes,
  *             _free_target_pages{level="min|low|high"}, _objects,
@@ -154,6 +155,14 @@ function samples(r: StatsRecord): { spec: Spec; labels: Record<string, string>; 
   add({ ...g('fault_latency_max_seconds', 'The longest fault service, in seconds.'), scale: US }, l.max_us);
   add({ ...g('fault_latency_mean_seconds', 'The mean fault service time, in seconds.'), scale: US }, l.mean_us);
   add(c('fault_latency_observations_total', 'Faults whose service time was measured.'), l.count);
+  if (r.inject) {
+    const injected = c('injected_faults_total', 'Store operations failed on purpose (mount --inject), by operation.');
+    const f = r.inject.stats;
+    add(injected, f.injected_reads, { op: 'read' });
+    add(injected, f.injected_writes, { op: 'write' });
+    add(injected, f.injected_syncs, { op: 'sync' });
+    add(injected, f.injected_allocates, { op: 'allocate' });
+  }
   add(g('info', 'The mount: store, mountpoint, cache mode and replacement policy (always 1).'), 1, {
     store: r.fs.store,
     mountpoint: r.fs.mountpoint,
@@ -303,4 +312,10 @@ const ZERO_RECORD: StatsRecord = {
   pager: Object.fromEntries(Object.keys(PAGER_METRICS).map((k) => [k, 0])) as unknown as PagerStats,
   store: Object.fromEntries(Object.keys(STORE_METRICS).map((k) => [k, 0])) as unknown as StoreStats,
   fs: { files_open: 0, objects: 0, store: '', mountpoint: '', cache_mode: 'direct' },
+  // Declares the family; a mount without --inject has no samples in it.
+  inject: {
+    spec: '',
+    stats: { reads: 0, writes: 0, syncs: 0, injected: 0, injected_reads: 0, injected_writes: 0, injected_syncs: 0, injected_allocates: 0 },
+    rules: [],
+  },
 };

@@ -103,6 +103,14 @@ describe('the exposition text', () => {
       if (m[2] === 'counter') expect(m[1]).toMatch(/_total$/);
     }
   });
+
+  it('injected faults by operation, only on a mount with --inject', async () => {
+    const stats = { reads: 9, writes: 4, syncs: 1, injected: 4, injected_reads: 3, injected_writes: 0, injected_syncs: 1, injected_allocates: 0 };
+    const s = samples(await metricsText({ ...RECORD, inject: { spec: 'read=EIO', stats, rules: [{ rule: 'read=EIO', injected: 3 }] } }));
+    expect(s.get('machpager_injected_faults_total{op="read"}')).toBe(3);
+    expect(s.get('machpager_injected_faults_total{op="sync"}')).toBe(1);
+    expect([...samples(await metricsText(RECORD)).keys()].filter((k) => k.startsWith('machpager_injected'))).toEqual([]);
+  });
 });
 
 describe('startMetrics', () => {

@@ -4,8 +4,7 @@
  * a failing store gives (EIO, also for a code a pager may not report, like
  * EROFS); `machpager inject` changes the rules while mounted and
  * `stats --json` counts them; the rest of the mount keeps working. Reads
- * are what fail here (a page-in after `machpager evict`): a failed
- * write-back is not yet reported by fsync.
+ * fail at page-in (after `machpager evict`), write-backs at fsync.
  *
  * Needs /dev/fuse and the build (npm run build).
  */
@@ -91,6 +90,14 @@ describe.each(STORE_KINDS)('fault injection on a mount of $kind', ({ kind, store
     expect(fsync.code).not.toBe(0);
     expect(fsync.stderr).toMatch(/Input\/output error/);
     expect(m.running).toBe(true);
+
+    // A write-back the store refuses: fsync says so (ENOSPC stays ENOSPC), and once the rule is gone the held pages are stored.
+    await machpagerJson(['inject', m.mnt, 'write=ENOSPC']);
+    const full = await m.sh(`dd if=${src} of=w bs=64K count=4 conv=fsync status=none`);
+    expect(full.code).not.toBe(0);
+    expect(full.stderr).toMatch(/No space left on device/);
+    await machpagerJson(['inject', m.mnt, '--clear']);
+    await m.shOk(`sync w && cmp w <(head -c 262144 ${src})`);
 
     // No rules left: everything reads right and the unmount syncs cleanly.
     await machpagerJson(['inject', m.mnt, '--clear']);

@@ -12,6 +12,7 @@
  *   OP[@OFFSET+[LENGTH]][%RATE][*COUNT]=CODE   a rule (OP: read, write, rw, sync, allocate)
  *   seed=N                                     the PRNG seed (default 1)
  *   latency=MS                                 delay before every operation
+ *   OP-latency=MS                              delay before every OP (read, write, sync, allocate) instead
  *
  * OFFSET and LENGTH take size suffixes; an empty LENGTH runs to the end. A
  * rule with a range matches an operation that overlaps it (sync has no
@@ -53,7 +54,11 @@ export interface FaultOptions {
   seed?: number;
   /** Milliseconds of delay before every read, write and sync. */
   latencyMs?: number;
+  /** Milliseconds of delay before one kind of operation, instead of latencyMs (a slow disk writes slower than it reads). */
+  opLatencyMs?: Partial<Record<FaultedOp, number>>;
 }
+
+const TIMED_OPS: readonly FaultedOp[] = ['read', 'write', 'sync', 'allocate'];
 
 export interface FaultStats {
   reads: number;
@@ -72,6 +77,7 @@ export class FaultInjector {
   /** Master toggle: when false, no rule fires (latency still applies). */
   enabled = true;
   latencyMs: number;
+  opLatencyMs: Partial<Record<FaultedOp, number>>;
   private readonly rules: FaultRule[] = [];
   private currentSeed: number;
   private random: () => number;
@@ -88,6 +94,7 @@ export class FaultInjector {
 
   constructor(options: FaultOptions = {}) {
     this.latencyMs = checkLatency(options.latencyMs ?? 0);
+    this.opLatencyMs = checkOpLatency(options.opLatencyMs);
     this.currentSeed = options.seed ?? 1;
     this.random = mulberry32(this.currentSeed);
     for (const rule of options.rules ?? []) this.addRule(rule);
@@ -102,6 +109,7 @@ export class FaultInjector {
     const items = this.rules.map(formatFaultRule);
     if (this.currentSeed !== 1) items.push(`seed=${this.currentSeed}`);
     if (this.latencyMs !== 0) items.push(`latency=${this.latencyMs}`);
+    for (const op of TIMED_OPS) if (this.opLatencyMs[op] !== undefined) items.push(`${op}-latency=${this.opLatencyMs[op]}`);
     return items.join(',');
   }
 
@@ -139,10 +147,12 @@ export class FaultInjector {
   replace(options: FaultOptions): void {
     for (const rule of options.rules ?? []) checkRule(rule);
     const latency = checkLatency(options.latencyMs ?? 0);
+    const opLatency = checkOpLatency(options.opLatencyMs);
     this.clearRules();
     for (const rule of options.rules ?? []) this.addRule(rule);
     this.reseed(options.seed ?? 1);
     this.latencyMs = latency;
+    this.opLatencyMs = opLatency;
   }
 
   stats(): FaultStats {
@@ -158,7 +168,8 @@ export class FaultInjector {
     if (op === 'read') this.counters.reads++;
     else if (op === 'write') this.counters.writes++;
     else if (op === 'sync') this.counters.syncs++;
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const latency = this.opLatencyMs[op] ?? this.latencyMs;
+    if (latency > 0) await sleep(latency);
     if (!this.enabled) return;
     for (const rule of this.rules) {
       if (!rule.enabled || !matches(rule, op, offset, length)) continue;
@@ -195,6 +206,12 @@ function checkLatency(ms: number): number {
   return ms;
 }
 
+function checkOpLatency(byOp: Partial<Record<FaultedOp, number>> | undefined): Partial<Record<FaultedOp, number>> {
+  const out: Partial<Record<FaultedOp, number>> = {};
+  for (const op of TIMED_OPS) if (byOp?.[op] !== undefined) out[op] = checkLatency(byOp[op]);
+  return out;
+}
+
 /** One rule as SPEC text ('write@4K+4K%0.5*2=EIO'). */
 export function formatFaultRule(rule: FaultRuleSpec): string {
   let text: string = rule.op;
@@ -209,14 +226,16 @@ export function parseFaultSpec(spec: string): FaultOptions {
   const rules: FaultRuleSpec[] = [];
   const options: FaultOptions = { rules };
   for (const item of spec === '' ? [] : spec.split(',')) {
-    const setting = /^(seed|latency)=(\d+(?:\.\d+)?)$/.exec(item);
+    const setting = /^(seed|latency|read-latency|write-latency|sync-latency|allocate-latency)=(\d+(?:\.\d+)?)$/.exec(item);
     if (setting) {
-      if (setting[1] === 'seed') options.seed = Number(setting[2]);
-      else options.latencyMs = checkLatency(Number(setting[2]));
+      const value = Number(setting[2]);
+      if (setting[1] === 'seed') options.seed = value;
+      else if (setting[1] === 'latency') options.latencyMs = checkLatency(value);
+      else (options.opLatencyMs ??= {})[setting[1].slice(0, -'-latency'.length) as FaultedOp] = checkLatency(value);
       continue;
     }
     const m = /^(read|write|rw|sync|allocate)(?:@(\w+)\+(\w*))?(?:%([\d.]+))?(?:\*(\d+))?=([A-Z0-9]+)$/.exec(item);
-    if (!m) throw new StoreError('EINVAL', `bad fault rule '${item}' (OP[@OFFSET+[LENGTH]][%RATE][*COUNT]=CODE, seed=N, latency=MS)`);
+    if (!m) throw new StoreError('EINVAL', `bad fault rule '${item}' (OP[@OFFSET+[LENGTH]][%RATE][*COUNT]=CODE, seed=N, latency=MS, OP-latency=MS)`);
     const rule: FaultRuleSpec = { op: m[1] as FaultOp, code: m[6] as ErrnoCode };
     if (m[2] !== undefined) rule.offset = parseSize(m[2], 'fault offset');
     if (m[3]) rule.length = parseSize(m[3], 'fault length');

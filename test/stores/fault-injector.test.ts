@@ -42,4 +42,21 @@ describe('FaultInjector', () => {
     expect(injector.spec).toBe('');
     expect(formatFaultRule({ op: 'rw', code: 'EIO', offset: 4096 })).toBe('rw@4K+=EIO');
   });
+
+  it('OP-latency slows one kind of operation only (a disk that writes slowly), and round-trips as SPEC', async () => {
+    const injector = new FaultInjector(parseFaultSpec('write-latency=40,sync-latency=5'));
+    expect(injector.spec).toBe('write-latency=40,sync-latency=5');
+    expect(() => parseFaultSpec('write-latency=-1')).toThrow(/bad fault rule/);
+    const store = new FaultStore(child(), injector);
+    try {
+      const t = performance.now();
+      await store.write(0, pattern(4096, 1));
+      // A timer waits at least its time (less one for rounding).
+      expect(performance.now() - t).toBeGreaterThanOrEqual(39);
+      expect(injector.opLatencyMs).toEqual({ write: 40, sync: 5 });
+      expect(injector.latencyMs).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
 });

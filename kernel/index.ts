@@ -13,6 +13,7 @@ export * from './vm/errno.js';
 export * from './vm/memory-object-defs.js';
 export { Kernel, type KernelOptions, type ObjectRecord, ABSENT_MAX, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/kernel.js';
 export { VmWindow } from './vm/map.js';
+export { DATA_WRITE_MAX } from './vm/data-return.js';
 export type { MemcpyResult } from './vm/memcpy.js';
 export type { VmObject, ObjectStatistics } from './vm/object.js';
 export type { VmStatisticsRecord } from './vm/statistics.js';

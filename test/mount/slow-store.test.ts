@@ -1,0 +1,70 @@
+/**
+ * A slow store on a real mount (issue 10, bounded memory): with every store
+ * write taking 200 ms (four times the kernel's patience with laundry), a program streams ten times the cache through the
+ * mount. The pager stops taking returned pages while its write-behind is
+ * full, the kernel double-pages, and the daemon's resident memory stays
+ * within the cache plus 150 MiB; every byte reads back right.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { StatsRecord } from '../../daemon/control/stats-record.js';
+import { cleanupMounts, machpagerJson, mount, removeDir, shOk, STORE_KINDS, tempDir } from '../helpers/mounted.js';
+
+const MiB = 1024 * 1024;
+const CACHE = 8 * MiB;
+const STREAM = 10 * CACHE;
+
+/** The process's resident set, from /proc (VmRSS, kB). */
+async function rss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb) * 1024;
+}
+
+let dir = '';
+let src = '';
+
+beforeAll(async () => {
+  dir = await tempDir('slow');
+  src = path.join(dir, 'src');
+  await shOk(`head -c ${STREAM} /dev/urandom > ${src}`);
+});
+
+afterEach(async () => {
+  await cleanupMounts();
+});
+
+afterAll(async () => {
+  await cleanupMounts();
+  if (dir) await removeDir(dir);
+});
+
+describe.each(STORE_KINDS)('a slow $kind store', ({ kind, store }) => {
+  it('streaming ten times the cache with 200 ms store writes: RSS within cache + 150 MiB, pages double-paged, every byte intact', async () => {
+    const label = kind.replace(/\W/g, '');
+    await shOk(`mkdir -p ${dir}/${label}`);
+    const m = await mount({ store: store(path.join(dir, label)), mnt: path.join(dir, `${label}-mnt`), cacheSize: '8M', args: ['--inject', 'write-latency=200'] });
+    const pid = m.child.pid;
+    if (pid === undefined) throw new Error('no daemon pid');
+    let most = await rss(pid);
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        most = Math.max(most, await rss(pid));
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    })();
+    try {
+      await m.shOk(`dd if=${src} of=big bs=1M conv=fsync status=none`, { timeoutMs: 240_000 });
+    } finally {
+      sampling = false;
+      await sampler;
+    }
+    const stats = await machpagerJson<StatsRecord>(['stats', m.mnt]);
+    expect(stats.double_paged).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(CACHE + 150 * MiB);
+    await m.shOk(`cmp big ${src}`);
+  }, 300_000);
+});

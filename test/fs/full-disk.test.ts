@@ -217,20 +217,21 @@ describe('a catalog change that fails', () => {
   it('leaves the namespace as it was: no half-removed file with no links', async () => {
     const fs = await MachFilesystem.open({ store: `sqlite:${dir}/fs.db`, cacheSize: MiB, pageSize: PAGE, policy: 'lru', readOnly: false, cacheMode: 'direct', create: true, log: () => undefined });
     try {
-      const ops = fs.operations();
+      const { mknod, mkdir, unlink: unlinkOp, rmdir } = fs.operations();
+      if (!mknod || !mkdir || !unlinkOp || !rmdir) throw new Error('operations missing');
       const done = (err?: FsError | null): void => {
         if (err) throw err;
       };
-      ops.mknod(ctx, '/a', S_IFREG | 0o644, 0, done);
-      ops.mkdir(ctx, '/d', 0o755, done);
+      mknod(ctx, '/a', S_IFREG | 0o644, 0, done);
+      mkdir(ctx, '/d', 0o755, done);
       const unlink = fs.catalog.unlink.bind(fs.catalog);
       let calls = 0;
       fs.catalog.unlink = () => {
         calls++;
         throw sqliteFull();
       };
-      expect(() => ops.unlink(ctx, '/a', done)).toThrow(expect.objectContaining({ code: 'ENOSPC' }) as Error);
-      expect(() => ops.rmdir(ctx, '/d', done)).toThrow(expect.objectContaining({ code: 'ENOSPC' }) as Error);
+      expect(() => unlinkOp(ctx, '/a', done)).toThrow(expect.objectContaining({ code: 'ENOSPC' }) as Error);
+      expect(() => rmdir(ctx, '/d', done)).toThrow(expect.objectContaining({ code: 'ENOSPC' }) as Error);
       // Each was tried again once after the reserve was released, then given up.
       expect(calls).toBe(3);
       expect(fs.space?.reserve.releases).toBe(1);
@@ -238,8 +239,8 @@ describe('a catalog change that fails', () => {
       const root = fs.namespace.resolve('/');
       expect([fs.namespace.resolve('/a').nlink, fs.namespace.resolve('/d').nlink, root.nlink]).toEqual([1, 2, 3]);
       expect(fs.catalog.list(root.ino).map((e) => e.name)).toEqual(['a', 'd']);
-      ops.unlink(ctx, '/a', () => undefined);
-      ops.rmdir(ctx, '/d', done);
+      unlinkOp(ctx, '/a', () => undefined);
+      rmdir(ctx, '/d', done);
       expect(fs.catalog.list(root.ino)).toEqual([]);
     } finally {
       await fs.close();

@@ -13,7 +13,7 @@ import { ENOSPC, IpcSystem, Kernel, MemorySwap, VM_PROT_WRITE } from '../../kern
 import { PagerRequests, StorePager } from '../../daemon/pager/index.js';
 import { FsError, toFsError } from '../../daemon/fs/errors.js';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
-import type { FuseContext } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse-adapter.js';
 import { isNoSpace, Reserve, reserveSize, takeFromReserve } from '../../daemon/fs/reserve.js';
 import { SpaceAccount, type DiskFigures } from '../../daemon/fs/space.js';
 import { S_IFREG } from '../../daemon/fs/mode.js';
@@ -217,21 +217,21 @@ describe('a catalog change that fails', () => {
   it('leaves the namespace as it was: no half-removed file with no links', async () => {
     const fs = await MachFilesystem.open({ store: `sqlite:${dir}/fs.db`, cacheSize: MiB, pageSize: PAGE, policy: 'lru', readOnly: false, cacheMode: 'direct', create: true, log: () => undefined });
     try {
-      const { mknod, mkdir, unlink: unlinkOp, rmdir } = fs.operations();
-      if (!mknod || !mkdir || !unlinkOp || !rmdir) throw new Error('operations missing');
+      // buildOperations defines every one of these.
+      const ops = fs.operations() as Required<FuseOperations>;
       const done = (err?: FsError | null): void => {
         if (err) throw err;
       };
-      mknod(ctx, '/a', S_IFREG | 0o644, 0, done);
-      mkdir(ctx, '/d', 0o755, done);
+      ops.mknod(ctx, '/a', S_IFREG | 0o644, 0, done);
+      ops.mkdir(ctx, '/d', 0o755, done);
       const unlink = fs.catalog.unlink.bind(fs.catalog);
       let calls = 0;
       fs.catalog.unlink = () => {
         calls++;
         throw sqliteFull();
       };
-      expect(() => unlinkOp(ctx, '/a', done)).toThrow(expect.objectContaining({ code: 'ENOSPC' }) as Error);
-      expect(() => rmdir(ctx, '/d', done)).toThrow(expect.objectContaining({ code: 'ENOSPC' }) as Error);
+      expect(() => ops.unlink(ctx, '/a', done)).toThrow(expect.objectContaining({ code: 'ENOSPC' }) as Error);
+      expect(() => ops.rmdir(ctx, '/d', done)).toThrow(expect.objectContaining({ code: 'ENOSPC' }) as Error);
       // Each was tried again once after the reserve was released, then given up.
       expect(calls).toBe(3);
       expect(fs.space?.reserve.releases).toBe(1);
@@ -239,8 +239,8 @@ describe('a catalog change that fails', () => {
       const root = fs.namespace.resolve('/');
       expect([fs.namespace.resolve('/a').nlink, fs.namespace.resolve('/d').nlink, root.nlink]).toEqual([1, 2, 3]);
       expect(fs.catalog.list(root.ino).map((e) => e.name)).toEqual(['a', 'd']);
-      unlinkOp(ctx, '/a', () => undefined);
-      rmdir(ctx, '/d', done);
+      ops.unlink(ctx, '/a', () => undefined);
+      ops.rmdir(ctx, '/d', done);
       expect(fs.catalog.list(root.ino)).toEqual([]);
     } finally {
       await fs.close();

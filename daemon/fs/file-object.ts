@@ -67,7 +67,7 @@ export class FileObject {
     const made: { object?: FileObject } = {};
     const pager = host.requests.createPager(
       {
-        readPage: (offset, into) => storePager.readPage(offset, into),
+        readPage: (offset, into, writing) => storePager.readPage(offset, into, writing),
         writePage: (offset, data) => storePager.writePage(offset, data),
         writePages: (offset, data) => storePager.writePages(offset, data),
         unlockPage: (offset) => storePager.unlockPage(offset),

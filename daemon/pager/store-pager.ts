@@ -58,24 +58,29 @@ export class StorePager implements PagerCallbacks {
       throw new RangeError(`page size ${this.pageSize} is not a multiple of ${store.name}'s block size ${store.blockSize}`);
   }
 
-  async readPage(offset: number, into: Buffer): Promise<PageRead | void> {
+  async readPage(offset: number, into: Buffer, writing = false): Promise<PageRead | void> {
     const store = this.store;
     const end = Math.min(store.size, this.options.dataEnd?.() ?? Infinity);
     const inside = Math.max(0, Math.min(into.length, Math.ceil((end - offset) / this.pageSize) * this.pageSize));
+    // Pages past the data's end are supplied (write-locked) only to a write: for a read the kernel
+    // zero-fills them, and drops those only read ahead, so they take no frames.
+    const lockPastEnd = this.writeLockHoles && writing;
     // Nothing stored here at all: let the kernel zero-fill (no read, no data sent).
-    if (inside === 0 && !this.writeLockHoles) return { zeros: true };
+    if (inside === 0 && !lockPastEnd) return { zeros: true };
     const n = inside > 0 ? await store.read(offset, into.subarray(0, inside)) : 0;
     if (n < into.length) into.fill(0, n);
-    if (!this.writeLockHoles) return inside < into.length ? { dataPages: inside / this.pageSize } : undefined;
+    const dataPages = inside < into.length && !lockPastEnd ? { dataPages: inside / this.pageSize } : undefined;
+    if (!this.writeLockHoles) return dataPages;
     // Only pages that read as zeros can be holes: ask the store about those alone.
     const locks: boolean[] = [];
-    for (let at = 0; at < into.length; at += this.pageSize) {
+    const supplied = dataPages ? inside : into.length;
+    for (let at = 0; at < supplied; at += this.pageSize) {
       const page = offset + at;
       // Past the data's end nothing is stored: no need to ask the store.
       const zeros = isZero(into.subarray(at, at + this.pageSize));
       locks.push(zeros && (page >= end || (await store.isHole(page, Math.min(this.pageSize, store.size - page)))));
     }
-    return { writeLock: locks };
+    return { writeLock: locks, ...dataPages };
   }
 
   async writePage(offset: number, data: Buffer): Promise<void> {

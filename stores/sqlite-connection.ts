@@ -23,6 +23,7 @@ import Database from 'better-sqlite3';
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isAllZero } from './bytes.js';
+import { sqliteErrnoCode } from './errno.js';
 import { StoreError, type OpenOptions } from './store.js';
 
 /** 'MPGR' in the database header (PRAGMA application_id). */
@@ -404,17 +405,10 @@ function checkFormat(db: Database.Database, path: string): void {
   }
 }
 
-/** SQLite result codes as errno: what a pager can act on (ENOSPC) stays distinct. */
+/** SQLite result codes as errno (stores/errno.ts): what a pager can act on (ENOSPC) stays distinct. */
 export function sqliteError(err: unknown, context: string): StoreError {
   if (err instanceof StoreError) return err;
   const code = (err as { code?: unknown } | null)?.code;
   const message = `${context}: ${err instanceof Error ? err.message : String(err)}`;
-  const sqlite = typeof code === 'string' ? code : '';
-  if (sqlite.startsWith('SQLITE_FULL')) return new StoreError('ENOSPC', message, { cause: err });
-  if (sqlite.startsWith('SQLITE_READONLY')) return new StoreError('EROFS', message, { cause: err });
-  if (sqlite.startsWith('SQLITE_BUSY') || sqlite.startsWith('SQLITE_LOCKED')) return new StoreError('EBUSY', message, { cause: err });
-  if (sqlite.startsWith('SQLITE_NOMEM')) return new StoreError('ENOMEM', message, { cause: err });
-  if (sqlite.startsWith('SQLITE_TOOBIG')) return new StoreError('EFBIG', message, { cause: err });
-  if (sqlite.startsWith('SQLITE_CANTOPEN')) return new StoreError('EACCES', message, { cause: err });
-  return new StoreError('EIO', message, { cause: err });
+  return new StoreError((typeof code === 'string' ? sqliteErrnoCode(code) : undefined) ?? 'EIO', message, { cause: err });
 }

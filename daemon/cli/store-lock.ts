@@ -11,17 +11,35 @@
  * is gone (SIGKILL) is stale and taken over. A live holder is waited for,
  * bounded (it is usually finishing its sync), then the mount fails as busy.
  */
-import { open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { CliError, errorCode, errorMessage } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
 import type { StoreLocation } from './store-location.js';
+import { reservePath, takeFromReserve } from '../fs/reserve.js';
 
 export const LOCK_WAIT_MS = 15_000;
 
 /** The lock file of a store. */
 export function lockPath(store: StoreLocation): string {
   return store.kind === 'sqlite' ? `${store.path}.lock` : path.join(store.path, 'catalog.db.lock');
+}
+
+/** The lock's first page, taken from the reserve when the disk is full. */
+const RESERVE_LOCK_BYTES = 64 * 1024;
+
+/**
+ * Write who holds the lock. On a full disk the store's reserve gives a
+ * little back, so that the store can still be mounted and emptied.
+ */
+async function writeHolder(handle: FileHandle, me: string, store: StoreLocation): Promise<void> {
+  try {
+    await handle.writeFile(me);
+  } catch (err) {
+    const catalog = store.kind === 'sqlite' ? store.path : path.join(store.path, 'catalog.db');
+    if (errorCode(err) !== 'ENOSPC' || !(await takeFromReserve(reservePath(catalog), RESERVE_LOCK_BYTES))) throw err;
+    await handle.write(me, 0);
+  }
 }
 
 /** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or undefined when there is no such process. */
@@ -79,7 +97,7 @@ export async function lockStore(store: StoreLocation, options: { readOnly: boole
     try {
       const handle = await open(file, 'wx', 0o644);
       try {
-        await handle.writeFile(me);
+        await writeHolder(handle, me, store);
       } finally {
         await handle.close();
       }

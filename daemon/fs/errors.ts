@@ -11,6 +11,7 @@
  */
 import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
+import { sqliteErrnoCode } from '../../stores/errno.js';
 
 /** Linux errno numbers of the codes a filesystem answers with. */
 export const LINUX_ERRNO = {
@@ -126,8 +127,9 @@ export class FsError extends Error {
 /**
  * The FsError for anything thrown or passed as an error: an FsError as it
  * is; a Node system error by its `code` ('ENOENT'), else by its `errno`
- * (Node's are negative); anything else as `fallback` (EIO), with the
- * original as the cause.
+ * (Node's are negative); a SQLite error (the catalog's) by its result code
+ * (SQLITE_FULL is ENOSPC, SQLITE_IOERR and SQLITE_CORRUPT are EIO); anything
+ * else as `fallback` (EIO), with the original as the cause.
  */
 export function toFsError(err: unknown, fallback: FsErrorCode = 'EIO'): FsError {
   if (err instanceof FsError) return err;
@@ -139,6 +141,11 @@ export function toFsError(err: unknown, fallback: FsErrorCode = 'EIO'): FsError 
       ...(typeof syscall === 'string' ? { syscall } : {}),
     };
     if (typeof code === 'string' && isFsErrorCode(code)) return new FsError(code, undefined, details);
+    const bySqlite = typeof code === 'string' ? sqliteErrnoCode(code) : undefined;
+    if (bySqlite !== undefined) {
+      const mapped = isFsErrorCode(bySqlite) ? bySqlite : 'EIO';
+      return new FsError(mapped, err instanceof Error ? `${describe(LINUX_ERRNO[mapped])} (${err.message})` : undefined, details);
+    }
     if (typeof errno === 'number') {
       const byErrno = codeOf(errno);
       if (byErrno !== undefined) return new FsError(byErrno, undefined, details);

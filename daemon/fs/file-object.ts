@@ -13,7 +13,7 @@
  * freed and the store closed.
  */
 import { MAX_OFFSET, VM_PROT_WRITE, type IpcSpace, type Kernel, type VmWindow } from '../../kernel/index.js';
-import { StorePager, type Pager, type PagerRequests } from '../pager/index.js';
+import { StorePager, type PageRoom, type Pager, type PagerRequests } from '../pager/index.js';
 import type { Store } from '../../stores/index.js';
 import type { DataStore } from './data-store.js';
 import { toFsError } from './errors.js';
@@ -27,8 +27,12 @@ export interface FileObjectHost {
   readonly data: DataStore;
   readonly pageSize: number;
   readonly mayCache: boolean;
+  /** Room on the store's disk, promised at the write fault (ENOSPC at write() time); none when read-only. */
+  readonly room?: PageRoom | undefined;
   /** The object is gone (pager freed, store closed): forget it. */
   dropped(object: FileObject): void;
+  /** Remove an inode's data for good (its store closed), using the reserve if the disk is full. */
+  destroyInodeData(ino: number): Promise<void>;
 }
 
 export class FileObject {
@@ -56,12 +60,14 @@ export class FileObject {
       grow: true,
       extent: () => Math.ceil(inode.size / pageSize) * pageSize,
       dataEnd: () => inode.size,
+      // Pages first written are supplied write-locked: their unlock promises them room on the disk.
+      ...(host.room ? { writeLockHoles: true, room: host.room } : {}),
     });
     // The pager's clearUserData must reach the object made after it.
     const made: { object?: FileObject } = {};
     const pager = host.requests.createPager(
       {
-        readPage: (offset, into) => storePager.readPage(offset, into),
+        readPage: (offset, into, writing) => storePager.readPage(offset, into, writing),
         writePage: (offset, data) => storePager.writePage(offset, data),
         writePages: (offset, data) => storePager.writePages(offset, data),
         unlockPage: (offset) => storePager.unlockPage(offset),
@@ -127,6 +133,7 @@ export class FileObject {
     const window = await this.acquire();
     try {
       if (oldEnd > end) await this.pager.flushSome(end, oldEnd - end, true);
+      this.storePager.dropClaims(end);
       if (end > size) {
         const { error } = await window.memcpy(size, Buffer.alloc(end - size), VM_PROT_WRITE);
         if (error) throw toFsError({ errno: error });
@@ -154,6 +161,7 @@ export class FileObject {
   async discard(): Promise<void> {
     this.destroyData = true;
     if (this.pager.state === 'normal') await this.pager.flush(true);
+    this.storePager.dropClaims();
     if (this.freed && !this.closing) await this.close();
   }
 
@@ -170,9 +178,11 @@ export class FileObject {
   }
 
   private async close(): Promise<void> {
+    // No page of this object is written any more: what it was promised goes back.
+    this.storePager.dropClaims();
     try {
       await this.store.close();
-      if (this.destroyData) await this.host.data.destroy(this.inode.ino);
+      if (this.destroyData) await this.host.destroyInodeData(this.inode.ino);
     } finally {
       this.host.dropped(this);
     }

@@ -3,7 +3,7 @@
  * memory objects served by pagers over stores, every byte through the
  * simulated Mach kernel, and the FUSE operations that expose it all.
  */
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DATA_WRITE_MAX, IpcSystem, Kernel, type IpcSpace } from '../../kernel/index.js';
 import { DEFAULT_WRITE_BEHIND_PAGES, PagerRequests, pagerErrno } from '../pager/index.js';
@@ -18,6 +18,8 @@ import type { Inode } from './inode.js';
 import { Namespace } from './namespace.js';
 import { PageTraceRecorder, type PageTraceStatus } from './page-trace.js';
 import { buildOperations } from './operations.js';
+import { Reserve, reserveSize } from './reserve.js';
+import { SpaceAccount } from './space.js';
 
 export interface Handle {
   readonly inode: Inode;
@@ -77,6 +79,8 @@ export class MachFilesystem implements FileObjectHost {
     readonly config: FilesystemConfig,
     readonly data: DataStore,
     readonly catalog: Catalog,
+    /** The reserve and the space account of the store's disk (none when read-only). */
+    readonly space: { reserve: Reserve; account: SpaceAccount } | undefined,
   ) {
     this.log = config.log ?? ((line) => process.stderr.write(`machpager: ${line}\n`));
     this.pageSize = config.pageSize;
@@ -120,7 +124,8 @@ export class MachFilesystem implements FileObjectHost {
       const made = catalog.meta('page_size');
       if (data.kind === 'sqlite' && typeof made === 'number' && made !== config.pageSize)
         throw new FsError('EINVAL', `${data.name} was made with page size ${made}: mount it with --page-size ${made}`);
-      const fs = new MachFilesystem(config, data, catalog);
+      const space = config.readOnly ? undefined : await openSpace(data, config, config.log);
+      const fs = new MachFilesystem(config, data, catalog, space);
       fs.faults = faults;
       await fs.recover();
       return fs;
@@ -132,6 +137,43 @@ export class MachFilesystem implements FileObjectHost {
 
   operations(): FuseOperations {
     return buildOperations(this);
+  }
+
+  /** Where file pages are promised room on the disk at their first write (FileObjectHost). */
+  get room(): SpaceAccount | undefined {
+    return this.space?.account;
+  }
+
+  // ------------------------------------------------------------------ changes on a full disk
+
+  /**
+   * A catalog change made after changing inodes in memory: if it fails, the
+   * inodes get their attributes back (`undo`) and the error goes on as an
+   * FsError (SQLITE_FULL is ENOSPC). A change that frees space (`freeing`)
+   * is tried once more after releasing the reserve when the disk is full.
+   */
+  commit<T>(undo: () => void, change: () => T, freeing = false): T {
+    try {
+      return freeing ? this.freeingSync(change) : change();
+    } catch (err) {
+      undo();
+      throw toFsError(err);
+    }
+  }
+
+  /** Run a change that frees space, with the reserve released and the change tried again if the disk is full. */
+  freeingSync<T>(change: () => T): T {
+    return this.space ? this.space.reserve.freeingSync(change) : change();
+  }
+
+  /** freeingSync for asynchronous changes. */
+  freeing<T>(change: () => Promise<T>): Promise<T> {
+    return this.space ? this.space.reserve.freeing(change) : change();
+  }
+
+  /** FileObjectHost: an inode's data goes for good (its store is closed). */
+  destroyInodeData(ino: number): Promise<void> {
+    return this.freeing(() => this.data.destroy(ino));
   }
 
   fuseOptions(): FuseMountOptions {
@@ -219,9 +261,15 @@ export class MachFilesystem implements FileObjectHost {
    */
   async removeData(inode: Inode, orphan: boolean): Promise<void> {
     const object = this.objects.get(inode.ino);
-    if (object && !object.isFreed) await object.discard();
-    else await this.data.destroy(inode.ino);
-    if (orphan) this.catalog.dropOrphan(inode.ino);
+    try {
+      if (object && !object.isFreed) await object.discard();
+      else await this.destroyInodeData(inode.ino);
+    } catch (err) {
+      // The name is gone for good already: the data of an inode that no longer
+      // exists is removed by the next mount's recovery (recover()).
+      this.log(`removing the data of inode ${inode.ino}: ${String(err)}; the next mount removes it`);
+    }
+    if (orphan) this.freeingSync(() => this.catalog.dropOrphan(inode.ino));
     this.namespace.forget(inode);
   }
 
@@ -363,32 +411,101 @@ export class MachFilesystem implements FileObjectHost {
       const dir = this.catalog.get(parent);
       if (!record || !dir) continue;
       record.nlink--;
-      this.catalog.unlink(dir, name, record, false);
-      if (record.nlink === 0) await this.data.destroy(ino);
+      this.freeingSync(() => this.catalog.unlink(dir, name, record, false));
+      if (record.nlink === 0) await this.recoverData(ino);
     }
     for (const ino of this.catalog.orphans()) {
-      await this.data.destroy(ino);
-      this.catalog.dropOrphan(ino);
+      if (await this.recoverData(ino)) this.freeingSync(() => this.catalog.dropOrphan(ino));
     }
     for (const ino of await this.data.inodesWithData()) {
-      if (ino !== ROOT_INO && !this.catalog.get(ino)) await this.data.destroy(ino);
+      if (ino !== ROOT_INO && !this.catalog.get(ino)) await this.recoverData(ino);
     }
   }
 
+  /** Remove the data of an inode that is gone; a failure is said and left for the next mount (a full disk must still mount). */
+  private async recoverData(ino: number): Promise<boolean> {
+    try {
+      await this.destroyInodeData(ino);
+      return true;
+    } catch (err) {
+      this.log(`removing the data of inode ${ino}, which no longer exists: ${String(err)}`);
+      return false;
+    }
+  }
+
+  /**
+   * statfs(2): the disk's figures, with what the account keeps back (the
+   * reserve, pages promised and not yet written) left out of what is
+   * available, and SQLite's free pages (a removed file's) counted as free.
+   */
   async statfs(): Promise<{ blocks: number; bfree: number; bavail: number; files: number; ffree: number; bsize: number }> {
-    const where = this.data.kind === 'sqlite' ? dirname(this.data.name.slice('sqlite:'.length)) : this.data.name.slice('file:'.length);
-    const host = await statfs(where).catch((err: unknown) => {
+    const host = await statfs(storeDir(this.data)).catch((err: unknown) => {
       throw toFsError(err);
     });
     const counts = this.catalog.counts();
+    const figures = this.space ? await this.space.account.figures() : undefined;
+    const bavail = figures ? Math.min(host.blocks, Math.floor(figures.room / host.bsize)) : host.bavail;
+    const inside = figures ? Math.floor(figures.inside / host.bsize) : 0;
     return {
       bsize: host.bsize,
       blocks: host.blocks,
-      bfree: host.bfree,
-      bavail: host.bavail,
+      bfree: Math.min(host.blocks, Math.max(host.bfree + inside, bavail)),
+      bavail,
       files: counts.inodes + host.ffree,
       ffree: host.ffree,
     };
+  }
+}
+
+/** The directory on the disk that holds the store: the SQLite file's, or the raw files' own. */
+function storeDir(data: DataStore): string {
+  return dirname(data.catalog.path);
+}
+
+/** SQLite checkpoints its WAL back into the database every 1000 pages (wal_autocheckpoint). */
+const WAL_AUTOCHECKPOINT_PAGES = 1000;
+/** A SQLite row of a page takes more than the page: its leaf cell and its key in the index. */
+const SQLITE_ROW_COST = 1.15;
+
+/**
+ * The reserve (made now, as far as the disk has room) and the space account
+ * of the disk that holds `data`. The reserve file lies beside the database
+ * (DB-reserve). The account keeps back what the WAL may still grow by: up
+ * to its checkpoint size, plus (page data in SQLite) one write-back of the
+ * whole cache in one transaction.
+ */
+async function openSpace(
+  data: DataStore,
+  config: FilesystemConfig,
+  log: ((line: string) => void) | undefined,
+): Promise<{ reserve: Reserve; account: SpaceAccount }> {
+  const say = log ?? ((line: string) => process.stderr.write(`machpager: ${line}\n`));
+  const dir = storeDir(data);
+  const disk = await statfs(dir);
+  const reserve = new Reserve(`${data.catalog.path}-reserve`, reserveSize(disk.blocks * disk.bsize), say);
+  await reserve.fill();
+  const db = data.catalog.db;
+  const dbPageSize = Number(db.pragma('page_size', { simple: true }));
+  const walAllowance = WAL_AUTOCHECKPOINT_PAGES * dbPageSize + (data.kind === 'sqlite' ? config.cacheSize : 0);
+  const wal = `${data.catalog.path}-wal`;
+  const account = new SpaceAccount({
+    dir,
+    reserve,
+    costFactor: data.kind === 'sqlite' ? SQLITE_ROW_COST : 1,
+    inside: data.kind === 'sqlite' ? () => Number(db.pragma('freelist_count', { simple: true })) * dbPageSize : undefined,
+    overhead: async () => Math.max(0, walAllowance - (await fileSize(wal))),
+    log: say,
+  });
+  await account.refresh();
+  return { reserve, account };
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') return 0;
+    throw err;
   }
 }
 

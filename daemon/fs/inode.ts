@@ -45,3 +45,11 @@ export function statOf(inode: Inode, blockSize: number): FuseStat {
     ctime: inode.ctime,
   };
 }
+
+/** The attributes of `inodes` as they are now; the function returned puts them back (a catalog change failed). */
+export function snapshot(...inodes: Inode[]): () => void {
+  const saved = inodes.map((inode) => [inode, recordOf(inode), inode.orphan] as const);
+  return () => {
+    for (const [inode, record, orphan] of saved) Object.assign(inode, record, { orphan });
+  };
+}

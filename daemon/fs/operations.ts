@@ -11,7 +11,7 @@ import { isHiddenName, nowSpec, ROOT_INO, type InodeRecord } from './catalog.js'
 import { FsError, toFsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
 import type { FuseContext, FuseOperations, FuseStat, Reply, ReplyVoid, Timespec, TimeUpdate } from './fuse-adapter.js';
-import { recordOf, statOf, type Inode } from './inode.js';
+import { recordOf, snapshot, statOf, type Inode } from './inode.js';
 import { checkPathLength } from './namespace.js';
 import { buildXattrOperations } from './xattr-operations.js';
 import {
@@ -87,11 +87,10 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     writable();
     if (ns.lookup(parent, name) !== undefined) throw new FsError('EEXIST');
     const record = newRecord(ctx, parent, mode, extra);
-    const now = record.ctime;
-    parent.mtime = now;
-    parent.ctime = now;
+    const undo = snapshot(parent);
+    parent.mtime = parent.ctime = record.ctime;
     if (isDir(mode)) parent.nlink++;
-    const ino = catalog.create(recordOf(parent), name, record);
+    const ino = fs.commit(undo, () => catalog.create(recordOf(parent), name, record));
     ns.written(parent);
     ns.setEntry(parent, name, ino);
     return ns.adopt(ino);
@@ -153,7 +152,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     if (size !== old) {
       const object = await fs.acquireObject(inode);
       try {
-        if (size < old) await object.truncate(size, old);
+        if (size < old) await fs.freeing(() => object.truncate(size, old));
       } finally {
         object.release();
       }
@@ -161,7 +160,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     }
     touchTimes(inode, 'mc');
     ns.touch(inode);
-    ns.flushOne(inode);
+    fs.freeingSync(() => ns.flushOne(inode));
   }
 
   function setTime(update: TimeUpdate, current: Timespec, now: Timespec): Timespec {
@@ -375,34 +374,37 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       writable();
       const inode = ns.resolve(path);
       const now = nowSpec();
+      const undo = snapshot(inode);
       inode.atime = setTime(atime, inode.atime, now);
       inode.mtime = setTime(mtime, inode.mtime, now);
       inode.ctime = now;
       ns.touch(inode);
-      ns.flushOne(inode);
+      fs.commit(undo, () => ns.flushOne(inode));
       reply();
     },
 
     chmod(_ctx, path, mode, reply) {
       writable();
       const inode = ns.resolve(path);
+      const undo = snapshot(inode);
       inode.mode = (inode.mode & S_IFMT) | (mode & PERMISSION_BITS);
       touchTimes(inode, 'c');
       ns.touch(inode);
-      ns.flushOne(inode);
+      fs.commit(undo, () => ns.flushOne(inode));
       reply();
     },
 
     chown(ctx, path, uid, gid, reply) {
       writable();
       const inode = ns.resolve(path);
+      const undo = snapshot(inode);
       // Before the group changes: the rule looks at the file's group as it was.
       if ((inode.mode & SETID_BITS) !== 0) inode.mode = modeAfterChown(inode.mode, ctx, inode.gid);
       if (uid !== -1 && uid !== 0xffffffff) inode.uid = uid;
       if (gid !== -1 && gid !== 0xffffffff) inode.gid = gid;
       touchTimes(inode, 'c');
       ns.touch(inode);
-      ns.flushOne(inode);
+      fs.commit(undo, () => ns.flushOne(inode));
       reply();
     },
 
@@ -424,10 +426,11 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       if (dir.ino === ROOT_INO) throw new FsError('EBUSY');
       if (!catalog.isEmptyDir(dir.ino)) throw new FsError('ENOTEMPTY');
       dropHidden(dir);
+      const undo = snapshot(dir, parent);
       dir.nlink = 0;
       touchTimes(parent, 'mc');
       parent.nlink--;
-      catalog.unlink(recordOf(parent), name, recordOf(dir), false);
+      fs.commit(undo, () => catalog.unlink(recordOf(parent), name, recordOf(dir), false), true);
       ns.written(parent);
       ns.setEntry(parent, name, undefined);
       ns.forget(dir);
@@ -439,11 +442,12 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       const { parent, name } = ns.parentOf(path);
       const inode = ns.child(parent, name);
       if (isDir(inode.mode)) throw new FsError('EISDIR');
+      const undo = snapshot(inode, parent);
       inode.nlink--;
       touchTimes(inode, 'c');
       touchTimes(parent, 'mc');
       const keep = inode.nlink === 0 && inode.opens > 0;
-      catalog.unlink(recordOf(parent), name, recordOf(inode), keep);
+      fs.commit(undo, () => catalog.unlink(recordOf(parent), name, recordOf(inode), keep), true);
       ns.written(parent);
       ns.written(inode);
       ns.setEntry(parent, name, undefined);
@@ -476,6 +480,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
         throw new FsError('EISDIR');
       }
       const now = nowSpec();
+      const undo = snapshot(moved, from.parent, to.parent, ...(replaced ? [replaced] : []));
       moved.ctime = now;
       from.parent.mtime = from.parent.ctime = now;
       to.parent.mtime = to.parent.ctime = now;
@@ -495,14 +500,8 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
           if (keep) replaced.orphan = true;
         }
       }
-      catalog.rename(
-        recordOf(from.parent),
-        from.name,
-        recordOf(to.parent),
-        to.name,
-        recordOf(moved),
-        replaced ? { inode: recordOf(replaced), keep } : undefined,
-      );
+      const replacing = replaced ? { inode: recordOf(replaced), keep } : undefined;
+      fs.commit(undo, () => catalog.rename(recordOf(from.parent), from.name, recordOf(to.parent), to.name, recordOf(moved), replacing), true);
       for (const inode of [moved, from.parent, to.parent]) ns.written(inode);
       ns.setEntry(from.parent, from.name, undefined);
       ns.setEntry(to.parent, to.name, moved.ino);
@@ -525,10 +524,11 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
       if (isDir(inode.mode)) throw new FsError('EPERM');
       const { parent, name } = ns.newEntry(newPath);
       if (ns.lookup(parent, name) !== undefined) throw new FsError('EEXIST');
+      const undo = snapshot(inode, parent);
       inode.nlink++;
       touchTimes(inode, 'c');
       touchTimes(parent, 'mc');
-      catalog.link(recordOf(inode), recordOf(parent), name);
+      fs.commit(undo, () => catalog.link(recordOf(inode), recordOf(parent), name));
       ns.written(inode);
       ns.written(parent);
       ns.setEntry(parent, name, inode.ino);
@@ -557,9 +557,10 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
   function dropHidden(dir: Inode): void {
     for (const entry of catalog.hiddenIn(dir.ino)) {
       const inode = ns.inode(entry.ino);
+      const undo = snapshot(inode);
       inode.nlink--;
       const keep = inode.nlink === 0;
-      catalog.unlink(recordOf(dir), entry.name, recordOf(inode), keep);
+      fs.commit(undo, () => catalog.unlink(recordOf(dir), entry.name, recordOf(inode), keep), true);
       ns.written(inode);
       ns.setEntry(dir, entry.name, undefined);
       if (keep) inode.orphan = true;

@@ -17,8 +17,8 @@ export interface PageRead {
    * Only the first `dataPages` pages of the run hold data; the rest lie past
    * the object's data (a file's end). Those are answered with
    * memory_object_data_unavailable: the kernel zero-fills them when they are
-   * faulted on and drops them when they were only read ahead. Ignored with
-   * writeLock.
+   * faulted on and drops them when they were only read ahead. With
+   * writeLock, the locks are those of the first `dataPages` pages.
    */
   dataPages?: number;
   /**
@@ -33,8 +33,11 @@ export interface PagerCallbacks {
   /**
    * pager_read_page, for a run of pages: fill `into` (whole pages) with the
    * data at `offset`. Clustered requests ask for many pages at once.
+   * `writing`: the fault that asked wants write access (a pager that
+   * write-locks pages it must allocate supplies pages past the data's end
+   * only then, locked, and leaves them to zero-fill for a read).
    */
-  readPage(offset: number, into: Buffer): Promise<PageRead | void>;
+  readPage(offset: number, into: Buffer, writing?: boolean): Promise<PageRead | void>;
   /** pager_write_page: write one page durably enough for the store's sync to finish the job. */
   writePage(offset: number, data: Buffer): Promise<void>;
   /**

@@ -8,4 +8,4 @@ export type { PagerCallbacks, PageRead } from './callbacks.js';
 export { PagerError, pagerErrno, type PagerErrno } from './errors.js';
 export { pagerMemcpy, type VmMapper, type MappedWindow } from './pager-memcpy.js';
 export * from './pagemap.js';
-export { StorePager, type StorePagerOptions } from './store-pager.js';
+export { StorePager, type PageRoom, type StorePagerOptions } from './store-pager.js';

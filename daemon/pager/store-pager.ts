@@ -3,7 +3,10 @@
  * the store's bytes at the same offsets. Holes can be supplied write-locked
  * so that the first write to one goes through unlockPage, which asks the
  * store for room (store.allocate: ENOSPC, EDQUOT), as ext2fs allocates
- * blocks when a hole is first written.
+ * blocks when a hole is first written. With a PageRoom, unlockPage also
+ * promises the page room on the store's disk (ENOSPC at write() time, not
+ * at write-back), and the promise is kept until the page is written,
+ * truncated away or dropped.
  */
 import type { Store } from '../../stores/index.js';
 import type { PagerCallbacks, PageRead } from './callbacks.js';
@@ -22,11 +25,28 @@ export interface StorePagerOptions {
   grow?: boolean;
   /** Bytes past which the object holds no data (a file's size): pages there read as zeros without a store read. */
   dataEnd?: () => number;
+  /** Room on the store's disk, promised to each page at its unlock (use with writeLockHoles). */
+  room?: PageRoom;
+}
+
+/**
+ * Room on the disk under a store, shared by every pager writing to it: a
+ * page first written (a hole, or past the end) is promised room at its
+ * unlock, and the promise is released when the page is written (it then
+ * takes room on the disk) or dropped (truncated, removed).
+ */
+export interface PageRoom {
+  /** Promise `bytes` more; throws ENOSPC when the disk has no room for them. */
+  claim(bytes: number): Promise<void> | void;
+  /** `bytes` promised are settled: `stored` when they were written (and now take room), else dropped. */
+  release(bytes: number, stored: boolean): void;
 }
 
 export class StorePager implements PagerCallbacks {
   readonly pageSize: number;
   private readonly writeLockHoles: boolean;
+  /** Offsets of the pages promised room (PageRoom) and not yet written. */
+  private readonly claimed = new Set<number>();
 
   constructor(
     readonly store: Store,
@@ -38,22 +58,29 @@ export class StorePager implements PagerCallbacks {
       throw new RangeError(`page size ${this.pageSize} is not a multiple of ${store.name}'s block size ${store.blockSize}`);
   }
 
-  async readPage(offset: number, into: Buffer): Promise<PageRead | void> {
+  async readPage(offset: number, into: Buffer, writing = false): Promise<PageRead | void> {
     const store = this.store;
     const end = Math.min(store.size, this.options.dataEnd?.() ?? Infinity);
     const inside = Math.max(0, Math.min(into.length, Math.ceil((end - offset) / this.pageSize) * this.pageSize));
+    // Pages past the data's end are supplied (write-locked) only to a write: for a read the kernel
+    // zero-fills them, and drops those only read ahead, so they take no frames.
+    const lockPastEnd = this.writeLockHoles && writing;
     // Nothing stored here at all: let the kernel zero-fill (no read, no data sent).
-    if (inside === 0 && !this.writeLockHoles) return { zeros: true };
+    if (inside === 0 && !lockPastEnd) return { zeros: true };
     const n = inside > 0 ? await store.read(offset, into.subarray(0, inside)) : 0;
     if (n < into.length) into.fill(0, n);
-    if (!this.writeLockHoles) return inside < into.length ? { dataPages: inside / this.pageSize } : undefined;
+    const dataPages = inside < into.length && !lockPastEnd ? { dataPages: inside / this.pageSize } : undefined;
+    if (!this.writeLockHoles) return dataPages;
     // Only pages that read as zeros can be holes: ask the store about those alone.
     const locks: boolean[] = [];
-    for (let at = 0; at < into.length; at += this.pageSize) {
+    const supplied = dataPages ? inside : into.length;
+    for (let at = 0; at < supplied; at += this.pageSize) {
       const page = offset + at;
-      locks.push(isZero(into.subarray(at, at + this.pageSize)) && (page >= store.size || (await store.isHole(page, Math.min(this.pageSize, store.size - page)))));
+      // Past the data's end nothing is stored: no need to ask the store.
+      const zeros = isZero(into.subarray(at, at + this.pageSize));
+      locks.push(zeros && (page >= end || (await store.isHole(page, Math.min(this.pageSize, store.size - page)))));
     }
-    return { writeLock: locks };
+    return { writeLock: locks, ...dataPages };
   }
 
   async writePage(offset: number, data: Buffer): Promise<void> {
@@ -66,14 +93,56 @@ export class StorePager implements PagerCallbacks {
     if (this.options.grow && offset + data.length > this.store.size) await this.growTo(offset + data.length);
     const inside = Math.max(0, Math.min(data.length, this.store.size - offset));
     if (inside > 0) await this.store.write(offset, data.subarray(0, inside));
-    if (inside === data.length || isZero(data.subarray(inside))) return data.length;
-    return inside - (inside % this.pageSize);
+    const written = inside === data.length || isZero(data.subarray(inside)) ? data.length : inside - (inside % this.pageSize);
+    this.settle(offset, offset + written, true);
+    return written;
   }
 
   async unlockPage(offset: number): Promise<void> {
     const size = this.options.grow ? Infinity : this.store.size;
     if (offset >= size) throw new PagerError('ENOSPC', `page at ${offset} is past the end of ${this.store.name}`);
-    if (offset < this.store.size) await this.store.allocate(offset, Math.min(this.pageSize, this.store.size - offset));
+    const room = this.options.room;
+    const claiming = room !== undefined && !this.claimed.has(offset);
+    if (claiming) {
+      await room.claim(this.pageSize);
+      this.claimed.add(offset);
+    }
+    try {
+      if (offset < this.store.size) await this.store.allocate(offset, Math.min(this.pageSize, this.store.size - offset));
+    } catch (err) {
+      if (claiming) this.settle(offset, offset + this.pageSize, false);
+      throw err;
+    }
+  }
+
+  /** Bytes promised room and not yet written. */
+  get claimedBytes(): number {
+    return this.claimed.size * this.pageSize;
+  }
+
+  /**
+   * Pages at or past `from` will not be written (truncated away, or the
+   * whole object dropped with 0): their promised room goes back.
+   */
+  dropClaims(from = 0): void {
+    this.settle(from, Infinity, false);
+  }
+
+  /** Release the promises of the pages in [start, end). */
+  private settle(start: number, end: number, stored: boolean): void {
+    const room = this.options.room;
+    if (room === undefined || this.claimed.size === 0) return;
+    let bytes = 0;
+    if ((end - start) / this.pageSize < this.claimed.size) {
+      for (let page = start; page < end; page += this.pageSize) if (this.claimed.delete(page)) bytes += this.pageSize;
+    } else {
+      for (const page of this.claimed) {
+        if (page < start || page >= end) continue;
+        this.claimed.delete(page);
+        bytes += this.pageSize;
+      }
+    }
+    if (bytes > 0) room.release(bytes, stored);
   }
 
   /**
@@ -81,6 +150,7 @@ export class StorePager implements PagerCallbacks {
    * so that a growing write-back and a truncate never undo each other.
    */
   resize(size: number): Promise<void> {
+    this.dropClaims(Math.ceil(size / this.pageSize) * this.pageSize);
     return this.serialise(() => this.store.setSize(size));
   }
 

@@ -94,7 +94,10 @@ export async function memcpy(
   while (done < length) {
     const pageIndex = Math.floor((offset + done) / pageSize);
     const want = lastPage - pageIndex + 1;
-    const cluster = clusterSize(vm, object, want, sequential);
+    // A write asks for the pages it writes and no more: read ahead of a write, a pager that
+    // supplies pages past a file's end write-locked (to allocate them at unlock) fills the cache
+    // with pages nobody wrote.
+    const cluster = (access & VM_PROT_WRITE) !== 0 ? want : clusterSize(vm, object, want, sequential);
     vm.stats.lookups++;
     vm.stats.faults++;
     object.stats.faults++;

@@ -71,7 +71,8 @@ export async function dataRequest(pager: Pager, msg: MemoryObjectDataRequest): P
       if (runStart < 0) runStart = page;
     }
     endRun(first + count);
-    for (const [start, end] of runs) await readRun(pager, start, end);
+    const writing = (msg.desiredAccess & VM_PROT_WRITE) !== 0;
+    for (const [start, end] of runs) await readRun(pager, start, end, writing);
   } finally {
     pager.noterm--;
     pager.wakeup();
@@ -79,17 +80,17 @@ export async function dataRequest(pager: Pager, msg: MemoryObjectDataRequest): P
 }
 
 /** Read pages [start, end) with one readPage call and supply them (split where their locks differ). */
-async function readRun(pager: Pager, start: number, end: number): Promise<void> {
+async function readRun(pager: Pager, start: number, end: number, writing: boolean): Promise<void> {
   const pageSize = pager.pageSize;
   const data = pager.space.system.memory.allocate((end - start) * pageSize);
   let locks: boolean | readonly boolean[] = false;
   try {
-    const reply = await pager.callbacks.readPage(start * pageSize, data);
+    const reply = await pager.callbacks.readPage(start * pageSize, data, writing);
     locks = reply?.writeLock ?? false;
     // Pages with no data (past a file's end): data_unavailable, and the kernel zero-fills them
     // if they are faulted on, or drops them if they were only read ahead.
     const have = reply?.zeros === true ? 0 : Math.min(end - start, reply?.dataPages ?? end - start);
-    if (have < end - start && locks === false) {
+    if (have < end - start) {
       pager.stats.pages_read += have;
       pager.stats.pages_unavailable += end - start - have;
       for (let page = start; page < end; page++) pager.pagemap.setError(page, 0);
@@ -103,7 +104,8 @@ async function readRun(pager: Pager, start: number, end: number): Promise<void> 
         pager.space.system.memory.deallocate(data);
         return;
       }
-      supply(pager, start, start + have, data, () => false);
+      const lockedHave = locks;
+      supply(pager, start, start + have, data, (page) => (typeof lockedHave === 'boolean' ? lockedHave : lockedHave[page - start] === true));
       return;
     }
   } catch (err) {

@@ -93,10 +93,12 @@ export async function fault(
       await new Promise<void>((resolve) => object.absentWaiters.push(resolve));
       continue;
     }
+    if (vm.stalePlaceholders > 0 && pages.freeFictitiousCount <= vm.maxClusterPages) reclaimPlaceholders(vm);
     const first = pages.allocFictitious();
     if (first === NIL) {
-      // Out of placeholders (FICTITIOUS_SHORTAGE): wait for any outstanding request of this object.
-      await new Promise<void>((resolve) => object.absentWaiters.push(resolve));
+      // Out of placeholders (FICTITIOUS_SHORTAGE): all are outstanding requests or holding
+      // pages, of any object. Wait for one to be freed, whichever object frees it.
+      await pages.waitForFictitious();
       continue;
     }
     const count = requestCluster(vm, object, pageIndex, first, want, cluster);
@@ -160,6 +162,33 @@ export function dropPlaceholder(vm: Kernel, object: VmObject, d: number, value: 
   pages.wakeup(d, value);
   if ((pages.flags[d]) & PG_TABLED) pages.remove(d, object);
   pages.release(d);
+}
+
+/**
+ * Free the placeholders that answers left and nobody waits on: error pages
+ * and unavailable (absent, not busy) pages, mostly the rest of a cluster
+ * whose copy failed or stopped before reaching them. GNU Mach keeps such
+ * pages until a fault finds them and, when it runs out of fictitious pages,
+ * allocates more (vm_page_more_fictitious); our pool is fixed, so when it
+ * runs low we take these back instead. A later access to one of these pages
+ * asks the pager again. Called only when placeholders run low and answers
+ * have left some since the last call (vm.stalePlaceholders).
+ */
+export function reclaimPlaceholders(vm: Kernel): number {
+  const pages = vm.pages;
+  let freed = 0;
+  for (let d = 0; d < pages.fictitiousCount; d++) {
+    const flags = pages.flags[d];
+    if ((flags & (PG_TABLED | PG_BUSY)) !== PG_TABLED || (flags & (PG_ERROR | PG_ABSENT)) === 0) continue;
+    if (pages.waiterCount(d) > 0) continue;
+    const object = vm.objects.get(pages.objectId[d]);
+    if (!object) continue;
+    pages.remove(d, object);
+    pages.release(d);
+    freed++;
+  }
+  vm.stalePlaceholders = 0;
+  return freed;
 }
 
 /** One outstanding request fewer: let throttled faults go. */

@@ -127,6 +127,12 @@ export class Kernel {
   defaultLaundry = 0;
   /** Frames with a non-zero wire count. */
   wiredPages = 0;
+  /**
+   * Error and unavailable placeholders answers left since the last reclaim
+   * (an upper bound: faults take most of them): a hint that reclaiming can
+   * free some when placeholders run low.
+   */
+  stalePlaceholders = 0;
   private shutDown = false;
   private readonly tuning: Pick<KernelOptions, 'externalLaundryMax' | 'maxClusterPages'>;
   private readonly resizeWaiters: (() => void)[] = [];

@@ -66,6 +66,7 @@ export async function fault(
         if (((pages.unlockRequest[d]) & access) !== access) {
           pages.unlockRequest[d] = (pages.unlockRequest[d]) | access;
           vm.stats.unlocks++;
+          vm.timeouts.unlockSent(d, object, pageIndex);
           const sent = vm.send({
             id: 'memory_object_data_unlock',
             dest: object.pager,
@@ -86,7 +87,8 @@ export async function fault(
     // Not resident: ask the pager.
     if (!object.hasPager()) return EIO;
     if (!object.pagerReady) {
-      await new Promise<void>((resolve) => object.readyWaiters.push(resolve));
+      const timedOut = await vm.timeouts.waitForReady(object);
+      if (timedOut !== 0) return timedOut;
       continue;
     }
     if (object.absentCount >= ABSENT_MAX) {
@@ -129,10 +131,12 @@ export async function fault(
 function requestCluster(vm: Kernel, object: VmObject, pageIndex: number, first: number, want: number, cluster: number): number {
   const pages = vm.pages;
   const limit = Math.max(1, Math.min(cluster, vm.maxClusterPages, ABSENT_MAX - object.absentCount));
+  const request = vm.timeouts.startRequest(object);
   let d = first;
   let count = 0;
   for (;;) {
     pages.insert(d, object, pageIndex + count);
+    vm.timeouts.stamp(d, request);
     pages.flags[d] = (pages.flags[d]) | PG_BUSY | PG_ABSENT | (count >= want ? PG_PREFETCH : 0);
     object.absentCount++;
     count++;

@@ -41,6 +41,8 @@ export async function fault(
 ): Promise<number> {
   const pages = vm.pages;
   for (;;) {
+    // No answer can come any more (and every wait was woken at shutdown).
+    if (vm.isShutDown) return EIO;
     const d = pages.lookup(object.id, pageIndex);
     if (d !== NIL) {
       const flags = pages.flags[d];

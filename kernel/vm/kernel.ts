@@ -20,7 +20,7 @@ import { SerialQueues } from '../util/serial-queues.js';
 import { handleControlMessage } from './memory-object/dispatch.js';
 import { isPagerToKernel } from './memory-object-defs.js';
 import { VmObject, wakeAll, type ObjectStatistics } from './object.js';
-import { enterObject, createInternalObject, pagerDied } from './object-lifecycle.js';
+import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied } from './object-lifecycle.js';
 import { PageoutDaemon } from './pageout.js';
 import { PagerTimeouts } from './pager-timeout.js';
 import { VM_PROT_ALL, type VmProt } from './prot.js';
@@ -310,12 +310,20 @@ export class Kernel {
     return lines;
   }
 
-  /** Stop the kernel: the default pager and the receive loop end. Objects are not terminated. */
+  /**
+   * Stop the kernel: the default pager and the receive loop end. Objects are
+   * not terminated. What still runs afterwards ends harmlessly: pager calls
+   * queued and not started are dropped, a job already running finds its
+   * sends failing (the kernel's space is gone, as a dead task's), and faults
+   * fail with EIO rather than wait for answers that can no longer arrive.
+   */
   async shutdown(): Promise<void> {
     if (this.shutDown) return;
     this.shutDown = true;
     this.pageout.stop();
     this.timeouts.stop();
+    this.serial.close();
+    failWaitsAtShutdown(this);
     this.space.terminate();
     await this.loop;
     await this.defaultPager.shutdown();
@@ -380,6 +388,15 @@ export class Kernel {
 
   get frameWaiterCount(): number {
     return this.frameWaiters.length;
+  }
+
+  /** Wake every fault waiting for a frame (shutdown: they look again and fail). */
+  wakeFrameWaiters(): void {
+    wakeAll(this.frameWaiters);
+  }
+
+  get isShutDown(): boolean {
+    return this.shutDown;
   }
 
   // ------------------------------------------------------------------ pages
@@ -470,6 +487,8 @@ export class Kernel {
 
   /** Send a message from the kernel's space, counting it. Returns false if the destination is dead. */
   send<M extends Message>(msg: M, options?: SendOptions): boolean {
+    // After shutdown the kernel's space is gone: nothing can be sent, as to a dead port.
+    if (this.shutDown) return false;
     try {
       this.space.send(msg, options);
     } catch (err) {
@@ -482,6 +501,7 @@ export class Kernel {
 
   /** Answer on a reply port the pager gave us, consuming our right to it. */
   reply<M extends Message>(msg: M): void {
+    if (this.shutDown) return;
     const rights = this.space.rights(msg.dest);
     if (rights.sendOnce === 0 && rights.send === 0) return;
     this.send(msg, { destDisposition: rights.sendOnce > 0 ? 'move_send_once' : 'move_send' });

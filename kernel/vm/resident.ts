@@ -205,7 +205,7 @@ export class ResidentTable {
     }
   }
 
-  private wakeFictitiousWaiters(): void {
+  wakeFictitiousWaiters(): void {
     const waiters = this.fictitiousWaiters;
     this.fictitiousWaiters = [];
     for (const wake of waiters) wake();

@@ -4,7 +4,7 @@
  *
  * Three kinds of keys:
  * - ours: cache_size=, page_size=, policy=, store=, cache_mode=, log_file=,
- *   metrics=
+ *   metrics=, pager_timeout=
  *   (a hyphen may stand for the underscore: cache-size=64M);
  * - the generic FUSE ones, mapped to FuseMountOptions (the adapter builds
  *   the real -o list from those): allow_other, allow_root,
@@ -36,6 +36,7 @@ export interface OwnMountOptions {
   cacheMode?: string;
   logFile?: string;
   metrics?: string;
+  pagerTimeout?: string;
 }
 
 export interface ParsedMountOptions {
@@ -56,6 +57,7 @@ const OWN_KEYS: Readonly<Record<string, keyof OwnMountOptions>> = {
   cache_mode: 'cacheMode',
   log_file: 'logFile',
   metrics: 'metrics',
+  pager_timeout: 'pagerTimeout',
 };
 
 /** Flags that set a boolean FuseMountOptions field. */

@@ -243,6 +243,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       policy: plan.policy,
       readOnly: plan.readOnly,
       cacheMode: plan.cacheMode,
+      pagerTimeoutMs: plan.pagerTimeoutMs,
       create: pre.create,
       log,
     };

@@ -41,6 +41,8 @@ export interface FilesystemConfig {
   owner?: { uid: number; gid: number };
   /** How often attribute changes made by writes reach the catalog (ms). Default 1000. */
   flushIntervalMs?: number;
+  /** How long a fault waits for a pager's answer before it fails with EIO (ms); 0: for ever. Default: the kernel's. */
+  pagerTimeoutMs?: number;
 }
 
 export class MachFilesystem implements FileObjectHost {
@@ -75,6 +77,7 @@ export class MachFilesystem implements FileObjectHost {
       cacheSize: config.cacheSize,
       pageSize: config.pageSize,
       policy: config.policy,
+      pagerTimeoutMs: config.pagerTimeoutMs,
       log: (line) => this.log(`kernel: ${line}`),
     });
     this.requests = new PagerRequests(ipc, { log: (line) => this.log(`pager: ${line}`), label: 'fs-pagers' });

@@ -117,6 +117,32 @@ describe('pager timeout', () => {
     w.deallocate();
   });
 
+  it('a late data_supply that fills the first pages of a newer request: the newer answer stops there, and the rest is asked for again', async () => {
+    s = setup({ pagerTimeoutMs: TIMEOUT }, { auto: false });
+    const w = await readyWindow();
+    for (let i = 0; i < 4; i++) s.pager.pages.set(i, pattern(1, 10 + i));
+    const first = w.read(0, 2 * PAGE);
+    const req1 = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');
+    expect(req1).toMatchObject({ offset: 0, length: 2 * PAGE });
+    expect((await first).error).toBe(EIO);
+    const second = w.read(0, 4 * PAGE);
+    const req2 = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');
+    expect(req2).toMatchObject({ offset: 0, length: 4 * PAGE });
+    s.pager.answer(req1); // late: fills pages 0-1 of the newer request
+    await settle();
+    s.pager.options.auto = true;
+    s.pager.answer(req2); // stops at page 0 (present): pages 2-3 must not wait for an answer already given
+    const started = performance.now();
+    const r = await second;
+    expect(r.error).toBe(0);
+    expect(performance.now() - started).toBeLessThan(TIMEOUT);
+    expect(r.data.equals(Buffer.concat([0, 1, 2, 3].map((i) => pattern(1, 10 + i))))).toBe(true);
+    expect(s.pager.messages('memory_object_data_request').at(-1)).toMatchObject({ offset: 2 * PAGE, length: 2 * PAGE });
+    expect(w.object.absentCount).toBe(0);
+    expect(s.kernel.statistics().pager_timeouts).toBe(1);
+    w.deallocate();
+  });
+
   it('a stalled pager fails its own faults only: other objects keep being served meanwhile', async () => {
     s = setup({ pagerTimeoutMs: TIMEOUT * 3 }, { auto: false });
     const stalled = await readyWindow();

@@ -10,7 +10,9 @@
  *   remembers it), wait for the lock_request that lowers the lock.
  * - not resident: wait for pager_ready and for the absent throttle, put
  *   busy+absent placeholders for a cluster of missing pages, send one
- *   data_request for them, wait.
+ *   data_request for them, wait. With no placeholder free, wait for one
+ *   freed by any object (and reclaim stale ones when they run low).
+ * Waits on a pager's answer are bounded by the pager timeout (pager-timeout.ts).
  * A data_error wakes the waiters with the error; a requested page nobody
  * waits on yet becomes an error page, which fails the first fault that
  * finds it. After that, the next access asks again.

@@ -11,7 +11,7 @@ export { OolMemory } from './ipc/ool-memory.js';
 export * from './vm/prot.js';
 export * from './vm/errno.js';
 export * from './vm/memory-object-defs.js';
-export { Kernel, type KernelOptions, type ObjectRecord, ABSENT_MAX, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/kernel.js';
+export { Kernel, type KernelOptions, type ObjectRecord, ABSENT_MAX, DEFAULT_PAGER_TIMEOUT_MS, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/kernel.js';
 export { VmWindow } from './vm/map.js';
 export { DATA_WRITE_MAX } from './vm/data-return.js';
 export type { MemcpyResult } from './vm/memcpy.js';

@@ -4,7 +4,8 @@
  *
  * Three kinds of keys:
  * - ours: cache_size=, page_size=, policy=, store=, cache_mode=, log_file=,
- *   metrics=, inject= (its own commas escaped: inject=read=EIO\,latency=5)
+ *   metrics=, pager_timeout=, inject= (its own commas escaped:
+ *   inject=read=EIO\,latency=5)
  *   (a hyphen may stand for the underscore: cache-size=64M);
  * - the generic FUSE ones, mapped to FuseMountOptions (the adapter builds
  *   the real -o list from those): allow_other, allow_root,
@@ -37,6 +38,7 @@ export interface OwnMountOptions {
   logFile?: string;
   metrics?: string;
   inject?: string;
+  pagerTimeout?: string;
 }
 
 export interface ParsedMountOptions {
@@ -58,6 +60,7 @@ const OWN_KEYS: Readonly<Record<string, keyof OwnMountOptions>> = {
   log_file: 'logFile',
   metrics: 'metrics',
   inject: 'inject',
+  pager_timeout: 'pagerTimeout',
 };
 
 /** Flags that set a boolean FuseMountOptions field. */

@@ -17,12 +17,13 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_POLICY, hasPolicy, MIN_FRAMES, policyNames } from '../../kernel/index.js';
+import { DEFAULT_PAGER_TIMEOUT_MS, DEFAULT_POLICY, hasPolicy, MIN_FRAMES, policyNames } from '../../kernel/index.js';
 import { formatSize, parseSize } from '../../stores/size.js';
 import type { FuseMountOptions } from '../fs/fuse-adapter.js';
 import { parseMetricsAddress, type MetricsAddress } from '../control/metrics-address.js';
 import { usageError } from './cli-error.js';
 import { checkInjectSpec, joinSpecs, splitFaultName } from './inject-spec.js';
+import { formatDuration, parseDuration } from './duration.js';
 import { parseMountOptions } from './mount-options.js';
 import { isDefaultSpec, resolveStore, type StoreContext, type StoreLocation } from './store-location.js';
 
@@ -33,6 +34,8 @@ export const DEFAULT_CACHE_SIZE = '64M';
 export const DEFAULT_PAGE_SIZE = '4K';
 export const DEFAULT_CACHE_MODE: CacheMode = 'direct';
 export const DEFAULT_DAEMON_TIMEOUT_S = 30;
+/** The kernel's default (DEFAULT_PAGER_TIMEOUT_MS says why), as the option spells it. */
+export const DEFAULT_PAGER_TIMEOUT = formatDuration(DEFAULT_PAGER_TIMEOUT_MS);
 export const MIN_PAGE_SIZE = 512;
 export const MAX_PAGE_SIZE = 65536;
 
@@ -63,6 +66,8 @@ export interface MountInput {
   readonly metrics?: Given;
   /** --inject SPEC (absent: no fault injection unless the store is a fault: name). */
   readonly inject?: Given;
+  /** --pager-timeout DURATION (absent: the default). */
+  readonly pagerTimeout?: Given;
   /** The -o lists, in order. */
   readonly options: readonly string[];
   /** MACHPAGER_OPTIONS: an -o list from the environment, under the command line's. */
@@ -99,6 +104,8 @@ export interface MountPlan {
   readonly metrics: MetricsAddress | undefined;
   /** Fault injection SPEC for every file's data store (--inject, fault:SPEC:STORE); undefined: none. */
   readonly inject: string | undefined;
+  /** How long a fault waits for a pager's answer before it fails with EIO (ms); 0: for ever. */
+  readonly pagerTimeoutMs: number;
 }
 
 /** How a value is spelled in an error message. */
@@ -236,6 +243,16 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     }
   }
 
+  let pagerTimeoutMs = DEFAULT_PAGER_TIMEOUT_MS;
+  const pt = pick(input.pagerTimeout ?? { value: undefined, source: undefined, flag: '--pager-timeout' }, 'pager_timeout', o.own.pagerTimeout, e.own.pagerTimeout);
+  if (pt.value !== undefined) {
+    try {
+      pagerTimeoutMs = parseDuration(pt.value);
+    } catch (err) {
+      throw usageError(pt.what, err instanceof Error ? err.message : String(err));
+    }
+  }
+
   if (input.daemon && input.debug) throw usageError('--daemon', '-d/--debug runs in the foreground; with --daemon use -o debug and --log-file');
   if (input.daemon && input.foreground) throw usageError('--daemon', 'contradicts -f/--foreground');
   if (logFile !== undefined && !input.daemon) throw usageError(`--log-file ${logFile}`, 'only with --daemon (in the foreground, messages go to stderr)');
@@ -260,6 +277,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     debug: input.debug || fuse.debug === true,
     metrics,
     inject,
+    pagerTimeoutMs,
   };
 }
 

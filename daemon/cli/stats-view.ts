@@ -52,6 +52,7 @@ export function renderStats(r: StatsRecord): string {
       ['Data requests', r.data_requests],
       ['Data returns', r.data_returns],
       ['Protocol errors', r.protocol_errors],
+      ['Pager timeouts', r.pager_timeouts],
     ]),
   );
   out.push(`Object cache: ${r.object_hits} hits of ${r.object_lookups} lookups (${percent(r.object_hits, r.object_lookups).replace('-', '0.0%')} hit rate)`);

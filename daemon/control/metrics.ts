@@ -13,6 +13,7 @@
  *             _lock_requests_total, _unlocks_total, _page_errors_total,
  *             _data_requests_total, _data_returns_total, _pages_lost_total,
  *             _object_lookups_total, _object_hits_total, _protocol_errors_total,
+ *             _pager_timeouts_total,
  *             _messages_sent_total{msg}, _messages_received_total{msg}
  *             (msg: the message without memory_object_, e.g. data_request),
  *             _pager_<field>_total (the pager's counters),
@@ -96,6 +97,7 @@ const VM_METRICS: Readonly<Record<NumericKeys<VmStatisticsRecord>, Spec>> = {
   objects: g('objects', 'Memory objects.'),
   objects_cached: g('objects_cached', 'Memory objects kept in the object cache without a mapping.'),
   protocol_errors: c('protocol_errors_total', 'Messages from pagers that broke the protocol.'),
+  pager_timeouts: c('pager_timeouts_total', 'Waits on a pager answer (data_request, data_unlock, init) that ran out of time: their faults failed with EIO.'),
   frames: g('frames', 'Page frames of the page cache.'),
   frames_retiring: g('frames_retiring', 'Frames a shrink of the cache still waits to retire (in use now).'),
   free_min: g('free_target_pages', 'The pageout daemon free-page targets.', { level: 'min' }),

@@ -86,6 +86,7 @@ export const VM_FIELDS: Readonly<Record<NumericKeys<VmStatisticsRecord>, Kind>> 
   objects: 'gauge',
   objects_cached: 'gauge',
   protocol_errors: 'counter',
+  pager_timeouts: 'counter',
   frames: 'gauge',
   frames_retiring: 'gauge',
   free_min: 'gauge',

@@ -48,6 +48,8 @@ export interface FilesystemConfig {
   maxHeldBytes?: number;
   /** Fault injection SPEC for every file's data store (fault-injection.ts); undefined: none, and none can be added later. */
   inject?: string;
+  /** How long a fault waits for a pager's answer before it fails with EIO (ms); 0: for ever. Default: the kernel's. */
+  pagerTimeoutMs?: number;
 }
 
 /** A store that keeps refusing writes must not fill the daemon's memory: past this, writes get its errno. */
@@ -90,6 +92,7 @@ export class MachFilesystem implements FileObjectHost {
       cacheSize: config.cacheSize,
       pageSize: config.pageSize,
       policy: config.policy,
+      pagerTimeoutMs: config.pagerTimeoutMs,
       log: (line) => this.log(`kernel: ${line}`),
     });
     this.maxHeldPages = Math.max(1, Math.floor((config.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES) / config.pageSize));

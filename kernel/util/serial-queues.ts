@@ -11,10 +11,12 @@ export type Job = () => void | Promise<void>;
 export class SerialQueues<K> {
   /** Keys with a job running; null while nothing waits behind it (no queue made for the common case). */
   private readonly pending = new Map<K, Deque<Job> | null>();
+  private closed = false;
 
   constructor(private readonly onError: (err: unknown) => void) {}
 
   run(key: K, job: Job): void {
+    if (this.closed) return;
     if (this.pending.has(key)) {
       let queue = this.pending.get(key);
       if (!queue) this.pending.set(key, (queue = new Deque<Job>()));
@@ -27,6 +29,15 @@ export class SerialQueues<K> {
     const result = this.start(job);
     if (result) this.continueAfter(key, result);
     else this.next(key);
+  }
+
+  /**
+   * Take no more jobs, and drop those waiting (as Mach destroys the messages
+   * queued on a dead task's ports); jobs already running go on to their end.
+   */
+  close(): void {
+    this.closed = true;
+    for (const key of this.pending.keys()) this.pending.set(key, null);
   }
 
   /** True when no job for `key` is running or waiting. */

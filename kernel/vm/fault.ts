@@ -10,7 +10,9 @@
  *   remembers it), wait for the lock_request that lowers the lock.
  * - not resident: wait for pager_ready and for the absent throttle, put
  *   busy+absent placeholders for a cluster of missing pages, send one
- *   data_request for them, wait.
+ *   data_request for them, wait. With no placeholder free, wait for one
+ *   freed by any object (and reclaim stale ones when they run low).
+ * Waits on a pager's answer are bounded by the pager timeout (pager-timeout.ts).
  * A data_error wakes the waiters with the error; a requested page nobody
  * waits on yet becomes an error page, which fails the first fault that
  * finds it. After that, the next access asks again.
@@ -41,6 +43,8 @@ export async function fault(
 ): Promise<number> {
   const pages = vm.pages;
   for (;;) {
+    // No answer can come any more (and every wait was woken at shutdown).
+    if (vm.isShutDown) return EIO;
     const d = pages.lookup(object.id, pageIndex);
     if (d !== NIL) {
       const flags = pages.flags[d];
@@ -66,6 +70,7 @@ export async function fault(
         if (((pages.unlockRequest[d]) & access) !== access) {
           pages.unlockRequest[d] = (pages.unlockRequest[d]) | access;
           vm.stats.unlocks++;
+          vm.timeouts.unlockSent(d, object, pageIndex);
           const sent = vm.send({
             id: 'memory_object_data_unlock',
             dest: object.pager,
@@ -86,17 +91,20 @@ export async function fault(
     // Not resident: ask the pager.
     if (!object.hasPager()) return EIO;
     if (!object.pagerReady) {
-      await new Promise<void>((resolve) => object.readyWaiters.push(resolve));
+      const timedOut = await vm.timeouts.waitForReady(object);
+      if (timedOut !== 0) return timedOut;
       continue;
     }
     if (object.absentCount >= ABSENT_MAX) {
       await new Promise<void>((resolve) => object.absentWaiters.push(resolve));
       continue;
     }
+    if (vm.stalePlaceholders > 0 && pages.freeFictitiousCount <= vm.maxClusterPages) reclaimPlaceholders(vm);
     const first = pages.allocFictitious();
     if (first === NIL) {
-      // Out of placeholders (FICTITIOUS_SHORTAGE): wait for any outstanding request of this object.
-      await new Promise<void>((resolve) => object.absentWaiters.push(resolve));
+      // Out of placeholders (FICTITIOUS_SHORTAGE): all are outstanding requests or holding
+      // pages, of any object. Wait for one to be freed, whichever object frees it.
+      await pages.waitForFictitious();
       continue;
     }
     const count = requestCluster(vm, object, pageIndex, first, want, cluster);
@@ -127,10 +135,12 @@ export async function fault(
 function requestCluster(vm: Kernel, object: VmObject, pageIndex: number, first: number, want: number, cluster: number): number {
   const pages = vm.pages;
   const limit = Math.max(1, Math.min(cluster, vm.maxClusterPages, ABSENT_MAX - object.absentCount));
+  const request = vm.timeouts.startRequest(object);
   let d = first;
   let count = 0;
   for (;;) {
     pages.insert(d, object, pageIndex + count);
+    vm.timeouts.stamp(d, request);
     pages.flags[d] = (pages.flags[d]) | PG_BUSY | PG_ABSENT | (count >= want ? PG_PREFETCH : 0);
     object.absentCount++;
     count++;
@@ -160,6 +170,33 @@ export function dropPlaceholder(vm: Kernel, object: VmObject, d: number, value: 
   pages.wakeup(d, value);
   if ((pages.flags[d]) & PG_TABLED) pages.remove(d, object);
   pages.release(d);
+}
+
+/**
+ * Free the placeholders that answers left and nobody waits on: error pages
+ * and unavailable (absent, not busy) pages, mostly the rest of a cluster
+ * whose copy failed or stopped before reaching them. GNU Mach keeps such
+ * pages until a fault finds them and, when it runs out of fictitious pages,
+ * allocates more (vm_page_more_fictitious); our pool is fixed, so when it
+ * runs low we take these back instead. A later access to one of these pages
+ * asks the pager again. Called only when placeholders run low and answers
+ * have left some since the last call (vm.stalePlaceholders).
+ */
+export function reclaimPlaceholders(vm: Kernel): number {
+  const pages = vm.pages;
+  let freed = 0;
+  for (let d = 0; d < pages.fictitiousCount; d++) {
+    const flags = pages.flags[d];
+    if ((flags & (PG_TABLED | PG_BUSY)) !== PG_TABLED || (flags & (PG_ERROR | PG_ABSENT)) === 0) continue;
+    if (pages.waiterCount(d) > 0) continue;
+    const object = vm.objects.get(pages.objectId[d]);
+    if (!object) continue;
+    pages.remove(d, object);
+    pages.release(d);
+    freed++;
+  }
+  vm.stalePlaceholders = 0;
+  return freed;
 }
 
 /** One outstanding request fewer: let throttled faults go. */

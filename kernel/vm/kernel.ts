@@ -20,8 +20,9 @@ import { SerialQueues } from '../util/serial-queues.js';
 import { handleControlMessage } from './memory-object/dispatch.js';
 import { isPagerToKernel } from './memory-object-defs.js';
 import { VmObject, wakeAll, type ObjectStatistics } from './object.js';
-import { enterObject, createInternalObject, pagerDied } from './object-lifecycle.js';
+import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied } from './object-lifecycle.js';
 import { PageoutDaemon } from './pageout.js';
+import { PagerTimeouts } from './pager-timeout.js';
 import { VM_PROT_ALL, type VmProt } from './prot.js';
 import { PG_DIRTY, PG_PRECIOUS, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
@@ -54,6 +55,12 @@ export interface KernelOptions {
   externalLaundryMax?: number;
   /** Largest page-in cluster, in pages. Default 32. */
   maxClusterPages?: number;
+  /**
+   * How long a fault waits for a pager's answer (data_request, data_unlock,
+   * init) before it fails with EIO, in ms; 0: for ever. Default
+   * DEFAULT_PAGER_TIMEOUT_MS. The default pager is never timed.
+   */
+  pagerTimeoutMs?: number;
   /** Where the kernel reports protocol errors and other anomalies. */
   log?: (line: string) => void;
   /** Called with an error a message handler threw (a bug). Default: rethrow asynchronously. */
@@ -83,6 +90,16 @@ export const PAGEOUT_TIMEOUT_MS = 50;
 
 export const MIN_FRAMES = 4;
 
+/**
+ * The default pager timeout: 60 s. Longer than any answer a working pager
+ * gives: a store read waiting out SQLite's busy timeout (5 s) on a disk
+ * that Linux gives 30 s per command before it resets and retries it
+ * (/sys/block/.../device/timeout) must not become EIO. Shorter than the
+ * 120 s after which Linux reports a task blocked on the mount as hung, and
+ * than most people wait before they give up on a program.
+ */
+export const DEFAULT_PAGER_TIMEOUT_MS = 60_000;
+
 export class Kernel {
   readonly ipc: IpcSystem;
   /** The kernel's own IPC space (it holds pager send rights, control receive rights). */
@@ -98,6 +115,8 @@ export class Kernel {
   externalLaundryMax = 0;
   maxClusterPages = 0;
   readonly pageout: PageoutDaemon;
+  /** The pager timeout: waits on pagers' answers that ran out of time fail with EIO. */
+  readonly timeouts: PagerTimeouts;
   readonly defaultPager: DefaultPager;
   /** Send right (in this space) to the default pager's port. */
   readonly defaultPagerPort: PortName;
@@ -127,6 +146,12 @@ export class Kernel {
   defaultLaundry = 0;
   /** Frames with a non-zero wire count. */
   wiredPages = 0;
+  /**
+   * Error and unavailable placeholders answers left since the last reclaim
+   * (an upper bound: faults take most of them): a hint that reclaiming can
+   * free some when placeholders run low.
+   */
+  stalePlaceholders = 0;
   private shutDown = false;
   private readonly tuning: Pick<KernelOptions, 'externalLaundryMax' | 'maxClusterPages'>;
   private readonly resizeWaiters: (() => void)[] = [];
@@ -163,6 +188,10 @@ export class Kernel {
     this.defaultPagerPort = this.defaultPager.port;
 
     this.pageout = new PageoutDaemon(this);
+    const pagerTimeoutMs = options.pagerTimeoutMs ?? DEFAULT_PAGER_TIMEOUT_MS;
+    if (!Number.isFinite(pagerTimeoutMs) || pagerTimeoutMs < 0)
+      throw new RangeError(`the pager timeout is 0 (none) or a positive number of ms, not ${pagerTimeoutMs}`);
+    this.timeouts = new PagerTimeouts(this, pagerTimeoutMs);
     this.loop = serve(this.space, this.controlSet, (msg) => this.dispatch(msg));
   }
 
@@ -281,11 +310,20 @@ export class Kernel {
     return lines;
   }
 
-  /** Stop the kernel: the default pager and the receive loop end. Objects are not terminated. */
+  /**
+   * Stop the kernel: the default pager and the receive loop end. Objects are
+   * not terminated. What still runs afterwards ends harmlessly: pager calls
+   * queued and not started are dropped, a job already running finds its
+   * sends failing (the kernel's space is gone, as a dead task's), and faults
+   * fail with EIO rather than wait for answers that can no longer arrive.
+   */
   async shutdown(): Promise<void> {
     if (this.shutDown) return;
     this.shutDown = true;
     this.pageout.stop();
+    this.timeouts.stop();
+    this.serial.close();
+    failWaitsAtShutdown(this);
     this.space.terminate();
     await this.loop;
     await this.defaultPager.shutdown();
@@ -350,6 +388,15 @@ export class Kernel {
 
   get frameWaiterCount(): number {
     return this.frameWaiters.length;
+  }
+
+  /** Wake every fault waiting for a frame (shutdown: they look again and fail). */
+  wakeFrameWaiters(): void {
+    wakeAll(this.frameWaiters);
+  }
+
+  get isShutDown(): boolean {
+    return this.shutDown;
   }
 
   // ------------------------------------------------------------------ pages
@@ -440,6 +487,8 @@ export class Kernel {
 
   /** Send a message from the kernel's space, counting it. Returns false if the destination is dead. */
   send<M extends Message>(msg: M, options?: SendOptions): boolean {
+    // After shutdown the kernel's space is gone: nothing can be sent, as to a dead port.
+    if (this.shutDown) return false;
     try {
       this.space.send(msg, options);
     } catch (err) {
@@ -452,6 +501,7 @@ export class Kernel {
 
   /** Answer on a reply port the pager gave us, consuming our right to it. */
   reply<M extends Message>(msg: M): void {
+    if (this.shutDown) return;
     const rights = this.space.rights(msg.dest);
     if (rights.sendOnce === 0 && rights.send === 0) return;
     this.send(msg, { destDisposition: rights.sendOnce > 0 ? 'move_send_once' : 'move_send' });

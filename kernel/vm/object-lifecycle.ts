@@ -153,7 +153,8 @@ export async function terminate(vm: Kernel, object: VmObject): Promise<void> {
       } satisfies MemoryObjectTerminate,
       { destDisposition: 'move_send' },
     );
-  if (!sent) {
+  // After shutdown the kernel's space and its names are gone already.
+  if (!sent && !vm.isShutDown) {
     vm.space.destroyName(object.control);
     vm.space.destroyName(object.name);
     if (vm.space.hasName(object.pager)) vm.space.destroyName(object.pager);
@@ -186,7 +187,7 @@ export async function destroyObject(vm: Kernel, object: VmObject): Promise<void>
     } satisfies MemoryObjectTerminate,
     { destDisposition: 'move_send' },
   );
-  if (!sent) {
+  if (!sent && !vm.isShutDown) {
     vm.space.destroyName(object.control);
     vm.space.destroyName(object.name);
   }
@@ -226,6 +227,26 @@ export function pagerDied(vm: Kernel, object: VmObject): void {
     vm.cachedObjects.delete(object);
   }
   if (object.refCount === 0) discard(vm, object);
+}
+
+/**
+ * Kernel shutdown: no answer can arrive any more, so every fault waiting
+ * for one (a request, an unlock, ready, the throttle, a placeholder, a
+ * frame) is woken; requests fail with EIO, and the others look again and
+ * find the kernel shut down.
+ */
+export function failWaitsAtShutdown(vm: Kernel): void {
+  for (const object of vm.objects.values()) {
+    abortRequests(vm, object, EIO);
+    for (const d of vm.pages.memq(object)) {
+      if ((vm.pages.flags[d] & PG_BUSY) !== 0) continue; // holding pages belong to pageout
+      vm.pages.unlockRequest[d] = 0;
+      vm.pages.wakeup(d, EIO);
+    }
+    wakeAll(object.readyWaiters);
+  }
+  vm.pages.wakeFictitiousWaiters();
+  vm.wakeFrameWaiters();
 }
 
 /** Fail every outstanding request of the object (busy+absent placeholders) and unavailable placeholders. */

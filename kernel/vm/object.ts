@@ -62,6 +62,8 @@ export class VmObject implements MemqOwner {
 
   /** Resolved when pager_ready becomes true (or the object dies). */
   readyWaiters: (() => void)[] = [];
+  /** When the longest-waiting fault in readyWaiters began to wait (the pager timeout's clock). */
+  readyWaitSince = 0;
   /** Resolved when absent_count drops below the throttle. */
   absentWaiters: (() => void)[] = [];
   /** Resolved when paging_in_progress reaches zero. */

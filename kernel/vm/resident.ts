@@ -79,6 +79,8 @@ export class ResidentTable {
   private freeFictitiousTop = 0;
 
   private readonly waiters = new Map<number, ((value: number) => void)[]>();
+  /** Faults waiting for any fictitious descriptor to be released (kernel-wide, whichever object frees it). */
+  private fictitiousWaiters: (() => void)[] = [];
 
   constructor(frameCount: number, fictitiousCount: number, pageSize: number) {
     this.fictitiousCount = fictitiousCount;
@@ -171,6 +173,18 @@ export class ResidentTable {
     return d;
   }
 
+  /**
+   * Wait until a fictitious descriptor is released, by any object: a fault
+   * that found none free (GNU Mach would allocate more; our pool is fixed).
+   */
+  waitForFictitious(): Promise<void> {
+    return new Promise((resolve) => this.fictitiousWaiters.push(resolve));
+  }
+
+  get fictitiousWaiterCount(): number {
+    return this.fictitiousWaiters.length;
+  }
+
   /** Give a descriptor back. It must not be tabled. Waiters on it are woken (vm_page_free). */
   release(d: number): void {
     if ((this.flags[d]) & PG_WANTED) this.wakeup(d, 0);
@@ -182,12 +196,19 @@ export class ResidentTable {
     if (d < this.fictitiousCount) {
       this.flags[d] = PG_FICTITIOUS | PG_FREE;
       this.freeFictitious[this.freeFictitiousTop++] = d;
+      if (this.fictitiousWaiters.length > 0) this.wakeFictitiousWaiters();
     } else if (this.debt > 0) {
       this.retire(d);
       if (--this.debt === 0) this.onRetired?.();
     } else {
       this.pushFreeFrame(d);
     }
+  }
+
+  wakeFictitiousWaiters(): void {
+    const waiters = this.fictitiousWaiters;
+    this.fictitiousWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private pushFreeFrame(d: number): void {

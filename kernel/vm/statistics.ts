@@ -47,6 +47,8 @@ export interface VmStatisticsRecord {
   objects: number;
   objects_cached: number;
   protocol_errors: number;
+  /** Waits on a pager's answer that ran out of time (data_requests, data_unlocks, inits): their faults failed with EIO. */
+  pager_timeouts: number;
   policy: string;
   frames: number;
   /** Frames a shrink still waits to retire (in use now). */
@@ -102,6 +104,7 @@ export class VmStatistics {
   object_lookups = 0;
   object_hits = 0;
   protocol_errors = 0;
+  pager_timeouts = 0;
   readonly faultLatency = new LatencyHistogram();
   readonly sent = new Map<string, number>();
   readonly received = new Map<string, number>();
@@ -146,6 +149,7 @@ export class VmStatistics {
       objects: gauges.objects,
       objects_cached: gauges.objects_cached,
       protocol_errors: this.protocol_errors,
+      pager_timeouts: this.pager_timeouts,
       policy: gauges.policy,
       frames: gauges.frames,
       frames_retiring: gauges.frames_retiring,

@@ -10,7 +10,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
-import { policyNames } from '../../kernel/index.js';
+import { DEFAULT_PAGER_TIMEOUT_MS, policyNames } from '../../kernel/index.js';
 import { resolveMountPlan, type Given, type MountInput } from '../../daemon/cli/mount-plan.js';
 import { defaultStoreDir, resolveStore } from '../../daemon/cli/store-location.js';
 import { parseFsStore } from '../../daemon/fs/data-store.js';
@@ -96,6 +96,17 @@ describe('bad input: one line, the exit code, nothing opened or created', () => 
     await refused(['--policy', 'nope', 'mnt'], EXIT.USAGE, new RegExp(`^machpager: --policy nope: unknown policy \\(known: ${policyNames().join(', ')}\\)$`));
     await refused(['-o', 'policy=nope', 'mnt'], EXIT.USAGE, /^machpager: -o policy=nope: unknown policy/);
     await refused(['--cache-mode', 'mmap', 'mnt'], EXIT.USAGE, /^machpager: --cache-mode mmap: the cache mode is direct or kernel$/);
+  });
+
+  it('a bad --pager-timeout, -o pager_timeout= or MACHPAGER_PAGER_TIMEOUT says what a duration is (2)', async () => {
+    await refused(['--pager-timeout', 'soon', 'mnt'], EXIT.USAGE, /^machpager: --pager-timeout soon: not a duration \(a number with a unit: 500ms, 30s, 2m; 0 for none\)$/);
+    await refused(['--pager-timeout', '-5s', 'mnt'], EXIT.USAGE, /^machpager: --pager-timeout -5s: not a duration/);
+    await refused(['--pager-timeout', '10d', 'mnt'], EXIT.USAGE, /not a duration/);
+    await refused(['--pager-timeout', '0.1ms', 'mnt'], EXIT.USAGE, /^machpager: --pager-timeout 0.1ms: shorter than 1ms \(0 means none\)$/);
+    await refused(['--pager-timeout', '1000h', 'mnt'], EXIT.USAGE, /longer than 24 days/);
+    await refused(['-o', 'pager_timeout=x', 'mnt'], EXIT.USAGE, /^machpager: -o pager_timeout=x: not a duration/);
+    await refused(['--pager-timeout', '5s', '-o', 'pager_timeout=6s', 'mnt'], EXIT.USAGE, /^machpager: --pager-timeout 5s: conflicts with -o pager_timeout=6s$/);
+    await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_PAGER_TIMEOUT=never: not a duration/, { env: { MACHPAGER_PAGER_TIMEOUT: 'never' } });
   });
 
   it('bad values from the environment name the variable (2)', async () => {
@@ -259,6 +270,39 @@ describe('stores and the precedence of values', () => {
     const plan = resolveMountPlan(input({ cacheSize: g('1G', 'env', '--cache-size', 'MACHPAGER_CACHE_SIZE'), options: ['cache_size=1M,ro,allow_other'] }), ctx);
     expect(plan).toMatchObject({ cacheSize: 1 << 20, readOnly: true, mountpoint: '/work/mnt', fuse: { readOnly: true, allowOther: true } });
     expect(resolveMountPlan(input({ debug: true }), ctx)).toMatchObject({ debug: true, fuse: { debug: true } });
+  });
+
+  it('--pager-timeout: the kernel default when not given; units ms, s, m, h; a bare number is seconds; 0 is none', () => {
+    const g = (value: string | undefined, source: Given['source'], flag: string): Given => ({ value, source, flag });
+    const input = (over: Partial<MountInput>): MountInput => ({
+      args: ['mnt'],
+      cacheSize: g('64M', 'default', '--cache-size'),
+      pageSize: g('4K', 'default', '--page-size'),
+      policy: g('mach', 'default', '--policy'),
+      cacheMode: g('direct', 'default', '--cache-mode'),
+      store: g(undefined, undefined, '--store'),
+      logFile: g(undefined, undefined, '--log-file'),
+      daemonTimeout: g('30', 'default', '--daemon-timeout'),
+      options: [],
+      daemon: false,
+      foreground: false,
+      debug: false,
+      dryRun: false,
+      ...over,
+    });
+    const timeout = (value: string, source: Given['source'] = 'cli'): number =>
+      resolveMountPlan(input({ pagerTimeout: g(value, source, '--pager-timeout') }), ctx).pagerTimeoutMs;
+    expect(resolveMountPlan(input({}), ctx).pagerTimeoutMs).toBe(DEFAULT_PAGER_TIMEOUT_MS);
+    expect(timeout('500ms')).toBe(500);
+    expect(timeout('30s')).toBe(30_000);
+    expect(timeout('1.5s')).toBe(1500);
+    expect(timeout('2m')).toBe(120_000);
+    expect(timeout('1h')).toBe(3_600_000);
+    expect(timeout('45')).toBe(45_000);
+    expect(timeout('0')).toBe(0);
+    expect(timeout('0s')).toBe(0);
+    expect(resolveMountPlan(input({ options: ['pager_timeout=250ms'] }), ctx).pagerTimeoutMs).toBe(250);
+    expect(resolveMountPlan(input({ pagerTimeout: g('1s', 'env', '--pager-timeout'), options: ['pager-timeout=2s'] }), ctx).pagerTimeoutMs).toBe(2000);
   });
 });
 

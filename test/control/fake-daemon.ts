@@ -145,6 +145,7 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     objects: 0,
     objects_cached: 0,
     protocol_errors: 0,
+    pager_timeouts: 0,
     policy: 'mach',
     frames: 512,
     frames_retiring: 0,

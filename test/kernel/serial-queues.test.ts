@@ -117,4 +117,24 @@ describe('SerialQueues', () => {
     expect(done).toEqual([3]);
     expect(q.idle(1)).toBe(true);
   });
+
+  it('close: a running job goes on to its end; jobs queued behind it and jobs submitted later never run', async () => {
+    const errors: unknown[] = [];
+    const q = new SerialQueues<number>((e) => errors.push(e));
+    const log: string[] = [];
+    q.run(1, async () => {
+      log.push('running+');
+      await tick();
+      log.push('running-');
+    });
+    q.run(1, () => void log.push('queued'));
+    q.run(2, () => void log.push('other key'));
+    q.close();
+    q.run(1, () => void log.push('later'));
+    q.run(3, () => void log.push('later, new key'));
+    for (let i = 0; i < 5; i++) await tick();
+    expect(log).toEqual(['running+', 'other key', 'running-']);
+    expect(q.busyKeys).toBe(0);
+    expect(errors).toEqual([]);
+  });
 });

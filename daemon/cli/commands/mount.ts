@@ -8,12 +8,14 @@ import { DEFAULT_POLICY, policyNames } from '../../../kernel/index.js';
 import { formatMetricsAddress } from '../../control/metrics-address.js';
 import { buildMountOptions } from '../../fs/fuse-adapter.js';
 import { runDaemonChild, startDaemon } from '../daemonize.js';
+import { formatDuration } from '../duration.js';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.js';
 import {
   DEFAULT_CACHE_MODE,
   DEFAULT_CACHE_SIZE,
   DEFAULT_DAEMON_TIMEOUT_S,
   DEFAULT_PAGE_SIZE,
+  DEFAULT_PAGER_TIMEOUT,
   describePlan,
   resolveMountPlan,
   type Given,
@@ -41,6 +43,7 @@ interface MountOptions {
   daemonChild?: boolean;
   metrics?: string;
   inject?: string;
+  pagerTimeout?: string;
 }
 
 const HELP_AFTER = `
@@ -58,8 +61,9 @@ STORE:
 
 -o OPTIONS (comma-separated, repeatable; key=value or key):
   ours        cache_size=SIZE page_size=SIZE policy=NAME cache_mode=direct|kernel
-              store=STORE log_file=PATH metrics=ADDR:PORT inject=SPEC (same as
-              the flags; a flag and -o must agree; \\, is a comma inside a value)
+              store=STORE log_file=PATH metrics=ADDR:PORT inject=SPEC
+              pager_timeout=DURATION (same as the flags; a flag and -o must
+              agree; \\, is a comma inside a value)
   FUSE        allow_other allow_root default_permissions ro rw uid=N gid=N
               umask=OCTAL fsname=NAME subtype=NAME big_writes (on by default)
               no_big_writes direct_io kernel_cache auto_cache max_read=N max_write=N
@@ -70,7 +74,7 @@ STORE:
   anything else goes to libfuse as it is (noatime, nosuid, max_readahead=N, nonempty)
 
 Environment: MACHPAGER_CACHE_SIZE, MACHPAGER_PAGE_SIZE, MACHPAGER_POLICY,
-MACHPAGER_CACHE_MODE, MACHPAGER_STORE, MACHPAGER_METRICS (below the flags and
+MACHPAGER_CACHE_MODE, MACHPAGER_STORE, MACHPAGER_METRICS, MACHPAGER_PAGER_TIMEOUT (below the flags and
 -o), MACHPAGER_OPTIONS (an -o list, below the command line's),
 MACHPAGER_MOUNTPOINT (when no argument names the mountpoint), MACHPAGER_HOME.
 With NOTIFY_SOCKET set (systemd Type=notify), a foreground mount tells the
@@ -92,6 +96,15 @@ down on purpose (the catalog is left alone). SPEC is comma-separated:
 Programs see EIO, ENOSPC or EDQUOT (a pager reports nothing else: EROFS is EIO).
 machpager inject [MOUNTPOINT] [SPEC | --clear] changes the rules while mounted
 (--inject '' mounts with none yet); machpager stats --json counts the faults.
+
+Pager timeout: a read or write whose page the pager has not answered for
+within --pager-timeout (data_request, or data_unlock for a write) fails with
+EIO, counted as pager_timeouts in machpager stats; other files keep working
+and the next access asks the pager again. DURATION is a number with a unit
+(500ms, 30s, 2m; a bare number is seconds); 0 waits for ever. The default,
+${DEFAULT_PAGER_TIMEOUT}, is longer than a working store takes (SQLite's 5 s busy wait on a
+disk Linux gives 30 s per command) and shorter than the 120 s after which
+Linux reports a blocked task as hung.
 
 Cache modes: direct (FUSE direct_io: every read and write reaches the simulated
 page cache; no shared writable mmap) or kernel (Linux's page cache in front:
@@ -154,6 +167,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     daemonTimeout: given(command, deps.env, 'daemonTimeout', '--daemon-timeout'),
     metrics: given(command, deps.env, 'metrics', '--metrics', 'MACHPAGER_METRICS'),
     inject: given(command, deps.env, 'inject', '--inject', 'MACHPAGER_INJECT'),
+    pagerTimeout: given(command, deps.env, 'pagerTimeout', '--pager-timeout', 'MACHPAGER_PAGER_TIMEOUT'),
     options: opts.o ?? [],
     envOptions: deps.env.MACHPAGER_OPTIONS,
     envMountpoint: deps.env.MACHPAGER_MOUNTPOINT,
@@ -172,6 +186,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     deps.stdout(
       `would mount ${plan.store.name} (${pre.storeExists ? 'existing store' : 'new store, would be created'}) on ${pre.mountpoint} (${describePlan(plan)})` +
         `${pre.staleMount ? ', after cleaning the stale mount there' : ''}; FUSE options ${fuse} over the filesystem's own` +
+        `; pager timeout ${plan.pagerTimeoutMs === 0 ? 'none' : formatDuration(plan.pagerTimeoutMs)}` +
         `${plan.metrics ? `; metrics on http://${formatMetricsAddress(plan.metrics)}/metrics` : ''}` +
         `; ${plan.daemon ? 'as a daemon' : 'in the foreground'}; nothing was changed\n`,
     );
@@ -222,6 +237,11 @@ export const mountCommand: CliCommand = {
       .addOption(new Option('--cache-mode <mode>', 'direct or kernel (see below)').env('MACHPAGER_CACHE_MODE').default(DEFAULT_CACHE_MODE))
       .addOption(new Option('--store <store>', 'the store, instead of the STORE argument').env('MACHPAGER_STORE'))
       .addOption(new Option('-o <options>', 'mount options, comma-separated; repeatable (see below)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+      .addOption(
+        new Option('--pager-timeout <duration>', 'a page the pager has not answered for in this long fails with EIO (500ms, 30s, 2m; 0: wait for ever)')
+          .env('MACHPAGER_PAGER_TIMEOUT')
+          .default(DEFAULT_PAGER_TIMEOUT),
+      )
       .addOption(new Option('--metrics <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (loopback only; see below)').env('MACHPAGER_METRICS'))
       .addOption(new Option('--inject <spec>', 'inject faults into every file\'s data store, for rehearsing failures (see below)').env('MACHPAGER_INJECT'))
       .addOption(new Option('--daemon', 'return once mounted; a detached daemon serves the mount'))

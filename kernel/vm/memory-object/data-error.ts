@@ -5,7 +5,8 @@
  * what a pager may report: EIO, ENOSPC, EDQUOT). A requested page nobody
  * waits on yet becomes an error page (m->error): the first fault to find it
  * fails and frees it. Read-ahead pages just go. After that, the next access
- * asks again.
+ * asks again. Error pages nobody comes for (the rest of a cluster whose copy
+ * stopped at its first page) are reclaimed when placeholders run low.
  */
 import { pagerError } from '../errno.js';
 import { dropPlaceholder, requestDone } from '../fault.js';
@@ -28,5 +29,6 @@ export function dataError(vm: Kernel, object: VmObject, msg: MemoryObjectDataErr
     requestDone(object);
     pages.flags[d] = (flags & ~PG_BUSY) | PG_ERROR;
     pages.errorCode[d] = errno;
+    vm.stalePlaceholders++;
   });
 }

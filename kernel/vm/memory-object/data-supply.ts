@@ -3,17 +3,21 @@
  * reply_to): pages for the object, in order. A page that replaces a
  * request's placeholder is activated and its faults woken; a page nobody
  * asked for goes in as inactive (prefetch). A page that is already resident
- * stops the supply: KERN_MEMORY_PRESENT at that offset, the rest ignored.
+ * stops the supply: KERN_MEMORY_PRESENT at that offset, the rest ignored
+ * (as GNU Mach does). Requests outstanding in the ignored rest are then
+ * answered as far as the pager knows: their placeholders go and their
+ * faults ask again rather than wait for ever (a late answer to a timed-out
+ * request that filled the first pages of a newer one leads here).
  * Inserted pages are clean, with page_lock = lock_value.
  */
 import { KERN_INVALID_ARGUMENT, KERN_MEMORY_PRESENT, KERN_SUCCESS } from '../../ipc/kern-return.js';
 import { MACH_PORT_NULL } from '../../ipc/message.js';
-import { requestDone } from '../fault.js';
+import { dropPlaceholder, requestDone } from '../fault.js';
 import type { Kernel } from '../kernel.js';
 import type { MemoryObjectDataSupply, MemoryObjectSupplyCompleted } from '../memory-object-defs.js';
 import type { VmObject } from '../object.js';
 import { VM_PROT_ALL } from '../prot.js';
-import { PG_ABSENT, PG_BUSY, PG_PRECIOUS, PG_PREFETCH, PG_TABLED } from '../resident.js';
+import { PG_ABSENT, PG_BUSY, PG_HOLDING, PG_PRECIOUS, PG_PREFETCH, PG_TABLED } from '../resident.js';
 
 const NIL = -1;
 
@@ -66,6 +70,7 @@ export async function dataSupply(vm: Kernel, object: VmObject, msg: MemoryObject
     if (result !== KERN_SUCCESS) break;
   }
   if (frame !== NIL) pages.release(frame);
+  if (result === KERN_MEMORY_PRESENT) releaseIgnored(vm, object, errorOffset / pageSize + 1, first + count);
   // Copied into frames: memory the pager gave away goes back for reuse.
   if (msg.deallocate) vm.ipc.memory.deallocate(data);
   completed(vm, object, msg, result, errorOffset);
@@ -96,6 +101,16 @@ function install(
     if (placeholderFlags & PG_BUSY) requestDone(object);
     pages.wakeup(placeholder, 0);
     pages.release(placeholder);
+  }
+}
+
+/** Placeholders of outstanding requests in pages [from, end) of a stopped supply: their faults look again. */
+function releaseIgnored(vm: Kernel, object: VmObject, from: number, end: number): void {
+  const pages = vm.pages;
+  for (let pageIndex = from; pageIndex < end; pageIndex++) {
+    const d = pages.lookup(object.id, pageIndex);
+    if (d === NIL || ((pages.flags[d]) & (PG_BUSY | PG_ABSENT | PG_HOLDING)) !== (PG_BUSY | PG_ABSENT)) continue;
+    dropPlaceholder(vm, object, d, 0);
   }
 }
 

@@ -3,7 +3,8 @@
  * data for these pages. Each busy+absent placeholder becomes plain absent
  * and its faults wake up to zero-fill it (there is no shadow to look in);
  * a page of the faulting copy's range that nobody waits on yet stays
- * absent for the copy to zero-fill when it gets there. A read-ahead
+ * absent for the copy to zero-fill when it gets there (or, if the copy
+ * never does, until placeholders run low and it is reclaimed). A read-ahead
  * placeholder nobody waits on is simply dropped.
  */
 import { dropPlaceholder, requestDone } from '../fault.js';
@@ -22,6 +23,7 @@ export function dataUnavailable(vm: Kernel, object: VmObject, msg: MemoryObjectD
     }
     pages.flags[d] = ((pages.flags[d]) & ~PG_BUSY) | PG_ABSENT;
     requestDone(object);
+    vm.stalePlaceholders++;
     pages.wakeup(d, 0);
   });
 }

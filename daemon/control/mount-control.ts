@@ -269,6 +269,7 @@ export class MountControl {
       zero_fills: record?.zero_fills ?? 0,
       pageouts: record?.pageouts ?? 0,
       evictions: record?.evictions ?? 0,
+      checksum_errors: object && !object.isFreed ? object.pager.stats.checksum_errors : 0,
       cached: record?.cached ?? false,
       open: inode.opens > 0,
     };

@@ -57,6 +57,8 @@ export interface FileRecord {
   zero_fills: number;
   pageouts: number;
   evictions: number;
+  /** Reads of the file's pages that found the stored data damaged (EIO), since its object was made. */
+  checksum_errors: number;
   /** The kernel keeps the object with no mapping (may_cache). */
   cached: boolean;
   open: boolean;

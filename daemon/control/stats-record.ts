@@ -102,6 +102,7 @@ export const PAGER_FIELDS: Readonly<Record<keyof PagerStats, Kind>> = {
   pages_read: 'counter',
   pages_unavailable: 'counter',
   read_errors: 'counter',
+  checksum_errors: 'counter',
   data_returns: 'counter',
   pages_written: 'counter',
   write_errors: 'counter',
@@ -195,6 +196,7 @@ const FILE_NUMBERS = [
   'zero_fills',
   'pageouts',
   'evictions',
+  'checksum_errors',
 ] as const satisfies readonly NumericKeys<FileRecord>[];
 
 /** `value` as FileRecord[], or an EPROTO ControlError. */

@@ -5,7 +5,7 @@
  * store for room (store.allocate: ENOSPC, EDQUOT), as ext2fs allocates
  * blocks when a hole is first written.
  */
-import type { Store } from '../../stores/index.js';
+import { isDataError, type Store } from '../../stores/index.js';
 import type { PagerCallbacks, PageRead } from './callbacks.js';
 import { PagerError } from './errors.js';
 
@@ -44,7 +44,7 @@ export class StorePager implements PagerCallbacks {
     const inside = Math.max(0, Math.min(into.length, Math.ceil((end - offset) / this.pageSize) * this.pageSize));
     // Nothing stored here at all: let the kernel zero-fill (no read, no data sent).
     if (inside === 0 && !this.writeLockHoles) return { zeros: true };
-    const n = inside > 0 ? await store.read(offset, into.subarray(0, inside)) : 0;
+    const n = inside > 0 ? await this.readStore(offset, into.subarray(0, inside)) : 0;
     if (n < into.length) into.fill(0, n);
     if (!this.writeLockHoles) return inside < into.length ? { dataPages: inside / this.pageSize } : undefined;
     // Only pages that read as zeros can be holes: ask the store about those alone.
@@ -54,6 +54,16 @@ export class StorePager implements PagerCallbacks {
       locks.push(isZero(into.subarray(at, at + this.pageSize)) && (page >= store.size || (await store.isHole(page, Math.min(this.pageSize, store.size - page)))));
     }
     return { writeLock: locks };
+  }
+
+  /** A store read; damaged data (DataError) becomes the pager's EIO, marked damaged so that it is counted as such. */
+  private async readStore(offset: number, into: Buffer): Promise<number> {
+    try {
+      return await this.store.read(offset, into);
+    } catch (err) {
+      if (isDataError(err)) throw new PagerError('EIO', `damaged data at offset ${err.offset} (${err.kind}): ${err.message}`, { damaged: true, cause: err });
+      throw err;
+    }
   }
 
   async writePage(offset: number, data: Buffer): Promise<void> {

@@ -38,8 +38,8 @@ export interface DataStore {
   readonly catalog: SqliteConnection;
   /** Whether `open` must grow a raw file as data is written past its end. */
   readonly grows: boolean;
-  /** The store for one inode's data (made if missing). */
-  open(ino: number): Promise<Store>;
+  /** The store for one inode's data (made if missing; with readOnly, read-only and never made: a missing one reads as zeros). */
+  open(ino: number, options?: { readOnly?: boolean }): Promise<Store>;
   /** Remove one inode's data for good (the store must be closed). */
   destroy(ino: number): Promise<void>;
   /** Inode numbers that have data (or page checksums) in the store (for consistency checks). */
@@ -53,13 +53,13 @@ export interface DataStore {
   close(): void;
 }
 
-/** Read-only: a file that never had data has no store; it reads as zeros. */
-async function orZeros(opening: Promise<Store>): Promise<Store> {
+/** Read-only: a file that never had data has no store; it reads as zeros (`size` of them: default, as many as can be). */
+async function orZeros(opening: Promise<Store>, size = MAX_STORE_SIZE - (MAX_STORE_SIZE % 4096)): Promise<Store> {
   try {
     return await opening;
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
-    return new ZeroStore({ size: MAX_STORE_SIZE - (MAX_STORE_SIZE % 4096), blockSize: 512, flags: STORE_READONLY });
+    return new ZeroStore({ size, blockSize: 512, flags: STORE_READONLY });
   }
 }
 
@@ -113,8 +113,8 @@ class SqliteDataStore implements DataStore {
     this.name = `sqlite:${path}`;
   }
 
-  open(ino: number): Promise<Store> {
-    if (this.readOnly) {
+  open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
+    if (this.readOnly || options.readOnly === true) {
       return orZeros(SqliteStore.open({ path: this.path, space: ino, flags: STORE_READONLY }));
     }
     return SqliteStore.open({ path: this.path, space: ino, create: true, blockSize: this.pageSize });
@@ -167,9 +167,10 @@ class FileDataStore implements DataStore {
     return join(this.dir, 'data', String(ino));
   }
 
-  async open(ino: number): Promise<Store> {
-    const raw = this.readOnly
-      ? await orZeros(FileStore.open({ path: this.pathOf(ino), blockSize: 512, flags: STORE_READONLY }))
+  async open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
+    // Read-only, a missing data file is an empty one: pages with a recorded CRC are then missing (EIO), the rest zeros.
+    const raw = this.readOnly || options.readOnly === true
+      ? await orZeros(FileStore.open({ path: this.pathOf(ino), blockSize: 512, flags: STORE_READONLY }), 0)
       : await FileStore.open({ path: this.pathOf(ino), create: true, size: 0, blockSize: 512 });
     try {
       return new ChecksumStore(raw, new SqlitePageChecksums(this.catalog, ino), this.pageSize);

@@ -1,11 +1,11 @@
 /**
- * The commands of `machpager`, in the order --help lists them. Coming
- * with later issues: fsck.
+ * The commands of `machpager`, in the order --help lists them.
  */
 import { cacheSizeCommand } from './cache-size.js';
 import type { CliCommand } from './command.js';
 import { evictCommand } from './evict.js';
 import { filesCommand } from './files.js';
+import { fsckCommand } from './fsck.js';
 import { mountCommand } from './mount.js';
 import { policyCommand } from './policy.js';
 import { simCommand } from './sim.js';
@@ -14,6 +14,6 @@ import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
 import { traceCommand } from './trace.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, simCommand, traceCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, simCommand, traceCommand, fsckCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

@@ -189,14 +189,20 @@ describe('raw file store with CRCs in page_crc', () => {
   });
 
   it('holes read as zeros; a truncate drops the CRCs of the pages it removes; a marked page is EIO', async () => {
-    const { o, data } = await written();
+    const { o: first, data, catalogPath } = await written();
+    let o = first;
     await o.store.setSize(10 * PAGE);
     expect(await readOrError(o.store, 6 * PAGE, 4 * PAGE)).toEqual(Buffer.alloc(4 * PAGE));
     await o.store.setSize(2 * PAGE);
     expect(o.catalog.db.prepare('SELECT max(page) FROM page_crc WHERE file = 9').pluck().get()).toBe(1);
     await o.store.setSize(6 * PAGE);
     expect(await readOrError(o.store, 2 * PAGE, 4 * PAGE)).toEqual(Buffer.alloc(4 * PAGE));
-    await markPageDamaged(o.catalog, 9, 1);
+    // fsck marks pages of a store nobody has open.
+    await close(o);
+    const catalog = acquireSqliteConnection(catalogPath);
+    await markPageDamaged(catalog, 9, 1);
+    catalog.release();
+    o = await open(o.file, catalogPath);
     expect(o.catalog.db.prepare('SELECT crc FROM page_crc WHERE file = 9 AND page = 1').pluck().get()).toBe(DAMAGED_CRC);
     expect(await readOrError(o.store, 0, 2 * PAGE)).toMatchObject({ kind: 'marked', offset: PAGE });
     expect(await readOrError(o.store, 0, PAGE)).toEqual(data.subarray(0, PAGE));

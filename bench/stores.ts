@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IpcSystem, Kernel, MemorySwap, VM_PROT_READ, VM_PROT_WRITE, type VmWindow } from '../kernel/index.js';
 import { PagerRequests, StorePager, type Pager } from '../daemon/pager/index.js';
-import { openStore, type OpenOptions, type Store } from '../stores/index.js';
+import { acquireSqliteConnection, ChecksumStore, openStore, SqlitePageChecksums, type OpenOptions, type Store } from '../stores/index.js';
 import { KiB, MiB, printTable, type BenchRow, type Print } from './table.js';
 import { dropOsCaches } from './os-cache.js';
 
@@ -35,11 +35,24 @@ interface StoreClassBench {
   readonly options: OpenOptions;
   /** Whether the data survives close (memory stores do not: no cold reopen). */
   readonly persistent: boolean;
+  /** Open otherwise than by the name alone (a wrapper). */
+  readonly open?: (dir: string, name: string, options: OpenOptions) => Promise<Store>;
+}
+
+/** A raw file with its pages' CRCs in a catalog database: what a file: filesystem store's inode gets. */
+async function openChecksummed(dir: string, name: string, options: OpenOptions): Promise<Store> {
+  const catalog = acquireSqliteConnection(join(dir, 'catalog.db'), { create: true });
+  try {
+    return new ChecksumStore(await openStore(name, options), new SqlitePageChecksums(catalog, 1), PAGE);
+  } finally {
+    catalog.release(); // the table holds its own reference
+  }
 }
 
 const classes: readonly StoreClassBench[] = [
   { label: 'memory', name: (_d, size) => `memory:${size}/${PAGE}`, options: {}, persistent: false },
   { label: 'file', name: (d) => `file:${join(d, 'data.img')}`, options: { blockSize: PAGE }, persistent: true },
+  { label: 'file + page_crc', name: (d) => `file:${join(d, 'data.img')}`, options: { blockSize: PAGE }, persistent: true, open: openChecksummed },
   { label: 'sqlite', name: (d) => `sqlite:${join(d, 'data.db')}#1`, options: { blockSize: PAGE }, persistent: true },
   {
     label: 'ileave (2 x file)',
@@ -119,7 +132,8 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Benc
       if (cls.label.startsWith('ileave')) {
         for (const f of ['a.img', 'b.img']) await (await openStore(`file:${join(dir, f)}`, { create: true, size: bytes / 2, blockSize: PAGE })).close();
       }
-      let store = await openStore(name, { ...cls.options, create: !cls.label.startsWith('ileave'), size: bytes });
+      const open = (options: OpenOptions): Promise<Store> => (cls.open ? cls.open(dir, name, options) : openStore(name, options));
+      let store = await open({ ...cls.options, create: !cls.label.startsWith('ileave'), size: bytes });
       let served = await serve(store, cache);
       const started = performance.now();
       for (let at = 0; at < bytes; at += BIG) {
@@ -142,7 +156,7 @@ export async function benchStores(options: StoreBenchOptions = {}): Promise<Benc
         await served.close();
         await store.close();
         dropOsCaches();
-        store = await openStore(name, cls.options);
+        store = await open(cls.options);
         served = await serve(store, cache);
       } else {
         await served.pager.return();

@@ -13,6 +13,14 @@
  * synchronous=FULL, which fsyncs the WAL and with it every commit before it,
  * so they survive power loss too.
  *
+ * Checksums (format 2): every block row carries the CRC-32 of its data,
+ * checked at every read; a mismatch, a short or mistyped value, or SQLite's
+ * own SQLITE_CORRUPT is a DataError (EIO), never wrong bytes. A row with no
+ * CRC (written by format 1) is trusted; DAMAGED_CRC marks a block fsck found
+ * bad. Format 1 databases gain the column on their first writable open.
+ * page_crc holds the CRCs of data kept outside the database (the raw files
+ * of a file: filesystem store; see sqlite-checksums.ts).
+ *
  * Writes are queued and run together in one transaction on the next turn of
  * the event loop (setImmediate): writes started in the same tick share a
  * commit. Each queued job runs in its own savepoint, so one failing job does
@@ -24,18 +32,34 @@ import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs'
 import { resolve } from 'node:path';
 import { isAllZero } from './bytes.js';
 import { sqliteErrnoCode } from './errno.js';
-import { StoreError, type OpenOptions } from './store.js';
+import { crc32, DAMAGED_CRC } from './crc32.js';
+import { DataError, StoreError, type OpenOptions } from './store.js';
 
 /** 'MPGR' in the database header (PRAGMA application_id). */
 export const MACHPAGER_APPLICATION_ID = 0x4d504752;
-/** The layout of the tables below; a database with a newer one is refused. */
-export const STORE_FORMAT_VERSION = 1;
+/**
+ * The layout of the tables below; a database with a newer one is refused.
+ * 1: no checksums. 2: store_block.crc and page_crc (migrated on a writable open).
+ */
+export const STORE_FORMAT_VERSION = 2;
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 const HEADER_SIZE = 100;
 const APPLICATION_ID_OFFSET = 68;
 
+/** CRCs of pages kept outside the database: file = the data file's number (an inode), page = its page. */
+const PAGE_CRC_TABLE = `
+  CREATE TABLE IF NOT EXISTS page_crc (
+    file INTEGER NOT NULL,
+    page INTEGER NOT NULL,
+    crc INTEGER NOT NULL,
+    PRIMARY KEY (file, page)
+  ) WITHOUT ROWID;
+`;
+
+// crc comes before data: a column after a 4 KiB blob lies at the end of its overflow chain, and
+// reading it costs a second walk of the chain (measured: page-in from SQLite much slower with it last).
 const SCHEMA = `
   CREATE TABLE machpager_meta (key TEXT PRIMARY KEY, value NOT NULL) WITHOUT ROWID;
   CREATE TABLE store_space (
@@ -46,9 +70,11 @@ const SCHEMA = `
   CREATE TABLE store_block (
     space INTEGER NOT NULL,
     block INTEGER NOT NULL,
+    crc INTEGER,
     data BLOB NOT NULL,
     PRIMARY KEY (space, block)
   );
+  ${PAGE_CRC_TABLE}
 `;
 
 export interface SpaceRecord {
@@ -107,6 +133,8 @@ export class SqliteConnection {
   private readonly updateSpaceSize;
   private readonly deleteSpace;
   private readonly selectBlocks;
+  private readonly selectBlockNumbers;
+  private readonly markBlock;
   private readonly selectAnyBlock;
   private readonly upsertBlock;
   private readonly deleteBlock;
@@ -116,6 +144,11 @@ export class SqliteConnection {
   private readonly commitJobs;
   private readonly inSavepoint;
 
+  /** Block rows carry a crc column (format 2; a format-1 database opened read-only has none). */
+  readonly hasBlockCrc: boolean;
+  /** The page_crc table exists (format 2). */
+  readonly hasPageCrc: boolean;
+
   constructor(
     readonly path: string,
     /** The connection itself, for the catalog; page data goes through the methods below. */
@@ -124,18 +157,26 @@ export class SqliteConnection {
     readonly readOnly = false,
   ) {
     type SpaceRow = { space: number; block_size: number; size: number };
+    const columns = db.prepare<[], string>("SELECT name FROM pragma_table_info('store_block')").pluck().all();
+    this.hasBlockCrc = columns.includes('crc');
+    this.hasPageCrc = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'page_crc'").get() !== undefined;
+    const crc = this.hasBlockCrc ? 'crc' : 'NULL AS crc';
     this.selectSpace = db.prepare<[number], SpaceRow>('SELECT space, block_size, size FROM store_space WHERE space = ?');
     this.selectSpaces = db.prepare<[], SpaceRow>('SELECT space, block_size, size FROM store_space ORDER BY space');
     this.insertSpace = db.prepare<[number, number, number]>('INSERT INTO store_space (space, block_size, size) VALUES (?, ?, ?)');
     this.updateSpaceSize = db.prepare<[number, number]>('UPDATE store_space SET size = ? WHERE space = ?');
     this.deleteSpace = db.prepare<[number]>('DELETE FROM store_space WHERE space = ?');
-    this.selectBlocks = db.prepare<[number, number, number], { block: number; data: Buffer }>(
-      'SELECT block, data FROM store_block WHERE space = ? AND block >= ? AND block < ?',
+    this.selectBlocks = db.prepare<[number, number, number], { block: number; data: unknown; crc: number | null }>(
+      `SELECT block, data, ${crc} FROM store_block WHERE space = ? AND block >= ? AND block < ? ORDER BY block`,
     );
+    this.selectBlockNumbers = db.prepare<[number], number>('SELECT block FROM store_block WHERE space = ? ORDER BY block').pluck();
+    this.markBlock = this.hasBlockCrc ? db.prepare<[number, number, number]>('UPDATE store_block SET crc = ? WHERE space = ? AND block = ?') : undefined;
     this.selectAnyBlock = db.prepare<[number, number, number]>(
       'SELECT 1 FROM store_block WHERE space = ? AND block >= ? AND block < ? LIMIT 1',
     );
-    this.upsertBlock = db.prepare<[number, number, Buffer]>('INSERT OR REPLACE INTO store_block (space, block, data) VALUES (?, ?, ?)');
+    this.upsertBlock = this.hasBlockCrc
+      ? db.prepare<[number, number, Buffer, number]>('INSERT OR REPLACE INTO store_block (space, block, data, crc) VALUES (?, ?, ?, ?)')
+      : undefined;
     this.deleteBlock = db.prepare<[number, number]>('DELETE FROM store_block WHERE space = ? AND block = ?');
     this.deleteBlocksFrom = db.prepare<[number, number]>('DELETE FROM store_block WHERE space = ? AND block >= ?');
     this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
@@ -192,13 +233,46 @@ export class SqliteConnection {
     this.guard(`create space ${record.space}`, () => this.insertSpace.run(record.space, record.blockSize, record.size));
   }
 
-  /** Fill `into` from the blocks of `space` starting at block `first`; missing blocks (holes) read as zeros. */
+  /**
+   * Fill `into` from the blocks of `space` starting at block `first`; missing
+   * blocks (holes) read as zeros. A block whose data does not match its CRC,
+   * is not a whole block, or that SQLite reports corrupt is a DataError
+   * (the first such block's offset); nothing wrong is handed out.
+   */
   readBlocks(space: number, first: number, blockSize: number, into: Buffer): void {
     this.flush();
     into.fill(0);
     const end = first + into.length / blockSize;
-    this.guard('read', () => {
-      for (const row of this.selectBlocks.iterate(space, first, end)) row.data.copy(into, (row.block - first) * blockSize, 0, blockSize);
+    const where = (block: number): string => `space ${space} of ${this.path}, block ${block} (offset ${block * blockSize})`;
+    try {
+      for (const row of this.selectBlocks.iterate(space, first, end)) {
+        const { block, data, crc } = row;
+        if (!Buffer.isBuffer(data) || data.length !== blockSize) {
+          throw new DataError('corrupt', block * blockSize, `${where(block)}: the stored value is not a ${blockSize}-byte block`);
+        }
+        if (crc === DAMAGED_CRC) throw new DataError('marked', block * blockSize, `${where(block)}: marked damaged by fsck`);
+        if (crc !== null && crc32(data) !== crc) throw new DataError('checksum', block * blockSize, `${where(block)}: checksum mismatch`);
+        data.copy(into, (block - first) * blockSize);
+      }
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      // The B-tree itself is damaged: which block is unknown, so the whole range is.
+      if (isCorrupt(err)) throw new DataError('corrupt', first * blockSize, `${where(first)} and on: ${errText(err)}`, { cause: err });
+      throw sqliteError(err, 'read');
+    }
+  }
+
+  /** The numbers of the blocks of `space` that hold data (not holes), in order (fsck reads them all). */
+  blockNumbers(space: number): number[] {
+    this.flush();
+    return this.guard('read', () => this.selectBlockNumbers.all(space));
+  }
+
+  /** Queue marking one block damaged: its reads give EIO until it is written again (fsck --repair). */
+  markBlockDamaged(space: number, block: number): Promise<void> {
+    return this.queueWrite(() => {
+      if (!this.markBlock) throw new StoreError('EROFS', `${this.path} has no checksums to mark (format 1, read-only)`);
+      this.markBlock.run(DAMAGED_CRC, space, block);
     });
   }
 
@@ -214,7 +288,8 @@ export class SqliteConnection {
       for (let pos = 0, block = first; pos < data.length; pos += blockSize, block++) {
         const chunk = data.subarray(pos, pos + blockSize);
         if (isAllZero(chunk)) this.deleteBlock.run(space, block);
-        else this.upsertBlock.run(space, block, chunk);
+        else if (this.upsertBlock) this.upsertBlock.run(space, block, chunk, crc32(chunk));
+        else throw new StoreError('EROFS', `${this.path} is open read-only`);
       }
     });
   }
@@ -355,6 +430,7 @@ function openDatabase(path: string, create: boolean, readOnly: boolean): Databas
   if (state === 'machpager') openChecked(path, { readonly: true, fileMustExist: true }, (db) => checkFormat(db, path)).close();
   return openChecked(path, { fileMustExist: state !== 'missing' }, (db) => {
     if (state !== 'machpager') initialise(db);
+    else migrate(db);
     // Persistent in the file; a no-op once set.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
@@ -397,6 +473,24 @@ function initialise(db: Database.Database): void {
   }).immediate();
 }
 
+/**
+ * Bring an older store to STORE_FORMAT_VERSION, in one transaction (on a
+ * writable open only: a read-only open reads the old format as it is).
+ * 1 → 2: block rows gain a crc column (NULL for the rows there: trusted
+ * until rewritten), and page_crc is made.
+ */
+function migrate(db: Database.Database): void {
+  const version = db.prepare<[], unknown>("SELECT value FROM machpager_meta WHERE key = 'version'").pluck().get();
+  if (typeof version !== 'number' || version >= STORE_FORMAT_VERSION) return;
+  db.transaction(() => {
+    if (version < 2) {
+      db.exec('ALTER TABLE store_block ADD COLUMN crc INTEGER');
+      db.exec(PAGE_CRC_TABLE);
+    }
+    db.prepare("UPDATE machpager_meta SET value = ? WHERE key = 'version'").run(STORE_FORMAT_VERSION);
+  }).immediate();
+}
+
 function checkFormat(db: Database.Database, path: string): void {
   const version = db.prepare<[], unknown>("SELECT value FROM machpager_meta WHERE key = 'version'").pluck().get();
   if (typeof version !== 'number') throw new StoreError('EINVAL', `${path} is not a machpager store (no format version)`);
@@ -405,7 +499,16 @@ function checkFormat(db: Database.Database, path: string): void {
   }
 }
 
-/** SQLite result codes as errno (stores/errno.ts): what a pager can act on (ENOSPC) stays distinct. */
+function isCorrupt(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB'));
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** SQLite result codes as errno: what a pager can act on (ENOSPC) stays distinct. */
 export function sqliteError(err: unknown, context: string): StoreError {
   if (err instanceof StoreError) return err;
   const code = (err as { code?: unknown } | null)?.code;

@@ -96,6 +96,35 @@ export class StoreError extends Error {
 }
 
 /**
+ * Why stored data cannot be trusted: its checksum does not match
+ * ('checksum'), a checksum says it exists but the store lacks it
+ * ('missing'), fsck marked it damaged ('marked'), or the backend itself
+ * reports it corrupt ('corrupt', SQLITE_CORRUPT).
+ */
+export type DamageKind = 'checksum' | 'missing' | 'marked' | 'corrupt';
+
+/**
+ * A read that would give wrong data: EIO, never the bytes. `offset` is the
+ * store address of the first bad block; a reader that wants the good blocks
+ * around it reads them on their own.
+ */
+export class DataError extends StoreError {
+  constructor(
+    readonly kind: DamageKind,
+    readonly offset: number,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super('EIO', detail, options);
+    this.name = 'DataError';
+  }
+}
+
+export function isDataError(err: unknown): err is DataError {
+  return err instanceof DataError;
+}
+
+/**
  * Any error as a StoreError: Node's system errors keep their code, SQLite
  * and everything else become EIO (with the original as the cause), since
  * that is all a caller can do about them.

@@ -22,7 +22,8 @@ command creates nothing.
 The inspection and control commands (stats, files, top, sync, evict, policy,
 cache-size, inject) talk to a mount's daemon over its control socket; they take the
 mount as MOUNTPOINT or -m PATH (any path in it), else the mount containing the
-current directory, else the only one. More commands come: fsck.
+current directory, else the only one. fsck checks a store that is not mounted
+(its exit codes are e2fsck's: machpager help fsck).
 
 Examples:
   machpager mount mnt                   mount the default store on ./mnt; Ctrl-C unmounts
@@ -75,7 +76,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     await buildProgram(ctx).parseAsync(bare ?? [...argv], { from: 'user' });
     return ctx.exitCode;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    // Commander's own errors carry 1: a usage error. A command that chose its code (fsck: e2fsck's 16) keeps it.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.OK : err.exitCode === 1 ? EXIT.USAGE : err.exitCode;
     if (err instanceof CliError) {
       deps.stderr(`machpager: ${err.line}\n`);
       return err.exitCode;

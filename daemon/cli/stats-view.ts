@@ -92,6 +92,7 @@ export function renderStats(r: StatsRecord): string {
         ['Pages read', r.pager.pages_read],
         ['Pages unavailable', r.pager.pages_unavailable],
         ['Read errors', r.pager.read_errors],
+        ['Checksum errors', r.pager.checksum_errors],
         ['Data returns', r.pager.data_returns],
         ['Pages written', r.pager.pages_written],
         ['Write errors', r.pager.write_errors],

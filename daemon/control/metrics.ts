@@ -110,6 +110,7 @@ const PAGER_METRICS: Readonly<Record<keyof PagerStats, Spec>> = {
   pages_read: c('pager_pages_read_total', 'Pages the pager read from its store.'),
   pages_unavailable: c('pager_pages_unavailable_total', 'Pages the pager answered with data_unavailable (no data: past the end of a file).'),
   read_errors: c('pager_read_errors_total', 'Page reads that failed.'),
+  checksum_errors: c('pager_checksum_errors_total', 'Page reads that found the stored data damaged (checksum mismatch, missing page, corrupt database): EIO.'),
   data_returns: c('pager_data_returns_total', 'data_return messages the pager handled.'),
   pages_written: c('pager_pages_written_total', 'Pages the pager wrote to its store.'),
   write_errors: c('pager_write_errors_total', 'Page writes that failed.'),

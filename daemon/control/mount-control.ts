@@ -298,6 +298,7 @@ export class MountControl {
       evictions: record?.evictions ?? 0,
       write_errors: object?.pager.stats.write_errors ?? 0,
       held_pages: object?.pager.stats.pages_held ?? 0,
+      checksum_errors: object && !object.isFreed ? object.pager.stats.checksum_errors : 0,
       cached: record?.cached ?? false,
       open: inode.opens > 0,
     };

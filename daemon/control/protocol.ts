@@ -62,6 +62,8 @@ export interface FileRecord {
   write_errors: number;
   /** Pages whose write failed, held in memory by the pager until the store takes them. */
   held_pages: number;
+  /** Reads of the file's pages that found the stored data damaged (EIO), since its object was made. */
+  checksum_errors: number;
   /** The kernel keeps the object with no mapping (may_cache). */
   cached: boolean;
   open: boolean;

@@ -106,6 +106,7 @@ export const PAGER_FIELDS: Readonly<Record<keyof PagerStats, Kind>> = {
   pages_read: 'counter',
   pages_unavailable: 'counter',
   read_errors: 'counter',
+  checksum_errors: 'counter',
   data_returns: 'counter',
   pages_written: 'counter',
   write_errors: 'counter',
@@ -203,6 +204,7 @@ const FILE_NUMBERS = [
   'evictions',
   'write_errors',
   'held_pages',
+  'checksum_errors',
 ] as const satisfies readonly NumericKeys<FileRecord>[];
 
 /** `value` as FileRecord[], or an EPROTO ControlError. */

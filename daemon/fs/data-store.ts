@@ -4,12 +4,23 @@
  *   (space number = inode number), sharing the catalog's connection;
  * - `file:DIR`: one sparse raw file per inode (DIR/data/<ino>) through the
  *   `file` store class, the catalog beside them in DIR/catalog.db.
+ *
+ * Checksums: SQLite block rows carry their own CRC (the SQLite store checks
+ * it); a raw file has no room for one, so its store is wrapped in a
+ * ChecksumStore that keeps each page's CRC in the catalog (page_crc, keyed
+ * by inode and page). Either way a page-in of damaged data fails with EIO.
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   acquireSqliteConnection,
+  ChecksumStore,
+  checksummedFiles,
+  checksummedPages,
+  dropPageChecksums,
   FileStore,
+  markPageDamaged,
+  SqlitePageChecksums,
   MAX_STORE_SIZE,
   SqliteStore,
   STORE_READONLY,
@@ -27,24 +38,28 @@ export interface DataStore {
   readonly catalog: SqliteConnection;
   /** Whether `open` must grow a raw file as data is written past its end. */
   readonly grows: boolean;
-  /** The store for one inode's data (made if missing). */
-  open(ino: number): Promise<Store>;
+  /** The store for one inode's data (made if missing; with readOnly, read-only and never made: a missing one reads as zeros). */
+  open(ino: number, options?: { readOnly?: boolean }): Promise<Store>;
   /** Remove one inode's data for good (the store must be closed). */
   destroy(ino: number): Promise<void>;
-  /** Inode numbers that have data in the store (for consistency checks). */
+  /** Inode numbers that have data (or page checksums) in the store (for consistency checks). */
   inodesWithData(): Promise<number[]>;
+  /** Byte offsets of the pages of `ino` that hold stored data or a checksum, in order (fsck reads them all). */
+  storedPages(ino: number): Promise<number[]>;
+  /** Mark the page of `ino` at `offset` damaged: its reads give EIO until it is written again (fsck --repair). */
+  markDamaged(ino: number, offset: number): Promise<void>;
   /** Make the catalog durable (stores sync themselves). */
   syncCatalog(): void;
   close(): void;
 }
 
-/** Read-only: a file that never had data has no store; it reads as zeros. */
-async function orZeros(opening: Promise<Store>): Promise<Store> {
+/** Read-only: a file that never had data has no store; it reads as zeros (`size` of them: default, as many as can be). */
+async function orZeros(opening: Promise<Store>, size = MAX_STORE_SIZE - (MAX_STORE_SIZE % 4096)): Promise<Store> {
   try {
     return await opening;
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
-    return new ZeroStore({ size: MAX_STORE_SIZE - (MAX_STORE_SIZE % 4096), blockSize: 512, flags: STORE_READONLY });
+    return new ZeroStore({ size, blockSize: 512, flags: STORE_READONLY });
   }
 }
 
@@ -81,7 +96,7 @@ export async function openDataStore(name: string, options: { create: boolean; pa
   if (!info) await mkdir(dir, { recursive: true, mode: 0o700 });
   if (!options.readOnly) await mkdir(join(dir, 'data'), { recursive: true, mode: 0o700 });
   const catalog = acquireSqliteConnection(join(dir, 'catalog.db'), { create: options.create, readOnly: options.readOnly });
-  return new FileDataStore(dir, catalog, options.readOnly);
+  return new FileDataStore(dir, catalog, options.pageSize, options.readOnly);
 }
 
 class SqliteDataStore implements DataStore {
@@ -98,8 +113,8 @@ class SqliteDataStore implements DataStore {
     this.name = `sqlite:${path}`;
   }
 
-  open(ino: number): Promise<Store> {
-    if (this.readOnly) {
+  open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
+    if (this.readOnly || options.readOnly === true) {
       return orZeros(SqliteStore.open({ path: this.path, space: ino, flags: STORE_READONLY }));
     }
     return SqliteStore.open({ path: this.path, space: ino, create: true, blockSize: this.pageSize });
@@ -111,6 +126,18 @@ class SqliteDataStore implements DataStore {
 
   inodesWithData(): Promise<number[]> {
     return Promise.resolve(this.catalog.listSpaces().map((s) => s.space));
+  }
+
+  storedPages(ino: number): Promise<number[]> {
+    const space = this.catalog.getSpace(ino);
+    if (!space) return Promise.resolve([]);
+    return Promise.resolve(this.catalog.blockNumbers(ino).map((block) => block * space.blockSize));
+  }
+
+  async markDamaged(ino: number, offset: number): Promise<void> {
+    const space = this.catalog.getSpace(ino);
+    if (!space) throw new StoreError('ENOENT', `no data for inode ${ino} in ${this.name}`);
+    await this.catalog.markBlockDamaged(ino, Math.floor(offset / space.blockSize));
   }
 
   syncCatalog(): void {
@@ -130,6 +157,7 @@ class FileDataStore implements DataStore {
   constructor(
     readonly dir: string,
     readonly catalog: SqliteConnection,
+    private readonly pageSize: number,
     private readonly readOnly: boolean,
   ) {
     this.name = `file:${dir}`;
@@ -139,18 +167,50 @@ class FileDataStore implements DataStore {
     return join(this.dir, 'data', String(ino));
   }
 
-  open(ino: number): Promise<Store> {
-    if (this.readOnly) return orZeros(FileStore.open({ path: this.pathOf(ino), blockSize: 512, flags: STORE_READONLY }));
-    return FileStore.open({ path: this.pathOf(ino), create: true, size: 0, blockSize: 512 });
+  async open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
+    // Read-only, a missing data file is an empty one: pages with a recorded CRC are then missing (EIO), the rest zeros.
+    const raw = this.readOnly || options.readOnly === true
+      ? await orZeros(FileStore.open({ path: this.pathOf(ino), blockSize: 512, flags: STORE_READONLY }), 0)
+      : await FileStore.open({ path: this.pathOf(ino), create: true, size: 0, blockSize: 512 });
+    try {
+      return new ChecksumStore(raw, new SqlitePageChecksums(this.catalog, ino), this.pageSize);
+    } catch (err) {
+      await raw.close();
+      throw err;
+    }
   }
 
   async destroy(ino: number): Promise<void> {
+    await dropPageChecksums(this.catalog, ino);
     await rm(this.pathOf(ino), { force: true });
   }
 
   async inodesWithData(): Promise<number[]> {
-    const names = await readdir(join(this.dir, 'data')).catch(() => [] as string[]);
-    return names.filter((n) => /^\d+$/.test(n)).map(Number);
+    const names = await readdir(join(this.dir, 'data')).catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    const inos = new Set(names.filter((n) => /^\d+$/.test(n)).map(Number));
+    for (const ino of checksummedFiles(this.catalog)) inos.add(ino);
+    return [...inos].sort((a, b) => a - b);
+  }
+
+  async storedPages(ino: number): Promise<number[]> {
+    const size = await stat(this.pathOf(ino)).then(
+      (st) => st.size,
+      (err: unknown) => {
+        if ((err as { code?: unknown }).code === 'ENOENT') return 0;
+        throw err;
+      },
+    );
+    const pages = new Set<number>();
+    for (let page = 0; page * this.pageSize < size; page++) pages.add(page);
+    for (const page of checksummedPages(this.catalog, ino)) pages.add(page);
+    return [...pages].sort((a, b) => a - b).map((page) => page * this.pageSize);
+  }
+
+  async markDamaged(ino: number, offset: number): Promise<void> {
+    await markPageDamaged(this.catalog, ino, Math.floor(offset / this.pageSize));
   }
 
   syncCatalog(): void {

@@ -13,7 +13,7 @@
  * freed and the store closed.
  */
 import { MAX_OFFSET, VM_PROT_WRITE, type IpcSpace, type Kernel, type VmWindow } from '../../kernel/index.js';
-import { StorePager, type PageRoom, type Pager, type PagerRequests } from '../pager/index.js';
+import { isDamaged, StorePager, type PageRoom, type Pager, type PagerRequests } from '../pager/index.js';
 import type { Store } from '../../stores/index.js';
 import type { DataStore } from './data-store.js';
 import { toFsError } from './errors.js';
@@ -33,6 +33,8 @@ export interface FileObjectHost {
   dropped(object: FileObject): void;
   /** Remove an inode's data for good (its store closed), using the reserve if the disk is full. */
   destroyInodeData(ino: number): Promise<void>;
+  /** A page of the file read back damaged (its reader gets EIO): say so, with the file's path. */
+  damagedData(inode: Inode, offset: number, reason: string): void;
 }
 
 export class FileObject {
@@ -67,7 +69,15 @@ export class FileObject {
     const made: { object?: FileObject } = {};
     const pager = host.requests.createPager(
       {
-        readPage: (offset, into, writing) => storePager.readPage(offset, into, writing),
+        readPage: async (offset, into, writing) => {
+          try {
+            return await storePager.readPage(offset, into, writing);
+          } catch (err) {
+            // A damaged run is read again page by page (data-request.ts): report each page once, from there.
+            if (isDamaged(err) && into.length === pageSize) host.damagedData(inode, offset, err instanceof Error ? err.message : String(err));
+            throw err;
+          }
+        },
         writePage: (offset, data) => storePager.writePage(offset, data),
         writePages: (offset, data) => storePager.writePages(offset, data),
         unlockPage: (offset) => storePager.unlockPage(offset),

@@ -232,6 +232,11 @@ export class MachFilesystem implements FileObjectHost {
     if (object.inode.object === object) delete object.inode.object;
   }
 
+  damagedData(inode: Inode, offset: number, reason: string): void {
+    const path = this.catalog.pathOf(inode.ino) ?? '(no name)';
+    this.log(`damaged data: ${path} (inode ${inode.ino}) at offset ${offset}: EIO to the reader; run machpager fsck on the store once unmounted (${reason})`);
+  }
+
   /** A new file handle for an open inode (holding one use of `object`, if given). */
   openHandle(inode: Inode, flags: number, object?: FileObject): number {
     let fh = this.nextHandle;

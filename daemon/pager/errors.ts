@@ -15,17 +15,30 @@ export class PagerError extends Error {
   readonly errno: PagerErrno;
   readonly code: 'EIO' | 'ENOSPC' | 'EDQUOT';
 
-  constructor(code: 'EIO' | 'ENOSPC' | 'EDQUOT', message?: string) {
-    super(message ?? code);
+  /**
+   * The stored data is damaged (a checksum mismatch, a page missing from its
+   * store, a corrupt database): the read fails with EIO and the pager counts
+   * it in checksum_errors, apart from I/O that merely failed.
+   */
+  readonly damaged: boolean;
+
+  constructor(code: 'EIO' | 'ENOSPC' | 'EDQUOT', message?: string, options?: { damaged?: boolean; cause?: unknown }) {
+    super(message ?? code, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PagerError';
     this.code = code;
     this.errno = byCode[code];
+    this.damaged = options?.damaged ?? false;
   }
 }
 
 /** A PagerError for one of the three errnos. */
 export function pagerError(errno: PagerErrno, message: string): PagerError {
   return new PagerError(errno === ENOSPC ? 'ENOSPC' : errno === EDQUOT ? 'EDQUOT' : 'EIO', message);
+}
+
+/** Whether a callback's failure says the stored data is damaged (PagerError.damaged). */
+export function isDamaged(err: unknown): boolean {
+  return err instanceof PagerError && err.damaged;
 }
 
 /**

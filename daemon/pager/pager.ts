@@ -64,6 +64,8 @@ export interface PagerStatistics {
   /** Pages answered with data_unavailable (no data: past a file's end, or nothing stored). */
   pages_unavailable: number;
   read_errors: number;
+  /** Page reads that found the stored data damaged (checksum mismatch, missing, corrupt): EIO, never the bytes. Also in read_errors. */
+  checksum_errors: number;
   data_returns: number;
   pages_written: number;
   write_errors: number;
@@ -85,6 +87,7 @@ export function emptyPagerStatistics(): PagerStatistics {
     pages_read: 0,
     pages_unavailable: 0,
     read_errors: 0,
+    checksum_errors: 0,
     data_returns: 0,
     pages_written: 0,
     write_errors: 0,

@@ -8,7 +8,7 @@
  * at write-back), and the promise is kept until the page is written,
  * truncated away or dropped.
  */
-import type { Store } from '../../stores/index.js';
+import { isDataError, type Store } from '../../stores/index.js';
 import type { PagerCallbacks, PageRead } from './callbacks.js';
 import { PagerError } from './errors.js';
 
@@ -67,7 +67,7 @@ export class StorePager implements PagerCallbacks {
     const lockPastEnd = this.writeLockHoles && writing;
     // Nothing stored here at all: let the kernel zero-fill (no read, no data sent).
     if (inside === 0 && !lockPastEnd) return { zeros: true };
-    const n = inside > 0 ? await store.read(offset, into.subarray(0, inside)) : 0;
+    const n = inside > 0 ? await this.readStore(offset, into.subarray(0, inside)) : 0;
     if (n < into.length) into.fill(0, n);
     const dataPages = inside < into.length && !lockPastEnd ? { dataPages: inside / this.pageSize } : undefined;
     if (!this.writeLockHoles) return dataPages;
@@ -81,6 +81,16 @@ export class StorePager implements PagerCallbacks {
       locks.push(zeros && (page >= end || (await store.isHole(page, Math.min(this.pageSize, store.size - page)))));
     }
     return { writeLock: locks, ...dataPages };
+  }
+
+  /** A store read; damaged data (DataError) becomes the pager's EIO, marked damaged so that it is counted as such. */
+  private async readStore(offset: number, into: Buffer): Promise<number> {
+    try {
+      return await this.store.read(offset, into);
+    } catch (err) {
+      if (isDataError(err)) throw new PagerError('EIO', `damaged data at offset ${err.offset} (${err.kind}): ${err.message}`, { damaged: true, cause: err });
+      throw err;
+    }
   }
 
   async writePage(offset: number, data: Buffer): Promise<void> {

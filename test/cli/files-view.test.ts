@@ -20,6 +20,7 @@ function shown(over: Partial<FileRecord>, name: string): ShownFile {
     evictions: 0,
     write_errors: 0,
     held_pages: 0,
+    checksum_errors: 0,
     cached: false,
     open: true,
     ...over,

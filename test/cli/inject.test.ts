@@ -133,9 +133,9 @@ describe('the mount shorthand takes no bare word that names nothing', () => {
   it('a word close to no command gets no suggestion; `mount WORD MNT` is refused too; the helper form as well', async () => {
     const before = await tree(tmp);
     const env = { MACHPAGER_HOME: path.join(tmp, 'home') };
-    const fsck = await runInProcess(['fsck', 'empty'], { cwd: tmp, env });
+    const fsck = await runInProcess(['flush', 'empty'], { cwd: tmp, env });
     expect(fsck.code).toBe(EXIT.USAGE);
-    expect(fsck.lines).toEqual(["machpager: unknown command 'fsck', and no store 'fsck' exists here to mount (a new store is written ./fsck, file:fsck or fsck.db)"]);
+    expect(fsck.lines).toEqual(["machpager: unknown command 'flush', and no store 'flush' exists here to mount (a new store is written ./flush, file:flush or flush.db)"]);
     const mount = await runInProcess(['mount', 'stat', 'empty'], { cwd: tmp, env });
     expect({ code: mount.code, lines: mount.lines }).toEqual({ code: EXIT.USAGE, lines: ['machpager: store stat: no such store here (a new store is written ./stat, file:stat or stat.db)'] });
     const old = await runInProcess(['machpager#stat', 'empty', '-f'], { cwd: tmp, env });
@@ -170,7 +170,7 @@ describe('the mount shorthand takes no bare word that names nothing', () => {
     expect(closest('evcit', names)).toBe('evict');
     expect(closest('Policy', names)).toBe('policy');
     expect(closest('mnt', names)).toBe('mount');
-    expect(closest('fsck', names)).toBeUndefined();
+    expect(closest('flush', names)).toBeUndefined();
     expect(closest('data', names)).toBeUndefined();
   });
 });

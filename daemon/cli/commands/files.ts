@@ -37,7 +37,8 @@ const HELP_AFTER = `
 Columns (as fincore's): RES bytes resident, PAGES pages resident, DIRTY bytes
 dirty (written, not yet returned to the pager), SIZE the file's size, RES% the
 share of the file's pages resident, FAULTS and HITS the page faults and page
-hits on the file, FILE. Sizes are human-readable (K, M, G: powers of 1024);
+hits on the file, FILE; CKSUM, shown when a file has any, the reads of it
+that found its stored data damaged (they failed with EIO). Sizes are human-readable (K, M, G: powers of 1024);
 -b prints exact bytes. --json prints the daemon's records (page counts, not
 bytes; fields and units: README, "Statistics and control"), each with the
 mountpoint it belongs to.
@@ -68,13 +69,15 @@ export function displayName(record: FileRecord, mountpoint: string, asked: reado
 
 /**
  * The fincore-style table (lines without newlines). A HELD column (pages
- * whose write failed, held until the store takes them) appears when any
- * file has some.
+ * whose write failed, held until the store takes them) and a CKSUM column
+ * (reads that found damaged data) appear when any file has some.
  */
 export function renderFiles(files: readonly ShownFile[], options: { bytes?: boolean; total?: boolean } = {}): string[] {
   const size = (n: number): string => (options.bytes === true ? String(n) : humanSize(n));
   const held = files.some((s) => s.record.held_pages > 0);
   const heldCell = (pages: number, pageSize: number): string[] => (held ? [size(pages * pageSize)] : []);
+  // Damaged data is rare too: that column shows only when there is something to show.
+  const damaged = files.some((s) => s.record.checksum_errors > 0);
   const rows = files.map(({ record: f, pageSize, name }) => [
     size(f.resident_pages * pageSize),
     String(f.resident_pages),
@@ -84,6 +87,7 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
     percent(f.resident_pages, f.pages),
     String(f.faults),
     String(f.hits),
+    ...(damaged ? [String(f.checksum_errors)] : []),
     name,
   ]);
   if (options.total === true) {
@@ -97,10 +101,11 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
       percent(sum((s) => s.record.resident_pages), sum((s) => s.record.pages)),
       String(sum((s) => s.record.faults)),
       String(sum((s) => s.record.hits)),
+      ...(damaged ? [String(sum((s) => s.record.checksum_errors))] : []),
       'total',
     ]);
   }
-  const heads = ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', 'RES%', 'FAULTS', 'HITS', 'FILE'];
+  const heads = ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', 'RES%', 'FAULTS', 'HITS', ...(damaged ? ['CKSUM'] : []), 'FILE'];
   return table(heads, rows, [...heads.slice(0, -1).map(() => 'right' as const), 'left' as const]);
 }
 

@@ -1,12 +1,12 @@
 /**
- * The commands of `machpager`, in the order --help lists them. Coming
- * with later issues: fsck.
+ * The commands of `machpager`, in the order --help lists them.
  */
 import { cacheSizeCommand } from './cache-size.js';
 import type { CliCommand } from './command.js';
 import { evictCommand } from './evict.js';
 import { filesCommand } from './files.js';
 import { injectCommand } from './inject.js';
+import { fsckCommand } from './fsck.js';
 import { mountCommand } from './mount.js';
 import { policyCommand } from './policy.js';
 import { simCommand } from './sim.js';
@@ -15,6 +15,6 @@ import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
 import { traceCommand } from './trace.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

@@ -11,7 +11,9 @@
  *   data_error) per run of pages. Clustered requests ask for many pages.
  * Unlike libpager, the errno the callback gave (EIO, ENOSPC, EDQUOT) is the
  * one the kernel gets, and the page keeps it (getError) until it is read
- * successfully.
+ * successfully. A run that fails because stored data is damaged is read
+ * again page by page: one bad page must not fail its good neighbours (a
+ * clustered read-ahead would otherwise spread one EIO over 32 pages).
  */
 import {
   EIO,
@@ -23,7 +25,7 @@ import {
   type MemoryObjectDataSupply,
   type MemoryObjectDataUnavailable,
 } from '../../../kernel/index.js';
-import { pagerErrno } from '../errors.js';
+import { isDamaged, pagerErrno } from '../errors.js';
 import { PM_HELD, PM_INCORE, PM_INVALID, PM_PAGEINWAIT, PM_PAGINGOUT } from '../pagemap.js';
 import type { Pager } from '../pager.js';
 import { validRange } from './validate.js';
@@ -109,8 +111,14 @@ async function readRun(pager: Pager, start: number, end: number, writing: boolea
       return;
     }
   } catch (err) {
+    if (isDamaged(err) && end - start > 1) {
+      pager.space.system.memory.deallocate(data);
+      for (let page = start; page < end; page++) await readRun(pager, page, page + 1, writing);
+      return;
+    }
     const errno = pagerErrno(err);
     pager.stats.read_errors++;
+    if (isDamaged(err)) pager.stats.checksum_errors++;
     pager.requests.log(`pager ${pager.label}: readPage at ${start * pageSize}: ${String(err)} (errno ${errno})`);
     pager.space.system.memory.deallocate(data);
     dataError(pager, start, end - start, errno);

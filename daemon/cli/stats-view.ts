@@ -98,6 +98,7 @@ export function renderStats(r: StatsRecord): string {
         ['Write errors', r.pager.write_errors],
         ['Write retries', r.pager.write_retries],
         ['Pages held for retry', r.pager.pages_held],
+        ['Write-behind waits', r.pager.write_behind_waits],
         ['Write runs', r.pager.write_runs],
         ['Unlocks', r.pager.unlocks],
         ['Unlock errors', r.pager.unlock_errors],

@@ -115,6 +115,7 @@ const PAGER_METRICS: Readonly<Record<keyof PagerStats, Spec>> = {
   pages_written: c('pager_pages_written_total', 'Pages the pager wrote to its store.'),
   write_errors: c('pager_write_errors_total', 'Page writes that failed.'),
   write_retries: c('pager_write_retries_total', 'Pages written again after a failed write.'),
+  write_behind_waits: c('pager_write_behind_waits_total', 'Times the pagers stopped taking returned pages because their write-behind was full (a slow store).'),
   pages_held: g('pager_pages_held', 'Pages whose write failed, held in memory by the pager until they are stored.'),
   write_runs: c('pager_write_runs_total', 'Runs of contiguous pages written in one store write.'),
   unlocks: c('pager_unlocks_total', 'data_unlock requests the pager handled.'),

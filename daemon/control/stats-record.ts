@@ -112,6 +112,7 @@ export const PAGER_FIELDS: Readonly<Record<keyof PagerStats, Kind>> = {
   write_errors: 'counter',
   write_retries: 'counter',
   pages_held: 'gauge',
+  write_behind_waits: 'counter',
   write_runs: 'counter',
   unlocks: 'counter',
   unlock_errors: 'counter',

@@ -62,7 +62,7 @@ export class PagerRequests {
   private heldCount = 0;
   private lastHeldErrno: PagerErrno = EIO;
   private stopping = false;
-  /** Counters of pagers already freed. */
+  /** Counters of pagers already freed, and the task's own (write_behind_waits). */
   private readonly freedStats = emptyPagerStatistics();
   readonly log: (line: string) => void;
   readonly onError: (err: unknown) => void;
@@ -147,6 +147,7 @@ export class PagerRequests {
   /** Before each receive: hold it while the write-behind queues are full. */
   private gate(): Promise<void> | undefined {
     if (this.writeBehind < this.maxWriteBehind || this.stopping) return undefined;
+    this.freedStats.write_behind_waits++;
     return new Promise<void>((resolve) => this.gateWaiters.push(resolve));
   }
 

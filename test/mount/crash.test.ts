@@ -1,7 +1,8 @@
 /**
  * kill -9 of the daemon at chosen moments while a program writes, several
  * rounds, for both data stores: every file whose fsync returned is intact
- * after the next mount, whatever the rounds before left behind. The moment
+ * after the next mount, whatever the rounds before left behind, and
+ * `machpager fsck` finds the store clean after each crash. The moment
  * is "after K files were synced", K drawn from a seeded PRNG: a failing
  * round replays with the same seed.
  */
@@ -10,7 +11,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../stores/seeded-random.js';
-import { cleanupMounts, mount, REPO, removeDir, sh, STORE_KINDS, tempDir } from '../helpers/mounted.js';
+import { cleanupMounts, machpager, mount, REPO, removeDir, sh, STORE_KINDS, tempDir } from '../helpers/mounted.js';
 
 const WRITER = path.join(REPO, 'test/fixtures/crash/writer.py');
 const ROUNDS = 3;
@@ -81,6 +82,10 @@ describe.each(STORE_KINDS)('kill -9 during writes with the $kind store', ({ stor
         // The writer fails on the dead mount and stops.
         await writerExit;
       }
+      // What the crash left is consistent: fsck of the store (not mounted now) finds nothing to fix.
+      await sh(`fusermount -uz ${JSON.stringify(mnt)}`);
+      const fsck = await machpager(['fsck', name]);
+      expect(fsck.code, `round ${round}: fsck\n${fsck.stdout}${fsck.stderr}`).toBe(0);
     }
     const last = await mount({ store: name, mnt, cacheSize: '2M' });
     const files = await synced(log);

@@ -20,8 +20,10 @@ import {
   isReg,
   modeAfterChown,
   modeAfterWrite,
+  O_ACCMODE,
   O_APPEND,
   O_EXCL,
+  O_RDONLY,
   O_TRUNC,
   PERMISSION_BITS,
   S_IFDIR,
@@ -344,7 +346,9 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
     },
 
     flush(_ctx, _path, fh, reply) {
-      const pending = fs.flushPending(fs.handle(fh).inode);
+      const handle = fs.handle(fh);
+      // A reader's close is not where a write-back error belongs (cmp would fail on it).
+      const pending = (handle.flags & O_ACCMODE) === O_RDONLY ? undefined : fs.flushPending(handle.inode);
       if (pending) laterVoid(reply, () => pending);
       else reply();
     },

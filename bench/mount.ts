@@ -27,8 +27,12 @@ export interface MountBenchOptions {
   quick?: boolean;
 }
 
-async function startMachpager(store: string, mnt: string, cacheSize: string): Promise<() => Promise<void>> {
-  const child: ChildProcess = spawn(process.execPath, [MACHPAGER, 'mount', store, mnt, '--cache-size', cacheSize], { stdio: ['ignore', 'ignore', 'ignore'] });
+/** A stop function for a mount the bench made, and its daemon's pid. */
+export type MachpagerStop = (() => Promise<void>) & { readonly pid: number };
+
+/** `machpager mount STORE MNT --cache-size SIZE [extra...]` in the foreground of a child; resolves once mounted. */
+export async function startMachpager(store: string, mnt: string, cacheSize: string, extra: readonly string[] = []): Promise<MachpagerStop> {
+  const child: ChildProcess = spawn(process.execPath, [MACHPAGER, 'mount', store, mnt, '--cache-size', cacheSize, ...extra], { stdio: ['ignore', 'ignore', 'ignore'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 30_000;
   while (!(await findMount(mnt))) {
@@ -36,11 +40,12 @@ async function startMachpager(store: string, mnt: string, cacheSize: string): Pr
     if (Date.now() > deadline) throw new Error('machpager did not mount within 30 s');
     await new Promise((r) => setTimeout(r, 50));
   }
-  return async () => {
+  const stop = async (): Promise<void> => {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
     if (await findMount(mnt)) await fusermount(mnt, { lazy: true });
   };
+  return Object.assign(stop, { pid: child.pid ?? 0 });
 }
 
 export async function benchMount(options: MountBenchOptions = {}): Promise<BenchRow[]> {

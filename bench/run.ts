@@ -11,6 +11,7 @@ import { benchKernel } from './kernel.js';
 import { benchPolicies } from './policies.js';
 import { benchStores } from './stores.js';
 import { benchMount } from './mount.js';
+import { benchSlowStore } from './slow-store.js';
 import type { BenchRow, Print } from './table.js';
 
 interface Bench {
@@ -34,6 +35,10 @@ const benches: readonly Bench[] = [
   {
     name: 'mount',
     run: (print, quick) => benchMount({ print, quick }),
+  },
+  {
+    name: 'slow store',
+    run: (print, quick) => benchSlowStore({ print, quick }),
   },
 ];
 

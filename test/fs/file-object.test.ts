@@ -7,26 +7,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
-import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import { call, ROOT } from '../helpers/in-process-fs.js';
 import { FsError } from '../../daemon/fs/errors.js';
 
-const ROOT: FuseContext = { uid: 0, gid: 0, pid: 1 };
 const O_RDWR = 2;
 
 let dir: string;
 let fs: MachFilesystem;
 let ops: FuseOperations;
-
-/** Call one operation; resolves with its value, rejects with its FsError (thrown or replied). */
-function call<T>(op: (reply: (err: FsError | null | undefined, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    try {
-      op((err, value) => (err ? reject(err) : resolve(value as T)));
-    } catch (err) {
-      reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  });
-}
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'machpager-fileobject-'));

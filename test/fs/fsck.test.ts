@@ -11,25 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
-import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import { call, ROOT } from '../helpers/in-process-fs.js';
 import type { FsError } from '../../daemon/fs/errors.js';
 import { acquireSqliteConnection } from '../../stores/index.js';
 import { runInProcess } from '../cli/harness.js';
 import { removeDir, tempDir } from '../helpers/mounted.js';
 
-const ROOT: FuseContext = { uid: 0, gid: 0, pid: 1 };
 const O_RDWR = 2;
 const PAGE = 4096;
-
-function call<T>(op: (reply: (err: FsError | null | undefined, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    try {
-      op((err, value) => (err ? reject(err) : resolve(value as T)));
-    } catch (err) {
-      reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  });
-}
 
 async function openFs(store: string): Promise<MachFilesystem> {
   return MachFilesystem.open({ store, cacheSize: 1 << 20, pageSize: PAGE, policy: 'lru', readOnly: false, cacheMode: 'direct', create: true, log: () => undefined });

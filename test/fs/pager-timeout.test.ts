@@ -10,11 +10,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MachFilesystem, type FilesystemConfig } from '../../daemon/fs/filesystem.js';
-import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import { call, ROOT } from '../helpers/in-process-fs.js';
 import { FsError } from '../../daemon/fs/errors.js';
 import type { Store } from '../../stores/index.js';
 
-const ROOT: FuseContext = { uid: 0, gid: 0, pid: 1 };
 const O_RDONLY = 0;
 const O_RDWR = 2;
 const TIMEOUT_MS = 300;
@@ -23,16 +23,6 @@ const SIZE = 64 * 1024;
 let dir: string;
 let fs: MachFilesystem | undefined;
 let logged: string[] = [];
-
-function call<T>(op: (reply: (err: FsError | null | undefined, value?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => {
-    try {
-      op((err, value) => (err ? reject(err) : resolve(value as T)));
-    } catch (err) {
-      reject(err instanceof Error ? err : new Error(String(err)));
-    }
-  });
-}
 
 function config(create: boolean): FilesystemConfig {
   return { store: `sqlite:${dir}/fs.db`, cacheSize: 1 << 20, pageSize: 4096, policy: 'mach', readOnly: false, cacheMode: 'direct', create, log: (line) => logged.push(line), pagerTimeoutMs: TIMEOUT_MS };

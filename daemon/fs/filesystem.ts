@@ -320,7 +320,7 @@ export class MachFilesystem implements FileObjectHost {
    */
   flushPending(inode: Inode): Promise<void> | undefined {
     const object = this.objects.get(inode.ino);
-    return object && !object.isFreed && object.pager.writer.heldCount > 0 ? object.pager.writeHeld() : undefined;
+    return object && !object.isFreed && object.pager.heldPages > 0 ? object.pager.writeHeld() : undefined;
   }
 
   /**

@@ -154,6 +154,11 @@ export class Pager {
     return this.requests.space;
   }
 
+  /** Pages whose write failed and that this pager holds until the store takes them. */
+  get heldPages(): number {
+    return this.writer.heldCount;
+  }
+
   get isDestroyed(): boolean {
     return this.destroyed;
   }

@@ -62,7 +62,9 @@ export class PagerRequests {
   private heldCount = 0;
   private lastHeldErrno: PagerErrno = EIO;
   private stopping = false;
-  /** Counters of pagers already freed, and the task's own (write_behind_waits). */
+  /** Times the gate closed: the task's own counter, reported as write_behind_waits. */
+  private writeBehindWaits = 0;
+  /** Counters of pagers already freed. */
   private readonly freedStats = emptyPagerStatistics();
   readonly log: (line: string) => void;
   readonly onError: (err: unknown) => void;
@@ -101,6 +103,7 @@ export class PagerRequests {
   statistics(): PagerStatistics {
     const sum = { ...this.freedStats };
     for (const pager of this.pagers.values()) addPagerStatistics(sum, pager.stats);
+    sum.write_behind_waits += this.writeBehindWaits;
     return sum;
   }
 
@@ -147,7 +150,7 @@ export class PagerRequests {
   /** Before each receive: hold it while the write-behind queues are full. */
   private gate(): Promise<void> | undefined {
     if (this.writeBehind < this.maxWriteBehind || this.stopping) return undefined;
-    this.freedStats.write_behind_waits++;
+    this.writeBehindWaits++;
     return new Promise<void>((resolve) => this.gateWaiters.push(resolve));
   }
 

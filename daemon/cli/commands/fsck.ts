@@ -13,7 +13,7 @@ import { FSCK_EXIT } from '../../fs/fsck/report.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
 import { jsonText } from '../control-cli.js';
 import { EXIT } from '../exit-codes.js';
-import { lockStore, type StoreLock } from '../store-lock.js';
+import { lockStore, type StoreLock } from '../../service/store-lock.js';
 import { resolveStore, type StoreLocation } from '../store-location.js';
 import type { CliCommand, CommandContext } from './command.js';
 

@@ -13,11 +13,11 @@ import { constants } from 'node:fs';
 import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanStaleMount, findMount, fuseBindingAvailable, readMountinfo } from '../fs/fuse-adapter.js';
-import { CliError, errorCode, errorMessage } from './cli-error.js';
-import type { CliDeps } from './deps.js';
-import { EXIT } from './exit-codes.js';
-import type { MountPlan } from './mount-plan.js';
-import type { StoreLocation } from './store-location.js';
+import { CliError, errorCode, errorMessage } from '../cli/cli-error.js';
+import type { CliDeps } from '../cli/deps.js';
+import { EXIT } from '../cli/exit-codes.js';
+import type { MountPlan } from '../cli/mount-plan.js';
+import type { StoreLocation } from '../cli/store-location.js';
 
 export interface Preflight {
   /** The mountpoint, absolute with its parent's symlinks resolved (what /proc/self/mountinfo shows). */

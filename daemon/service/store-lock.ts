@@ -13,9 +13,9 @@
  */
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { CliError, errorCode, errorMessage } from './cli-error.js';
-import { EXIT } from './exit-codes.js';
-import type { StoreLocation } from './store-location.js';
+import { CliError, errorCode, errorMessage } from '../cli/cli-error.js';
+import { EXIT } from '../cli/exit-codes.js';
+import type { StoreLocation } from '../cli/store-location.js';
 import { reservePath, takeFromReserve } from '../fs/reserve.js';
 
 export const LOCK_WAIT_MS = 15_000;

@@ -16,6 +16,8 @@ import {
   fileStoreLayout,
   fsStoreDataFile,
   parseFsStoreName,
+  fsStoreName,
+  type FsStoreName,
   ChecksumStore,
   checksummedFiles,
   checksummedPages,
@@ -84,18 +86,39 @@ export async function openDataStore(name: string, options: { create: boolean; pa
   return new FileDataStore(dir, layout.data, catalog, options.pageSize, options.readOnly);
 }
 
-class SqliteDataStore implements DataStore {
+/** What both kinds share: the typed name, and the catalog's connection (synced and released here). */
+abstract class CatalogDataStore {
+  readonly name: string;
+
+  protected constructor(
+    store: FsStoreName,
+    readonly catalog: SqliteConnection,
+    protected readonly pageSize: number,
+    protected readonly readOnly: boolean,
+  ) {
+    this.name = fsStoreName(store);
+  }
+
+  syncCatalog(): void {
+    this.catalog.sync();
+  }
+
+  close(): void {
+    this.catalog.release();
+  }
+}
+
+class SqliteDataStore extends CatalogDataStore implements DataStore {
   readonly kind = 'sqlite';
   readonly grows = false;
-  readonly name: string;
 
   constructor(
     readonly path: string,
-    readonly catalog: SqliteConnection,
-    private readonly pageSize: number,
-    private readonly readOnly: boolean,
+    catalog: SqliteConnection,
+    pageSize: number,
+    readOnly: boolean,
   ) {
-    this.name = `sqlite:${path}`;
+    super({ kind: 'sqlite', path }, catalog, pageSize, readOnly);
   }
 
   open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
@@ -124,30 +147,21 @@ class SqliteDataStore implements DataStore {
     if (!space) throw new StoreError('ENOENT', `no data for inode ${ino} in ${this.name}`);
     await this.catalog.markBlockDamaged(ino, Math.floor(offset / space.blockSize));
   }
-
-  syncCatalog(): void {
-    this.catalog.sync();
-  }
-
-  close(): void {
-    this.catalog.release();
-  }
 }
 
-class FileDataStore implements DataStore {
+class FileDataStore extends CatalogDataStore implements DataStore {
   readonly kind = 'file';
   readonly grows = true;
-  readonly name: string;
 
   constructor(
     readonly dir: string,
     /** DIR/data: the raw files, one per inode. */
     private readonly data: string,
-    readonly catalog: SqliteConnection,
-    private readonly pageSize: number,
-    private readonly readOnly: boolean,
+    catalog: SqliteConnection,
+    pageSize: number,
+    readOnly: boolean,
   ) {
-    this.name = `file:${dir}`;
+    super({ kind: 'file', path: dir }, catalog, pageSize, readOnly);
   }
 
   private pathOf(ino: number): string {
@@ -198,13 +212,5 @@ class FileDataStore implements DataStore {
 
   async markDamaged(ino: number, offset: number): Promise<void> {
     await markPageDamaged(this.catalog, ino, Math.floor(offset / this.pageSize));
-  }
-
-  syncCatalog(): void {
-    this.catalog.sync();
-  }
-
-  close(): void {
-    this.catalog.release();
   }
 }

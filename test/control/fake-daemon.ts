@@ -14,6 +14,7 @@ import type { CliDeps } from '../../daemon/cli/deps.js';
 import type { Terminal } from '../../daemon/cli/terminal.js';
 import type { FileRecord, HelloResult } from '../../daemon/control/protocol.js';
 import { socketCandidates } from '../../daemon/control/socket-path.js';
+import { LineBuffer } from '../../daemon/control/lines.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
 import type { MountEntry } from '../../daemon/fs/fuse-adapter.js';
 
@@ -65,13 +66,9 @@ export class FakeDaemon {
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
     socket.setEncoding('utf8');
-    let buffer = '';
+    const lines = new LineBuffer();
     socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
+      for (const line of lines.push(chunk)) {
         const req = JSON.parse(line) as { id: unknown; method: string; params?: Record<string, unknown> };
         const seen: SeenRequest = { id: req.id, method: req.method, params: req.params ?? {} };
         this.requests.push(seen);

@@ -13,11 +13,12 @@ import { constants } from 'node:fs';
 import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanStaleMount, findMount, fuseBindingAvailable, readMountinfo } from '../fs/fuse-adapter.js';
-import { CliError, errorCode, errorMessage } from './cli-error.js';
-import type { CliDeps } from './deps.js';
-import { EXIT } from './exit-codes.js';
-import type { MountPlan } from './mount-plan.js';
-import type { StoreLocation } from './store-location.js';
+import { CliError, errorCode, errorMessage } from '../cli/cli-error.js';
+import type { CliDeps } from '../cli/deps.js';
+import { EXIT } from '../cli/exit-codes.js';
+import type { MountPlan } from '../cli/mount-plan.js';
+import type { StoreLocation } from '../cli/store-location.js';
+import { FILE_STORE_CATALOG, FILE_STORE_DATA, fileStoreLayout, sqliteFiles } from '../../stores/fs-store.js';
 
 export interface Preflight {
   /** The mountpoint, absolute with its parent's symlinks resolved (what /proc/self/mountinfo shows). */
@@ -54,11 +55,6 @@ function bounded<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
     timer = setTimeout(() => resolve(onTimeout()), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** A SQLite file and the files SQLite puts beside it. */
-function sqliteFiles(file: string): string[] {
-  return [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
 }
 
 // ---------------------------------------------------------------------------
@@ -245,7 +241,8 @@ async function checkStore(plan: MountPlan): Promise<Pick<Preflight, 'storeExists
   }
 
   // file:DIR
-  const catalog = path.join(store.path, 'catalog.db');
+  const layout = fileStoreLayout(store.path);
+  const catalog = layout.catalog;
   if (info === undefined) {
     await checkCreatable(store, readOnly);
     return { storeExists: false, create: true, mayCreate: [store.path] };
@@ -258,12 +255,13 @@ async function checkStore(plan: MountPlan): Promise<Pick<Preflight, 'storeExists
     return { storeExists: true, create: false, mayCreate: [] };
   }
   const names = await readdir(store.path);
-  const foreign = names.filter((n) => !sqliteFiles('catalog.db').includes(n) && n !== 'data' && n !== 'catalog.db.lock');
-  if (foreign.length > 0 || names.includes('data')) {
+  const own = [...sqliteFiles(FILE_STORE_CATALOG), FILE_STORE_DATA, path.basename(layout.lock)];
+  const foreign = names.filter((n) => !own.includes(n));
+  if (foreign.length > 0 || names.includes(FILE_STORE_DATA)) {
     throw new CliError(what, `${store.path} is a directory with other files and no machpager catalog (catalog.db); use a new or empty directory`, EXIT.DATAERR);
   }
   if (readOnly) throw new CliError(what, `${store.path} holds no store yet (a read-only mount creates nothing)`, EXIT.NOINPUT);
-  return { storeExists: false, create: true, mayCreate: await missing([...sqliteFiles(catalog), path.join(store.path, 'data')]) };
+  return { storeExists: false, create: true, mayCreate: await missing([...sqliteFiles(catalog), layout.data]) };
 }
 
 /** The store is not already mounted somewhere (its name is the mount's source: fsname). */

@@ -28,10 +28,10 @@ import { startMetrics, type MetricsEndpoint } from '../control/metrics.js';
 import { ControlServer } from '../control/server.js';
 import { socketCandidates } from '../control/socket-path.js';
 import { machpagerVersion } from '../version.js';
-import { CliError, errorMessage, toCliError } from './cli-error.js';
-import type { CliDeps, FilesystemConfig, MountableFilesystem } from './deps.js';
-import { EXIT } from './exit-codes.js';
-import { describePlan, type MountPlan } from './mount-plan.js';
+import { CliError, errorMessage, toCliError } from '../cli/cli-error.js';
+import type { CliDeps, FilesystemConfig, MountableFilesystem } from '../cli/deps.js';
+import { EXIT } from '../cli/exit-codes.js';
+import { describePlan, type MountPlan } from '../cli/mount-plan.js';
 import type { Preflight } from './preflight.js';
 import { lockStore, type StoreLock } from './store-lock.js';
 

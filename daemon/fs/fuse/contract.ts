@@ -159,7 +159,7 @@ export interface FuseOperations {
   readlink?(ctx: Ctx, path: string, reply: Reply<string>): void;
   /** `value` is valid until `reply`: copy it. */
   setxattr?(ctx: Ctx, path: string, name: string, value: Buffer, flags: number, reply: ReplyVoid): void;
-  /** Reply the whole value; the adapter answers ERANGE if it does not fit `size` (size 0 asks for the length). ENODATA: no such attribute. */
+  /** Reply the whole value; FuseMount answers ERANGE if it does not fit `size` (size 0 asks for the length). ENODATA: no such attribute. */
   getxattr?(ctx: Ctx, path: string, name: string, size: number, reply: Reply<Buffer>): void;
   listxattr?(ctx: Ctx, path: string, size: number, reply: Reply<readonly string[]>): void;
   removexattr?(ctx: Ctx, path: string, name: string, reply: ReplyVoid): void;

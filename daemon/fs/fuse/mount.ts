@@ -252,13 +252,13 @@ export class FuseMount extends EventEmitter<FuseMountEvents> {
     const mnt = this.resolved;
     // Each fusermount is bounded (see fusermount): the stop must go on.
     const tryMs = this.options.unmountTryMs ?? 10_000;
-    const bounded = (lazy: boolean): Promise<void> => fusermount(mnt, { lazy, timeoutMs: tryMs });
+    const attempt = (lazy: boolean): Promise<void> => fusermount(mnt, { lazy, timeoutMs: tryMs });
     try {
-      await bounded(false);
+      await attempt(false);
     } catch (err) {
       if (await this.stillMounted()) {
         try {
-          await bounded(true);
+          await attempt(true);
         } catch (lazyErr) {
           if (await this.stillMounted()) {
             this.current = 'mounted';
@@ -429,7 +429,8 @@ export class FuseMount extends EventEmitter<FuseMountEvents> {
       resolve?.();
     });
 
-    // read and write: the hot path, written out (a cache hit answers inside the call: no promise, no timer).
+    // read and write: the hot path, written out (not through request(), and one handler each, so
+    // that each call site sees one target): a cache hit answers inside the call, no promise, no timer.
     if (ops.read) {
       const sig = signal('read');
       const read = ops.read.bind(ops);

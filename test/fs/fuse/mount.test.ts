@@ -1,5 +1,5 @@
 /**
- * The FUSE adapter, mounted for real. Each test starts the in-memory
+ * FuseMount (daemon/fs/fuse/), mounted for real. Each test starts the in-memory
  * fixture (dist/bench/fuse-memfs.js, built by `npm run build`) in a child
  * process and drives it with real programs, also in child processes: this
  * process never touches the mount itself. Readiness is awaited from the

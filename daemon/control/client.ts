@@ -27,7 +27,7 @@
 import net from 'node:net';
 import { realpath as fsRealpath } from 'node:fs/promises';
 import path from 'node:path';
-import { readMountinfo, type MountEntry } from '../fs/fuse-adapter.js';
+import { type MountEntry, readMountinfo } from '../fs/fuse/mount-table.js';
 import { ControlError, malformed } from './control-error.js';
 import { LineBuffer } from './lines.js';
 import type { ControlMethods, ControlResponse } from './protocol.js';

@@ -10,9 +10,9 @@
  * the mountpoint must not hang the check.
  */
 import { constants } from 'node:fs';
-import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { access, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { cleanStaleMount, findMount, fuseBindingAvailable, readMountinfo } from '../fs/fuse-adapter.js';
+import { cleanStaleMount, findMount, readMountinfo, userAllowOther } from '../fs/fuse/mount-table.js';
 import { CliError, errorCode, errorMessage } from '../cli/cli-error.js';
 import type { CliDeps } from '../cli/deps.js';
 import { EXIT } from '../cli/exit-codes.js';
@@ -73,18 +73,11 @@ export async function checkFuse(deps: CliDeps): Promise<void> {
     const why = code(err) === 'ENOENT' ? 'does not exist (load the module: modprobe fuse)' : `cannot be opened (${code(err)}; is this user allowed to use FUSE?)`;
     throw new CliError('FUSE: /dev/fuse', why, EXIT.UNAVAILABLE);
   }
+  // Loaded here, when a mount is about to need it, not by importing this module.
+  const { fuseBindingAvailable } = await import('../fs/fuse/binding.js');
   if (!fuseBindingAvailable()) throw new CliError('FUSE', 'the FUSE binding is not built (run: npm run build:fuse)', EXIT.UNAVAILABLE);
   if (!(await onPath(deps.env, ['fusermount', 'fusermount3']))) {
     throw new CliError('FUSE', 'fusermount is not installed (Debian: apt install fuse)', EXIT.UNAVAILABLE);
-  }
-}
-
-async function userAllowOther(confPath: string): Promise<boolean> {
-  try {
-    const conf = await readFile(confPath, 'utf8');
-    return conf.split('\n').some((line) => line.trim() === 'user_allow_other');
-  } catch {
-    return false;
   }
 }
 

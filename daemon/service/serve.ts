@@ -23,7 +23,9 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { FuseMount, fusermount, type FuseMountOptions } from '../fs/fuse-adapter.js';
+import type { FuseMountOptions } from '../fs/fuse/options.js';
+import { fusermount } from '../fs/fuse/mount-table.js';
+import { FuseMount } from '../fs/fuse/mount.js';
 import { startMetrics, type MetricsEndpoint } from '../control/metrics.js';
 import { ControlServer } from '../control/server.js';
 import { socketCandidates } from '../control/socket-path.js';

@@ -16,7 +16,7 @@ import type { FileRecord, HelloResult } from '../../daemon/control/protocol.js';
 import { socketCandidates } from '../../daemon/control/socket-path.js';
 import { LineBuffer } from '../../daemon/control/lines.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
-import type { MountEntry } from '../../daemon/fs/fuse-adapter.js';
+import type { MountEntry } from '../../daemon/fs/fuse/mount-table.js';
 
 /** The uid the in-process CLI runs as (its sockets go to $XDG_RUNTIME_DIR/machpager). */
 export const UID = 1000;

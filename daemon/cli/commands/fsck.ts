@@ -7,7 +7,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { CommanderError, Option, type Command } from 'commander';
-import { readMountinfo } from '../../fs/fuse-adapter.js';
+import { readMountinfo } from '../../fs/fuse/mount-table.js';
 import { FSCK_EXIT } from '../../fs/fsck/report.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
 import { jsonText } from '../control-cli.js';

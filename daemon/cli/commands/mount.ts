@@ -6,7 +6,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, policyNames } from '../../../kernel/index.js';
 import { formatMetricsAddress } from '../../control/metrics-address.js';
-import { buildMountOptions } from '../../fs/fuse-adapter.js';
+import { buildMountOptions } from '../../fs/fuse/options.js';
 import { runDaemonChild, startDaemon } from '../../service/daemonize.js';
 import { formatDuration } from '../duration.js';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.js';

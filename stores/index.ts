@@ -29,7 +29,7 @@ export {
 } from './sqlite-connection.js';
 export { crc32, DAMAGED_CRC } from './crc32.js';
 export { ChecksumStore, type ChecksumTable } from './checksum.js';
-export { SqlitePageChecksums, dropPageChecksums, markPageDamaged, checksummedPages, checksummedFiles } from './sqlite-checksums.js';
+export { SqlitePageChecksums, dropPageChecksums, markPageDamaged, checksummedPages, checksummedFiles, lastChecksummedPage } from './sqlite-checksums.js';
 export { CompositeStore, type Segment } from './composite.js';
 export { ConcatStore } from './concat.js';
 export { InterleaveStore } from './ileave.js';

@@ -87,11 +87,8 @@ export class SqlitePageChecksums implements ChecksumTable {
   }
 
   end(): number {
-    const s = statements(this.connection);
-    if (!s) return 0;
-    this.connection.flush();
-    const last = s.last.get(this.file);
-    return typeof last === 'number' ? last + 1 : 0;
+    const last = lastChecksummedPage(this.connection, this.file);
+    return last === undefined ? 0 : last + 1;
   }
 
   put(first: number, crcs: readonly number[]): Promise<void> {
@@ -154,6 +151,15 @@ export function checksummedPages(connection: SqliteConnection, file: number): nu
   if (!s) return [];
   connection.flush();
   return s.pages.all(file);
+}
+
+/** The last page of `file` with a recorded CRC; undefined when none has one. */
+export function lastChecksummedPage(connection: SqliteConnection, file: number): number | undefined {
+  const s = statements(connection);
+  if (!s) return undefined;
+  connection.flush();
+  const last = s.last.get(file);
+  return typeof last === 'number' ? last : undefined;
 }
 
 /** The data files that have recorded CRCs. */

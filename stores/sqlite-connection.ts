@@ -134,6 +134,7 @@ export class SqliteConnection {
   private readonly deleteSpace;
   private readonly selectBlocks;
   private readonly selectBlockNumbers;
+  private readonly selectLastBlock;
   private readonly markBlock;
   private readonly selectAnyBlock;
   private readonly upsertBlock;
@@ -170,6 +171,8 @@ export class SqliteConnection {
       `SELECT block, data, ${crc} FROM store_block WHERE space = ? AND block >= ? AND block < ? ORDER BY block`,
     );
     this.selectBlockNumbers = db.prepare<[number], number>('SELECT block FROM store_block WHERE space = ? ORDER BY block').pluck();
+    // max() over one space is answered from the primary key's index: one descent, no scan.
+    this.selectLastBlock = db.prepare<[number], number | null>('SELECT max(block) FROM store_block WHERE space = ?').pluck();
     this.markBlock = this.hasBlockCrc ? db.prepare<[number, number, number]>('UPDATE store_block SET crc = ? WHERE space = ? AND block = ?') : undefined;
     this.selectAnyBlock = db.prepare<[number, number, number]>(
       'SELECT 1 FROM store_block WHERE space = ? AND block >= ? AND block < ? LIMIT 1',
@@ -266,6 +269,13 @@ export class SqliteConnection {
   blockNumbers(space: number): number[] {
     this.flush();
     return this.guard('read', () => this.selectBlockNumbers.all(space));
+  }
+
+  /** The number of the last block of `space` that holds data; undefined when none does. */
+  lastBlock(space: number): number | undefined {
+    this.flush();
+    const last = this.guard('read', () => this.selectLastBlock.get(space));
+    return typeof last === 'number' ? last : undefined;
   }
 
   /** Queue marking one block damaged: its reads give EIO until it is written again (fsck --repair). */

@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 import type { Timespec } from './fuse/contract.js';
 import { FsError } from './errors.js';
-import { S_IFDIR } from './mode.js';
+import { S_IFDIR, S_IFMT, S_IFREG } from './mode.js';
 
 export const ROOT_INO = 1;
 
@@ -145,6 +145,8 @@ export class Catalog {
   private readonly countInodes;
   private readonly countOrphans;
   private readonly selectMeta;
+  private readonly upsertMeta;
+  private readonly selectFileSizes;
 
   constructor(readonly db: Database.Database) {
     this.selectInode = db.prepare<[number], InodeRow>('SELECT * FROM inode WHERE ino = ?');
@@ -182,6 +184,8 @@ export class Catalog {
     this.countInodes = db.prepare<[], number>('SELECT count(*) FROM inode').pluck();
     this.countOrphans = db.prepare<[], number>('SELECT count(*) FROM orphan').pluck();
     this.selectMeta = db.prepare<[string], unknown>('SELECT value FROM fs_meta WHERE key = ?').pluck();
+    this.upsertMeta = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO fs_meta (key, value) VALUES (?, ?)');
+    this.selectFileSizes = db.prepare<[], { ino: number; size: number }>(`SELECT ino, size FROM inode WHERE (mode & ${S_IFMT}) = ${S_IFREG} ORDER BY ino`);
   }
 
   /**
@@ -217,6 +221,15 @@ export class Catalog {
 
   meta(key: string): unknown {
     return this.selectMeta.get(key);
+  }
+
+  setMeta(key: string, value: number | string): void {
+    this.upsertMeta.run(key, value);
+  }
+
+  /** Every regular file's inode number and size, in inode order. */
+  fileSizes(): { ino: number; size: number }[] {
+    return this.selectFileSizes.all();
   }
 
   get(ino: number): InodeRecord | undefined {

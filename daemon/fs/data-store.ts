@@ -21,6 +21,7 @@ import {
   ChecksumStore,
   checksummedFiles,
   checksummedPages,
+  lastChecksummedPage,
   dropPageChecksums,
   FileStore,
   markPageDamaged,
@@ -50,6 +51,12 @@ export interface DataStore {
   inodesWithData(): Promise<number[]>;
   /** Byte offsets of the pages of `ino` that hold stored data or a checksum, in order (fsck reads them all). */
   storedPages(ino: number): Promise<number[]>;
+  /**
+   * One past the last byte of `ino`'s stored data or checksums, a whole
+   * number of pages (0: none): what mount recovery compares with the
+   * file's size. An index lookup, never a scan of the pages.
+   */
+  storedEnd(ino: number): Promise<number>;
   /** Mark the page of `ino` at `offset` damaged: its reads give EIO until it is written again (fsck --repair). */
   markDamaged(ino: number, offset: number): Promise<void>;
   /** Make the catalog durable (stores sync themselves). */
@@ -142,6 +149,12 @@ class SqliteDataStore extends CatalogDataStore implements DataStore {
     return Promise.resolve(this.catalog.blockNumbers(ino).map((block) => block * space.blockSize));
   }
 
+  storedEnd(ino: number): Promise<number> {
+    const space = this.catalog.getSpace(ino);
+    const last = space ? this.catalog.lastBlock(ino) : undefined;
+    return Promise.resolve(space && last !== undefined ? (last + 1) * space.blockSize : 0);
+  }
+
   async markDamaged(ino: number, offset: number): Promise<void> {
     const space = this.catalog.getSpace(ino);
     if (!space) throw new StoreError('ENOENT', `no data for inode ${ino} in ${this.name}`);
@@ -196,18 +209,28 @@ class FileDataStore extends CatalogDataStore implements DataStore {
     return [...inos].sort((a, b) => a - b);
   }
 
+  /** The length of `ino`'s data file (0 when it has none). */
+  private async fileLength(ino: number): Promise<number> {
+    try {
+      return (await stat(this.pathOf(ino))).size;
+    } catch (err) {
+      if ((err as { code?: unknown }).code === 'ENOENT') return 0;
+      throw err;
+    }
+  }
+
   async storedPages(ino: number): Promise<number[]> {
-    const size = await stat(this.pathOf(ino)).then(
-      (st) => st.size,
-      (err: unknown) => {
-        if ((err as { code?: unknown }).code === 'ENOENT') return 0;
-        throw err;
-      },
-    );
+    const size = await this.fileLength(ino);
     const pages = new Set<number>();
     for (let page = 0; page * this.pageSize < size; page++) pages.add(page);
     for (const page of checksummedPages(this.catalog, ino)) pages.add(page);
     return [...pages].sort((a, b) => a - b).map((page) => page * this.pageSize);
+  }
+
+  async storedEnd(ino: number): Promise<number> {
+    const last = lastChecksummedPage(this.catalog, ino);
+    const pages = Math.max(Math.ceil((await this.fileLength(ino)) / this.pageSize), last === undefined ? 0 : last + 1);
+    return pages * this.pageSize;
   }
 
   async markDamaged(ino: number, offset: number): Promise<void> {

@@ -19,6 +19,7 @@ import type { Inode } from './inode.js';
 import { Namespace } from './namespace.js';
 import { PageTraceRecorder, type PageTraceStatus } from './page-trace.js';
 import { buildOperations } from './operations.js';
+import { trimPastSizes, type TrimCounts } from './recovery-trim.js';
 import { Reserve, reserveSize } from './reserve.js';
 import { SpaceAccount } from './space.js';
 
@@ -53,6 +54,14 @@ export interface FilesystemConfig {
   pagerTimeoutMs?: number;
 }
 
+/**
+ * The catalog's clean mark (ext2's s_state, the Hurd's
+ * diskfs_set_hypermetadata(wait, clean)): 0 while a daemon serves the
+ * store, 1 once it stopped cleanly. A store without it (made before it
+ * existed, or never mounted) counts as unclean.
+ */
+const CLEAN_KEY = 'clean';
+
 /** A store that keeps refusing writes must not fill the daemon's memory: past this, writes get its errno. */
 const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
 
@@ -72,6 +81,8 @@ export class MachFilesystem implements FileObjectHost {
   tracer: PageTraceRecorder | undefined;
   /** The rules every file's store obeys, when the mount injects faults (config.inject). */
   faults: FaultInjector | undefined;
+  /** What mount recovery trimmed past files' sizes (all 0 after a clean stop: it did not look). */
+  readonly recovered: TrimCounts = { files: 0, bytes: 0, failed: 0 };
   private nextHandle = 1;
   /** I/O counters of the file stores already closed. */
   private readonly closedStoreStats: StoreStats = { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 };
@@ -399,8 +410,19 @@ export class MachFilesystem implements FileObjectHost {
     this.namespace.flush();
     await this.kernel.shutdown();
     await this.requests.shutdown();
+    this.markClean();
     this.data.syncCatalog();
     this.data.close();
+  }
+
+  /** Everything is stored: the next mount need not look for what a crash leaves (unless recovery left some of it). */
+  private markClean(): void {
+    if (this.config.readOnly || this.recovered.failed > 0) return;
+    try {
+      this.freeingSync(() => this.catalog.setMeta(CLEAN_KEY, 1));
+    } catch (err) {
+      this.log(`marking the store clean: ${String(err)}; the next mount checks it as after a crash`);
+    }
   }
 
   // ------------------------------------------------------------------ mount-time recovery
@@ -408,10 +430,15 @@ export class MachFilesystem implements FileObjectHost {
   /**
    * What a crash left: files unlinked while open (orphans, and libfuse's
    * .fuse_hidden* names) go now; so does page data of inodes that no
-   * longer exist.
+   * longer exist. After an unclean stop, also data past files' sizes
+   * (recovery-trim.ts). The store is marked unclean, durably, before
+   * anything else: a crash from now on leaves it so.
    */
   private async recover(): Promise<void> {
     if (this.config.readOnly) return;
+    const clean = this.catalog.meta(CLEAN_KEY) === 1;
+    this.freeingSync(() => this.catalog.setMeta(CLEAN_KEY, 0));
+    this.data.syncCatalog();
     for (const { parent, name, ino } of this.catalog.hiddenEntries()) {
       const record = this.catalog.get(ino);
       const dir = this.catalog.get(parent);
@@ -426,6 +453,15 @@ export class MachFilesystem implements FileObjectHost {
     for (const ino of await this.data.inodesWithData()) {
       if (ino !== ROOT_INO && !this.catalog.get(ino)) await this.recoverData(ino);
     }
+    if (clean) return;
+    Object.assign(
+      this.recovered,
+      await trimPastSizes(this.data, this.catalog.fileSizes(), this.pageSize, {
+        freeing: (change) => this.freeing(change),
+        log: this.log,
+        pathOf: (ino) => this.catalog.pathOf(ino) ?? `(inode ${ino}, no name)`,
+      }),
+    );
   }
 
   /** Remove the data of an inode that is gone; a failure is said and left for the next mount (a full disk must still mount). */

@@ -2,7 +2,8 @@
  * fsck of the page data against the catalog: data (or checksums) for
  * inodes that do not exist or are no regular files; data past a file's
  * size (a crash after write-back, before the size reached the catalog: the
- * repair extends the size over it, as e2fsck does, rather than drop data);
+ * next mount drops it, recovery-trim.ts; the repair, run before that mount,
+ * extends the size over it, as e2fsck does, rather than drop data);
  * and every stored page read through the same checksummed path a mount
  * uses, so a page that fails here fails there. A damaged page is marked
  * (its reads keep failing with EIO, its bytes stay where they are, a write

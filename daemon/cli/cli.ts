@@ -101,7 +101,11 @@ export async function runMountHelper(argv: readonly string[], deps: CliDeps): Pr
   return runCli(args, deps);
 }
 
-/** Run and exit the process with the code (what the executables do). */
+/**
+ * Run and exit the process with the code (what the executables do), once
+ * stdout and stderr have handed everything to their readers: a pipe takes
+ * 64 KiB at a time, and process.exit would cut the rest.
+ */
 export async function exitWith(run: Promise<number>): Promise<never> {
   let code: number;
   try {
@@ -110,5 +114,21 @@ export async function exitWith(run: Promise<number>): Promise<never> {
     process.stderr.write(`machpager: ${oneLine(errorMessage(err))}\n`);
     code = EXIT.FAILURE;
   }
+  await Promise.all([drained(process.stdout), drained(process.stderr)]);
   process.exit(code);
+}
+
+/** Resolves when `stream` has written what it was given (an empty write's callback comes after it), or can write no more (its reader is gone). */
+function drained(stream: NodeJS.WriteStream): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off('error', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('error', done);
+    stream.on('close', done);
+    stream.write('', done);
+  });
 }

@@ -144,6 +144,24 @@ export function mountArg(positional: string | undefined, option: string | undefi
   return positional ?? option;
 }
 
+/**
+ * A command that takes a VALUE and the mount the way stats does, `[VALUE]
+ * [MOUNTPOINT]`: one word alone is the value if `isValue` says so, else the
+ * mount (`policy /mnt/x` shows, `policy lru /mnt/x` switches). -m may name
+ * the mount too; both must agree.
+ */
+export function valueAndMount(
+  first: string | undefined,
+  second: string | undefined,
+  option: string | undefined,
+  isValue: (word: string) => boolean,
+  command: Command,
+): { value: string | undefined; mount: string | undefined } {
+  if (second !== undefined) return { value: first, mount: mountArg(second, option, command) };
+  if (first === undefined || isValue(first)) return { value: first, mount: option };
+  return { value: undefined, mount: mountArg(first, option, command) };
+}
+
 /** JSON for stdout: one document, indented. */
 export function jsonText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;

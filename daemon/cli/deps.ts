@@ -60,12 +60,18 @@ export interface CliDeps {
   readonly terminal?: Terminal;
   /** The wait between refreshes of stats -w and top (default: a timer); rejects with an AbortError when `signal` aborts. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Aborted when stdout's reader has gone (EPIPE: `stats -w 1 | head -2`): watching commands stop, as vmstat does. */
+  readonly outputClosed?: AbortSignal;
 }
 
 /** The real surroundings, with `overrides` (the factory at least). */
 export function processDeps(overrides: Partial<CliDeps> & Pick<CliDeps, 'openFilesystem'>): CliDeps {
-  // A reader that went away (EPIPE) must not become an uncaught error of a daemon serving a mount.
-  process.stdout.on('error', () => undefined);
+  // A reader that went away (EPIPE) must not become an uncaught error of a daemon serving a mount;
+  // a command that keeps printing (stats -w, top) hears of it and stops.
+  const outputClosed = new AbortController();
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') outputClosed.abort();
+  });
   process.stderr.on('error', () => undefined);
   return {
     env: process.env,
@@ -77,6 +83,7 @@ export function processDeps(overrides: Partial<CliDeps> & Pick<CliDeps, 'openFil
     stderr: (text) => process.stderr.write(text),
     self: { command: process.execPath, args: [...process.execArgv, process.argv[1] ?? ''] },
     terminal: processTerminal(),
+    outputClosed: outputClosed.signal,
     ...overrides,
   };
 }

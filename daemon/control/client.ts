@@ -62,6 +62,8 @@ export interface MachpagerMount {
   readonly source: string;
   /** The uid the mount belongs to (user_id= in mountinfo), when known. */
   readonly owner: number | undefined;
+  /** Not in the mount table: a path given by the user, tried as a mountpoint in case its daemon answers. */
+  readonly unlisted?: boolean;
 }
 
 /** A local path, resolved, and where it is inside its mount. */
@@ -145,7 +147,7 @@ export async function resolveMount(given: string | undefined, env: LocateEnv): P
   const mounts = await machpagerMounts(env);
   if (given !== undefined) {
     const real = await resolveLocal(given, env);
-    return mountContaining(mounts, real) ?? { mountpoint: real, source: '', owner: undefined };
+    return mountContaining(mounts, real) ?? { mountpoint: real, source: '', owner: undefined, unlisted: true };
   }
   const here = mountContaining(mounts, await resolveLocal('.', env));
   if (here) return here;
@@ -275,6 +277,11 @@ export class ControlClient {
     }
     if (mount.owner !== undefined && mount.owner !== options.runtime.uid && options.runtime.uid !== 0) {
       throw new ControlError('EACCES', `permission denied: the mount belongs to another user (uid ${mount.owner})`);
+    }
+    if (mount.unlisted === true) {
+      // Not in the mount table and no daemon: the path is simply not on a machpager mount.
+      const missing = !(await fsRealpath(mount.mountpoint).then(() => true, () => false));
+      throw new ControlError('ENOENT', missing ? 'no such file or directory' : 'not in a machpager mount');
     }
     throw new ControlError('ECONNREFUSED', 'no machpager daemon serving it (is it mounted?)');
   }

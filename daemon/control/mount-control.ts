@@ -138,6 +138,7 @@ export class MountControl {
   async evict(params: Record<string, unknown>): Promise<Result<'evict'>> {
     const p = optionalString(params.path, 'path');
     const all = optionalBoolean(params.all, 'all') ?? false;
+    const recursive = optionalBoolean(params.recursive, 'recursive') ?? false;
     if ((p === undefined) === !all) throw new ControlError('EINVAL', 'evict takes a path or all, one of them');
     let targets: FileObject[];
     if (all) {
@@ -145,7 +146,12 @@ export class MountControl {
     } else {
       const inode = this.resolve(p as string);
       if (isDir(inode.mode)) {
-        targets = [...this.liveObjects()].filter((o) => (this.fs.catalog.pathOf(o.inode.ino) ?? '').startsWith(p === '/' ? '/' : `${p}/`));
+        // A directory's own files, as `files DIR` lists them; the whole tree below it with recursive.
+        const dir = p === '/' ? '' : (p as string);
+        targets = [...this.liveObjects()].filter((o) => {
+          const at = this.fs.catalog.pathOf(o.inode.ino) ?? '';
+          return at.startsWith(`${dir}/`) && (recursive || !at.slice(dir.length + 1).includes('/'));
+        });
       } else {
         const object = this.fs.objects.get(inode.ino);
         targets = object && !object.isFreed ? [object] : [];

@@ -83,7 +83,7 @@ export interface ControlMethods {
   stats: { params: Record<string, never>; result: StatsRecord };
   files: { params: { paths?: string[]; recursive?: boolean }; result: FileRecord[] };
   sync: { params: { path?: string }; result: { synced: string } };
-  evict: { params: { path?: string; all?: boolean }; result: { evicted_pages: number; files: number } };
+  evict: { params: { path?: string; all?: boolean; recursive?: boolean }; result: { evicted_pages: number; files: number } };
   policy: { params: { name?: string }; result: { policy: string; previous?: string; policies: string[] } };
   /** frames_retiring: what a shrink still owes when it answers (wired pages it waits for). */
   trace: { params: { action: 'start' | 'stop' | 'status'; path?: string }; result: TraceResult };

@@ -320,8 +320,10 @@ describe('sync, evict, policy, cache-size', () => {
     const d = await daemon({ evict: (p) => ({ result: p.all === true ? { evicted_pages: 120, files: 3 } : { evicted_pages: 8, files: 1 } }) });
     expect(await cli(['evict', 'mnt/dir/a', 'mnt/big'])).toMatchObject({ code: 0, stdout: 'evicted 16 pages of 2 files (mnt/dir/a mnt/big)\n' });
     expect(await cli(['evict', '--all', mnt])).toMatchObject({ code: 0, stdout: `evicted 120 pages of 3 files (${mnt})\n` });
+    // -R goes into directories, as files -R does.
+    expect(await cli(['evict', '-R', 'mnt/dir'])).toMatchObject({ code: 0 });
     expect(JSON.parse((await cli(['evict', '--all', '--json'])).stdout)).toEqual({ evicted_pages: 120, files: 3 });
-    expect(d.params('evict')).toEqual([{ path: '/dir/a' }, { path: '/big' }, { all: true }, { all: true }]);
+    expect(d.params('evict')).toEqual([{ path: '/dir/a' }, { path: '/big' }, { all: true }, { path: '/dir', recursive: true }, { all: true }]);
     const neither = await cli(['evict']);
     expect({ code: neither.code, stderr: neither.stderr }).toEqual({ code: EXIT.USAGE, stderr: 'machpager: evict: name the files (PATH...) or say --all\n' });
   });
@@ -343,6 +345,10 @@ describe('sync, evict, policy, cache-size', () => {
     const bad = await cli(['policy', 'nope']);
     expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: EXIT.USAGE, stderr: 'machpager: policy nope: unknown policy (known: mach, fifo, lru)\n' });
     expect(d.params('policy')).toEqual([{}, { name: 'lru' }, {}, { name: 'nope' }]);
+    // The mount the way stats takes it: a path alone shows, NAME MOUNTPOINT switches.
+    expect(await cli(['policy', mnt], { mounts: [mnt, path.join(tmp, 'other')] })).toMatchObject({ code: 0, stdout: 'policy: lru (available: mach, fifo, lru)\n' });
+    expect(await cli(['policy', 'fifo', mnt], { mounts: [mnt, path.join(tmp, 'other')] })).toMatchObject({ code: 0, stdout: 'policy: lru -> fifo\n' });
+    expect(d.params('policy').slice(4)).toEqual([{}, { name: 'fifo' }]);
   });
 
   it('cache-size shows, and resizes (K/M/G sizes sent in bytes); a bad size is refused before asking', async () => {
@@ -355,6 +361,10 @@ describe('sync, evict, policy, cache-size', () => {
     const bad = await cli(['cache-size', '12Q']);
     expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: EXIT.USAGE, stderr: 'machpager: cache-size 12Q: not a size (a number with an optional K, M or G suffix: 64M, 512K)\n' });
     expect(d.params('cacheSize')).toEqual([{}, { size: 1048576 }, { size: 524288 }]);
+    // A path alone is the mount; SIZE MOUNTPOINT resizes it.
+    expect(await cli(['cache-size', mnt], { mounts: [mnt, path.join(tmp, 'other')] })).toMatchObject({ code: 0, stdout: 'cache size: 2M (512 frames of 4K)\n' });
+    expect(await cli(['cache-size', '1M', mnt], { mounts: [mnt, path.join(tmp, 'other')] })).toMatchObject({ code: 0, stdout: 'cache size: 2M -> 1M (256 frames of 4K)\n' });
+    expect(d.params('cacheSize').slice(3)).toEqual([{}, { size: 1048576 }]);
   });
 });
 

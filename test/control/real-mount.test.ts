@@ -169,6 +169,15 @@ describe('a known workload through a real mount', () => {
     expect(flat.map((r) => r.path)).toEqual(['/d/one']);
   });
 
+  it('evict takes a directory as files does: its own files, the whole tree with -R', async () => {
+    await read('d/one');
+    await read('d/e/two');
+    expect(await cli(['evict', path.join(mnt, 'd')])).toMatchObject({ code: 0, stdout: expect.stringMatching(/ of 1 file \(/) as unknown });
+    expect(await file('d/e/two')).toMatchObject({ resident_fraction: 1 });
+    expect(await cli(['evict', '-R', path.join(mnt, 'd')])).toMatchObject({ code: 0, stdout: expect.stringMatching(/ of 1 file \(/) as unknown });
+    expect(await file('d/e/two')).toMatchObject({ resident_pages: 0 });
+  });
+
   it('policy and cache-size change while mounted, and stats shows it', async () => {
     expect(await cli(['policy', '-m', mnt])).toMatchObject({ code: 0, stdout: expect.stringMatching(/^policy: mach \(available: .*lru.*\)\n$/) as unknown });
     expect(await cli(['policy', 'lru', '-m', mnt])).toMatchObject({ code: 0, stdout: 'policy: mach -> lru\n' });

@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import { formatSize, parseSize } from '../../../stores/size.js';
 import { checkResult } from '../../control/stats-record.js';
 import { usageError } from '../cli-error.js';
-import { chooseMount, jsonText, LONG_CALL_TIMEOUT_MS, mountOption, parseSeconds, timeoutOption, withClient } from '../control-cli.js';
+import { chooseMount, jsonText, LONG_CALL_TIMEOUT_MS, mountOption, parseSeconds, timeoutOption, valueAndMount, withClient } from '../control-cli.js';
 import type { CliCommand, CommandContext } from './command.js';
 
 interface CacheSizeOptions {
@@ -23,9 +23,15 @@ interface CacheSizeResult {
   previous?: number;
 }
 
-async function runCacheSize(sizeText: string | undefined, command: Command, ctx: CommandContext): Promise<void> {
+/** A word that is a size rather than a mount: it starts with a digit. */
+function isSizeWord(word: string): boolean {
+  return /^\d/.test(word);
+}
+
+async function runCacheSize(first: string | undefined, second: string | undefined, command: Command, ctx: CommandContext): Promise<void> {
   const opts = command.opts<CacheSizeOptions>();
   const timeoutS = parseSeconds(opts.timeout, `--timeout ${opts.timeout}`, { zero: true });
+  const { value: sizeText, mount: where } = valueAndMount(first, second, opts.mount, isSizeWord, command);
   let size: number | undefined;
   if (sizeText !== undefined) {
     try {
@@ -34,7 +40,7 @@ async function runCacheSize(sizeText: string | undefined, command: Command, ctx:
       throw usageError(`cache-size ${sizeText}`, 'not a size (a number with an optional K, M or G suffix: 64M, 512K)');
     }
   }
-  const mount = await chooseMount(ctx, opts.mount);
+  const mount = await chooseMount(ctx, where);
   const result = await withClient(
     ctx,
     mount,
@@ -61,13 +67,14 @@ export const cacheSizeCommand: CliCommand = {
       .command('cache-size')
       .summary('show the size of the page cache, or resize it while mounted')
       .description("Print the size of the mount's simulated page cache, or resize it to SIZE while it runs; a smaller cache is evicted down to first.")
-      .usage('[options] [SIZE]')
+      .usage('[options] [SIZE] [MOUNTPOINT]')
       .argument('[SIZE]', 'the new size: a whole number of pages, at least 4 (K, M, G suffixes)')
+      .argument('[MOUNTPOINT]', 'the mount (or any path in it; a path alone shows its cache size)')
       .addOption(mountOption())
       .addOption(new Option('--json', "print the daemon's answer as JSON (bytes)"))
       .addOption(timeoutOption(LONG_CALL_TIMEOUT_MS / 1000))
-      .action(async (size: string | undefined, _opts: CacheSizeOptions, command: Command) => {
-        await runCacheSize(size, command, ctx);
+      .action(async (size: string | undefined, mountpoint: string | undefined, _opts: CacheSizeOptions, command: Command) => {
+        await runCacheSize(size, mountpoint, command, ctx);
       });
   },
 };

@@ -2,7 +2,8 @@
  * `machpager evict PATH...` / `machpager evict --all [MOUNTPOINT]`: write
  * back what is dirty and drop the pages from the cache (pager_return: the
  * kernel returns every page and flushes it), as `vmtouch -e` does for
- * Linux's page cache. The next read faults them in again.
+ * Linux's page cache. The next read faults them in again. A directory
+ * means its own files (as `files DIR` lists them); -R the whole tree below.
  */
 import { Option, type Command } from 'commander';
 import { checkResult } from '../../control/stats-record.js';
@@ -13,6 +14,7 @@ import type { CliCommand, CommandContext } from './command.js';
 interface EvictOptions {
   mount?: string;
   all?: boolean;
+  recursive?: boolean;
   json?: boolean;
   timeout: string;
 }
@@ -38,7 +40,8 @@ async function runEvict(paths: readonly string[], command: Command, ctx: Command
     if (opts.mount !== undefined) throw usageError(`-m ${opts.mount}`, 'goes with --all (PATHs name their mounts)');
     what = paths.join(' ');
     for (const located of await choosePaths(ctx, paths)) {
-      const r = await withClient(ctx, located.mount, async (client) => check(await client.call('evict', { path: located.inner })), {
+      const params = opts.recursive === true ? { path: located.inner, recursive: true } : { path: located.inner };
+      const r = await withClient(ctx, located.mount, async (client) => check(await client.call('evict', params)), {
         timeoutSeconds: timeoutS,
         what: located.given,
       });
@@ -58,6 +61,7 @@ export const evictCommand: CliCommand = {
       .usage('[options] PATH... | --all [MOUNTPOINT]')
       .argument('[PATH...]', 'files in machpager mounts (with --all: the mount)')
       .addOption(new Option('--all', 'every page of the mount'))
+      .addOption(new Option('-R, --recursive', "go into directories (without it, a directory's own files, as files lists them)"))
       .addOption(mountOption())
       .addOption(new Option('--json', 'print the total as JSON: {"evicted_pages": N, "files": N}'))
       .addOption(timeoutOption(LONG_CALL_TIMEOUT_MS / 1000))

@@ -94,8 +94,17 @@ async function runStats(args: readonly (string | undefined)[], command: Command,
       const size = deps.terminal?.isTTY === true ? deps.terminal.size() : undefined;
       const every = size ? Math.max(size.rows - 1, 2) : HEADER_EVERY;
       let prev: StatsRecord | undefined;
+      const closed = deps.outputClosed;
       for (let i = 0; count === undefined || i < count; i++) {
-        if (i > 0) await sleep(intervalS * 1000);
+        if (i > 0) {
+          try {
+            await sleep(intervalS * 1000, closed);
+          } catch (err) {
+            if (closed?.aborted === true) break;
+            throw err;
+          }
+        }
+        if (closed?.aborted === true) break;
         const record = await fetch();
         if (opts.json === true) {
           deps.stdout(`${JSON.stringify(record)}\n`);

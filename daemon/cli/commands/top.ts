@@ -57,6 +57,8 @@ async function runTop(positional: string | undefined, command: Command, ctx: Com
     mount,
     async (client) => {
       const stop = new AbortController();
+      // The reader of stdout went away (top | head): stop as q does.
+      deps.outputClosed?.addEventListener('abort', () => stop.abort(), { once: true });
       const restoreInput = terminal?.listen(
         (key) => {
           if (key === 'q' || key === 'Q' || key === '\x03') stop.abort();

@@ -123,14 +123,17 @@ export class Pager {
   readonly pagemap = new Pagemap();
   readonly lockRequests: LockRecord[] = [];
   readonly attributeRequests: AttributeRecord[] = [];
-  /** Operations in progress that keep terminate waiting (libpager's noterm). */
+  /**
+   * @internal Operations in progress that keep terminate waiting (libpager's
+   * noterm): counted by the message handlers and the write-behind.
+   */
   noterm = 0;
   /** Send rights made so far: the port's make-send count, to tell a stale no-senders notification. */
-  mscount = 0;
+  #mscount = 0;
   /** A no-senders notification is requested and has not come yet. */
-  noSendersArmed = false;
+  #noSendersArmed = false;
   /** The owner's references (pager_create gives one; release() drops it). */
-  userReferences = 1;
+  #userReferences = 1;
   readonly writer: WriteBehind;
   readonly stats: PagerStatistics = emptyPagerStatistics();
   /** Woken whenever something a waiter may be waiting for changes (libpager's p->wakeup). */
@@ -171,10 +174,10 @@ export class Pager {
   makeSendRight(to: IpcSpace): PortName {
     if (this.destroyed) throw new Error(`pager ${this.label} is gone`);
     this.space.makeSend(this.port);
-    this.mscount++;
-    if (!this.noSendersArmed) {
-      this.noSendersArmed = true;
-      this.space.requestNotification(this.port, 'no_senders', this.port, this.mscount);
+    this.#mscount++;
+    if (!this.#noSendersArmed) {
+      this.#noSendersArmed = true;
+      this.space.requestNotification(this.port, 'no_senders', this.port, this.#mscount);
     }
     this.space.copyRightTo(this.port, 'move_send', to);
     return this.port;
@@ -185,14 +188,27 @@ export class Pager {
    * clearUserData, when no reference and no send right is left.
    */
   release(): void {
-    if (this.userReferences <= 0) throw new Error(`pager ${this.label}: released too often`);
-    this.userReferences--;
-    if (this.userReferences === 0 && !this.noSendersArmed) this.free();
+    if (this.#userReferences <= 0) throw new Error(`pager ${this.label}: released too often`);
+    this.#userReferences--;
+    if (this.#userReferences === 0 && !this.#noSendersArmed) this.free();
   }
 
   /** Take another owner's reference. */
   reference(): void {
-    this.userReferences++;
+    this.#userReferences++;
+  }
+
+  /**
+   * @internal mach_notify_no_senders for the pager's port (messages/no-senders.ts).
+   * A stale one (a send right was made since it was sent) is asked for again.
+   */
+  noSenders(mscount: number): void {
+    if (mscount < this.#mscount) {
+      this.space.requestNotification(this.port, 'no_senders', this.port, this.#mscount);
+      return;
+    }
+    this.#noSendersArmed = false;
+    if (this.#userReferences === 0) this.free();
   }
 
   /**
@@ -200,7 +216,7 @@ export class Pager {
    * (libpager's _pager_clean). Not while it holds pages whose write failed:
    * those would be lost; it is freed once they are written.
    */
-  free(): void {
+  private free(): void {
     if (this.destroyed || this.writer.heldCount > 0) return;
     this.destroy();
     this.callbacks.clearUserData?.();
@@ -208,7 +224,7 @@ export class Pager {
 
   /** @internal The last held page was written: a free put off for it happens now. */
   heldWritten(): void {
-    if (this.userReferences === 0 && !this.noSendersArmed) queueMicrotask(() => this.free());
+    if (this.#userReferences === 0 && !this.#noSendersArmed) queueMicrotask(() => this.free());
   }
 
   // ------------------------------------------------------------------ verbs

@@ -120,8 +120,11 @@ export class Pager {
   copyStrategy: CopyStrategy;
   readonly notifyOnEvict: boolean;
   readonly label: string;
+  /** @internal libpager's pagemap (pagemap.ts): kept by the message handlers and the write-behind. */
   readonly pagemap = new Pagemap();
+  /** @internal Synchronous lock_requests waiting (lock-object.ts, lock-completed.ts). */
   readonly lockRequests: LockRecord[] = [];
+  /** @internal change_attributes waiting (pager-attr.ts, change-completed.ts). */
   readonly attributeRequests: AttributeRecord[] = [];
   /**
    * @internal Operations in progress that keep terminate waiting (libpager's
@@ -134,6 +137,7 @@ export class Pager {
   #noSendersArmed = false;
   /** The owner's references (pager_create gives one; release() drops it). */
   #userReferences = 1;
+  /** @internal Returned pages on their way to the store. */
   readonly writer: WriteBehind;
   readonly stats: PagerStatistics = emptyPagerStatistics();
   /** Woken whenever something a waiter may be waiting for changes (libpager's p->wakeup). */
@@ -240,10 +244,8 @@ export class Pager {
    * store's errno (ENOSPC, EDQUOT, EIO) while any page there is not stored:
    * a page whose write failed is held and written again first.
    */
-  async syncSome(offset: number, length: number, wait = true): Promise<void> {
-    const since = this.writer.nextAttempt;
-    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, false, VM_PROT_NO_CHANGE, wait);
-    if (wait) await this.writeHeld(offset, length, since);
+  syncSome(offset: number, length: number, wait = true): Promise<void> {
+    return this.writeBack(offset, length, false, wait);
   }
 
   /**
@@ -280,9 +282,14 @@ export class Pager {
     return this.returnSome(offset, size, wait);
   }
 
-  async returnSome(offset: number, length: number, wait = true): Promise<void> {
+  returnSome(offset: number, length: number, wait = true): Promise<void> {
+    return this.writeBack(offset, length, true, wait);
+  }
+
+  /** sync and return: dirty pages back (and dropped with `flush`); with `wait`, held pages written again first. */
+  private async writeBack(offset: number, length: number, flush: boolean, wait: boolean): Promise<void> {
     const since = this.writer.nextAttempt;
-    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, true, VM_PROT_NO_CHANGE, wait);
+    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, flush, VM_PROT_NO_CHANGE, wait);
     if (wait) await this.writeHeld(offset, length, since);
   }
 

@@ -102,6 +102,12 @@ export class MemoryCallbacks implements PagerCallbacks {
   page(index: number): Buffer {
     return this.pages.get(index) ?? Buffer.alloc(PAGE);
   }
+
+  /** The pages from `first` on hold `data` (whole pages; a page never written holds zeros). */
+  holds(first: number, data: Buffer): boolean {
+    for (let i = 0; i * PAGE < data.length; i++) if (!this.page(first + i).equals(data.subarray(i * PAGE, (i + 1) * PAGE))) return false;
+    return true;
+  }
 }
 
 export interface PagerSetup {

@@ -11,8 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { IpcSystem, Kernel, MemorySwap, VM_PROT_READ, VM_PROT_WRITE, type VmWindow } from '../kernel/index.js';
-import { PagerRequests, StorePager, type Pager } from '../daemon/pager/index.js';
+import { VM_PROT_READ, VM_PROT_WRITE, type VmWindow } from '../kernel/index.js';
+import { StorePager } from '../daemon/pager/index.js';
+import { servePager, type ServedPager } from './pager-rig.js';
 import { acquireSqliteConnection, ChecksumStore, openStore, SqlitePageChecksums, type OpenOptions, type Store } from '../stores/index.js';
 import { KiB, MiB, printTable, type BenchRow, type Print } from './table.js';
 import { dropOsCaches } from './os-cache.js';
@@ -62,34 +63,8 @@ const classes: readonly StoreClassBench[] = [
   },
 ];
 
-interface Served {
-  kernel: Kernel;
-  pager: Pager;
-  window: VmWindow;
-  close(): Promise<void>;
-}
-
-async function serve(store: Store, cacheBytes: number): Promise<Served> {
-  const ipc = new IpcSystem();
-  const kernel = new Kernel({ ipc, cacheSize: cacheBytes, pageSize: PAGE, swap: new MemorySwap(PAGE), log: () => undefined });
-  const requests = new PagerRequests(ipc, { log: () => undefined });
-  requests.start();
-  const pager = requests.createPager(new StorePager(store, { pageSize: PAGE }), { mayCache: true });
-  const client = ipc.createSpace('bench-client');
-  const name = pager.makeSendRight(client);
-  const window = await kernel.vmMap(client, name, 0, store.size);
-  client.deallocate(name);
-  return {
-    kernel,
-    pager,
-    window,
-    async close() {
-      window.deallocate();
-      pager.release();
-      await kernel.shutdown();
-      await requests.shutdown();
-    },
-  };
+function serve(store: Store, cacheBytes: number): Promise<ServedPager> {
+  return servePager(new StorePager(store, { pageSize: PAGE }), store.size, { cacheSize: cacheBytes, pageSize: PAGE });
 }
 
 async function readSequential(window: VmWindow, bytes: number): Promise<number> {

@@ -18,7 +18,7 @@
 import type { LatencySummary, VmStatisticsRecord } from '../../kernel/index.js';
 import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { StoreStats as StoreCounters } from '../../stores/store.js';
-import type { PagerStatistics } from '../pager/pager.js';
+import type { PagerStatistics } from '../pager/index.js';
 import type { FileRecord, HelloResult } from './protocol.js';
 import { malformed } from './control-error.js';
 

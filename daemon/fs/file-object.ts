@@ -13,8 +13,8 @@
  * freed and the store closed.
  */
 import { MAX_OFFSET, VM_PROT_WRITE, type IpcSpace, type Kernel, type VmWindow } from '../../kernel/index.js';
-import { isDamaged, StorePager, type PageRoom, type Pager, type PagerRequests } from '../pager/index.js';
-import type { Store } from '../../stores/index.js';
+import { StorePager, type PageRoom, type Pager, type PagerRequests } from '../pager/index.js';
+import type { Store, StoreStats } from '../../stores/index.js';
 import type { DataStore } from './data-store.js';
 import { toFsError } from './errors.js';
 import type { Inode } from './inode.js';
@@ -39,7 +39,13 @@ export interface FileObjectHost {
 
 export class FileObject {
   window: VmWindow | undefined;
+  /** The pager's callbacks over the store (it promises room at the write fault, and gives it back). */
+  private readonly storePager: StorePager;
+  /** The pager that serves this object to the kernel; the filesystem goes through this object's verbs, not to it. */
+  readonly pager: Pager;
   private users = 0;
+  /** This object holds the pager's owner reference (pager_create gives it; the last user drops it). */
+  private referenced = true;
   private mapping: Promise<VmWindow> | undefined;
   private freed = false;
   private closing: Promise<void> | undefined;
@@ -49,45 +55,24 @@ export class FileObject {
   private constructor(
     private readonly host: FileObjectHost,
     readonly inode: Inode,
-    readonly store: Store,
-    readonly storePager: StorePager,
-    readonly pager: Pager,
-  ) {}
-
-  static async create(host: FileObjectHost, inode: Inode): Promise<FileObject> {
-    const store = await host.data.open(inode.ino);
+    private readonly store: Store,
+  ) {
     const pageSize = host.pageSize;
-    const storePager = new StorePager(store, {
+    this.storePager = new StorePager(store, {
       pageSize,
       grow: true,
       extent: () => Math.ceil(inode.size / pageSize) * pageSize,
       dataEnd: () => inode.size,
       // Pages first written are supplied write-locked: their unlock promises them room on the disk.
       ...(host.room ? { writeLockHoles: true, room: host.room } : {}),
+      onDamaged: (offset, reason) => host.damagedData(inode, offset, reason),
+      onFreed: () => this.pagerFreed(),
     });
-    // The pager's clearUserData must reach the object made after it.
-    const made: { object?: FileObject } = {};
-    const pager = host.requests.createPager(
-      {
-        readPage: async (offset, into, writing) => {
-          try {
-            return await storePager.readPage(offset, into, writing);
-          } catch (err) {
-            // A damaged run is read again page by page (data-request.ts): report each page once, from there.
-            if (isDamaged(err) && into.length === pageSize) host.damagedData(inode, offset, err instanceof Error ? err.message : String(err));
-            throw err;
-          }
-        },
-        writePage: (offset, data) => storePager.writePage(offset, data),
-        writePages: (offset, data) => storePager.writePages(offset, data),
-        unlockPage: (offset) => storePager.unlockPage(offset),
-        reportExtent: () => storePager.reportExtent(),
-        clearUserData: () => made.object?.pagerFreed(),
-      },
-      { mayCache: host.mayCache, label: `inode ${inode.ino}` },
-    );
-    made.object = new FileObject(host, inode, store, storePager, pager);
-    return made.object;
+    this.pager = host.requests.createPager(this.storePager, { mayCache: host.mayCache, label: `inode ${inode.ino}` });
+  }
+
+  static async create(host: FileObjectHost, inode: Inode): Promise<FileObject> {
+    return new FileObject(host, inode, await host.data.open(inode.ino));
   }
 
   get isFreed(): boolean {
@@ -97,7 +82,10 @@ export class FileObject {
   /** One more user: maps the object if it is not mapped. A failed map leaves no use behind (the next acquire maps again). */
   async acquire(): Promise<VmWindow> {
     if (this.freed) throw new Error(`inode ${this.inode.ino}: object already freed`);
-    if (this.users++ === 0 && this.pager.userReferences === 0) this.pager.reference();
+    if (this.users++ === 0 && !this.referenced) {
+      this.pager.reference();
+      this.referenced = true;
+    }
     if (this.window) return this.window;
     this.mapping ??= this.map();
     try {
@@ -128,11 +116,50 @@ export class FileObject {
     if (--this.users > 0) return;
     this.window?.deallocate();
     this.window = undefined;
-    this.pager.release();
+    this.letGo();
   }
 
   get inUse(): boolean {
     return this.users > 0;
+  }
+
+  /**
+   * Drop the pager's owner reference if this object holds it and has no
+   * user: the pager is freed once the kernel lets go too. For an object
+   * never used (made in a race and not kept), and at unmount.
+   */
+  letGo(): void {
+    if (!this.referenced || this.users > 0) return;
+    this.referenced = false;
+    this.pager.release();
+  }
+
+  /**
+   * Unmount: make the object uncacheable, so that the kernel returns its
+   * dirty pages (none after a sync) and terminates it, then let it go.
+   */
+  async uncache(): Promise<void> {
+    if (this.freed) return;
+    if (this.pager.state === 'normal') await this.pager.changeAttributes(false, this.pager.copyStrategy, true);
+    if (!this.freed) this.letGo();
+  }
+
+  /** The store's I/O counters. */
+  storeStats(): StoreStats {
+    return this.store.stats();
+  }
+
+  /**
+   * close's flush: a write-back that failed and is still not stored is
+   * written again, and its errno reported; undefined when none is held.
+   */
+  writeHeld(): Promise<void> | undefined {
+    return this.pager.heldPages > 0 ? this.pager.writeHeld() : undefined;
+  }
+
+  /** What this object's pager waits on, or undefined when nothing. */
+  describeWaits(): string | undefined {
+    return this.pager.describeWaits();
   }
 
   /** Cut the file to `size` bytes: pages past the new end are flushed (dropped, not written), the rest of the last page zeroed. */

@@ -222,7 +222,7 @@ export class MachFilesystem implements FileObjectHost {
         const raced = this.objects.get(inode.ino);
         if (raced && !raced.isFreed) {
           // Someone made one meanwhile: use theirs.
-          object.pager.release();
+          object.letGo();
           await object.closed();
           object = raced;
         } else {
@@ -236,7 +236,7 @@ export class MachFilesystem implements FileObjectHost {
   }
 
   dropped(object: FileObject): void {
-    addStoreStats(this.closedStoreStats, object.store.stats());
+    addStoreStats(this.closedStoreStats, object.storeStats());
     if (this.objects.get(object.inode.ino) === object) this.objects.delete(object.inode.ino);
     if (object.inode.object === object) delete object.inode.object;
   }
@@ -293,7 +293,7 @@ export class MachFilesystem implements FileObjectHost {
   /** Every file store's I/O counters summed, closed ones included. */
   storeStatistics(): StoreStats {
     const sum = { ...this.closedStoreStats };
-    for (const object of this.objects.values()) addStoreStats(sum, object.store.stats());
+    for (const object of this.objects.values()) addStoreStats(sum, object.storeStats());
     return sum;
   }
 
@@ -329,7 +329,7 @@ export class MachFilesystem implements FileObjectHost {
    */
   flushPending(inode: Inode): Promise<void> | undefined {
     const object = this.objects.get(inode.ino);
-    return object && !object.isFreed && object.pager.heldPages > 0 ? object.pager.writeHeld() : undefined;
+    return object && !object.isFreed ? object.writeHeld() : undefined;
   }
 
   /**
@@ -387,7 +387,7 @@ export class MachFilesystem implements FileObjectHost {
   describeWaits(): string[] {
     const lines = this.kernel.describeWaits();
     for (const object of this.objects.values()) {
-      const line = object.pager.describeWaits();
+      const line = object.describeWaits();
       if (line !== undefined) lines.push(line);
     }
     return lines;
@@ -402,10 +402,7 @@ export class MachFilesystem implements FileObjectHost {
     clearInterval(this.flushTimer);
     for (const fh of [...this.handles.keys()]) await this.closeHandle(fh).catch((err: unknown) => this.log(String(err)));
     // Make every object uncacheable: the kernel returns dirty pages (none after sync) and terminates them.
-    for (const object of [...this.objects.values()]) {
-      if (!object.isFreed && object.pager.state === 'normal') await object.pager.changeAttributes(false, object.pager.copyStrategy, true);
-      if (!object.isFreed && object.pager.userReferences > 0 && !object.inUse) object.pager.release();
-    }
+    for (const object of [...this.objects.values()]) await object.uncache();
     for (const object of [...this.objects.values()]) await object.closed();
     this.namespace.flush();
     await this.kernel.shutdown();

@@ -10,6 +10,7 @@ import type { MachFilesystem } from './filesystem.js';
 import type { FuseOperations } from './fuse/contract.js';
 import { recordOf } from './inode.js';
 import { isDir, isReg, XATTR_CREATE, XATTR_REPLACE } from './mode.js';
+import { writable } from './operation-common.js';
 
 /** XATTR_NAME_MAX and XATTR_SIZE_MAX of Linux. */
 const XATTR_NAME_MAX = 255;
@@ -21,10 +22,6 @@ export function buildXattrOperations(fs: MachFilesystem): XattrOperations {
   const ns = fs.namespace;
   const catalog = fs.catalog;
 
-  function writable(): void {
-    if (fs.config.readOnly) throw new FsError('EROFS');
-  }
-
   function checkXattrName(name: string): void {
     if (name.length === 0 || Buffer.byteLength(name) > XATTR_NAME_MAX) throw new FsError('ERANGE');
     if (!/^(user|trusted|security|system)\./.test(name)) throw new FsError('EOPNOTSUPP');
@@ -32,7 +29,7 @@ export function buildXattrOperations(fs: MachFilesystem): XattrOperations {
 
   return {
     setxattr(_ctx, path, name, value, flags, reply) {
-      writable();
+      writable(fs);
       checkXattrName(name);
       if (value.length > XATTR_SIZE_MAX) throw new FsError('E2BIG');
       const inode = ns.resolve(path);
@@ -60,7 +57,7 @@ export function buildXattrOperations(fs: MachFilesystem): XattrOperations {
     },
 
     removexattr(_ctx, path, name, reply) {
-      writable();
+      writable(fs);
       checkXattrName(name);
       const inode = ns.resolve(path);
       inode.ctime = nowSpec();

@@ -117,17 +117,24 @@ export class Pager {
   copyStrategy: CopyStrategy;
   readonly notifyOnEvict: boolean;
   readonly label: string;
+  /** @internal libpager's pagemap (pagemap.ts): kept by the message handlers and the write-behind. */
   readonly pagemap = new Pagemap();
+  /** @internal Synchronous lock_requests waiting (lock-object.ts, lock-completed.ts). */
   readonly lockRequests: LockRecord[] = [];
+  /** @internal change_attributes waiting (pager-attr.ts, change-completed.ts). */
   readonly attributeRequests: AttributeRecord[] = [];
-  /** Operations in progress that keep terminate waiting (libpager's noterm). */
+  /**
+   * @internal Operations in progress that keep terminate waiting (libpager's
+   * noterm): counted by the message handlers and the write-behind.
+   */
   noterm = 0;
   /** Send rights made so far: the port's make-send count, to tell a stale no-senders notification. */
-  mscount = 0;
+  #mscount = 0;
   /** A no-senders notification is requested and has not come yet. */
-  noSendersArmed = false;
+  #noSendersArmed = false;
   /** The owner's references (pager_create gives one; release() drops it). */
-  userReferences = 1;
+  #userReferences = 1;
+  /** @internal Returned pages on their way to the store. */
   readonly writer: WriteBehind;
   readonly stats: PagerStatistics = emptyPagerStatistics();
   /** Woken whenever something a waiter may be waiting for changes (libpager's p->wakeup). */
@@ -168,10 +175,10 @@ export class Pager {
   makeSendRight(to: IpcSpace): PortName {
     if (this.destroyed) throw new Error(`pager ${this.label} is gone`);
     this.space.makeSend(this.port);
-    this.mscount++;
-    if (!this.noSendersArmed) {
-      this.noSendersArmed = true;
-      this.space.requestNotification(this.port, 'no_senders', this.port, this.mscount);
+    this.#mscount++;
+    if (!this.#noSendersArmed) {
+      this.#noSendersArmed = true;
+      this.space.requestNotification(this.port, 'no_senders', this.port, this.#mscount);
     }
     this.space.copyRightTo(this.port, 'move_send', to);
     return this.port;
@@ -182,14 +189,27 @@ export class Pager {
    * clearUserData, when no reference and no send right is left.
    */
   release(): void {
-    if (this.userReferences <= 0) throw new Error(`pager ${this.label}: released too often`);
-    this.userReferences--;
-    if (this.userReferences === 0 && !this.noSendersArmed) this.free();
+    if (this.#userReferences <= 0) throw new Error(`pager ${this.label}: released too often`);
+    this.#userReferences--;
+    if (this.#userReferences === 0 && !this.#noSendersArmed) this.free();
   }
 
   /** Take another owner's reference. */
   reference(): void {
-    this.userReferences++;
+    this.#userReferences++;
+  }
+
+  /**
+   * @internal mach_notify_no_senders for the pager's port (messages/no-senders.ts).
+   * A stale one (a send right was made since it was sent) is asked for again.
+   */
+  noSenders(mscount: number): void {
+    if (mscount < this.#mscount) {
+      this.space.requestNotification(this.port, 'no_senders', this.port, this.#mscount);
+      return;
+    }
+    this.#noSendersArmed = false;
+    if (this.#userReferences === 0) this.free();
   }
 
   /**
@@ -197,7 +217,7 @@ export class Pager {
    * (libpager's _pager_clean). Not while it holds pages whose write failed:
    * those would be lost; it is freed once they are written.
    */
-  free(): void {
+  private free(): void {
     if (this.destroyed || this.writer.heldCount > 0) return;
     this.destroy();
     this.callbacks.clearUserData?.();
@@ -205,7 +225,7 @@ export class Pager {
 
   /** @internal The last held page was written: a free put off for it happens now. */
   heldWritten(): void {
-    if (this.userReferences === 0 && !this.noSendersArmed) queueMicrotask(() => this.free());
+    if (this.#userReferences === 0 && !this.#noSendersArmed) queueMicrotask(() => this.free());
   }
 
   // ------------------------------------------------------------------ verbs
@@ -221,10 +241,8 @@ export class Pager {
    * store's errno (ENOSPC, EDQUOT, EIO) while any page there is not stored:
    * a page whose write failed is held and written again first.
    */
-  async syncSome(offset: number, length: number, wait = true): Promise<void> {
-    const since = this.writer.nextAttempt;
-    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, false, VM_PROT_NO_CHANGE, wait);
-    if (wait) await this.writeHeld(offset, length, since);
+  syncSome(offset: number, length: number, wait = true): Promise<void> {
+    return this.writeBack(offset, length, false, wait);
   }
 
   /**
@@ -261,9 +279,14 @@ export class Pager {
     return this.returnSome(offset, size, wait);
   }
 
-  async returnSome(offset: number, length: number, wait = true): Promise<void> {
+  returnSome(offset: number, length: number, wait = true): Promise<void> {
+    return this.writeBack(offset, length, true, wait);
+  }
+
+  /** sync and return: dirty pages back (and dropped with `flush`); with `wait`, held pages written again first. */
+  private async writeBack(offset: number, length: number, flush: boolean, wait: boolean): Promise<void> {
     const since = this.writer.nextAttempt;
-    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, true, VM_PROT_NO_CHANGE, wait);
+    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_ALL, flush, VM_PROT_NO_CHANGE, wait);
     if (wait) await this.writeHeld(offset, length, since);
   }
 

@@ -27,6 +27,10 @@ export interface StorePagerOptions {
   dataEnd?: () => number;
   /** Room on the store's disk, promised to each page at its unlock (use with writeLockHoles). */
   room?: PageRoom;
+  /** A page read back damaged (its reader gets EIO): told once per page, from the page-by-page read again of a damaged run. */
+  onDamaged?: (offset: number, reason: string) => void;
+  /** The pager is being freed (pager_clear_user_data). */
+  onFreed?: () => void;
 }
 
 /**
@@ -67,7 +71,7 @@ export class StorePager implements PagerCallbacks {
     const lockPastEnd = this.writeLockHoles && writing;
     // Nothing stored here at all: let the kernel zero-fill (no read, no data sent).
     if (inside === 0 && !lockPastEnd) return { zeros: true };
-    const n = inside > 0 ? await this.readStore(offset, into.subarray(0, inside)) : 0;
+    const n = inside > 0 ? await this.readStore(offset, into.subarray(0, inside), into.length === this.pageSize) : 0;
     if (n < into.length) into.fill(0, n);
     const dataPages = inside < into.length && !lockPastEnd ? { dataPages: inside / this.pageSize } : undefined;
     if (!this.writeLockHoles) return dataPages;
@@ -83,13 +87,19 @@ export class StorePager implements PagerCallbacks {
     return { writeLock: locks, ...dataPages };
   }
 
-  /** A store read; damaged data (DataError) becomes the pager's EIO, marked damaged so that it is counted as such. */
-  private async readStore(offset: number, into: Buffer): Promise<number> {
+  /**
+   * A store read; damaged data (DataError) becomes the pager's EIO, marked
+   * damaged so that it is counted as such. A damaged run is read again page
+   * by page (data-request.ts): `onePage` reads tell onDamaged, once a page.
+   */
+  private async readStore(offset: number, into: Buffer, onePage: boolean): Promise<number> {
     try {
       return await this.store.read(offset, into);
     } catch (err) {
-      if (isDataError(err)) throw new PagerError('EIO', `damaged data at offset ${err.offset} (${err.kind}): ${err.message}`, { damaged: true, cause: err });
-      throw err;
+      if (!isDataError(err)) throw err;
+      const damaged = new PagerError('EIO', `damaged data at offset ${err.offset} (${err.kind}): ${err.message}`, { damaged: true, cause: err });
+      if (onePage) this.options.onDamaged?.(offset, damaged.message);
+      throw damaged;
     }
   }
 
@@ -185,6 +195,10 @@ export class StorePager implements PagerCallbacks {
 
   notifyEvict(offset: number): void {
     this.options.onEvict?.(offset);
+  }
+
+  clearUserData(): void {
+    this.options.onFreed?.();
   }
 }
 

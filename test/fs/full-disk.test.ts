@@ -9,8 +9,9 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENOSPC, IpcSystem, Kernel, MemorySwap, VM_PROT_WRITE } from '../../kernel/index.js';
-import { PagerRequests, StorePager } from '../../daemon/pager/index.js';
+import { ENOSPC, VM_PROT_WRITE } from '../../kernel/index.js';
+import { StorePager } from '../../daemon/pager/index.js';
+import { servePager } from '../../bench/pager-rig.js';
 import { FsError, toFsError } from '../../daemon/fs/errors.js';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
 import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse/contract.js';
@@ -185,16 +186,8 @@ describe('a StorePager with a PageRoom', () => {
 
   it('a write through the kernel into holes stops with ENOSPC at the fault when the room is used up', async () => {
     const { space } = await account(16 * PAGE);
-    const ipc = new IpcSystem();
-    const kernel = new Kernel({ ipc, cacheSize: MiB, swap: new MemorySwap(PAGE), log: () => undefined });
-    const requests = new PagerRequests(ipc, { log: () => undefined });
-    requests.start();
     const store = new MemoryStore({ size: MiB, blockSize: 512 });
-    const pager = requests.createPager(new StorePager(store, { pageSize: PAGE, writeLockHoles: true, room: space }), { mayCache: true });
-    const client = ipc.createSpace('client');
-    const name = pager.makeSendRight(client);
-    const window = await kernel.vmMap(client, name, 0, store.size);
-    client.deallocate(name);
+    const { pager, window, close } = await servePager(new StorePager(store, { pageSize: PAGE, writeLockHoles: true, room: space }), store.size, { cacheSize: MiB });
     try {
       const result = await window.memcpy(0, Buffer.alloc(32 * PAGE, 7), VM_PROT_WRITE);
       expect(result).toEqual({ bytes: 16 * PAGE, error: ENOSPC });
@@ -203,10 +196,7 @@ describe('a StorePager with a PageRoom', () => {
       await pager.sync(true);
       expect(space.promised).toBe(0);
     } finally {
-      window.deallocate();
-      pager.release();
-      await kernel.shutdown();
-      await requests.shutdown();
+      await close();
     }
   });
 });

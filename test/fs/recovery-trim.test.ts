@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDataStore } from '../../daemon/fs/data-store.js';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
-import type { FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseOperations } from '../../daemon/fs/fuse/contract.js';
 import { runInProcess } from '../cli/harness.js';
 import { call, ROOT } from '../helpers/in-process-fs.js';
 import { removeDir, tempDir } from '../helpers/mounted.js';

@@ -1,6 +1,7 @@
 /** A kernel, a pager task with one pager over in-memory pages, and a client mapping it. */
-import { IpcSystem, Kernel, MemorySwap, type IpcSpace, type KernelOptions, type VmWindow } from '../../kernel/index.js';
-import { PagerError, PagerRequests, type Pager, type PagerCallbacks, type PagerOptions, type PagerRequestsOptions, type PageRead } from '../../daemon/pager/index.js';
+import type { IpcSpace, IpcSystem, Kernel, KernelOptions, VmWindow } from '../../kernel/index.js';
+import { PagerRig } from '../../bench/pager-rig.js';
+import { PagerError, type PagerRequests, type Pager, type PagerCallbacks, type PagerOptions, type PagerRequestsOptions, type PageRead } from '../../daemon/pager/index.js';
 
 export const PAGE = 4096;
 
@@ -101,6 +102,12 @@ export class MemoryCallbacks implements PagerCallbacks {
   page(index: number): Buffer {
     return this.pages.get(index) ?? Buffer.alloc(PAGE);
   }
+
+  /** The pages from `first` on hold `data` (whole pages; a page never written holds zeros). */
+  holds(first: number, data: Buffer): boolean {
+    for (let i = 0; i * PAGE < data.length; i++) if (!this.page(first + i).equals(data.subarray(i * PAGE, (i + 1) * PAGE))) return false;
+    return true;
+  }
 }
 
 export interface PagerSetup {
@@ -122,34 +129,21 @@ export function pagerSetup(
   onError?: (err: unknown) => void,
   requestsOptions: Omit<PagerRequestsOptions, 'log' | 'onError'> = {},
 ): PagerSetup {
-  const ipc = new IpcSystem();
   const logged: string[] = [];
-  const kernel = new Kernel({ ipc, cacheSize: 64 * PAGE, swap: new MemorySwap(PAGE), log: (l) => logged.push(l), ...kernelOptions });
-  const requests = new PagerRequests(ipc, { log: (l) => logged.push(l), onError, ...requestsOptions });
-  requests.start();
+  const rig = new PagerRig({ cacheSize: 64 * PAGE, log: (l) => logged.push(l), kernel: kernelOptions, requests: { onError, ...requestsOptions } });
   const callbacks = new MemoryCallbacks();
-  const pager = requests.createPager(callbacks, pagerOptions);
-  const client = ipc.createSpace('client');
-  const map = async (p: Pager = pager, size = 1 << 30): Promise<VmWindow> => {
-    const name = p.makeSendRight(client);
-    const w = await kernel.vmMap(client, name, 0, size);
-    client.deallocate(name);
-    return w;
-  };
+  const pager = rig.createPager(callbacks, pagerOptions);
   return {
-    ipc,
-    kernel,
-    requests,
+    ipc: rig.ipc,
+    kernel: rig.kernel,
+    requests: rig.requests,
     callbacks,
     pager,
-    client,
+    client: rig.client,
     logged,
-    map,
-    newPager: (cb, options) => requests.createPager(cb, options),
-    close: async () => {
-      await kernel.shutdown();
-      await requests.shutdown();
-    },
+    map: (p = pager, size = 1 << 30) => rig.map(p, size),
+    newPager: (cb, options) => rig.createPager(cb, options),
+    close: () => rig.shutdown(),
   };
 }
 

@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EIO, IpcSystem, Kernel, MemorySwap } from '../../kernel/index.js';
-import { PagerRequests, StorePager } from '../../daemon/pager/index.js';
+import { EIO } from '../../kernel/index.js';
+import { StorePager } from '../../daemon/pager/index.js';
+import { servePager } from '../../bench/pager-rig.js';
 import { acquireSqliteConnection, ChecksumStore, FileStore, SqlitePageChecksums, SqliteStore, type Store } from '../../stores/index.js';
 import { tempDir } from '../stores/tmp.js';
 
@@ -17,23 +18,12 @@ const PAGES = 16;
 const dir = tempDir('checksum-pager');
 
 async function readThroughKernel(store: Store, check: (read: (page: number, count: number) => Promise<{ data: Buffer; error: number }>) => Promise<void>): Promise<{ checksum_errors: number; read_errors: number }> {
-  const ipc = new IpcSystem();
-  const kernel = new Kernel({ ipc, cacheSize: 64 * PAGE, swap: new MemorySwap(PAGE), log: () => undefined });
-  const requests = new PagerRequests(ipc, { log: () => undefined });
-  requests.start();
-  const pager = requests.createPager(new StorePager(store, { pageSize: PAGE }), { mayCache: true });
-  const client = ipc.createSpace('client');
-  const name = pager.makeSendRight(client);
-  const window = await kernel.vmMap(client, name, 0, PAGES * PAGE);
-  client.deallocate(name);
+  const { pager, window, close } = await servePager(new StorePager(store, { pageSize: PAGE }), PAGES * PAGE, { cacheSize: 64 * PAGE });
   try {
     await check((page, count) => window.read(page * PAGE, count * PAGE));
     return { checksum_errors: pager.stats.checksum_errors, read_errors: pager.stats.read_errors };
   } finally {
-    window.deallocate();
-    pager.release();
-    await kernel.shutdown();
-    await requests.shutdown();
+    await close();
   }
 }
 

@@ -13,7 +13,7 @@ it('a pager serves an object through the kernel: write, evict, read back, sync, 
   expect(await w.write(0, data)).toEqual({ bytes: data.length, error: 0 });
   expect((await w.read(0, data.length)).data.equals(data)).toBe(true);
   await s.pager.sync();
-  for (let i = 0; i < 100; i++) expect(s.callbacks.page(i).equals(data.subarray(i * PAGE, (i + 1) * PAGE))).toBe(true);
+  expect(s.callbacks.holds(0, data)).toBe(true);
   expect(s.pager.stats.write_runs).toBeGreaterThan(0);
   w.deallocate();
   await s.pager.waitUntil(() => s.pager.state === 'notinit');

@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EIO, ENOSPC, IpcSystem, Kernel, MemorySwap, VM_PROT_WRITE, type VmWindow } from '../../kernel/index.js';
-import { PagerRequests, StorePager, type Pager } from '../../daemon/pager/index.js';
+import { EIO, ENOSPC, VM_PROT_WRITE, type VmWindow } from '../../kernel/index.js';
+import { StorePager } from '../../daemon/pager/index.js';
+import { servePager, type ServedPager } from '../../bench/pager-rig.js';
 import { FaultStore, MemoryStore, openStore, type Store } from '../../stores/index.js';
 import { tempDir } from '../stores/tmp.js';
 
@@ -14,36 +15,8 @@ const PAGE = 4096;
 const MiB = 1 << 20;
 const dir = tempDir('store-pager');
 
-interface Served {
-  kernel: Kernel;
-  requests: PagerRequests;
-  pager: Pager;
-  window: VmWindow;
-  close(): Promise<void>;
-}
-
-async function serve(store: Store, cacheSize: number, options: { writeLockHoles?: boolean } = {}): Promise<Served> {
-  const ipc = new IpcSystem();
-  const kernel = new Kernel({ ipc, cacheSize, swap: new MemorySwap(PAGE), log: () => undefined });
-  const requests = new PagerRequests(ipc, { log: () => undefined });
-  requests.start();
-  const pager = requests.createPager(new StorePager(store, { pageSize: PAGE, ...options }), { mayCache: true });
-  const client = ipc.createSpace('client');
-  const name = pager.makeSendRight(client);
-  const window = await kernel.vmMap(client, name, 0, store.size);
-  client.deallocate(name);
-  return {
-    kernel,
-    requests,
-    pager,
-    window,
-    close: async () => {
-      window.deallocate();
-      pager.release();
-      await kernel.shutdown();
-      await requests.shutdown();
-    },
-  };
+function serve(store: Store, cacheSize: number, options: { writeLockHoles?: boolean } = {}): Promise<ServedPager> {
+  return servePager(new StorePager(store, { pageSize: PAGE, ...options }), store.size, { cacheSize });
 }
 
 /** Read the whole window in odd-sized pieces and compare with `expected`. */

@@ -34,7 +34,7 @@ describe('write-back errors are kept', () => {
     await expect(s.pager.sync(true)).rejects.toMatchObject({ code: 'ENOSPC' });
     s.callbacks.writeFault = undefined;
     await s.pager.sync(true);
-    for (let i = 0; i < 8; i++) expect(s.callbacks.page(i).equals(data.subarray(i * PAGE, (i + 1) * PAGE))).toBe(true);
+    expect(s.callbacks.holds(0, data)).toBe(true);
     w.deallocate();
   });
 
@@ -52,7 +52,7 @@ describe('write-back errors are kept', () => {
     s.callbacks.writeFault = undefined;
     await s.pager.sync(true);
     expect(s.pager.stats.pages_held).toBe(0);
-    for (let i = 0; i < 128; i++) expect(s.callbacks.page(i).equals(data.subarray(i * PAGE, (i + 1) * PAGE))).toBe(true);
+    expect(s.callbacks.holds(0, data)).toBe(true);
     w.deallocate();
   });
 

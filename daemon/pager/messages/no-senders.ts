@@ -10,10 +10,5 @@ import type { NoSendersNotification } from '../../../kernel/index.js';
 import type { Pager } from '../pager.js';
 
 export function noSenders(pager: Pager, msg: NoSendersNotification): void {
-  if (msg.mscount < pager.mscount) {
-    pager.space.requestNotification(pager.port, 'no_senders', pager.port, pager.mscount);
-    return;
-  }
-  pager.noSendersArmed = false;
-  if (pager.userReferences === 0) pager.free();
+  pager.noSenders(msg.mscount);
 }

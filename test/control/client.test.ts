@@ -149,7 +149,7 @@ describe('finding the mount and the path inside it', () => {
     expect((await resolveMount(path.join(mnt, 'sub'), env(tmp, [mnt, other]))).mountpoint).toBe(mnt);
     expect((await resolveMount(undefined, env(path.join(mnt, 'sub'), [mnt, other]))).mountpoint).toBe(mnt);
     expect((await resolveMount(undefined, env(tmp, [other]))).mountpoint).toBe(other);
-    expect(await resolveMount('.', env(tmp, []))).toEqual({ mountpoint: tmp, source: '', owner: undefined });
+    expect(await resolveMount('.', env(tmp, []))).toEqual({ mountpoint: tmp, source: '', owner: undefined, unlisted: true });
     const several = await failure(resolveMount(undefined, env(tmp, [mnt, other])));
     expect([several.code, several.message]).toEqual(['EINVAL', `2 machpager mounts and the current directory is in none; name one: ${mnt}, ${other}`]);
     const none = await failure(resolveMount(undefined, env(tmp, [])));

@@ -19,7 +19,7 @@
  */
 import { EIO } from './errno.js';
 import type { Kernel } from './kernel.js';
-import { ABSENT_MAX } from './kernel.js';
+import { ABSENT_MAX } from './vm-param.js';
 import type { MemoryObjectDataRequest, MemoryObjectDataUnlock } from './memory-object-defs.js';
 import type { VmObject } from './object.js';
 import type { VmProt } from './prot.js';

@@ -17,7 +17,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Kernel } from './kernel.js';
-import { MAX_DEFAULT_LAUNDRY, PAGEOUT_TIMEOUT_MS } from './kernel.js';
+import { MAX_DEFAULT_LAUNDRY, PAGEOUT_TIMEOUT_MS } from './vm-param.js';
 import { sendDataReturn, type LaundryKind } from './data-return.js';
 import { fault } from './fault.js';
 import type { VmObject } from './object.js';

@@ -34,7 +34,7 @@ import {
   SETID_BITS,
 } from './mode.js';
 
-const DAY_NS = 86_400;
+const DAY_S = 86_400;
 
 export function buildOperations(fs: MachFilesystem): FuseOperations {
   const ns = fs.namespace;
@@ -130,7 +130,7 @@ export function buildOperations(fs: MachFilesystem): FuseOperations {
   function readAccess(inode: Inode): void {
     if (fs.config.readOnly) return;
     const a = inode.atime;
-    if (a.sec < inode.mtime.sec || a.sec < inode.ctime.sec || Date.now() / 1000 - a.sec > DAY_NS) {
+    if (a.sec < inode.mtime.sec || a.sec < inode.ctime.sec || Date.now() / 1000 - a.sec > DAY_S) {
       inode.atime = nowSpec();
       ns.touch(inode);
     }

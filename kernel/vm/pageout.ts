@@ -200,7 +200,7 @@ export class PageoutDaemon {
     }
     vm.detachPage(d, object);
     pages.insert(holding, object, pageIndex);
-    pages.flags[holding] = (pages.flags[holding]) | PG_BUSY | PG_HOLDING | PG_FICTITIOUS;
+    pages.flags[holding] = pages.flags[holding] | PG_BUSY | PG_HOLDING | PG_FICTITIOUS;
     object.pagingInProgress++;
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     this.doublePaged.push({ object, pageIndex, holding, slot, dirty });

@@ -13,6 +13,7 @@
  */
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { CliError, errorCode, errorMessage } from './cli-error.js';
 import { EXIT } from './exit-codes.js';
 import type { StoreLocation } from './store-location.js';
@@ -71,10 +72,6 @@ async function holder(file: string): Promise<Holder | undefined> {
   if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
   const now = await startTime(pid);
   return { pid, alive: now !== undefined && (start === undefined || now === start) };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export interface StoreLock {

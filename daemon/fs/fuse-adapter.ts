@@ -81,6 +81,8 @@ import { EventEmitter } from 'node:events';
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { withTimeout } from '../timeout.js';
 import { FsError, LINUX_ERRNO, toFsError } from './errors.js';
 
 // ---------------------------------------------------------------------------
@@ -585,10 +587,6 @@ export async function fusermount(mountpoint: string, options: { lazy?: boolean }
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Poll `check` until it returns true, at most `timeoutMs`. */
 async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -597,14 +595,6 @@ async function pollUntil(check: () => Promise<boolean>, timeoutMs: number, what:
     if (Date.now() >= deadline) throw new FsError('ETIMEDOUT', `${what} (waited ${timeoutMs} ms)`);
     await delay(wait);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 type Probe = { readonly kind: 'ok'; readonly isDirectory: boolean } | { readonly kind: 'error'; readonly code: string } | { readonly kind: 'hung' };

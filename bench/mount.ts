@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { findMount, fusermount } from '../daemon/fs/fuse-adapter.js';
+import { findMount, fusermount } from '../daemon/fs/fuse/mount-table.js';
 import { fio, run, startMemFs, WORKLOADS, type Workload } from './fuse-floor.js';
 import { printTable, type BenchRow, type Print } from './table.js';
 import { dropOsCaches } from './os-cache.js';

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { CliError } from '../../daemon/cli/cli-error.js';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { escapeOption, isFstabOnly, parseMountOptions, splitOptionList } from '../../daemon/cli/mount-options.js';
-import { mergeFuseOptions } from '../../daemon/cli/serve.js';
-import { buildMountOptions } from '../../daemon/fs/fuse-adapter.js';
+import { mergeFuseOptions } from '../../daemon/service/serve.js';
+import { buildMountOptions } from '../../daemon/fs/fuse/options.js';
 
 function usage(lists: string[]): CliError {
   try {

@@ -12,7 +12,7 @@ import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse-adapter.js';
+import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse/mount-table.js';
 import { withTimeout } from '../../daemon/timeout.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');

@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findMount, fusermount } from '../daemon/fs/fuse/mount-table.js';
 import { fio, run, startMemFs, WORKLOADS, type Workload } from './fuse-floor.js';
@@ -38,7 +39,7 @@ export async function startMachpager(store: string, mnt: string, cacheSize: stri
   while (!(await findMount(mnt))) {
     if (child.exitCode !== null) throw new Error('machpager exited before mounting');
     if (Date.now() > deadline) throw new Error('machpager did not mount within 30 s');
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   const stop = async (): Promise<void> => {
     if (child.exitCode === null) child.kill('SIGTERM');

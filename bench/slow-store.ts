@@ -12,6 +12,7 @@ import { readFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from './fuse-floor.js';
 import { startMachpager } from './mount.js';
 import { MiB, printTable, type BenchRow, type Print } from './table.js';
@@ -44,7 +45,7 @@ async function stream(work: string, label: string, cacheMiB: number, extra: read
     const sampler = (async () => {
       while (sampling) {
         peak = Math.max(peak, await rss(stop.pid));
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await sleep(20);
       }
     })();
     const bytes = 10 * cacheMiB * MiB;

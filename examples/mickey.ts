@@ -16,6 +16,7 @@
  * Run: npm run example:mickey
  */
 import { pathToFileURL } from 'node:url';
+import { withTimeout } from '../daemon/timeout.js';
 import {
   IpcSystem,
   Kernel,
@@ -384,12 +385,9 @@ async function runClient(kernel: Kernel, space: IpcSpace, memoryObject: PortName
 
 // ---------------------------------------------------------------- main
 
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`mickey: timed out waiting for ${what}`)), STEP_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/** No step of the example may hang it: each waits at most STEP_TIMEOUT_MS. */
+function step<T>(promise: Promise<T>, what: string): Promise<T> {
+  return withTimeout(promise, STEP_TIMEOUT_MS, () => new Error(`mickey: timed out waiting for ${what}`));
 }
 
 /** Run the example; every trace line goes to `print` and is returned. */
@@ -418,14 +416,14 @@ export async function runMickey(print: (line: string) => void): Promise<MickeyRe
   try {
     const memoryObject = pager.checkIn(client);
     trace('Main: starting the client');
-    const { value, region } = await withTimeout(runClient(kernel, client, memoryObject, trace), 'the client');
+    const { value, region } = await step(runClient(kernel, client, memoryObject, trace), 'the client');
 
     // Let the kernel finish with the object before stopping its pager:
     // the dirty page is on its way back in a data_return, ahead of terminate.
-    await withTimeout(pager.objectTerminated, 'memory_object_terminate');
+    await step(pager.objectTerminated, 'memory_object_terminate');
     trace('Main: killing server');
     main.send({ id: 'mickey_terminate', dest: killPort } satisfies MickeyTerminate);
-    await withTimeout(pager.loop, 'the pager to exit');
+    await step(pager.loop, 'the pager to exit');
 
     const stats = kernel.statistics();
     trace(`Main: kernel sent ${formatCounts(stats.messages_sent)}`);

@@ -6,18 +6,13 @@
  * differences, gauges as they are), like vmstat(8) and the Hurd's vmstat.
  */
 import type { StatsRecord } from '../control/stats-record.js';
-import { duration, humanSize, labelled, percent, table } from './format.js';
+import { labelled, percent, table } from './format.js';
 
 const LABEL_WIDTH = 30;
 const VALUE_WIDTH = 16;
 
 function list(items: readonly (readonly [string, string | number])[], indent = ''): string[] {
   return labelled(items, { indent, labelWidth: LABEL_WIDTH - indent.length, valueWidth: VALUE_WIDTH });
-}
-
-/** The short message name: memory_object_data_request → data_request. */
-export function shortMessageName(id: string): string {
-  return id.replace(/^memory_object_/, '');
 }
 
 /** The whole `machpager stats` text (lines ending in '\n'). */
@@ -232,7 +227,3 @@ export function terseLine(cur: StatsRecord, prev: StatsRecord | undefined): stri
   return row(TERSE_COLUMNS.map((c) => c.cell(cur, prev)));
 }
 
-/** Short figures for a summary line: "64M cache, 16384 frames of 4K". */
-export function describeCache(r: StatsRecord): string {
-  return `${humanSize(r.cache_size)} cache, ${r.frames} frames of ${humanSize(r.pagesize)}, policy ${r.policy}, up ${duration(r.uptime_s)}`;
-}

@@ -14,7 +14,7 @@ import type { Inode } from './inode.js';
 import { isDir, isReg, modeAfterWrite, O_ACCMODE, O_APPEND, O_RDONLY, O_TRUNC, SETID_BITS } from './mode.js';
 import { later, laterVoid, touchTimes, writable } from './operation-common.js';
 
-const DAY_NS = 86_400;
+const DAY_S = 86_400;
 
 export type DataOperations = Required<Pick<FuseOperations, 'open' | 'read' | 'write' | 'flush' | 'fsync' | 'release' | 'truncate' | 'ftruncate'>>;
 
@@ -32,7 +32,7 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
   function readAccess(inode: Inode): void {
     if (fs.config.readOnly) return;
     const a = inode.atime;
-    if (a.sec < inode.mtime.sec || a.sec < inode.ctime.sec || Date.now() / 1000 - a.sec > DAY_NS) {
+    if (a.sec < inode.mtime.sec || a.sec < inode.ctime.sec || Date.now() / 1000 - a.sec > DAY_S) {
       inode.atime = nowSpec();
       ns.touch(inode);
     }

@@ -57,8 +57,3 @@ export function pagerErrno(err: unknown): PagerErrno {
   return EIO;
 }
 
-export function isPermitted(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const { code, errno } = err as { code?: unknown; errno?: unknown };
-  return (typeof code === 'string' && code in byCode) || errno === EIO || errno === ENOSPC || errno === EDQUOT;
-}

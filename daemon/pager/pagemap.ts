@@ -33,7 +33,7 @@ export class Pagemap {
 
   get(page: number): number {
     const chunk = this.chunks.get(Math.floor(page / CHUNK));
-    return chunk ? (chunk[page % CHUNK]) : 0;
+    return chunk ? chunk[page % CHUNK] : 0;
   }
 
   set(page: number, value: number): void {
@@ -87,7 +87,7 @@ export class Pagemap {
       if (base + CHUNK <= first || base >= end) continue;
       for (let i = 0; i < CHUNK; i++) {
         const page = base + i;
-        if (page >= first && page < end && (chunk[i]) & bits) chunk[i] = (chunk[i]) & ~bits;
+        if (page >= first && page < end && chunk[i] & bits) chunk[i] = chunk[i] & ~bits;
       }
     }
   }
@@ -104,7 +104,7 @@ export class Pagemap {
     for (const [key, chunk] of this.chunks) {
       let any = false;
       for (let i = 0; i < CHUNK; i++) {
-        chunk[i] = (chunk[i]) & keep;
+        chunk[i] = chunk[i] & keep;
         if (chunk[i]) any = true;
       }
       if (!any) this.chunks.delete(key);

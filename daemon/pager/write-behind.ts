@@ -395,16 +395,16 @@ function spans(run: Run): Span[] {
   let pending: { first: number; parts: Buffer[] } | undefined;
   const flushPending = (): void => {
     if (!pending) return;
-    const data = pending.parts.length === 1 ? (pending.parts[0]) : Buffer.concat(pending.parts);
+    const data = pending.parts.length === 1 ? pending.parts[0] : Buffer.concat(pending.parts);
     out.push({ first: pending.first, pages: pending.parts.length, data });
     pending = undefined;
   };
   let i = 0;
   while (i < pages.length) {
-    const first = (pages[i]).data;
+    const first = pages[i].data;
     let j = i + 1;
     while (j < pages.length) {
-      const data = (pages[j]).data;
+      const data = pages[j].data;
       if (data.buffer !== first.buffer || data.byteOffset !== first.byteOffset + (j - i) * first.length) break;
       j++;
     }
@@ -415,7 +415,7 @@ function spans(run: Run): Span[] {
       for (let k = i; k < j; k++) {
         if (pending && pending.parts.length >= JOIN_PAGES) flushPending();
         pending ??= { first: run.first + k, parts: [] };
-        pending.parts.push((pages[k]).data);
+        pending.parts.push(pages[k].data);
       }
     }
     i = j;

@@ -13,6 +13,7 @@ import { constants } from 'node:fs';
 import { access, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { cleanStaleMount, findMount, readMountinfo, userAllowOther } from '../fs/fuse/mount-table.js';
+import { withTimeout } from '../timeout.js';
 import { CliError, errorCode, errorMessage } from '../cli/cli-error.js';
 import type { CliDeps } from '../cli/deps.js';
 import { EXIT } from '../cli/exit-codes.js';
@@ -47,14 +48,6 @@ async function exists(p: string): Promise<boolean> {
     if (code(err) === 'ENOENT') return false;
     throw err;
   }
-}
-
-function bounded<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(onTimeout()), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 // ---------------------------------------------------------------------------
@@ -108,14 +101,14 @@ async function checkExistingMount(mnt: string, dryRun: boolean): Promise<boolean
   }
   const entry = await findMount(mnt);
   if (!entry || !(entry.fstype === 'fuse' || entry.fstype.startsWith('fuse.') || entry.fstype === 'fuseblk')) return false;
-  const probe = await bounded(
+  const probe = await withTimeout(
     stat(mnt).then(
       () => 'ok',
       (err: unknown) => code(err),
     ),
     PROBE_MS,
-    () => 'hung',
-  );
+    () => new Error('hung'),
+  ).catch(() => 'hung');
   if (probe === 'ENOTCONN' || probe === 'ECONNABORTED') return true;
   throw new CliError(mnt, `the mountpoint is busy: already a FUSE mount (${entry.fstype} from ${entry.source})`, EXIT.TEMPFAIL);
 }
@@ -123,14 +116,14 @@ async function checkExistingMount(mnt: string, dryRun: boolean): Promise<boolean
 async function checkMountpoint(plan: MountPlan, deps: CliDeps): Promise<{ mountpoint: string; staleMount: boolean }> {
   const mnt = await resolveMountpoint(plan.mountpoint);
   const staleMount = await checkExistingMount(mnt, plan.dryRun);
-  const probe = await bounded(
+  const probe = await withTimeout(
     stat(mnt).then(
       (st) => ({ st, err: undefined }),
       (err: unknown) => ({ st: undefined, err }),
     ),
     PROBE_MS,
-    () => ({ st: undefined, err: Object.assign(new Error('does not answer'), { code: 'ETIMEDOUT' }) }),
-  );
+    () => Object.assign(new Error('does not answer'), { code: 'ETIMEDOUT' }),
+  ).catch((err: unknown) => ({ st: undefined, err }));
   const info = probe.st;
   if (probe.err !== undefined) {
     const c = code(probe.err);

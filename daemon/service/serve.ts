@@ -29,6 +29,7 @@ import { FuseMount } from '../fs/fuse/mount.js';
 import { startMetrics, type MetricsEndpoint } from '../control/metrics.js';
 import { ControlServer } from '../control/server.js';
 import { socketCandidates } from '../control/socket-path.js';
+import { withTimeout } from '../timeout.js';
 import { machpagerVersion } from '../version.js';
 import { CliError, errorMessage, toCliError } from '../cli/cli-error.js';
 import type { CliDeps, FilesystemConfig, MountableFilesystem } from '../cli/deps.js';
@@ -54,12 +55,9 @@ const PROBE_MS = 10_000;
 
 type Phase = 'starting' | 'serving' | 'syncing' | 'unmounting' | 'closing' | 'done';
 
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+/** A wait that ran out: `what` did not answer within `ms`. */
+function noAnswer(what: string, ms: number): Error {
+  return new Error(`${what}: no answer within ${ms / 1000} s`);
 }
 
 /** The filesystem's FUSE options with the user's applied over them (extra options of both kept). */
@@ -170,7 +168,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
   const force = (): void => {
     log(`detaching ${mnt} lazily without finishing (data not synced yet is lost)`);
     phase = 'closing';
-    bounded(fusermount(mnt, { lazy: true }), FORCE_MS, 'fusermount -uz').then(
+    withTimeout(fusermount(mnt, { lazy: true }), FORCE_MS, () => noAnswer('fusermount -uz', FORCE_MS)).then(
       () => finish(EXIT.FAILURE),
       (err: unknown) => {
         log(`lazy unmount failed: ${errorMessage(err)}`);
@@ -207,12 +205,12 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     hooks.stopping?.(`internal error: ${errorMessage(err)}; detaching ${mnt}`);
     if (plan.debug && err instanceof Error && err.stack !== undefined) log(err.stack.replace(/\n\s*/g, ' | '));
     phase = 'closing';
-    const detach = mount?.mounted ? bounded(fusermount(mnt, { lazy: true }), FORCE_MS, 'fusermount -uz') : Promise.resolve();
+    const detach = mount?.mounted ? withTimeout(fusermount(mnt, { lazy: true }), FORCE_MS, () => noAnswer('fusermount -uz', FORCE_MS)) : Promise.resolve();
     const filesystem = fs;
     detach
       .catch((e: unknown) => log(`lazy unmount failed: ${errorMessage(e)}`))
       .then(closeControl)
-      .then(() => (filesystem ? bounded(filesystem.close(), FORCE_MS, 'closing the store') : undefined))
+      .then(() => (filesystem ? withTimeout(filesystem.close(), FORCE_MS, () => noAnswer('closing the store', FORCE_MS)) : undefined))
       .then(() => lock?.release())
       .catch((e: unknown) => log(`closing the store failed: ${errorMessage(e)}`))
       .finally(() => finish(EXIT.FAILURE))
@@ -273,7 +271,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     const opened = fs;
 
     const failed = async (err: unknown, what: string, fallback: CliError['exitCode']): Promise<never> => {
-      await bounded(opened.close(), FORCE_MS, 'closing the store').catch((e: unknown) => log(`closing the store failed: ${errorMessage(e)}`));
+      await withTimeout(opened.close(), FORCE_MS, () => noAnswer('closing the store', FORCE_MS)).catch((e: unknown) => log(`closing the store failed: ${errorMessage(e)}`));
       await heldLock?.release();
       await removeCreated(created, log);
       throw toCliError(err, what, fallback);
@@ -303,7 +301,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     }
     // The mount answers: a stat through FUSE, from the thread pool (this thread serves it).
     try {
-      await bounded(stat(mnt), PROBE_MS, `stat ${mnt}`);
+      await withTimeout(stat(mnt), PROBE_MS, () => noAnswer(`stat ${mnt}`, PROBE_MS));
     } catch (err) {
       await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log(`cannot unmount ${mnt}: ${errorMessage(e)}`));
       await failed(err, `mount ${mnt}`, EXIT.UNAVAILABLE);

@@ -12,6 +12,7 @@
  * bounded (it is usually finishing its sync), then the mount fails as busy.
  */
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { CliError, errorCode, errorMessage } from '../cli/cli-error.js';
 import { EXIT } from '../cli/exit-codes.js';
 import type { StoreLocation } from '../cli/store-location.js';
@@ -70,10 +71,6 @@ async function holder(file: string): Promise<Holder | undefined> {
   if (!Number.isInteger(pid) || pid <= 0) return { pid: 0, alive: false };
   const now = await startTime(pid);
   return { pid, alive: now !== undefined && (start === undefined || now === start) };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export interface StoreLock {

@@ -72,6 +72,3 @@ export function portField(msg: Message, field: string): PortName {
   return typeof value === 'number' ? value : MACH_PORT_NULL;
 }
 
-export function setPortField(msg: Message, field: string, name: PortName): void {
-  (msg as unknown as Record<string, unknown>)[field] = name;
-}

@@ -1,7 +1,8 @@
 /**
  * The kernel objects behind port names: ports (a message queue with one
  * receiver and counted send rights) and port sets (one queue over many ports).
- * Only space.ts changes them; everything else goes through an IpcSpace.
+ * Only the IPC files (space.ts, port-rights.ts, message-transit.ts) change
+ * them; everything else goes through an IpcSpace.
  */
 import { Deque } from '../util/deque.js';
 import type { Message, PortName } from './message.js';

@@ -4,6 +4,10 @@
  * per space: a space can use only the names it holds rights for, and rights
  * move between spaces only inside messages (or by copyRightTo, the stand-in
  * for a kernel call such as vm_map taking a send right).
+ *
+ * The space is the name table and the calls on it (mach_port_*, mach_msg);
+ * what a right does to its port is port-rights.ts, and a message's way from
+ * send to receive is message-transit.ts.
  */
 import { KernError, KERN_INVALID_ARGUMENT, KERN_INVALID_NAME, KERN_INVALID_RIGHT, KERN_INVALID_VALUE,
   KERN_NOT_IN_SET, MACH_RCV_IN_SET, MACH_RCV_INVALID_NAME, MACH_RCV_PORT_CHANGED, MACH_RCV_PORT_DIED,
@@ -11,40 +15,14 @@ import { KernError, KERN_INVALID_ARGUMENT, KERN_INVALID_NAME, KERN_INVALID_RIGHT
 import { MACH_PORT_NULL, messageDef, portField, type Disposition, type Message, type PortName } from './message.js';
 import './notify.js';
 import { OolMemory } from './ool-memory.js';
-import { Port, PortSet, type QueuedMessage, type TransitRight } from './port.js';
-import type { DeadNameNotification, NoSendersNotification, SendOnceNotification } from './notify.js';
+import { Port, PortSet, type TransitRight } from './port.js';
+import { canTake, deadName, destroyPort, destroySendOnce, destroySet, fireNoSenders, polyDisposition, releaseSendRight,
+  type Entry, type RightKind, type RightsInfo } from './port-rights.js';
+import { checkSendRights, copyOut, copyOutMessage, defaultDestDisposition, deliverWaiting, enqueue, NO_RIGHTS, takeQueued,
+  type SendOptions } from './message-transit.js';
 
-export type RightKind = 'receive' | 'send' | 'send_once' | 'dead_name' | 'port_set';
-
-interface Entry {
-  readonly object: Port | PortSet;
-  receive: boolean;
-  /** User references on the send right (0 = none). */
-  send: number;
-  /** Send-once rights held (each is a separate right). */
-  sendOnce: number;
-  /** User references on the dead name. */
-  dead: number;
-}
-
-export interface RightsInfo {
-  receive: boolean;
-  send: number;
-  sendOnce: number;
-  deadName: number;
-  portSet: boolean;
-}
-
-export interface SendOptions {
-  /** How to use the destination right; by default a send right is copied, else a send-once right moved. */
-  destDisposition?: 'copy_send' | 'move_send' | 'move_send_once' | 'make_send' | 'make_send_once';
-  /**
-   * Runs once when the message leaves the destination queue (received or
-   * destroyed). The kernel uses it to learn when memory held by a message in
-   * transit can be released. It is not part of the message.
-   */
-  onRelease?: (delivered: boolean) => void;
-}
+export type { RightKind, RightsInfo } from './port-rights.js';
+export type { SendOptions } from './message-transit.js';
 
 /** One IPC name space per system: the port name allocator and the ports it made. */
 export class IpcSystem {
@@ -187,7 +165,7 @@ export class IpcSpace {
       if (delta !== -1 || !entry.receive) throw new KernError(KERN_INVALID_VALUE, `mod_refs ${right} ${delta}`);
       if (object instanceof PortSet) {
         if (right !== 'port_set') throw new KernError(KERN_INVALID_RIGHT, `${name} is a port set`);
-        this.destroySet(object);
+        destroySet(object);
         this.entries.delete(name);
         return;
       }
@@ -222,7 +200,7 @@ export class IpcSpace {
     const entry = this.entry(name);
     const object = entry.object;
     if (object instanceof PortSet) {
-      this.destroySet(object);
+      destroySet(object);
       this.entries.delete(name);
       return;
     }
@@ -316,45 +294,9 @@ export class IpcSpace {
     if (!destEntry || !(destEntry.object instanceof Port) || destEntry.dead > 0 || destEntry.object.dead)
       throw new KernError(MACH_SEND_INVALID_DEST, `${msg.id} to ${msg.dest} from ${this.label}`);
     const dest = destEntry.object;
-    const destDisposition = options?.destDisposition ?? this.defaultDestDisposition(destEntry, msg);
-
-    // Check every right first, so that a failed send changes nothing. The
-    // check counts what earlier parts of the message use up, in the order
-    // they are taken (destination, then the fields), so that a message moving
-    // one right twice fails before anything is taken. Moving the
-    // destination's own receive right into the message is refused: nobody
-    // could ever receive it.
+    const destDisposition = options?.destDisposition ?? defaultDestDisposition(destEntry, msg);
     const fields = messageDef(msg.id).fields;
-    let carriesRights = false;
-    for (const [field] of fields) if (portField(msg, field) !== MACH_PORT_NULL) carriesRights = true;
-    if (!carriesRights) {
-      if (!canTake(destEntry, destDisposition))
-        throw new KernError(MACH_SEND_INVALID_DEST, `no right to send to ${dest.name} (${destDisposition})`);
-    } else {
-      const budgets = new Map<PortName, Budget>();
-      const budgetOf = (entry: Entry, name: PortName): Budget => {
-        let budget = budgets.get(name);
-        if (!budget) {
-          budget = { send: entry.send, sendOnce: entry.sendOnce, receive: entry.receive };
-          budgets.set(name, budget);
-        }
-        return budget;
-      };
-      if (!consume(budgetOf(destEntry, msg.dest), destDisposition))
-        throw new KernError(MACH_SEND_INVALID_DEST, `no right to send to ${dest.name} (${destDisposition})`);
-      for (const [field, disposition] of fields) {
-        const name = portField(msg, field);
-        if (name === MACH_PORT_NULL) continue;
-        const entry = this.entries.get(name);
-        const ok =
-          entry !== undefined &&
-          entry.object instanceof Port &&
-          !entry.object.dead &&
-          !(name === msg.dest && disposition === 'move_receive') &&
-          consume(budgetOf(entry, name), disposition);
-        if (!ok) throw new KernError(MACH_SEND_INVALID_RIGHT, `${msg.id}.${field} = ${name} (${disposition})`);
-      }
-    }
+    const carriesRights = checkSendRights(this.entries, msg, destEntry, destDisposition, fields);
 
     // A send right to the destination travels with the message and is
     // released when the message leaves the queue, as in Mach (the kmsg's
@@ -434,13 +376,6 @@ export class IpcSpace {
     const object = entry.object;
     if (object instanceof Port && object.set) throw new KernError(MACH_RCV_IN_SET, `${name}`);
     return object;
-  }
-
-  private defaultDestDisposition(entry: Entry, msg: Message): NonNullable<SendOptions['destDisposition']> {
-    if (entry.send > 0) return 'copy_send';
-    if (entry.sendOnce > 0) return 'move_send_once';
-    if (entry.receive) return 'make_send';
-    throw new KernError(MACH_SEND_INVALID_DEST, `${msg.id} to ${msg.dest}`);
   }
 
   /** Take a right out of this space for a message or a transfer. `canTake` must hold. */
@@ -545,17 +480,6 @@ export class IpcSpace {
     }
   }
 
-  private destroySet(set: PortSet): void {
-    set.dead = true;
-    for (const member of set.members) {
-      member.set = null;
-      member.setGeneration++;
-    }
-    set.members.clear();
-    set.arrivals.drain();
-    for (const waiter of set.waiters.drain()) waiter.reject(new KernError(MACH_RCV_PORT_DIED, `port set ${set.name}`));
-  }
-
   /** @internal A port died: the rights here become a dead name. */
   portDied(port: Port): void {
     const entry = this.entries.get(port.name);
@@ -571,180 +495,4 @@ export class IpcSpace {
     }
     this.cleanup(port.name, entry);
   }
-}
-
-// ------------------------------------------------------------------ port operations
-
-/** Shared by every message that carries no rights: never written to. */
-const NO_RIGHTS: readonly TransitRight[] = [];
-
-/** The rights of one name still available while a message is checked. */
-interface Budget {
-  send: number;
-  sendOnce: number;
-  receive: boolean;
-}
-
-/** Whether `have` allows `disposition`; if so, take away what it uses up. */
-function consume(have: Budget, disposition: Disposition): boolean {
-  const d = disposition === 'poly' ? polyDisposition(have) : disposition;
-  switch (d) {
-    case 'copy_send':
-      return have.send > 0;
-    case 'move_send':
-      if (have.send === 0) return false;
-      have.send--;
-      return true;
-    case 'make_send':
-    case 'make_send_once':
-      return have.receive;
-    case 'move_send_once':
-      if (have.sendOnce === 0) return false;
-      have.sendOnce--;
-      return true;
-    case 'move_receive':
-      if (!have.receive) return false;
-      have.receive = false;
-      return true;
-    case 'poly':
-      return false;
-  }
-}
-
-function canTake(entry: Entry, disposition: Disposition): boolean {
-  if (!(entry.object instanceof Port) || entry.object.dead) return false;
-  return consume({ send: entry.send, sendOnce: entry.sendOnce, receive: entry.receive }, disposition);
-}
-
-function polyDisposition(entry: Budget): Disposition {
-  if (entry.sendOnce > 0) return 'move_send_once';
-  if (entry.send > 0) return 'copy_send';
-  return 'make_send_once';
-}
-
-function enqueue(port: Port, qm: QueuedMessage): void {
-  port.queue.push(qm);
-  if (port.set) port.set.arrivals.push({ port, generation: port.setGeneration });
-  deliverWaiting(port);
-}
-
-/** Hand queued messages to receivers that are already waiting. */
-function deliverWaiting(port: Port): void {
-  const target = port.set ?? port;
-  while (target.waiters.length > 0) {
-    const queued = takeQueued(target);
-    if (!queued) return;
-    const waiter = target.waiters.shift();
-    if (!waiter) return;
-    waiter.resolve(copyOutMessage(waiter.space, queued.port, queued.qm));
-  }
-}
-
-function takeQueued(object: Port | PortSet): { port: Port; qm: QueuedMessage } | undefined {
-  if (object instanceof Port) {
-    if (object.receiver === null) return undefined;
-    const qm = object.queue.shift();
-    return qm ? { port: object, qm } : undefined;
-  }
-  for (;;) {
-    const token: { port: Port; generation: number } | undefined = object.arrivals.shift();
-    if (!token) return undefined;
-    const port: Port = token.port;
-    if (port.set !== object || port.setGeneration !== token.generation) continue;
-    const qm = port.queue.shift();
-    if (qm) return { port, qm };
-  }
-}
-
-function copyOut(space: IpcSpace, right: TransitRight): void {
-  const port = right.port;
-  const entry = space.entryFor(port);
-  if (right.kind === 'receive') {
-    if (port.dead) return;
-    entry.receive = true;
-    port.receiver = space;
-    return;
-  }
-  if (port.dead) {
-    // The port died in transit: the receiver gets a dead name.
-    if (right.kind === 'send') releaseSendRight(port);
-    else port.sorights--;
-    entry.dead++;
-    return;
-  }
-  if (right.kind === 'send') space.addSend(entry, port, 1);
-  else {
-    if (entry.sendOnce === 0 && entry.send === 0) port.holders.add(space);
-    entry.sendOnce++;
-  }
-}
-
-function copyOutMessage(space: IpcSpace, port: Port, qm: QueuedMessage): Message {
-  for (const right of qm.rights) copyOut(space, right);
-  qm.msg.seqno = port.seqno++;
-  qm.onRelease?.(true);
-  // The send right to the destination that the message carried is used up.
-  if (qm.destSend) releaseSendRight(port);
-  return qm.msg;
-}
-
-function releaseSendRight(port: Port): void {
-  port.srights--;
-  if (port.srights === 0 && port.noSendersNotify && !port.dead) fireNoSenders(port);
-}
-
-function fireNoSenders(port: Port): void {
-  const notify = port.noSendersNotify;
-  if (!notify) return;
-  port.noSendersNotify = null;
-  const msg: NoSendersNotification = { id: 'mach_notify_no_senders', dest: notify.name, name: port.name, mscount: port.mscount };
-  // port.system, not port.receiver.system: the receiver is null while the receive right is in transit.
-  port.system.notify(notify, msg);
-}
-
-function destroySendOnce(port: Port): void {
-  if (port.dead) {
-    port.sorights--;
-    return;
-  }
-  // An unused send-once right still produces exactly one message: the send-once notification.
-  // Also while the receive right is in transit (port.receiver is null).
-  port.system.notify(port, sendOnceGone(port));
-}
-
-function sendOnceGone(port: Port): SendOnceNotification {
-  return { id: 'mach_notify_send_once', dest: port.name };
-}
-
-function deadName(name: PortName): DeadNameNotification {
-  return { id: 'mach_notify_dead_name', dest: MACH_PORT_NULL, name };
-}
-
-/** The receive right is gone: queued messages are destroyed and holders get dead names. */
-function destroyPort(port: Port): void {
-  if (port.dead) return;
-  port.dead = true;
-  port.receiver = null;
-  if (port.set) {
-    port.set.members.delete(port);
-    port.set = null;
-  }
-  for (const waiter of port.waiters.drain()) waiter.reject(new KernError(MACH_RCV_PORT_DIED, `port ${port.name}`));
-  if (port.noSendersNotify) {
-    destroySendOnce(port.noSendersNotify);
-    port.noSendersNotify = null;
-  }
-  for (const qm of port.queue.drain()) destroyQueued(port, qm);
-  for (const space of [...port.holders]) space.portDied(port);
-  port.holders.clear();
-}
-
-function destroyQueued(port: Port, qm: QueuedMessage): void {
-  if (qm.destSend) releaseSendRight(port);
-  for (const right of qm.rights) {
-    if (right.kind === 'send') releaseSendRight(right.port);
-    else if (right.kind === 'send_once') destroySendOnce(right.port);
-    else destroyPort(right.port);
-  }
-  qm.onRelease?.(false);
 }

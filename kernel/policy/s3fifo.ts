@@ -22,68 +22,32 @@
  * canInsert() says so to the replay). The live kernel cannot refuse a page
  * it holds, so there S simply takes it.
  */
-import { KeyIndex, NO_ENTRY } from './key-index.js';
-import { INSERT_PREFETCH, type PolicyFactory, type ReplacementPolicy } from './policy.js';
-import { NIL, SlotLinks, SlotList } from './slot-list.js';
+import type { PolicyFactory } from './policy.js';
+import { ProbationPolicy } from './probation.js';
+import { NIL } from './slot-list.js';
 
 const SMALL_RATIO = 0.1;
 const GHOST_RATIO = 0.9;
 /** f is read only as f ≥ threshold (≤ 2) and min(f, 3): saturating here changes nothing. */
 const FREQ_MAX = 255;
 
-export class S3FifoPolicy implements ReplacementPolicy {
+/** probation = S, main = M, the ghosts = G. */
+export class S3FifoPolicy extends ProbationPolicy {
   readonly name: string;
-  private readonly small: SlotList;
-  private readonly main: SlotList;
   private readonly freq: Uint8Array;
-  private readonly keyOf: Float64Array;
   private readonly smallCapacity: number;
   private readonly mainCapacity: number;
-  private readonly ghosts: KeyIndex;
-  /** G in FIFO order, over the ghost entries. */
-  private readonly ghost: SlotList;
-  /** The page miss() saw is in G: it goes to M. */
-  private ghostHit = false;
-  reactivations = 0;
 
   constructor(
-    readonly capacity: number,
-    readonly slots = capacity,
+    capacity: number,
+    slots = capacity,
     readonly threshold = 2,
   ) {
+    super(capacity, slots, Math.floor(capacity * GHOST_RATIO));
     this.name = threshold === 2 ? 's3fifo' : `s3fifo${threshold}`;
-    const links = new SlotLinks(slots);
-    this.small = new SlotList(links, 1);
-    this.main = new SlotList(links, 2);
     this.freq = new Uint8Array(slots);
-    this.keyOf = new Float64Array(slots);
     this.smallCapacity = Math.floor(capacity * SMALL_RATIO);
     this.mainCapacity = capacity - this.smallCapacity;
-    const ghostCapacity = Math.floor(capacity * GHOST_RATIO);
-    this.ghosts = new KeyIndex(ghostCapacity);
-    this.ghost = new SlotList(new SlotLinks(ghostCapacity), 1);
-  }
-
-  get size(): number {
-    return this.small.size + this.main.size;
-  }
-
-  get activeCount(): number {
-    return this.main.size;
-  }
-
-  get inactiveCount(): number {
-    return this.small.size;
-  }
-
-  has(slot: number): boolean {
-    return this.small.links.owner[slot] !== 0;
-  }
-
-  miss(key: number): void {
-    const entry = this.ghosts.find(key);
-    this.ghostHit = entry !== NO_ENTRY;
-    if (this.ghostHit) this.dropGhost(entry);
   }
 
   canInsert(): boolean {
@@ -91,13 +55,9 @@ export class S3FifoPolicy implements ReplacementPolicy {
     return this.smallCapacity >= 2 || (this.smallCapacity === 1 && this.ghostHit);
   }
 
-  insert(slot: number, key: number, flags: number): void {
-    this.keyOf[slot] = key;
+  override insert(slot: number, key: number, flags: number): void {
     this.freq[slot] = 0;
-    if ((flags & INSERT_PREFETCH) !== 0) this.small.pushHead(slot);
-    else if (this.ghostHit) this.main.pushTail(slot);
-    else this.small.pushTail(slot);
-    this.ghostHit = false;
+    super.insert(slot, key, flags);
   }
 
   access(slot: number): boolean {
@@ -106,14 +66,9 @@ export class S3FifoPolicy implements ReplacementPolicy {
     return false;
   }
 
-  remove(slot: number): void {
-    if (this.small.has(slot)) this.small.remove(slot);
-    else this.main.remove(slot);
-  }
-
   victim(): number {
     for (;;) {
-      if (this.main.size > this.mainCapacity || this.small.size === 0) return this.evictMain();
+      if (this.main.size > this.mainCapacity || this.probation.size === 0) return this.evictMain();
       const slot = this.evictSmall();
       // S may have emptied into M without evicting: look again (libCacheSim's loop calls evict again).
       if (slot !== NIL) return slot;
@@ -121,7 +76,7 @@ export class S3FifoPolicy implements ReplacementPolicy {
   }
 
   private evictSmall(): number {
-    const { small, main, freq } = this;
+    const { probation: small, main, freq } = this;
     for (let slot = small.head; slot !== NIL; slot = small.head) {
       small.remove(slot);
       if (freq[slot] >= this.threshold) {
@@ -130,7 +85,7 @@ export class S3FifoPolicy implements ReplacementPolicy {
         this.reactivations++;
         continue;
       }
-      this.addGhost(this.keyOf[slot]);
+      this.addGhost(slot);
       return slot;
     }
     return NIL;
@@ -148,17 +103,6 @@ export class S3FifoPolicy implements ReplacementPolicy {
       main.moveToTail(slot);
     }
     return NIL;
-  }
-
-  private addGhost(key: number): void {
-    if (this.ghosts.capacity === 0 || this.ghosts.find(key) !== NO_ENTRY) return;
-    if (this.ghosts.full) this.dropGhost(this.ghost.head);
-    this.ghost.pushTail(this.ghosts.add(key));
-  }
-
-  private dropGhost(entry: number): void {
-    this.ghost.remove(entry);
-    this.ghosts.delete(entry);
   }
 }
 

@@ -13,66 +13,32 @@
  * like any other: it is unvisited, which already makes it the first
  * candidate of its age.
  */
-import type { PolicyFactory, ReplacementPolicy } from './policy.js';
-import { NIL, SlotLinks, SlotList } from './slot-list.js';
+import { MarkedFifoPolicy } from './marked-fifo.js';
+import type { PolicyFactory } from './policy.js';
+import { NIL } from './slot-list.js';
 
-export class SievePolicy implements ReplacementPolicy {
+/** The mark is the visited bit; the queue's head is the oldest page (the "tail" of §5.8), its tail the newest. */
+export class SievePolicy extends MarkedFifoPolicy {
   readonly name = 'sieve';
-  /** SlotList head = oldest (the "tail" of §5.8), tail = newest. */
-  private readonly queue: SlotList;
   private readonly next: Int32Array;
-  private readonly visited: Uint8Array;
   /** Where the next eviction looks first; NIL = start at the oldest page. */
   private hand = NIL;
-  inactiveCount = 0;
-  reactivations = 0;
 
-  constructor(
-    readonly capacity: number,
-    readonly slots = capacity,
-  ) {
-    this.queue = new SlotList(new SlotLinks(slots), 1);
+  constructor(capacity: number, slots = capacity) {
+    super(capacity, slots);
     this.next = this.queue.links.next;
-    this.visited = new Uint8Array(slots);
   }
 
-  get size(): number {
-    return this.queue.size;
-  }
-
-  get activeCount(): number {
-    return this.queue.size - this.inactiveCount;
-  }
-
-  has(slot: number): boolean {
-    return this.queue.has(slot);
-  }
-
-  insert(slot: number): void {
-    this.queue.pushTail(slot);
-    this.visited[slot] = 0;
-    this.inactiveCount++;
-  }
-
-  access(slot: number): boolean {
-    if (this.visited[slot] === 1) return false;
-    this.visited[slot] = 1;
-    this.inactiveCount--;
-    this.reactivations++;
-    return true;
-  }
-
-  remove(slot: number): void {
+  override remove(slot: number): void {
     // The hand moves on as it would past an evicted page.
     if (this.hand === slot) this.hand = this.next[slot];
-    this.queue.remove(slot);
-    if (this.visited[slot] === 0) this.inactiveCount--;
+    super.remove(slot);
   }
 
   victim(): number {
     const queue = this.queue;
     const next = this.next;
-    const visited = this.visited;
+    const visited = this.mark;
     let slot = this.hand !== NIL ? this.hand : queue.head;
     if (slot === NIL) return NIL;
     while (visited[slot] === 1) {

@@ -19,7 +19,7 @@
  */
 import { EIO } from './errno.js';
 import type { Kernel } from './kernel.js';
-import { ABSENT_MAX } from './kernel.js';
+import { ABSENT_MAX } from './vm-param.js';
 import type { MemoryObjectDataRequest, MemoryObjectDataUnlock } from './memory-object-defs.js';
 import type { VmObject } from './object.js';
 import type { VmProt } from './prot.js';
@@ -65,10 +65,10 @@ export async function fault(
         if (!zeroFill(vm, object, d)) await vm.waitForFrame();
         continue;
       }
-      if ((pages.pageLock[d]) & access) {
+      if (pages.pageLock[d] & access) {
         if (!object.hasPager()) return EIO;
-        if (((pages.unlockRequest[d]) & access) !== access) {
-          pages.unlockRequest[d] = (pages.unlockRequest[d]) | access;
+        if ((pages.unlockRequest[d] & access) !== access) {
+          pages.unlockRequest[d] = pages.unlockRequest[d] | access;
           vm.stats.unlocks++;
           vm.timeouts.unlockSent(d, object, pageIndex);
           const sent = vm.send({
@@ -141,7 +141,7 @@ function requestCluster(vm: Kernel, object: VmObject, pageIndex: number, first: 
   for (;;) {
     pages.insert(d, object, pageIndex + count);
     vm.timeouts.stamp(d, request);
-    pages.flags[d] = (pages.flags[d]) | PG_BUSY | PG_ABSENT | (count >= want ? PG_PREFETCH : 0);
+    pages.flags[d] = pages.flags[d] | PG_BUSY | PG_ABSENT | (count >= want ? PG_PREFETCH : 0);
     object.absentCount++;
     count++;
     if (count >= limit || pages.lookup(object.id, pageIndex + count) !== NIL) break;
@@ -166,9 +166,9 @@ export function abortPlaceholders(vm: Kernel, object: VmObject, pageIndex: numbe
 /** Take a busy+absent placeholder out, waking its waiters with `value`. */
 export function dropPlaceholder(vm: Kernel, object: VmObject, d: number, value: number): void {
   const pages = vm.pages;
-  if ((pages.flags[d]) & PG_BUSY) requestDone(object);
+  if (pages.flags[d] & PG_BUSY) requestDone(object);
   pages.wakeup(d, value);
-  if ((pages.flags[d]) & PG_TABLED) pages.remove(d, object);
+  if (pages.flags[d] & PG_TABLED) pages.remove(d, object);
   pages.release(d);
 }
 

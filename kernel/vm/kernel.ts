@@ -28,6 +28,7 @@ import { PG_DIRTY, PG_PRECIOUS, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
 import { VmWindow } from './map.js';
 import { MAX_OFFSET } from './errno.js';
+import { DEFAULT_PAGER_TIMEOUT_MS, MIN_FRAMES, poolThresholds } from './vm-param.js';
 
 export interface ObjectRecord extends ObjectStatistics {
   object: number;
@@ -53,7 +54,7 @@ export interface KernelOptions {
   swap?: SwapStore;
   /** Pages in data_returns an external pager has not received yet, past which the kernel double-pages. */
   externalLaundryMax?: number;
-  /** Largest page-in cluster, in pages. Default 32. */
+  /** Largest page-in cluster, in pages. Default DEFAULT_MAX_CLUSTER_PAGES (at most a quarter of the pool). */
   maxClusterPages?: number;
   /**
    * How long a fault waits for a pager's answer (data_request, data_unlock,
@@ -80,25 +81,6 @@ function objectRecord(object: VmObject): ObjectRecord {
     ...object.stats,
   };
 }
-
-/** vm_object_absent_max: outstanding page requests per object. */
-export const ABSENT_MAX = 50;
-/** VM_PAGE_MAX_LAUNDRY: pages out to the default pager before pageout pauses. */
-export const MAX_DEFAULT_LAUNDRY = 5;
-/** VM_PAGEOUT_TIMEOUT: the longest pause of a throttled pageout daemon (ms). */
-export const PAGEOUT_TIMEOUT_MS = 50;
-
-export const MIN_FRAMES = 4;
-
-/**
- * The default pager timeout: 60 s. Longer than any answer a working pager
- * gives: a store read waiting out SQLite's busy timeout (5 s) on a disk
- * that Linux gives 30 s per command before it resets and retries it
- * (/sys/block/.../device/timeout) must not become EIO. Shorter than the
- * 120 s after which Linux reports a task blocked on the mount as hung, and
- * than most people wait before they give up on a program.
- */
-export const DEFAULT_PAGER_TIMEOUT_MS = 60_000;
 
 export class Kernel {
   readonly ipc: IpcSystem;
@@ -341,14 +323,14 @@ export class Kernel {
     return frames;
   }
 
-  /** Thresholds follow the pool size (vm_page_seg's are percentages of the segment). */
+  /** Thresholds follow the pool size (vm-param.ts). */
   private setThresholds(): void {
-    const frames = this.frameCount;
-    this.freeMin = Math.max(1, Math.floor((frames * 5) / 100));
-    this.freeLow = Math.max(this.freeMin + 1, Math.floor((frames * 6) / 100));
-    this.freeHigh = Math.max(this.freeLow + 1, Math.floor((frames * 10) / 100));
-    this.externalLaundryMax = this.tuning.externalLaundryMax ?? Math.max(2, Math.floor(frames / 4));
-    this.maxClusterPages = Math.max(1, Math.min(this.tuning.maxClusterPages ?? 32, Math.floor(frames / 4)));
+    const t = poolThresholds(this.frameCount, this.tuning);
+    this.freeMin = t.freeMin;
+    this.freeLow = t.freeLow;
+    this.freeHigh = t.freeHigh;
+    this.externalLaundryMax = t.externalLaundryMax;
+    this.maxClusterPages = t.maxClusterPages;
   }
 
   /**

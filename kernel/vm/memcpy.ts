@@ -11,7 +11,7 @@ import { fault } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
 import { VM_PROT_WRITE, type VmProt } from './prot.js';
-import { PG_ABSENT, PG_BUSY, PG_DIRTY } from './resident.js';
+import { PG_ABSENT, PG_BUSY } from './resident.js';
 
 export interface MemcpyResult {
   /** Bytes copied. */
@@ -30,32 +30,11 @@ const UNUSABLE = PG_BUSY | PG_ABSENT;
  * page at offset + result needs a fault.
  */
 export function copySync(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Array, access: VmProt): number {
-  const pages = vm.pages;
-  const pageSize = vm.pageSize;
-  const writing = (access & VM_PROT_WRITE) !== 0;
   const length = buffer.length;
   let done = 0;
   while (done < length) {
-    const at = offset + done;
-    const pageIndex = Math.floor(at / pageSize);
-    const d = pages.lookup(object.id, pageIndex);
-    if (d === NIL) break;
-    const flags = pages.flags[d];
-    if ((flags & UNUSABLE) !== 0 || ((pages.pageLock[d]) & access) !== 0) break;
-    const inPage = at - pageIndex * pageSize;
-    const n = Math.min(pageSize - inPage, length - done);
-    const chunk = pages.chunkOf(d);
-    const start = pages.chunkOffset(d) + inPage;
-    if (writing) {
-      chunk.set(buffer.subarray(done, done + n), start);
-      if ((flags & PG_DIRTY) === 0) {
-        pages.flags[d] = flags | PG_DIRTY;
-        object.dirtyCount++;
-      }
-    } else {
-      buffer.set(chunk.subarray(start, start + n), done);
-    }
-    vm.policy.access(d - pages.fictitiousCount);
+    const n = copyPage(vm, object, offset + done, buffer, done, access);
+    if (n === 0) break;
     vm.stats.lookups++;
     vm.stats.hits++;
     object.stats.hits++;
@@ -120,15 +99,18 @@ export async function memcpy(
   return { bytes: done, error: 0 };
 }
 
-/** Copy the part of one page that [offset...) covers, if it is usable; 0 if not. Not a hit: the fault counted it. */
+/**
+ * Copy the part of the page at `offset` that buffer[at...] covers, if the
+ * page is resident and allows `access`; 0 if not. The policy hears of the
+ * access; counting it (a hit, or the fault's own) is the caller's.
+ */
 function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Array, at: number, access: VmProt): number {
   const pages = vm.pages;
   const pageSize = vm.pageSize;
   const pageIndex = Math.floor(offset / pageSize);
   const d = pages.lookup(object.id, pageIndex);
   if (d === NIL) return 0;
-  const flags = pages.flags[d];
-  if ((flags & UNUSABLE) !== 0 || ((pages.pageLock[d]) & access) !== 0) return 0;
+  if ((pages.flags[d] & UNUSABLE) !== 0 || (pages.pageLock[d] & access) !== 0) return 0;
   const inPage = offset - pageIndex * pageSize;
   const n = Math.min(pageSize - inPage, buffer.length - at);
   const chunk = pages.chunkOf(d);

@@ -142,23 +142,9 @@ export async function terminate(vm: Kernel, object: VmObject): Promise<void> {
   }
   freeAllPages(vm, object);
   vm.objectsByControl.delete(object.control);
-  const sent =
-    object.hasPager() &&
-    vm.send(
-      {
-        id: 'memory_object_terminate',
-        dest: object.pager,
-        control: object.control,
-        name: object.name,
-      } satisfies MemoryObjectTerminate,
-      { destDisposition: 'move_send' },
-    );
-  // After shutdown the kernel's space and its names are gone already.
-  if (!sent && !vm.isShutDown) {
-    vm.space.destroyName(object.control);
-    vm.space.destroyName(object.name);
-    if (vm.space.hasName(object.pager)) vm.space.destroyName(object.pager);
-  }
+  const sent = sendTerminate(vm, object);
+  // Unsent, the send right to the pager port did not go with it.
+  if (!sent && !vm.isShutDown && vm.space.hasName(object.pager)) vm.space.destroyName(object.pager);
   object.state = 'dead';
   forget(vm, object);
   wakeAll(object.terminatedWaiters);
@@ -178,27 +164,9 @@ export async function destroyObject(vm: Kernel, object: VmObject): Promise<void>
   object.state = 'dead';
   abortRequests(vm, object, EIO);
   while (object.pagingInProgress > 0) await new Promise<void>((resolve) => object.pagingWaiters.push(resolve));
-  const sent = vm.send(
-    {
-      id: 'memory_object_terminate',
-      dest: object.pager,
-      control: object.control,
-      name: object.name,
-    } satisfies MemoryObjectTerminate,
-    { destDisposition: 'move_send' },
-  );
-  if (!sent && !vm.isShutDown) {
-    vm.space.destroyName(object.control);
-    vm.space.destroyName(object.name);
-  }
+  sendTerminate(vm, object);
   object.pagerGone = true;
-  wakeAll(object.readyWaiters);
-  wakeAll(object.terminatedWaiters);
-  if (object.cached) {
-    object.cached = false;
-    vm.cachedObjects.delete(object);
-  }
-  if (object.refCount === 0) discard(vm, object);
+  bury(vm, object);
 }
 
 /**
@@ -220,13 +188,7 @@ export function pagerDied(vm: Kernel, object: VmObject): void {
   }
   vm.space.destroyName(object.control);
   vm.space.destroyName(object.name);
-  wakeAll(object.readyWaiters);
-  wakeAll(object.terminatedWaiters);
-  if (object.cached) {
-    object.cached = false;
-    vm.cachedObjects.delete(object);
-  }
-  if (object.refCount === 0) discard(vm, object);
+  bury(vm, object);
 }
 
 /**
@@ -249,6 +211,32 @@ export function failWaitsAtShutdown(vm: Kernel): void {
   vm.wakeFrameWaiters();
 }
 
+/**
+ * memory_object_terminate: the control and name ports' receive rights go to
+ * the pager with the kernel's send right to the pager port. When it cannot
+ * go (no pager, or a dead one) the kernel destroys the ports itself; after
+ * shutdown the kernel's space and its names are gone already. Returns
+ * whether it was sent.
+ */
+function sendTerminate(vm: Kernel, object: VmObject): boolean {
+  const sent =
+    object.hasPager() &&
+    vm.send(
+      {
+        id: 'memory_object_terminate',
+        dest: object.pager,
+        control: object.control,
+        name: object.name,
+      } satisfies MemoryObjectTerminate,
+      { destDisposition: 'move_send' },
+    );
+  if (!sent && !vm.isShutDown) {
+    vm.space.destroyName(object.control);
+    vm.space.destroyName(object.name);
+  }
+  return sent;
+}
+
 /** Fail every outstanding request of the object (busy+absent placeholders) and unavailable placeholders. */
 function abortRequests(vm: Kernel, object: VmObject, errno: number): void {
   const pages = vm.pages;
@@ -269,6 +257,17 @@ function freeAllPages(vm: Kernel, object: VmObject): void {
     pages.wireCount[d] = 0;
     vm.freePage(d, object);
   }
+}
+
+/** The object died: waiters look again (and fail), it leaves the object cache, and unreferenced it goes. */
+function bury(vm: Kernel, object: VmObject): void {
+  wakeAll(object.readyWaiters);
+  wakeAll(object.terminatedWaiters);
+  if (object.cached) {
+    object.cached = false;
+    vm.cachedObjects.delete(object);
+  }
+  if (object.refCount === 0) discard(vm, object);
 }
 
 /** A dead object with no references left: free what it still has. */

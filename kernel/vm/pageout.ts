@@ -23,7 +23,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Kernel } from './kernel.js';
-import { MAX_DEFAULT_LAUNDRY, PAGEOUT_TIMEOUT_MS } from './kernel.js';
+import { MAX_DEFAULT_LAUNDRY, PAGEOUT_TIMEOUT_MS } from './vm-param.js';
 import { DATA_WRITE_MAX, sendDataReturn, type LaundryKind } from './data-return.js';
 import { fault } from './fault.js';
 import type { VmObject } from './object.js';
@@ -224,7 +224,7 @@ export class PageoutDaemon {
     const holding = pages.allocFictitious();
     vm.detachPage(d, object);
     pages.insert(holding, object, pageIndex);
-    pages.flags[holding] = (pages.flags[holding]) | PG_BUSY | PG_HOLDING | PG_FICTITIOUS;
+    pages.flags[holding] = pages.flags[holding] | PG_BUSY | PG_HOLDING | PG_FICTITIOUS;
     object.pagingInProgress++;
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     this.doublePaged.push({ object, pageIndex, holding, slot, dirty });

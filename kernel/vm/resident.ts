@@ -188,7 +188,7 @@ export class ResidentTable {
 
   /** Give a descriptor back. It must not be tabled. Waiters on it are woken (vm_page_free). */
   release(d: number): void {
-    if ((this.flags[d]) & PG_WANTED) this.wakeup(d, 0);
+    if (this.flags[d] & PG_WANTED) this.wakeup(d, 0);
     this.pageLock[d] = 0;
     this.unlockRequest[d] = 0;
     this.wireCount[d] = 0;
@@ -330,7 +330,7 @@ export class ResidentTable {
   insert(d: number, owner: MemqOwner, pageIndex: number): void {
     this.objectId[d] = owner.id;
     this.pageIndex[d] = pageIndex;
-    this.flags[d] = ((this.flags[d]) & ~PG_FREE) | PG_TABLED;
+    this.flags[d] = (this.flags[d] & ~PG_FREE) | PG_TABLED;
     const mask = this.bucketMask;
     let b = this.bucketOf(owner.id, pageIndex);
     while (this.buckets[b] !== NIL) b = (b + 1) & mask;
@@ -352,7 +352,7 @@ export class ResidentTable {
     if (next !== NIL) this.memqPrev[next] = prev;
     this.memqNext[d] = NIL;
     this.memqPrev[d] = NIL;
-    this.flags[d] = (this.flags[d]) & ~PG_TABLED;
+    this.flags[d] = this.flags[d] & ~PG_TABLED;
   }
 
   /** Put `replacement` where `d` is (same object and index), taking `d` out. */
@@ -409,14 +409,14 @@ export class ResidentTable {
       const i = this.pageIndex[d];
       if (i >= first && i < end) out.push(d);
     }
-    return out.sort((a, b) => (this.pageIndex[a]) - (this.pageIndex[b]));
+    return out.sort((a, b) => this.pageIndex[a] - this.pageIndex[b]);
   }
 
   // ------------------------------------------------------------ waiting (PAGE_ASSERT_WAIT / PAGE_WAKEUP)
 
   /** Sleep until d is woken. Resolves with the wake-up value (0, or an errno from data_error). */
   wait(d: number): Promise<number> {
-    this.flags[d] = (this.flags[d]) | PG_WANTED;
+    this.flags[d] = this.flags[d] | PG_WANTED;
     return new Promise<number>((resolve) => {
       const list = this.waiters.get(d);
       if (list) list.push(resolve);
@@ -426,7 +426,7 @@ export class ResidentTable {
 
   /** Wake everyone waiting on d (PAGE_WAKEUP_DONE clears WANTED). */
   wakeup(d: number, value: number): void {
-    this.flags[d] = (this.flags[d]) & ~PG_WANTED;
+    this.flags[d] = this.flags[d] & ~PG_WANTED;
     const list = this.waiters.get(d);
     if (!list) return;
     this.waiters.delete(d);

@@ -63,26 +63,27 @@ export interface VmStatisticsRecord {
   messages_received: Record<string, number>;
 }
 
-export interface Gauges {
-  pagesize: number;
-  free_count: number;
-  active_count: number;
-  inactive_count: number;
-  wire_count: number;
-  laundry_count: number;
-  laundry_writing: number;
-  dirty_count: number;
-  objects: number;
-  objects_cached: number;
-  policy: string;
-  frames: number;
-  /** Frames a shrink still waits to retire (in use now). */
-  frames_retiring: number;
-  free_min: number;
-  free_low: number;
-  free_high: number;
-  reactivations: number;
-}
+/** What the kernel reads from its page table and policy when a snapshot is taken (reactivations: the current policy's). */
+export type Gauges = Pick<
+  VmStatisticsRecord,
+  | 'pagesize'
+  | 'free_count'
+  | 'active_count'
+  | 'inactive_count'
+  | 'wire_count'
+  | 'laundry_count'
+  | 'laundry_writing'
+  | 'dirty_count'
+  | 'objects'
+  | 'objects_cached'
+  | 'policy'
+  | 'frames'
+  | 'frames_retiring'
+  | 'free_min'
+  | 'free_low'
+  | 'free_high'
+  | 'reactivations'
+>;
 
 export class VmStatistics {
   zero_fill_count = 0;

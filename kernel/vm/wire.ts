@@ -14,12 +14,12 @@ export async function wirePages(vm: Kernel, object: VmObject, offset: number, si
   const end = Math.ceil((offset + size) / vm.pageSize);
   for (let i = first; i < end; ) {
     const d = pages.lookup(object.id, i);
-    if (d >= 0 && !pages.isFictitious(d) && ((pages.pageLock[d]) & access) === 0) {
+    if (d >= 0 && !pages.isFictitious(d) && (pages.pageLock[d] & access) === 0) {
       if (pages.wireCount[d] === 0) {
         vm.untrack(d);
         vm.wiredPages++;
       }
-      pages.wireCount[d] = (pages.wireCount[d]) + 1;
+      pages.wireCount[d] = pages.wireCount[d] + 1;
       i++;
       continue;
     }
@@ -39,7 +39,7 @@ export function unwirePages(vm: Kernel, object: VmObject, offset: number, size: 
   for (let i = first; i < end; i++) {
     const d = pages.lookup(object.id, i);
     if (d < 0 || pages.isFictitious(d) || pages.wireCount[d] === 0) continue;
-    pages.wireCount[d] = (pages.wireCount[d]) - 1;
+    pages.wireCount[d] = pages.wireCount[d] - 1;
     if (pages.wireCount[d] === 0) {
       vm.wiredPages--;
       vm.track(d, object, false);

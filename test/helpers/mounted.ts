@@ -11,7 +11,9 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse/mount-table.js';
+import { withTimeout } from '../../daemon/timeout.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const MACHPAGER = path.join(REPO, 'dist/daemon/cli/main.js');
@@ -131,12 +133,12 @@ export class Mounted {
   async stop(timeoutMs = 45_000): Promise<number> {
     if (this.running) this.child.kill('SIGTERM');
     try {
-      const code = await bounded(this.exited, timeoutMs, `the daemon for ${this.mnt} did not exit ${timeoutMs / 1000} s after SIGTERM`);
+      const code = await withTimeout(this.exited, timeoutMs, () => new Error(`the daemon for ${this.mnt} did not exit ${timeoutMs / 1000} s after SIGTERM`));
       forget(this);
       return code;
     } catch (err) {
       if (this.running) this.child.kill('SIGTERM');
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sleep(1000);
       throw new Error(`${(err as Error).message}; its log:\n${this.log}`, { cause: err });
     }
   }
@@ -144,13 +146,13 @@ export class Mounted {
   /** SIGKILL: no sync, the mount is left stale. */
   async kill9(): Promise<void> {
     this.child.kill('SIGKILL');
-    await bounded(this.exited, 10_000, 'the daemon did not die');
+    await withTimeout(this.exited, 10_000, () => new Error('the daemon did not die'));
     forget(this);
   }
 
   /** Resolves when the daemon exits on its own (e.g. after an external unmount). */
   waitExit(timeoutMs = 30_000): Promise<number> {
-    return bounded(this.exited, timeoutMs, `the daemon for ${this.mnt} did not exit`);
+    return withTimeout(this.exited, timeoutMs, () => new Error(`the daemon for ${this.mnt} did not exit`));
   }
 }
 
@@ -182,7 +184,7 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
     const entry = m.log.includes('machpager: mounted ') ? await findMount(opts.mnt) : undefined;
     if (entry && entry.fstype.startsWith('fuse') && (await sh(`stat -c %i ${JSON.stringify(opts.mnt)}`, { timeoutMs: 10_000 })).code === 0) return m;
     if (Date.now() > deadline) throw new Error(`no mount on ${opts.mnt} after 30 s:\n${m.log}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
 }
 
@@ -219,22 +221,6 @@ export async function removeDir(dir: string): Promise<void> {
     if (entry.mountPoint === dir || entry.mountPoint.startsWith(`${dir}/`)) await fusermount(entry.mountPoint, { lazy: true });
   }
   await rm(dir, { recursive: true, force: true });
-}
-
-function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(what)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
 }
 
 /** The two data stores every integration test runs against. */

@@ -1,4 +1,5 @@
 /** A kernel, a pager task with one pager over in-memory pages, and a client mapping it. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IpcSpace, IpcSystem, Kernel, KernelOptions, VmWindow } from '../../kernel/index.js';
 import { PagerRig } from '../../bench/pager-rig.js';
 import { PagerError, type PagerRequests, type Pager, type PagerCallbacks, type PagerOptions, type PagerRequestsOptions, type PageRead } from '../../daemon/pager/index.js';
@@ -27,7 +28,7 @@ export class MemoryCallbacks implements PagerCallbacks {
   constructor(readonly size = 1 << 30) {}
 
   private async delay(): Promise<void> {
-    if (this.latency > 0) await new Promise((resolve) => setTimeout(resolve, this.latency));
+    if (this.latency > 0) await sleep(this.latency);
   }
 
   async readPage(offset: number, into: Buffer): Promise<PageRead | void> {

@@ -57,7 +57,7 @@ async function checkPages(run: FsckRun, ino: number, path: string, pages: readon
     for (let i = 0; i < pages.length; ) {
       // A run of consecutive pages, at most CHUNK_PAGES long.
       let j = i + 1;
-      while (j < pages.length && j - i < CHUNK_PAGES && pages[j] === (pages[j - 1]) + run.pageSize) j++;
+      while (j < pages.length && j - i < CHUNK_PAGES && pages[j] === pages[j - 1] + run.pageSize) j++;
       const offset = pages[i];
       const failed = await readPages(store, offset, j - i, run.pageSize);
       if (failed !== undefined) {

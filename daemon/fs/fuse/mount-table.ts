@@ -10,6 +10,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as delay } from 'node:timers/promises';
+import { withTimeout } from '../../timeout.js';
 import { FsError } from '../errors.js';
 
 /** One line of /proc/self/mountinfo. */
@@ -118,15 +119,6 @@ export async function pollUntil(check: () => Promise<boolean>, timeoutMs: number
     if (Date.now() >= deadline) throw new FsError('ETIMEDOUT', `${what} (waited ${timeoutMs} ms)`);
     await delay(wait);
   }
-}
-
-/** `p`, or `onTimeout()`'s error once `ms` passed. */
-export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 export type Probe = { readonly kind: 'ok'; readonly isDirectory: boolean } | { readonly kind: 'error'; readonly code: string } | { readonly kind: 'hung' };

@@ -53,7 +53,8 @@ import {
   type NativeSignal,
 } from './binding.js';
 import { FUSE_OPS, type FuseContext, type FuseOperations, type FuseOpName, type FuseStat, type FuseStatfs, type TimeUpdate } from './contract.js';
-import { cleanStaleMount, findMount, fusermount, isFuse, pollUntil, probe, userAllowOther, withTimeout, type MountEntry } from './mount-table.js';
+import { cleanStaleMount, findMount, fusermount, isFuse, pollUntil, probe, userAllowOther, type MountEntry } from './mount-table.js';
+import { withTimeout } from '../../timeout.js';
 import { buildMountOptions, optionString, type FuseMountOptions } from './options.js';
 
 export type FuseMountState = 'idle' | 'mounting' | 'mounted' | 'unmounting' | 'unmounted';

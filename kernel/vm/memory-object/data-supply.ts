@@ -45,7 +45,7 @@ export async function dataSupply(vm: Kernel, object: VmObject, msg: MemoryObject
     const pageIndex = first + i;
     for (;;) {
       const d = pages.lookup(object.id, pageIndex);
-      const flags = d === NIL ? 0 : (pages.flags[d]);
+      const flags = d === NIL ? 0 : pages.flags[d];
       if (d !== NIL && (flags & PG_ABSENT) === 0) {
         if (flags & PG_BUSY) {
           // A holding page: its pageout must be queued first.
@@ -109,7 +109,7 @@ function releaseIgnored(vm: Kernel, object: VmObject, from: number, end: number)
   const pages = vm.pages;
   for (let pageIndex = from; pageIndex < end; pageIndex++) {
     const d = pages.lookup(object.id, pageIndex);
-    if (d === NIL || ((pages.flags[d]) & (PG_BUSY | PG_ABSENT | PG_HOLDING)) !== (PG_BUSY | PG_ABSENT)) continue;
+    if (d === NIL || (pages.flags[d] & (PG_BUSY | PG_ABSENT | PG_HOLDING)) !== (PG_BUSY | PG_ABSENT)) continue;
     dropPlaceholder(vm, object, d, 0);
   }
 }

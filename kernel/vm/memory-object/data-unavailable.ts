@@ -17,11 +17,11 @@ import { forEachRequestedPage } from './range.js';
 export function dataUnavailable(vm: Kernel, object: VmObject, msg: MemoryObjectDataUnavailable): void {
   forEachRequestedPage(vm, object, msg.offset, msg.size, msg.id, (d) => {
     const pages = vm.pages;
-    if (pages.waiterCount(d) === 0 && ((pages.flags[d]) & PG_PREFETCH) !== 0) {
+    if (pages.waiterCount(d) === 0 && (pages.flags[d] & PG_PREFETCH) !== 0) {
       dropPlaceholder(vm, object, d, 0);
       return;
     }
-    pages.flags[d] = ((pages.flags[d]) & ~PG_BUSY) | PG_ABSENT;
+    pages.flags[d] = (pages.flags[d] & ~PG_BUSY) | PG_ABSENT;
     requestDone(object);
     vm.stalePlaceholders++;
     pages.wakeup(d, 0);

@@ -95,7 +95,7 @@ export async function lockPages(
       const returning =
         shouldReturn !== MEMORY_OBJECT_RETURN_NONE &&
         (dirty || ((flags & PG_PRECIOUS) !== 0 && shouldReturn === MEMORY_OBJECT_RETURN_ALL));
-      if ((pages.wireCount[d]) > 0 && (shouldFlush || returning || (lock !== VM_PROT_NO_CHANGE && lock !== pages.pageLock[d]))) {
+      if (pages.wireCount[d] > 0 && (shouldFlush || returning || (lock !== VM_PROT_NO_CHANGE && lock !== pages.pageLock[d]))) {
         // A wired page can change only once it is unwired.
         batch.flush();
         await pages.wait(d);

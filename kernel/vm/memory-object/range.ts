@@ -24,6 +24,6 @@ export function forEachRequestedPage(
   const first = offset / pageSize;
   const end = first + Math.ceil(size / pageSize);
   for (const d of pages.range(object, first, end, object.residentCount + object.absentCount)) {
-    if (((pages.flags[d]) & (PG_BUSY | PG_ABSENT)) === (PG_BUSY | PG_ABSENT)) each(d);
+    if ((pages.flags[d] & (PG_BUSY | PG_ABSENT)) === (PG_BUSY | PG_ABSENT)) each(d);
   }
 }

@@ -18,13 +18,11 @@ import {
   type MemoryObjectInit,
   type MemoryObjectSupplyCompleted,
 } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 describe('fault path', () => {
   it('row 1: the first map sends exactly one init; faults wait for ready', async () => {
@@ -102,9 +100,7 @@ describe('fault path', () => {
 
   it('row 7: no more than 50 requests per object are outstanding; the rest wait', async () => {
     s = setup({ cacheSize: 512 * PAGE }, { auto: false });
-    const w = await s.map();
-    await s.pager.waitFor('memory_object_init');
-    s.pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
+    const w = await s.mapReady();
     const reads = Array.from({ length: 60 }, (_, i) => w.read(i * 2 * PAGE, 1));
     await settle(5);
     const first = s.pager.messages('memory_object_data_request');
@@ -185,9 +181,7 @@ describe('fault path', () => {
 
   it('row 12: data_error fails the faults waiting now; the next access asks again', async () => {
     s = setup({}, { auto: false });
-    const w = await s.map();
-    await s.pager.waitFor('memory_object_init');
-    s.pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
+    const w = await s.mapReady();
     const a = w.read(0, 10);
     const b = w.read(5, 10);
     const req = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');
@@ -254,9 +248,7 @@ describe('fault path', () => {
 
   it('row 53: a pager error stops memcpy with the bytes done', async () => {
     s = setup({}, { auto: false });
-    const w = await s.map();
-    await s.pager.waitFor('memory_object_init');
-    s.pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
+    const w = await s.mapReady();
     const read = w.read(100, 6 * PAGE);
     // One request for the whole range: pages 0-2 come, pages 3-6 fail.
     const req = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');

@@ -14,13 +14,11 @@ import {
   type MemoryObjectInit,
   type MemoryObjectTerminate,
 } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle, TestPager } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 describe('object life cycle', () => {
   it('row 38: with may_cache, unmapping keeps the object and its pages; a new map sends no init', async () => {

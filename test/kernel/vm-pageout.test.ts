@@ -11,7 +11,7 @@ import {
   type MemoryObjectLockCompleted,
   type VmWindow,
 } from '../../kernel/index.js';
-import { framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 /** A swap whose writes wait until the test releases them: the default pager stalls on the first. */
@@ -59,9 +59,7 @@ class PageoutPasses {
 }
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 describe('pageout', () => {
   it('row 32: clean, non-precious victims are freed without a message', async () => {

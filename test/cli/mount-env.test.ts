@@ -8,25 +8,18 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliError } from '../../daemon/cli/cli-error.js';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { resolveMountPlan, type MountInput } from '../../daemon/cli/mount-plan.js';
 import { given, mountInput } from '../helpers/mount-input.js';
 import { removeTemp, runInProcess, tempDir } from './harness.js';
+import { usageError } from './usage-error.js';
 
 const ctx = { env: {}, uid: 0, homedir: '/root', cwd: '/work' };
 /** Nothing on the command line but what a test adds: the mountpoint comes from the environment. */
 const input = (over: Partial<MountInput>): MountInput => mountInput({ args: [], envMountpoint: '/mnt/home', ...over });
 
 function usage(over: Partial<MountInput>): string {
-  try {
-    resolveMountPlan(input(over), ctx);
-  } catch (err) {
-    expect(err).toBeInstanceOf(CliError);
-    expect((err as CliError).exitCode).toBe(EXIT.USAGE);
-    return (err as CliError).line;
-  }
-  throw new Error('accepted');
+  return usageError(() => resolveMountPlan(input(over), ctx), JSON.stringify(over)).line;
 }
 
 describe('MACHPAGER_MOUNTPOINT', () => {

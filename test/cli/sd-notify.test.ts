@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SdNotifier } from '../../daemon/cli/sd-notify.js';
 import { field, NotifySocket } from '../systemd/notify-socket.js';
-import { removeTemp, tempDir } from './harness.js';
+import { alive, removeTemp, tempDir } from './harness.js';
 
 let tmp = '';
 let socket: NotifySocket | undefined;
@@ -28,17 +28,6 @@ afterEach(async () => {
   socket = undefined;
   await removeTemp(tmp);
 });
-
-/** Whether process `pid` exists (signal 0 checks without sending). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
-}
 
 async function listen(): Promise<{ env: Record<string, string>; socket: NotifySocket }> {
   socket = await NotifySocket.open(path.join(tmp, 'notify.sock'));

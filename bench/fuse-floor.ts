@@ -27,7 +27,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { findMount, fusermount, type FuseMountOptions } from '../daemon/fs/fuse-adapter.js';
+import type { FuseMountOptions } from '../daemon/fs/fuse/options.js';
+import { findMount, fusermount } from '../daemon/fs/fuse/mount-table.js';
 import { printTable, type BenchRow, type Print } from './table.js';
 
 export interface FuseFloorOptions {

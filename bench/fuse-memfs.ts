@@ -21,10 +21,8 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { FsError } from '../daemon/fs/errors.js';
 import {
-  FuseMount,
   timespecNow,
   type FuseContext,
-  type FuseMountOptions,
   type FuseOperations,
   type FuseStat,
   type FuseStatfs,
@@ -33,7 +31,9 @@ import {
   type ReplyVoid,
   type TimeUpdate,
   type Timespec,
-} from '../daemon/fs/fuse-adapter.js';
+} from '../daemon/fs/fuse/contract.js';
+import type { FuseMountOptions } from '../daemon/fs/fuse/options.js';
+import { FuseMount } from '../daemon/fs/fuse/mount.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;

@@ -15,7 +15,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { findMount, fusermount } from '../daemon/fs/fuse-adapter.js';
+import { findMount, fusermount } from '../daemon/fs/fuse/mount-table.js';
 import { fio, run, startMemFs, WORKLOADS, type Workload } from './fuse-floor.js';
 import { printTable, type BenchRow, type Print } from './table.js';
 import { dropOsCaches } from './os-cache.js';

@@ -3,6 +3,7 @@
  * bench file returns rows of this shape, so run.ts can collect them (and a
  * later --json could print them as they are).
  */
+import { table } from '../daemon/cli/format.js';
 
 export interface BenchRow {
   /** What is measured, e.g. "faults: random 4 KiB reads". */
@@ -24,20 +25,12 @@ export function formatValue(value: number): string {
   return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
 }
 
-/** Print `rows` under `title`: name left-aligned, value right-aligned, unit, detail. */
+/** Print `rows` under `title`: name left-aligned, value right-aligned, unit, detail (the CLI's table, two spaces apart, with a rule). */
 export function printTable(title: string, rows: readonly BenchRow[], print: Print): void {
-  type Cells = readonly [string, string, string, string];
-  const header: Cells = ['benchmark', 'value', 'unit', 'detail'];
-  const cells: Cells[] = rows.map((r) => [r.name, formatValue(r.value), r.unit, r.detail ?? '']);
-  const width = (i: 0 | 1 | 2): number => Math.max(header[i].length, ...cells.map((c) => c[i].length));
-  const widths = [width(0), width(1), width(2)] as const;
-  const line = (c: Cells): string =>
-    [c[0].padEnd(widths[0]), c[1].padStart(widths[1]), c[2].padEnd(widths[2]), c[3]].join('  ').trimEnd();
+  const cells = rows.map((r) => [r.name, formatValue(r.value), r.unit, r.detail ?? '']);
   print('');
   print(title);
-  print(line(header));
-  print(line(['-'.repeat(widths[0]), '-'.repeat(widths[1]), '-'.repeat(widths[2]), '-'.repeat(6)]));
-  for (const c of cells) print(line(c));
+  for (const line of table(['benchmark', 'value', 'unit', 'detail'], cells, ['left', 'right', 'left', 'left'], { gap: 2, rule: true })) print(line);
 }
 
 export const MiB = 1024 * 1024;

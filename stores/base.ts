@@ -68,9 +68,8 @@ export abstract class BaseStore implements Store {
     return this.closed;
   }
 
-  async read(offset: number, into: Buffer): Promise<number> {
-    this.enter('read');
-    try {
+  read(offset: number, into: Buffer): Promise<number> {
+    return this.operation('read', async () => {
       this.checkRange(offset, into.length);
       if (offset >= this.currentSize || into.length === 0) return 0;
       const length = Math.min(into.length, this.currentSize - offset);
@@ -78,16 +77,11 @@ export abstract class BaseStore implements Store {
       this.counters.reads++;
       this.counters.bytes_read += n;
       return n;
-    } catch (err) {
-      throw this.failed(err);
-    } finally {
-      this.leave();
-    }
+    });
   }
 
-  async write(offset: number, data: Buffer): Promise<number> {
-    this.enter('write');
-    try {
+  write(offset: number, data: Buffer): Promise<number> {
+    return this.operation('write', async () => {
       this.checkWritable('write');
       this.checkRange(offset, data.length);
       if (offset + data.length > this.currentSize) {
@@ -97,67 +91,43 @@ export abstract class BaseStore implements Store {
       this.counters.writes++;
       this.counters.bytes_written += n;
       return n;
-    } catch (err) {
-      throw this.failed(err);
-    } finally {
-      this.leave();
-    }
+    });
   }
 
-  async setSize(size: number): Promise<void> {
-    this.enter('setSize');
-    try {
+  setSize(size: number): Promise<void> {
+    return this.operation('setSize', async () => {
       this.checkWritable('setSize');
       checkStoreSize(size, this.blockSize);
       if (size !== this.currentSize) await this.backendSetSize(size);
       this.currentSize = size;
-    } catch (err) {
-      throw this.failed(err);
-    } finally {
-      this.leave();
-    }
+    });
   }
 
-  async sync(): Promise<void> {
-    this.enter('sync');
-    try {
+  sync(): Promise<void> {
+    return this.operation('sync', async () => {
       await this.backendSync();
       this.counters.syncs++;
-    } catch (err) {
-      throw this.failed(err);
-    } finally {
-      this.leave();
-    }
+    });
   }
 
-  async isHole(offset: number, length: number): Promise<boolean> {
-    this.enter('isHole');
-    try {
+  isHole(offset: number, length: number): Promise<boolean> {
+    return this.operation('isHole', async () => {
       this.checkRange(offset, length);
       // Nothing was ever written past the end.
       if (offset >= this.currentSize || length === 0) return true;
       return await this.backendIsHole(offset, Math.min(length, this.currentSize - offset));
-    } catch (err) {
-      throw this.failed(err);
-    } finally {
-      this.leave();
-    }
+    });
   }
 
-  async allocate(offset: number, length: number): Promise<void> {
-    this.enter('allocate');
-    try {
+  allocate(offset: number, length: number): Promise<void> {
+    return this.operation('allocate', async () => {
       this.checkWritable('allocate');
       this.checkRange(offset, length);
       if (offset + length > this.currentSize) {
         throw new StoreError('ENOSPC', `no room for ${length} bytes at ${offset} past the end (${this.currentSize}) of ${this.name}`);
       }
       await this.backendAllocate(offset, length);
-    } catch (err) {
-      throw this.failed(err);
-    } finally {
-      this.leave();
-    }
+    });
   }
 
   setFlags(flags: number): void {
@@ -233,15 +203,22 @@ export abstract class BaseStore implements Store {
     if (this.closed) throw new StoreError('EBADF', `${op} on closed store ${this.name}`);
   }
 
-  private enter(op: string): void {
+  /**
+   * One I/O operation: EBADF once closed, counted in flight (close waits for
+   * it), and any failure counted and turned into a StoreError.
+   */
+  private async operation<T>(op: string, body: () => Promise<T>): Promise<T> {
     this.checkOpen(op);
     this.inflight++;
-  }
-
-  private leave(): void {
-    if (--this.inflight === 0 && this.drained) {
-      this.drained();
-      this.drained = undefined;
+    try {
+      return await body();
+    } catch (err) {
+      throw this.failed(err);
+    } finally {
+      if (--this.inflight === 0 && this.drained) {
+        this.drained();
+        this.drained = undefined;
+      }
     }
   }
 

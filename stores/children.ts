@@ -50,3 +50,24 @@ export async function openChildren(list: string, options: OpenOptions, context: 
   await closeAll(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))).catch(() => undefined);
   throw failed.reason;
 }
+
+/** Split the NAME of a class with a parameter before its child (fault:SPEC:TYPE:NAME, remap:RUNS:..., ileave:INTERLEAVE:...); EINVAL without the colon. */
+export function splitParameter(className: string, rest: string, expected: string): { readonly parameter: string; readonly child: string } {
+  const colon = rest.indexOf(':');
+  if (colon < 0) throw new StoreError('EINVAL', `${className}:${rest}: expected ${expected}`);
+  return { parameter: rest.slice(0, colon), child: rest.slice(colon + 1) };
+}
+
+/**
+ * The store `make` builds over children already open; when building fails
+ * (sizes that do not fit ...), the children are closed again. That error is
+ * the one to report: a close failing on top of it is dropped.
+ */
+export async function storeOver<T extends Store>(children: readonly Store[], make: () => T): Promise<T> {
+  try {
+    return make();
+  } catch (err) {
+    await closeAll(children).catch(() => undefined);
+    throw err;
+  }
+}

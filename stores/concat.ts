@@ -5,8 +5,8 @@
  * number of those blocks, so no block straddles two children.
  */
 import { childOptions, type StoreClass } from './store-class.js';
-import { childrenBlockSize, closeAll, CompositeStore, type Segment } from './composite.js';
-import { joinChildren, openChildren } from './children.js';
+import { childrenBlockSize, CompositeStore, type Segment } from './composite.js';
+import { joinChildren, openChildren, storeOver } from './children.js';
 import { StoreError, type Store } from './store.js';
 
 export class ConcatStore extends CompositeStore {
@@ -52,11 +52,6 @@ export const concatClass: StoreClass = {
   options: ['flags'],
   async open(rest, options, context) {
     const children = await openChildren(rest, childOptions(options), context);
-    try {
-      return new ConcatStore(children, options.flags);
-    } catch (err) {
-      await closeAll(children).catch(() => undefined);
-      throw err;
-    }
+    return storeOver(children, () => new ConcatStore(children, options.flags));
   },
 };

@@ -13,8 +13,9 @@
 import { BaseStore } from './base.js';
 import { closeAll, inheritedFlags } from './composite.js';
 import { FaultInjector, parseFaultSpec, type FaultedOp, type FaultOptions, type FaultRule, type FaultRuleSpec, type FaultStats } from './fault-injector.js';
-import { StoreError, type Store } from './store.js';
+import type { Store } from './store.js';
 import { childOptions, type StoreClass } from './store-class.js';
+import { splitParameter } from './children.js';
 
 export { FaultInjector, formatFaultRule, parseFaultSpec } from './fault-injector.js';
 export type { FaultOp, FaultedOp, FaultOptions, FaultRule, FaultRuleSpec, FaultStats } from './fault-injector.js';
@@ -123,10 +124,9 @@ export const faultClass: StoreClass = {
   summary: 'injects errors and latency into a child, for tests',
   options: ['flags'],
   async open(rest, options, context) {
-    const colon = rest.indexOf(':');
-    if (colon < 0) throw new StoreError('EINVAL', `fault:${rest}: expected SPEC:TYPE:NAME`);
-    const spec = parseFaultSpec(rest.slice(0, colon));
-    const child = await context.open(rest.slice(colon + 1), childOptions(options));
+    const { parameter, child: childName } = splitParameter('fault', rest, 'SPEC:TYPE:NAME');
+    const spec = parseFaultSpec(parameter);
+    const child = await context.open(childName, childOptions(options));
     return new FaultStore(child, spec, options.flags);
   },
 };

@@ -5,8 +5,8 @@
  * stripes; INTERLEAVE must be a multiple of every child's block size.
  */
 import { childOptions, type StoreClass } from './store-class.js';
-import { childrenBlockSize, closeAll, CompositeStore, type Segment } from './composite.js';
-import { joinChildren, openChildren } from './children.js';
+import { childrenBlockSize, CompositeStore, type Segment } from './composite.js';
+import { joinChildren, openChildren, splitParameter, storeOver } from './children.js';
 import { formatSize, parseSize } from './size.js';
 import { StoreError, type Store } from './store.js';
 
@@ -55,15 +55,9 @@ export const ileaveClass: StoreClass = {
   summary: 'RAID-0 striping over equal-sized children',
   options: ['flags'],
   async open(rest, options, context) {
-    const colon = rest.indexOf(':');
-    if (colon < 0) throw new StoreError('EINVAL', `ileave:${rest}: expected INTERLEAVE:CHILDREN`);
-    const interleave = parseSize(rest.slice(0, colon), 'interleave');
-    const children = await openChildren(rest.slice(colon + 1), childOptions(options), context);
-    try {
-      return new InterleaveStore(interleave, children, options.flags);
-    } catch (err) {
-      await closeAll(children).catch(() => undefined);
-      throw err;
-    }
+    const { parameter, child } = splitParameter('ileave', rest, 'INTERLEAVE:CHILDREN');
+    const interleave = parseSize(parameter, 'interleave');
+    const children = await openChildren(child, childOptions(options), context);
+    return storeOver(children, () => new InterleaveStore(interleave, children, options.flags));
   },
 };

@@ -48,6 +48,20 @@ export {
   type FaultStats,
 } from './fault.js';
 export { splitChildren, joinChildren } from './children.js';
+export {
+  parseFsStoreName,
+  fsStoreName,
+  fsStoreLayout,
+  fileStoreLayout,
+  fsStoreDataFile,
+  sqliteFiles,
+  FILE_STORE_CATALOG,
+  FILE_STORE_DATA,
+  type FsStoreKind,
+  type FsStoreName,
+  type FsStoreLayout,
+  type FileStoreLayout,
+} from './fs-store.js';
 
 /** Open the store named by a typed name ('sqlite:/a.db#3', 'copy:file:/x', 'memory:64M', ...). */
 export function openStore(name: string, options?: OpenOptions): Promise<Store> {

@@ -5,7 +5,7 @@
  */
 import { BaseStore } from './base.js';
 import { isAllZero } from './bytes.js';
-import { formatSizedName, parseSizedName } from './sized-name.js';
+import { formatSizedName, sizedClass } from './sized-name.js';
 import type { StoreClass } from './store-class.js';
 
 export const MEMORY_BLOCK_SIZE = 512;
@@ -89,13 +89,4 @@ export class MemoryStore extends BaseStore {
   }
 }
 
-export const memoryClass: StoreClass = {
-  name: 'memory',
-  syntax: 'memory:SIZE[/BLOCKSIZE]',
-  summary: 'in RAM, sparse; lost on close',
-  options: ['flags', 'size', 'blockSize'],
-  open(rest, options) {
-    const { size, blockSize } = parseSizedName(rest, options, MEMORY_BLOCK_SIZE);
-    return Promise.resolve(new MemoryStore({ size, blockSize, flags: options.flags }));
-  },
-};
+export const memoryClass: StoreClass = sizedClass('memory', 'in RAM, sparse; lost on close', MEMORY_BLOCK_SIZE, ({ size, blockSize }, flags) => new MemoryStore({ size, blockSize, flags }));

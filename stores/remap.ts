@@ -10,6 +10,7 @@
  *                  short when it started in a run before the hole
  */
 import { CompositeStore, type Segment } from './composite.js';
+import { splitParameter, storeOver } from './children.js';
 import { childOptions, type StoreClass } from './store-class.js';
 import { StoreError, type Store } from './store.js';
 
@@ -114,15 +115,9 @@ export const remapClass: StoreClass = {
   summary: 'chosen block runs of a child',
   options: ['flags'],
   async open(rest, options, context) {
-    const colon = rest.indexOf(':');
-    if (colon < 0) throw new StoreError('EINVAL', `remap:${rest}: expected RUNS:TYPE:NAME`);
-    const specs = parseRunSpecs(rest.slice(0, colon));
-    const child = await context.open(rest.slice(colon + 1), childOptions(options));
-    try {
-      return new RemapStore(child, resolveRuns(specs, child.size / child.blockSize), options.flags);
-    } catch (err) {
-      await child.close().catch(() => undefined);
-      throw err;
-    }
+    const { parameter, child: childName } = splitParameter('remap', rest, 'RUNS:TYPE:NAME');
+    const specs = parseRunSpecs(parameter);
+    const child = await context.open(childName, childOptions(options));
+    return storeOver([child], () => new RemapStore(child, resolveRuns(specs, child.size / child.blockSize), options.flags));
   },
 };

@@ -4,7 +4,8 @@
  * size is written only when it is not the class default, so that the name
  * alone reopens an equivalent store.
  */
-import { StoreError, type OpenOptions } from './store.js';
+import { StoreError, type OpenOptions, type Store } from './store.js';
+import type { StoreClass } from './store-class.js';
 import { checkBlockSize, checkStoreSize, formatSize, parseSize, unboundedSize } from './size.js';
 
 export interface SizedName {
@@ -31,4 +32,17 @@ export function parseSizedName(rest: string, options: OpenOptions, defaultBlockS
 export function formatSizedName(className: string, size: number, blockSize: number, defaultBlockSize: number): string {
   const bs = blockSize === defaultBlockSize ? '' : `/${formatSize(blockSize)}`;
   return `${className}:${formatSize(size)}${bs}`;
+}
+
+/** The class of a store that is only a size (memory, zero): its NAME is SIZE[/BLOCKSIZE]. */
+export function sizedClass(name: string, summary: string, defaultBlockSize: number, make: (sized: SizedName, flags: number | undefined) => Store): StoreClass {
+  return {
+    name,
+    syntax: `${name}:SIZE[/BLOCKSIZE]`,
+    summary,
+    options: ['flags', 'size', 'blockSize'],
+    open(rest, options) {
+      return Promise.resolve(make(parseSizedName(rest, options, defaultBlockSize), options.flags));
+    },
+  };
 }

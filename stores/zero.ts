@@ -4,7 +4,7 @@
  * size is fixed (EOPNOTSUPP, as in libstore).
  */
 import { BaseStore } from './base.js';
-import { formatSizedName, parseSizedName } from './sized-name.js';
+import { formatSizedName, sizedClass } from './sized-name.js';
 import type { StoreClass } from './store-class.js';
 
 export const ZERO_BLOCK_SIZE = 512;
@@ -35,13 +35,4 @@ export class ZeroStore extends BaseStore {
   }
 }
 
-export const zeroClass: StoreClass = {
-  name: 'zero',
-  syntax: 'zero:SIZE[/BLOCKSIZE]',
-  summary: 'reads zeros, drops writes',
-  options: ['flags', 'size', 'blockSize'],
-  open(rest, options) {
-    const { size, blockSize } = parseSizedName(rest, options, ZERO_BLOCK_SIZE);
-    return Promise.resolve(new ZeroStore({ size, blockSize, flags: options.flags }));
-  },
-};
+export const zeroClass: StoreClass = sizedClass('zero', 'reads zeros, drops writes', ZERO_BLOCK_SIZE, ({ size, blockSize }, flags) => new ZeroStore({ size, blockSize, flags }));

@@ -5,7 +5,9 @@
  * and how to start this program again for --daemon.
  */
 import os from 'node:os';
-import type { FuseMountOptions, FuseOperations, MountEntry } from '../fs/fuse-adapter.js';
+import type { FuseOperations } from '../fs/fuse/contract.js';
+import type { FuseMountOptions } from '../fs/fuse/options.js';
+import type { MountEntry } from '../fs/fuse/mount-table.js';
 import type { FilesystemConfig } from '../fs/filesystem.js';
 import type { ControlHandlers } from '../control/server.js';
 import type { StatsRecord } from '../control/stats-record.js';

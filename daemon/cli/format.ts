@@ -40,9 +40,17 @@ export function duration(seconds: number): string {
 
 export type Align = 'left' | 'right';
 
-/** Rows of cells as aligned lines: columns separated by two spaces (one after a left-aligned one), no trailing blanks. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[]): string[] {
+export interface TableOptions {
+  /** Spaces between columns (default 1). */
+  readonly gap?: number;
+  /** A line of dashes under the header, as wide as each column. */
+  readonly rule?: boolean;
+}
+
+/** Rows of cells as aligned lines: the columns `gap` spaces apart, the last left-aligned one not padded, no trailing blanks. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[], options: TableOptions = {}): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const gap = ' '.repeat(options.gap ?? 1);
   const line = (cells: readonly string[]): string =>
     cells
       .map((c, i) => {
@@ -51,9 +59,10 @@ export function table(header: readonly string[], rows: readonly (readonly string
         if (align[i] === 'left') return last ? c : c.padEnd(w);
         return c.padStart(w);
       })
-      .join(' ')
+      .join(gap)
       .trimEnd();
-  return [line(header), ...rows.map(line)];
+  const head = options.rule === true ? [line(header), line(widths.map((w) => '-'.repeat(w)))] : [line(header)];
+  return [...head, ...rows.map(line)];
 }
 
 /**

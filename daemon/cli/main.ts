@@ -4,6 +4,6 @@
  */
 import { exitWith, runCli } from './cli.js';
 import { processDeps } from './deps.js';
-import { openMachFilesystem } from './open-filesystem.js';
+import { openMachFilesystem } from '../service/open-filesystem.js';
 
 await exitWith(runCli(process.argv.slice(2), processDeps({ openFilesystem: openMachFilesystem })));

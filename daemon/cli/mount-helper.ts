@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { exitWith, runMountHelper } from './cli.js';
 import { processDeps } from './deps.js';
-import { openMachFilesystem } from './open-filesystem.js';
+import { openMachFilesystem } from '../service/open-filesystem.js';
 
 const main = fileURLToPath(new URL('./main.js', import.meta.url));
 const deps = processDeps({ openFilesystem: openMachFilesystem, self: { command: process.execPath, args: [...process.execArgv, main] } });

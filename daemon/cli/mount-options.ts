@@ -23,7 +23,7 @@
  * max_readahead=, nonempty ... libfuse refuses what it does not know.
  * setuid= and drop_privileges belong to mount.fuse3 and are refused.
  */
-import type { FuseMountOptions } from '../fs/fuse-adapter.js';
+import type { FuseMountOptions } from '../fs/fuse/options.js';
 import { usageError } from './cli-error.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };

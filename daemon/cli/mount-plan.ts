@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_PAGER_TIMEOUT_MS, DEFAULT_POLICY, hasPolicy, MIN_FRAMES, policyNames } from '../../kernel/index.js';
 import { formatSize, parseSize } from '../../stores/size.js';
-import type { FuseMountOptions } from '../fs/fuse-adapter.js';
+import type { FuseMountOptions } from '../fs/fuse/options.js';
 import { parseMetricsAddress, type MetricsAddress } from '../control/metrics-address.js';
 import { usageError } from './cli-error.js';
 import { checkInjectSpec, joinSpecs, splitFaultName } from './inject-spec.js';

@@ -1,11 +1,7 @@
 /**
- * Which store a mount uses, from what the user typed.
- *
- *   sqlite:PATH   catalog and page data in one SQLite file
- *   file:DIR      catalog in DIR/catalog.db, page data in raw files under DIR/data
- *   PATH.db       sqlite:PATH.db           (a bare path: the rules of
- *   PATH          file:PATH                 daemon/fs/data-store.ts parseFsStore)
- *   default, none, machpager, or nothing:  the embedded default store
+ * Which store a mount uses, from what the user typed: a filesystem store
+ * name (stores/fs-store.ts: sqlite:PATH, file:DIR, PATH.db, PATH), or
+ * default, none, machpager, or nothing for the embedded default store.
  *
  * The embedded default is one SQLite file, machpager.db, in
  * $MACHPAGER_HOME if set, else /var/lib/machpager for root, else
@@ -14,14 +10,15 @@
  * /proc/mounts.
  */
 import path from 'node:path';
-import { usageError } from './cli-error.js';
+// Not stores/index.js: the CLI loads no SQLite before a mount starts.
+import { fsStoreName, parseFsStoreName, type FsStoreKind, type FsStoreName } from '../../stores/fs-store.js';
+import { errorMessage, usageError } from './cli-error.js';
 
-export type StoreKind = 'sqlite' | 'file';
+export type StoreKind = FsStoreKind;
 
-export interface StoreLocation {
+export interface StoreLocation extends FsStoreName {
   /** The normalised typed name handed to the filesystem: 'sqlite:/abs/path' or 'file:/abs/dir'. */
   readonly name: string;
-  readonly kind: StoreKind;
   /** Absolute: the SQLite file, or the directory of a file: store. */
   readonly path: string;
   /** The embedded default (created, with its directory, when missing). */
@@ -52,7 +49,7 @@ export function defaultStoreDir(ctx: StoreContext): string {
 
 export function defaultStore(ctx: StoreContext): StoreLocation {
   const file = path.join(defaultStoreDir(ctx), DEFAULT_STORE_FILE);
-  return { name: `sqlite:${file}`, kind: 'sqlite', path: file, isDefault: true };
+  return { name: fsStoreName({ kind: 'sqlite', path: file }), kind: 'sqlite', path: file, isDefault: true };
 }
 
 /** Whether `spec` means the embedded default store. */
@@ -68,22 +65,12 @@ export function isDefaultSpec(spec: string | undefined): boolean {
 export function resolveStore(spec: string | undefined, ctx: StoreContext, label?: string): StoreLocation {
   if (isDefaultSpec(spec)) return defaultStore(ctx);
   const name = spec ?? '';
-  const what = label ?? `store ${name}`;
-  let kind: StoreKind;
-  let rest: string;
-  const typed = /^([A-Za-z][A-Za-z0-9]*):(.*)$/s.exec(name);
-  if (typed && !name.startsWith('./') && !name.startsWith('../')) {
-    const type = typed[1] ?? '';
-    rest = typed[2] ?? '';
-    if (type === 'sqlite') kind = 'sqlite';
-    else if (type === 'file') kind = 'file';
-    else throw usageError(what, `a filesystem keeps its data in sqlite:PATH or file:DIR, not ${type}:`);
-  } else {
-    rest = name;
-    kind = name.endsWith('.db') ? 'sqlite' : 'file';
+  let parsed: FsStoreName;
+  try {
+    parsed = parseFsStoreName(name);
+  } catch (err) {
+    throw usageError(label ?? `store ${name}`, errorMessage(err));
   }
-  if (rest === '') throw usageError(what, 'names no path');
-  if (rest.includes('\0')) throw usageError(what, 'a path has no NUL byte');
-  const abs = path.resolve(ctx.cwd, rest);
-  return { name: `${kind}:${abs}`, kind, path: abs, isDefault: false };
+  const store = { kind: parsed.kind, path: path.resolve(ctx.cwd, parsed.path) };
+  return { ...store, name: fsStoreName(store), isDefault: false };
 }

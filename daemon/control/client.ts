@@ -27,8 +27,9 @@
 import net from 'node:net';
 import { realpath as fsRealpath } from 'node:fs/promises';
 import path from 'node:path';
-import { readMountinfo, type MountEntry } from '../fs/fuse-adapter.js';
+import { type MountEntry, readMountinfo } from '../fs/fuse/mount-table.js';
 import { ControlError, malformed } from './control-error.js';
+import { LineBuffer } from './lines.js';
 import type { ControlMethods, ControlResponse } from './protocol.js';
 import { socketCandidates, type RuntimeEnv } from './socket-path.js';
 
@@ -224,7 +225,7 @@ interface Pending {
 export class ControlClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private buffer = '';
+  private readonly lines = new LineBuffer();
   private failure: ControlError | undefined;
 
   private constructor(
@@ -306,15 +307,11 @@ export class ControlClient {
   }
 
   private onData(chunk: string): void {
-    this.buffer += chunk;
-    let nl: number;
-    while ((nl = this.buffer.indexOf('\n')) >= 0) {
-      const line = this.buffer.slice(0, nl);
-      this.buffer = this.buffer.slice(nl + 1);
-      if (line.trim() !== '') this.onLine(line);
+    for (const line of this.lines.push(chunk)) {
+      this.onLine(line);
       if (this.failure) return;
     }
-    if (this.buffer.length > MAX_ANSWER_BYTES) this.fail(malformed(`an answer longer than ${MAX_ANSWER_BYTES} bytes`));
+    if (this.lines.pendingLength > MAX_ANSWER_BYTES) this.fail(malformed(`an answer longer than ${MAX_ANSWER_BYTES} bytes`));
   }
 
   private onLine(line: string): void {

@@ -14,6 +14,7 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { ControlError } from './control-error.js';
+import { LineBuffer } from './lines.js';
 import type { ControlError as WireError, ControlMethods, ControlRequest, ControlResponse } from './protocol.js';
 
 /** A method's handler: params as they came (checked by the handler), its result or a promise of it. */
@@ -85,20 +86,15 @@ export class ControlServer {
     this.connections.add(socket);
     socket.unref();
     socket.setEncoding('utf8');
-    let buffer = '';
+    const lines = new LineBuffer();
     // Requests are answered in order: each waits for the one before.
     let queue: Promise<void> = Promise.resolve();
     socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line.trim() === '') continue;
+      for (const line of lines.push(chunk)) {
         queue = queue.then(() => this.answer(socket, line)).catch((err: unknown) => this.options.log(`control socket: ${String(err)}`));
       }
-      if (buffer.length > MAX_REQUEST_BYTES) {
-        buffer = '';
+      if (lines.pendingLength > MAX_REQUEST_BYTES) {
+        lines.clear();
         queue = queue.then(() => {
           write(socket, { id: null, error: { code: 'EMSGSIZE', message: `a request longer than ${MAX_REQUEST_BYTES} bytes` } });
           socket.end();

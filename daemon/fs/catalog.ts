@@ -10,7 +10,7 @@
  * neither nanoseconds since 1970 nor 64-bit integers exactly.
  */
 import type Database from 'better-sqlite3';
-import type { Timespec } from './fuse-adapter.js';
+import type { Timespec } from './fuse/contract.js';
 import { FsError } from './errors.js';
 import { S_IFDIR } from './mode.js';
 

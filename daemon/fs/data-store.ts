@@ -11,9 +11,13 @@
  * by inode and page). Either way a page-in of damaged data fails with EIO.
  */
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   acquireSqliteConnection,
+  fileStoreLayout,
+  fsStoreDataFile,
+  parseFsStoreName,
+  fsStoreName,
+  type FsStoreName,
   ChecksumStore,
   checksummedFiles,
   checksummedPages,
@@ -63,54 +67,58 @@ async function orZeros(opening: Promise<Store>, size = MAX_STORE_SIZE - (MAX_STO
   }
 }
 
-export interface ParsedFsStore {
-  kind: 'sqlite' | 'file';
-  path: string;
-}
-
-/** Parse a filesystem store name: `sqlite:PATH` or `file:DIR` (a bare path ending in .db means sqlite). */
-export function parseFsStore(name: string): ParsedFsStore {
-  const colon = name.indexOf(':');
-  const type = colon > 0 && !name.startsWith('/') ? name.slice(0, colon) : '';
-  const rest = type ? name.slice(colon + 1) : name;
-  if (rest === '') throw new StoreError('EINVAL', `store '${name}' names no path`);
-  if (type === 'sqlite') return { kind: 'sqlite', path: rest };
-  if (type === 'file') return { kind: 'file', path: rest };
-  if (type === '' && rest.endsWith('.db')) return { kind: 'sqlite', path: rest };
-  if (type === '') return { kind: 'file', path: rest };
-  throw new StoreError('EINVAL', `store '${name}': a filesystem keeps its data in 'sqlite:PATH' or 'file:DIR', not '${type}:'`);
-}
-
 export async function openDataStore(name: string, options: { create: boolean; pageSize: number; readOnly: boolean }): Promise<DataStore> {
-  const parsed = parseFsStore(name);
+  const parsed = parseFsStoreName(name);
   if (parsed.kind === 'sqlite') {
     const catalog = acquireSqliteConnection(parsed.path, { create: options.create, readOnly: options.readOnly });
     return new SqliteDataStore(parsed.path, catalog, options.pageSize, options.readOnly);
   }
   const dir = parsed.path;
+  const layout = fileStoreLayout(dir);
   const info = await stat(dir).catch((err: unknown) => {
     if ((err as { code?: string }).code === 'ENOENT' && options.create) return undefined;
     throw err;
   });
   if (info && !info.isDirectory()) throw new StoreError('ENOTDIR', `${dir} is not a directory (file:DIR keeps raw files in a directory)`);
   if (!info) await mkdir(dir, { recursive: true, mode: 0o700 });
-  if (!options.readOnly) await mkdir(join(dir, 'data'), { recursive: true, mode: 0o700 });
-  const catalog = acquireSqliteConnection(join(dir, 'catalog.db'), { create: options.create, readOnly: options.readOnly });
-  return new FileDataStore(dir, catalog, options.pageSize, options.readOnly);
+  if (!options.readOnly) await mkdir(layout.data, { recursive: true, mode: 0o700 });
+  const catalog = acquireSqliteConnection(layout.catalog, { create: options.create, readOnly: options.readOnly });
+  return new FileDataStore(dir, layout.data, catalog, options.pageSize, options.readOnly);
 }
 
-class SqliteDataStore implements DataStore {
+/** What both kinds share: the typed name, and the catalog's connection (synced and released here). */
+abstract class CatalogDataStore {
+  readonly name: string;
+
+  protected constructor(
+    store: FsStoreName,
+    readonly catalog: SqliteConnection,
+    protected readonly pageSize: number,
+    protected readonly readOnly: boolean,
+  ) {
+    this.name = fsStoreName(store);
+  }
+
+  syncCatalog(): void {
+    this.catalog.sync();
+  }
+
+  close(): void {
+    this.catalog.release();
+  }
+}
+
+class SqliteDataStore extends CatalogDataStore implements DataStore {
   readonly kind = 'sqlite';
   readonly grows = false;
-  readonly name: string;
 
   constructor(
     readonly path: string,
-    readonly catalog: SqliteConnection,
-    private readonly pageSize: number,
-    private readonly readOnly: boolean,
+    catalog: SqliteConnection,
+    pageSize: number,
+    readOnly: boolean,
   ) {
-    this.name = `sqlite:${path}`;
+    super({ kind: 'sqlite', path }, catalog, pageSize, readOnly);
   }
 
   open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
@@ -139,32 +147,25 @@ class SqliteDataStore implements DataStore {
     if (!space) throw new StoreError('ENOENT', `no data for inode ${ino} in ${this.name}`);
     await this.catalog.markBlockDamaged(ino, Math.floor(offset / space.blockSize));
   }
-
-  syncCatalog(): void {
-    this.catalog.sync();
-  }
-
-  close(): void {
-    this.catalog.release();
-  }
 }
 
-class FileDataStore implements DataStore {
+class FileDataStore extends CatalogDataStore implements DataStore {
   readonly kind = 'file';
   readonly grows = true;
-  readonly name: string;
 
   constructor(
     readonly dir: string,
-    readonly catalog: SqliteConnection,
-    private readonly pageSize: number,
-    private readonly readOnly: boolean,
+    /** DIR/data: the raw files, one per inode. */
+    private readonly data: string,
+    catalog: SqliteConnection,
+    pageSize: number,
+    readOnly: boolean,
   ) {
-    this.name = `file:${dir}`;
+    super({ kind: 'file', path: dir }, catalog, pageSize, readOnly);
   }
 
   private pathOf(ino: number): string {
-    return join(this.dir, 'data', String(ino));
+    return fsStoreDataFile(this.data, ino);
   }
 
   async open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
@@ -186,7 +187,7 @@ class FileDataStore implements DataStore {
   }
 
   async inodesWithData(): Promise<number[]> {
-    const names = await readdir(join(this.dir, 'data')).catch((err: unknown) => {
+    const names = await readdir(this.data).catch((err: unknown) => {
       if ((err as { code?: unknown }).code === 'ENOENT') return [] as string[];
       throw err;
     });
@@ -211,13 +212,5 @@ class FileDataStore implements DataStore {
 
   async markDamaged(ino: number, offset: number): Promise<void> {
     await markPageDamaged(this.catalog, ino, Math.floor(offset / this.pageSize));
-  }
-
-  syncCatalog(): void {
-    this.catalog.sync();
-  }
-
-  close(): void {
-    this.catalog.release();
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { InodeRecord } from './catalog.js';
 import type { FileObject } from './file-object.js';
-import type { FuseStat } from './fuse-adapter.js';
+import type { FuseStat } from './fuse/contract.js';
 
 export interface Inode extends InodeRecord {
   /** Changed in memory since it was last written to the catalog. */

@@ -10,7 +10,7 @@ import { MAX_OFFSET, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
 import { isHiddenName, nowSpec, ROOT_INO, type InodeRecord } from './catalog.js';
 import { FsError, toFsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
-import type { FuseContext, FuseOperations, FuseStat, Reply, ReplyVoid, Timespec, TimeUpdate } from './fuse-adapter.js';
+import type { FuseContext, FuseOperations, FuseStat, Reply, ReplyVoid, Timespec, TimeUpdate } from './fuse/contract.js';
 import { recordOf, snapshot, statOf, type Inode } from './inode.js';
 import { checkPathLength } from './namespace.js';
 import { buildXattrOperations } from './xattr-operations.js';

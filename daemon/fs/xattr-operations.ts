@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import { nowSpec } from './catalog.js';
 import { FsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
-import type { FuseOperations } from './fuse-adapter.js';
+import type { FuseOperations } from './fuse/contract.js';
 import { recordOf } from './inode.js';
 import { isDir, isReg, XATTR_CREATE, XATTR_REPLACE } from './mode.js';
 

@@ -2,7 +2,7 @@
  * A pager library with libpager's API (pager.h), speaking the
  * memory-object protocol to the kernel over ports.
  */
-export { DEFAULT_WRITE_BEHIND_PAGES, PagerRequests, type PagerRequestsOptions } from './requests.js';
+export { PagerRequests, type PagerRequestsOptions } from './requests.js';
 export { Pager, type PagerOptions, type PagerState, type PagerStatistics } from './pager.js';
 export type { PagerCallbacks, PageRead } from './callbacks.js';
 export { PagerError, pagerErrno, isDamaged, type PagerErrno } from './errors.js';

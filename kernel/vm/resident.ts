@@ -3,7 +3,8 @@
  * fictitious descriptors for pages without memory (busy+absent placeholders
  * while a request is out, holding pages during pageout), then one
  * descriptor per physical frame. Descriptors are structure-of-arrays in
- * typed arrays; page data lives in preallocated slabs of at most 1 GiB.
+ * typed arrays; page data lives in slabs of at most 1 GiB, reserved up
+ * front and made resident by the operating system as frames are first used.
  * Nothing here allocates per page.
  *
  * Descriptor d < fictitiousCount is fictitious; d >= fictitiousCount is the
@@ -250,16 +251,17 @@ export class ResidentTable {
 
   /**
    * Slab memory for frames [first, end). A partial last slab is replaced by
-   * a bigger one (its data copied). Touched now, not on first use: the pool
-   * is real memory from the start, and first uses of frames later (copies
-   * under pressure) do not pay the operating system's page faults.
+   * a bigger one (its data copied). Zeroed memory from the operating system,
+   * not touched here: a frame costs resident memory from its first use, so a
+   * large cache costs what it holds, not its size, from the start (the first
+   * use of each frame pays one page fault in the operating system, once).
    */
   private addSlabs(first: number, end: number): void {
     const perChunk = this.chunkMask + 1;
     for (let frame = first; frame < end; ) {
       const c = frame >>> this.chunkShift;
       const size = Math.min(perChunk, end - c * perChunk) * this.pageSize;
-      const slab = Buffer.allocUnsafeSlow(size).fill(0);
+      const slab = Buffer.alloc(size);
       const old = this.chunks[c] as Buffer | undefined;
       if (old) old.copy(slab);
       this.chunks[c] = slab;

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../../daemon/cli/cli.js';
 import type { CliDeps, FilesystemConfig, FilesystemFactory } from '../../daemon/cli/deps.js';
-import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse-adapter.js';
+import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse/mount-table.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const MAIN = path.join(REPO, 'dist/daemon/cli/main.js');

@@ -13,7 +13,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { ENTER_SCREEN, LEAVE_SCREEN } from '../../daemon/cli/commands/top.js';
 import { renderStats, terseHeader, terseLine } from '../../daemon/cli/stats-view.js';
-import { humanSize } from '../../daemon/cli/format.js';
+import { humanSize, table } from '../../daemon/cli/format.js';
+import { printTable } from '../../bench/table.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
 import { FakeDaemon, fakeTerminal, fileRecord, hello, ok, removeDir, runIn, sequence, statsRecord, tempDir, type CliSetup, type Handler } from '../control/fake-daemon.js';
 
@@ -291,6 +292,13 @@ describe('files', () => {
     await daemon({ files: () => ({ error: { code: 'ENOENT', message: '/nope: no such file' } }) });
     const missing = await cli(['files', 'mnt/nope']);
     expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: EXIT.NOINPUT, stderr: 'machpager: mnt/nope: /nope: no such file\n' });
+  });
+
+  it('table: aligned columns, the last left-aligned one unpadded; the bench tables are the same table, two spaces apart with a rule', () => {
+    expect(table(['name', 'n', 'what'], [['a', '10', 'x'], ['bbb', '2', '']], ['left', 'right', 'left'])).toEqual(['name  n what', 'a    10 x', 'bbb   2']);
+    const lines: string[] = [];
+    printTable('title', [{ name: 'reads', value: 1234.5, unit: 'MiB/s', detail: '4K' }, { name: 'w', value: 2, unit: 'op/s' }], (l) => lines.push(l));
+    expect(lines).toEqual(['', 'title', 'benchmark  value  unit   detail', '---------  -----  -----  ------', 'reads      1,235  MiB/s  4K', 'w              2  op/s']);
   });
 
   it('humanSize as fincore prints sizes', () => {

@@ -6,8 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../daemon/cli/cli-error.js';
 import { escapeOption, isFstabOnly, parseMountOptions, splitOptionList } from '../../daemon/cli/mount-options.js';
-import { mergeFuseOptions } from '../../daemon/cli/serve.js';
-import { buildMountOptions } from '../../daemon/fs/fuse-adapter.js';
+import { mergeFuseOptions } from '../../daemon/service/serve.js';
+import { buildMountOptions } from '../../daemon/fs/fuse/options.js';
 import { usageError } from './usage-error.js';
 
 function usage(lists: string[]): CliError {

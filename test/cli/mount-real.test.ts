@@ -14,7 +14,7 @@ import { chmod, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
-import { findMount, readMountinfo } from '../../daemon/fs/fuse-adapter.js';
+import { findMount, readMountinfo } from '../../daemon/fs/fuse/mount-table.js';
 import {
   alive,
   CliProcess,

@@ -13,7 +13,7 @@ import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { DEFAULT_PAGER_TIMEOUT_MS, policyNames } from '../../kernel/index.js';
 import { resolveMountPlan, type Given } from '../../daemon/cli/mount-plan.js';
 import { defaultStoreDir, resolveStore } from '../../daemon/cli/store-location.js';
-import { parseFsStore } from '../../daemon/fs/data-store.js';
+import { parseFsStoreName } from '../../stores/fs-store.js';
 import { given, mountInput } from '../helpers/mount-input.js';
 import { removeTemp, runInProcess, tempDir, type InProcess } from './harness.js';
 
@@ -239,7 +239,7 @@ describe('stores and the precedence of values', () => {
     for (const [spec, name] of cases) {
       const loc = resolveStore(spec, ctx);
       expect(loc.name).toBe(name);
-      expect(parseFsStore(loc.name)).toEqual({ kind: loc.kind, path: loc.path });
+      expect(parseFsStoreName(loc.name)).toEqual({ kind: loc.kind, path: loc.path });
     }
   });
 

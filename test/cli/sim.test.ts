@@ -13,9 +13,10 @@ import { Readable } from 'node:stream';
 import { crc32 as zlibCrc32, inflateSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
-import { curveSizes, DEFAULT_CURVE, type SimCell } from '../../daemon/cli/sim-plan.js';
-import { crc32 } from '../../daemon/cli/png.js';
-import { readTrace } from '../../daemon/cli/trace-file.js';
+import { CliError } from '../../daemon/cli/cli-error.js';
+import { curveSizes, DEFAULT_CURVE, type SimCell } from '../../daemon/cli/sim/plan.js';
+import { checkPngFont } from '../../daemon/cli/sim/plot.js';
+import { readTrace } from '../../daemon/cli/sim/trace-file.js';
 import { allPolicyFactories } from '../../kernel/policy/registry.js';
 import { parseTrace } from '../../kernel/policy/trace.js';
 import { MAIN, runInProcess, tempDir } from './harness.js';
@@ -224,18 +225,18 @@ describe('sim --mrc', () => {
     for (const name of ['lru', 'fifo', 'clock', 'clock2', 'miss ratio', '100%', '1%']) expect(svg).toContain(`>${name}</text>`);
   });
 
-  it('--plot FILE.png: a valid PNG (signature, CRCs, IHDR, deflated RGB rows) with the curves drawn', async () => {
+  it('--plot FILE.png: a valid PNG (signature, CRCs, IHDR, deflated rows) with the curves and the labels drawn', async () => {
     const r = await sim('skew.txt', '--policy', 'lru,fifo', '--mrc-points', '8', '--plot', 'mrc.png', '--json');
     expect(r.code).toBe(0);
     expect(cells(r.stdout)).toHaveLength(16);
     const png = await readFile(path.join(tmp, 'mrc.png'));
     const image = decodePng(png);
-    expect(image.width).toBeGreaterThan(600);
-    expect(image.height).toBeGreaterThan(400);
-    const count = (hex: string): number => {
+    // Twice the SVG's 820 x 500.
+    expect([image.width, image.height]).toEqual([1640, 1000]);
+    const count = (hex: string, rows = image.height): number => {
       const [cr, cg, cb] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
       let n = 0;
-      for (let i = 0; i < image.pixels.length; i += 3) if (image.pixels[i] === cr && image.pixels[i + 1] === cg && image.pixels[i + 2] === cb) n++;
+      for (let i = 0; i < image.width * rows * 4; i += 4) if (image.pixels[i] === cr && image.pixels[i + 1] === cg && image.pixels[i + 2] === cb) n++;
       return n;
     };
     // The first two curve colours (lru, fifo), the ink of axes and text, and a white background.
@@ -243,11 +244,16 @@ describe('sim --mrc', () => {
     expect(count('#d62728')).toBeGreaterThan(200);
     expect(count('#222222')).toBeGreaterThan(1000);
     expect(count('#ffffff')).toBeGreaterThan((image.width * image.height) / 2);
+    // The title is drawn: its band (above the plot area, y < 40 in SVG units) holds its ink, and nothing else is there.
+    expect(count('#222222', 80)).toBeGreaterThan(100);
   });
 
-  it('crc32 is the standard CRC-32', () => {
-    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
-    expect(crc32(Buffer.from('machpager'))).toBe(zlibCrc32(Buffer.from('machpager')));
+  it('a PNG without a font for its labels is refused (69), pointing to SVG', async () => {
+    const err = await checkPngFont('mrc.png', { loadSystemFonts: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect((err as CliError).exitCode).toBe(EXIT.UNAVAILABLE);
+    expect((err as CliError).message).toMatch(/--plot mrc\.png: .*font.*FILE\.svg/);
+    await expect(checkPngFont('mrc.png')).resolves.toBeUndefined();
   });
 });
 
@@ -273,7 +279,7 @@ function checkXml(text: string): void {
   expect(parsed).toBe(tags);
 }
 
-/** Decode an 8-bit RGB, non-interlaced PNG, checking every chunk's CRC. */
+/** Decode an 8-bit RGBA, non-interlaced PNG (the five row filters), checking every chunk's CRC. */
 function decodePng(png: Buffer): { width: number; height: number; pixels: Uint8Array } {
   expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   let offset = 8;
@@ -290,7 +296,7 @@ function decodePng(png: Buffer): { width: number; height: number; pixels: Uint8A
     if (type === 'IHDR') {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
-      expect([...data.subarray(8)]).toEqual([8, 2, 0, 0, 0]);
+      expect([...data.subarray(8)]).toEqual([8, 6, 0, 0, 0]);
     }
     if (type === 'IDAT') idat.push(data);
     offset += 12 + length;
@@ -298,24 +304,36 @@ function decodePng(png: Buffer): { width: number; height: number; pixels: Uint8A
   expect(types[0]).toBe('IHDR');
   expect(types.at(-1)).toBe('IEND');
   const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * 3;
+  const bpp = 4;
+  const stride = width * bpp;
   expect(raw.length).toBe(height * (stride + 1));
-  const pixels = new Uint8Array(width * height * 3);
+  const pixels = new Uint8Array(width * height * bpp);
   for (let y = 0; y < height; y++) {
     const filter = raw[y * (stride + 1)];
     for (let i = 0; i < stride; i++) {
       const v = raw[y * (stride + 1) + 1 + i] ?? 0;
-      const left = i >= 3 ? (pixels[y * stride + i - 3] ?? 0) : 0;
-      const up = y > 0 ? (pixels[(y - 1) * stride + i] ?? 0) : 0;
-      let out: number;
-      if (filter === 0) out = v;
-      else if (filter === 1) out = v + left;
-      else if (filter === 2) out = v + up;
-      else throw new Error(`filter ${filter} not expected`);
-      pixels[y * stride + i] = out & 0xff;
+      const a = i >= bpp ? (pixels[y * stride + i - bpp] ?? 0) : 0;
+      const b = y > 0 ? (pixels[(y - 1) * stride + i] ?? 0) : 0;
+      const c = i >= bpp && y > 0 ? (pixels[(y - 1) * stride + i - bpp] ?? 0) : 0;
+      let predicted: number;
+      if (filter === 0) predicted = 0;
+      else if (filter === 1) predicted = a;
+      else if (filter === 2) predicted = b;
+      else if (filter === 3) predicted = Math.floor((a + b) / 2);
+      else if (filter === 4) predicted = paeth(a, b, c);
+      else throw new Error(`filter ${filter} is no PNG filter`);
+      pixels[y * stride + i] = (v + predicted) & 0xff;
     }
   }
   return { width, height, pixels };
+}
+
+/** The Paeth predictor (PNG spec, 9.4). */
+function paeth(a: number, b: number, c: number): number {
+  const p = a + b - c;
+  const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
+  if (pa <= pb && pa <= pc) return a;
+  return pb <= pc ? b : c;
 }
 
 describe('sim: reading traces', () => {

@@ -14,8 +14,9 @@ import type { CliDeps } from '../../daemon/cli/deps.js';
 import type { Terminal } from '../../daemon/cli/terminal.js';
 import type { FileRecord, HelloResult } from '../../daemon/control/protocol.js';
 import { socketCandidates } from '../../daemon/control/socket-path.js';
+import { LineBuffer } from '../../daemon/control/lines.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
-import type { MountEntry } from '../../daemon/fs/fuse-adapter.js';
+import type { MountEntry } from '../../daemon/fs/fuse/mount-table.js';
 
 /** The uid the in-process CLI runs as (its sockets go to $XDG_RUNTIME_DIR/machpager). */
 export const UID = 1000;
@@ -65,13 +66,9 @@ export class FakeDaemon {
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
     socket.setEncoding('utf8');
-    let buffer = '';
+    const lines = new LineBuffer();
     socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
+      for (const line of lines.push(chunk)) {
         const req = JSON.parse(line) as { id: unknown; method: string; params?: Record<string, unknown> };
         const seen: SeenRequest = { id: req.id, method: req.method, params: req.params ?? {} };
         this.requests.push(seen);
@@ -121,6 +118,7 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     inactive_count: 0,
     wire_count: 0,
     laundry_count: 0,
+    laundry_writing: 0,
     dirty_count: 0,
     zero_fill_count: 0,
     reactivations: 0,
@@ -158,7 +156,7 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     cache_size: 2 * 1024 * 1024,
     uptime_s: 10,
     timestamp: 1_700_000_000_000,
-    pager: { data_requests: 0, pages_read: 0, pages_unavailable: 0, read_errors: 0, checksum_errors: 0, data_returns: 0, pages_written: 0, write_errors: 0, write_retries: 0, pages_held: 0, write_behind_waits: 0, write_runs: 0, unlocks: 0, unlock_errors: 0, pagein_waits: 0, evict_notifications: 0 },
+    pager: { data_requests: 0, pages_read: 0, pages_unavailable: 0, read_errors: 0, checksum_errors: 0, data_returns: 0, pages_written: 0, write_errors: 0, write_retries: 0, pages_held: 0, write_runs: 0, unlocks: 0, unlock_errors: 0, pagein_waits: 0, evict_notifications: 0 },
     store: { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 },
     fs: { files_open: 0, objects: 0, store: 'sqlite:/srv/fs.db', mountpoint: '/mnt/x', cache_mode: 'direct' },
   };

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
-import type { FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseOperations } from '../../daemon/fs/fuse/contract.js';
 import { call, ROOT } from '../helpers/in-process-fs.js';
 import { FsError } from '../../daemon/fs/errors.js';
 

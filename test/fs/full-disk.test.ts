@@ -13,7 +13,7 @@ import { ENOSPC, IpcSystem, Kernel, MemorySwap, VM_PROT_WRITE } from '../../kern
 import { PagerRequests, StorePager } from '../../daemon/pager/index.js';
 import { FsError, toFsError } from '../../daemon/fs/errors.js';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
-import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse/contract.js';
 import { isNoSpace, Reserve, reserveSize, takeFromReserve } from '../../daemon/fs/reserve.js';
 import { SpaceAccount, type DiskFigures } from '../../daemon/fs/space.js';
 import { S_IFREG } from '../../daemon/fs/mode.js';

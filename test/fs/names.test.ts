@@ -6,7 +6,7 @@
  * only for a new name (Namespace.newEntry). Lengths are UTF-8 bytes.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseOperations } from '../../daemon/fs/fuse/contract.js';
 import { checkName, checkPathLength } from '../../daemon/fs/namespace.js';
 import { call, openInProcessFs, ROOT, type InProcessFs } from '../helpers/in-process-fs.js';
 

@@ -7,7 +7,7 @@
  * in the file's group. Directories keep theirs.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { FuseContext, FuseOperations, FuseStat } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseContext, FuseOperations, FuseStat } from '../../daemon/fs/fuse/contract.js';
 import { modeAfterChown, modeAfterWrite, S_IFDIR, S_IFREG } from '../../daemon/fs/mode.js';
 import { call, openInProcessFs, ROOT, type InProcessFs } from '../helpers/in-process-fs.js';
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FsError } from '../../daemon/fs/errors.js';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
-import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse-adapter.js';
+import type { FuseContext, FuseOperations } from '../../daemon/fs/fuse/contract.js';
 
 export const ROOT: FuseContext = { uid: 0, gid: 0, pid: 1 };
 

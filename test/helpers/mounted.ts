@@ -11,7 +11,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse-adapter.js';
+import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse/mount-table.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const MACHPAGER = path.join(REPO, 'dist/daemon/cli/main.js');

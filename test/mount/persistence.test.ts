@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { findMount } from '../../daemon/fs/fuse-adapter.js';
+import { findMount } from '../../daemon/fs/fuse/mount-table.js';
 import { cleanupMounts, mount, removeDir, sh, shOk, STORE_KINDS, tempDir } from '../helpers/mounted.js';
 
 describe.each(STORE_KINDS)('persistence with the $kind store', ({ store }) => {

@@ -20,7 +20,7 @@ import { cp, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
-import { findMount } from '../../daemon/fs/fuse-adapter.js';
+import { findMount } from '../../daemon/fs/fuse/mount-table.js';
 import { alive, daemonPid, REPO, removeTemp, tempDir, unmountAllUnder, until } from '../cli/harness.js';
 
 const INSTALL_MS = 10 * 60_000;
@@ -90,7 +90,7 @@ describe('npm pack, then npm install of the tarball', () => {
         'README.md',
         'dist/daemon/cli/main.js',
         'dist/daemon/cli/mount-helper.js',
-        'dist/daemon/fs/fuse-adapter.js',
+        'dist/daemon/fs/fuse/mount.js',
         'dist/kernel/index.js',
         'dist/stores/index.js',
         'scripts/build-fuse-binding',

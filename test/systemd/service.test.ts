@@ -22,7 +22,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { findMount, readMountinfo } from '../../daemon/fs/fuse-adapter.js';
+import { findMount, readMountinfo } from '../../daemon/fs/fuse/mount-table.js';
 import { MAIN, REPO, removeTemp, tempDir, unmountAllUnder, until } from '../cli/harness.js';
 import { field, NotifySocket } from './notify-socket.js';
 import { expandExecLine, parseUnitFile, unitEnvironment, value, type UnitFile } from './unit-file.js';

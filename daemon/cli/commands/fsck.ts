@@ -6,15 +6,15 @@
  * and the mount table say), and prints one error line when it cannot run.
  */
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { CommanderError, Option, type Command } from 'commander';
-import { readMountinfo } from '../../fs/fuse-adapter.js';
+import { readMountinfo } from '../../fs/fuse/mount-table.js';
 import { FSCK_EXIT } from '../../fs/fsck/report.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
 import { jsonText } from '../control-cli.js';
 import { EXIT } from '../exit-codes.js';
-import { lockStore, type StoreLock } from '../store-lock.js';
+import { lockStore, type StoreLock } from '../../service/store-lock.js';
 import { resolveStore, type StoreLocation } from '../store-location.js';
+import { FILE_STORE_CATALOG, fileStoreLayout } from '../../../stores/fs-store.js';
 import type { CliCommand, CommandContext } from './command.js';
 
 interface FsckOptions {
@@ -71,8 +71,8 @@ async function mustExist(store: StoreLocation): Promise<void> {
     return;
   }
   if (!st.isDirectory()) throw new FsckStop(`${store.path} is not a directory (file:DIR names a raw-file store's directory)`);
-  await stat(path.join(store.path, 'catalog.db')).catch((err: unknown) => {
-    if (errorCode(err) === 'ENOENT') throw new FsckStop(`${store.path} holds no machpager store (no catalog.db)`);
+  await stat(fileStoreLayout(store.path).catalog).catch((err: unknown) => {
+    if (errorCode(err) === 'ENOENT') throw new FsckStop(`${store.path} holds no machpager store (no ${FILE_STORE_CATALOG})`);
     throw new FsckStop(`${store.path}: ${errorMessage(err)}`);
   });
 }

@@ -1,13 +1,13 @@
 /**
  * `machpager mount [STORE] MOUNTPOINT`: check everything, then serve the
  * mount in the foreground (default) or hand it to a daemon (--daemon).
- * See serve.ts for the life of a mount and daemonize.ts for --daemon.
+ * See service/serve.ts for the life of a mount and service/daemonize.ts for --daemon.
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, policyNames } from '../../../kernel/index.js';
 import { formatMetricsAddress } from '../../control/metrics-address.js';
-import { buildMountOptions } from '../../fs/fuse-adapter.js';
-import { runDaemonChild, startDaemon } from '../daemonize.js';
+import { buildMountOptions } from '../../fs/fuse/options.js';
+import { runDaemonChild, startDaemon } from '../../service/daemonize.js';
 import { formatDuration } from '../duration.js';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.js';
 import {
@@ -21,10 +21,10 @@ import {
   type Given,
   type MountInput,
 } from '../mount-plan.js';
-import { preflight } from '../preflight.js';
-import { SdNotifier } from '../sd-notify.js';
+import { preflight } from '../../service/preflight.js';
+import { SdNotifier } from '../../service/sd-notify.js';
 import { checkStoreWord } from '../store-word.js';
-import { serveMount } from '../serve.js';
+import { serveMount } from '../../service/serve.js';
 import type { CliCommand, CommandContext } from './command.js';
 
 interface MountOptions {

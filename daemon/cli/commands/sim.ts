@@ -16,9 +16,9 @@ import { CliError, errorCode, errorMessage, usageError } from '../cli-error.js';
 import { jsonText, parseCount } from '../control-cli.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
-import { DEFAULT_CURVE, MAX_CACHE_PAGES, cachePages, choosePolicies, curveSizes, parseCacheList, parseCacheSpec, simulate, type CacheSpec, type CurveRange, type SimCell } from '../sim-plan.js';
-import { plotFormat, renderPng, renderSvg, type Curve } from '../sim-plot.js';
-import { loadTrace } from '../trace-file.js';
+import { DEFAULT_CURVE, MAX_CACHE_PAGES, cachePages, choosePolicies, curveSizes, parseCacheList, parseCacheSpec, simulate, type CacheSpec, type CurveRange, type SimCell } from '../sim/plan.js';
+import { checkPngFont, plotFormat, renderPng, renderSvg, type Curve } from '../sim/plot.js';
+import { loadTrace } from '../sim/trace-file.js';
 import type { CliCommand, CommandContext } from './command.js';
 
 interface SimOptions {
@@ -85,8 +85,8 @@ ${wrap(`Policies (--policy, comma-separated; all, or none given, is every one): 
 
 Exit codes: 0 ok; 2 a bad option (unknown policy, bad size, plot not .svg/.png);
 65 a line that is not a page id (its number is given), or no requests;
-66 the trace does not exist; 73 the plot cannot be written; 74 a read error;
-77 permission denied.
+66 the trace does not exist; 69 no font for a PNG's labels (write .svg);
+73 the plot cannot be written; 74 a read error; 77 permission denied.
 
 Examples:
   machpager sim trace.txt --policy lru,clock,sieve --cache 1%,10%,4096
@@ -229,6 +229,7 @@ async function runSim(traceName: string, command: Command, ctx: CommandContext, 
   const policies = choosePolicies(opts.policy, allPolicyFactories());
   const p = plan(opts);
   if (p.plot) await checkPlotPath(p.plot.file, ctx.deps.cwd);
+  if (p.plot?.format === 'png') await checkPngFont(p.plot.file);
   const trace = await loadTrace(traceName, { cwd: ctx.deps.cwd, stdin });
   const sizes = sizesFor(p, trace);
   const cells = simulate(trace, policies, sizes);
@@ -244,7 +245,7 @@ async function runSim(traceName: string, command: Command, ctx: CommandContext, 
   }
   if (p.plot) {
     const input = { title: `miss-ratio curve: ${label} (${trace.ids.length} requests, ${trace.distinct} distinct pages)`, wss: trace.distinct, curves: curvesOf(cells, names) };
-    await writePlot(p.plot.file, p.plot.format === 'svg' ? renderSvg(input) : renderPng(input), ctx.deps.cwd);
+    await writePlot(p.plot.file, p.plot.format === 'svg' ? renderSvg(input) : await renderPng(input), ctx.deps.cwd);
     ctx.log(`wrote ${p.plot.file}: ${names.length} ${names.length === 1 ? 'policy' : 'policies'} over ${sizes.length} cache sizes`);
   }
 }

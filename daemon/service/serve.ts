@@ -23,15 +23,17 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
-import { FuseMount, fusermount, type FuseMountOptions } from '../fs/fuse-adapter.js';
+import type { FuseMountOptions } from '../fs/fuse/options.js';
+import { fusermount } from '../fs/fuse/mount-table.js';
+import { FuseMount } from '../fs/fuse/mount.js';
 import { startMetrics, type MetricsEndpoint } from '../control/metrics.js';
 import { ControlServer } from '../control/server.js';
 import { socketCandidates } from '../control/socket-path.js';
 import { machpagerVersion } from '../version.js';
-import { CliError, errorMessage, toCliError } from './cli-error.js';
-import type { CliDeps, FilesystemConfig, MountableFilesystem } from './deps.js';
-import { EXIT } from './exit-codes.js';
-import { describePlan, type MountPlan } from './mount-plan.js';
+import { CliError, errorMessage, toCliError } from '../cli/cli-error.js';
+import type { CliDeps, FilesystemConfig, MountableFilesystem } from '../cli/deps.js';
+import { EXIT } from '../cli/exit-codes.js';
+import { describePlan, type MountPlan } from '../cli/mount-plan.js';
 import type { Preflight } from './preflight.js';
 import { lockStore, type StoreLock } from './store-lock.js';
 

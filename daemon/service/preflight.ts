@@ -10,14 +10,15 @@
  * the mountpoint must not hang the check.
  */
 import { constants } from 'node:fs';
-import { access, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { access, readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { cleanStaleMount, findMount, fuseBindingAvailable, readMountinfo } from '../fs/fuse-adapter.js';
-import { CliError, errorCode, errorMessage } from './cli-error.js';
-import type { CliDeps } from './deps.js';
-import { EXIT } from './exit-codes.js';
-import type { MountPlan } from './mount-plan.js';
-import type { StoreLocation } from './store-location.js';
+import { cleanStaleMount, findMount, readMountinfo, userAllowOther } from '../fs/fuse/mount-table.js';
+import { CliError, errorCode, errorMessage } from '../cli/cli-error.js';
+import type { CliDeps } from '../cli/deps.js';
+import { EXIT } from '../cli/exit-codes.js';
+import type { MountPlan } from '../cli/mount-plan.js';
+import type { StoreLocation } from '../cli/store-location.js';
+import { FILE_STORE_CATALOG, FILE_STORE_DATA, fileStoreLayout, sqliteFiles } from '../../stores/fs-store.js';
 
 export interface Preflight {
   /** The mountpoint, absolute with its parent's symlinks resolved (what /proc/self/mountinfo shows). */
@@ -56,11 +57,6 @@ function bounded<T>(p: Promise<T>, ms: number, onTimeout: () => T): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A SQLite file and the files SQLite puts beside it. */
-function sqliteFiles(file: string): string[] {
-  return [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
-}
-
 // ---------------------------------------------------------------------------
 // FUSE
 
@@ -77,18 +73,11 @@ export async function checkFuse(deps: CliDeps): Promise<void> {
     const why = code(err) === 'ENOENT' ? 'does not exist (load the module: modprobe fuse)' : `cannot be opened (${code(err)}; is this user allowed to use FUSE?)`;
     throw new CliError('FUSE: /dev/fuse', why, EXIT.UNAVAILABLE);
   }
+  // Loaded here, when a mount is about to need it, not by importing this module.
+  const { fuseBindingAvailable } = await import('../fs/fuse/binding.js');
   if (!fuseBindingAvailable()) throw new CliError('FUSE', 'the FUSE binding is not built (run: npm run build:fuse)', EXIT.UNAVAILABLE);
   if (!(await onPath(deps.env, ['fusermount', 'fusermount3']))) {
     throw new CliError('FUSE', 'fusermount is not installed (Debian: apt install fuse)', EXIT.UNAVAILABLE);
-  }
-}
-
-async function userAllowOther(confPath: string): Promise<boolean> {
-  try {
-    const conf = await readFile(confPath, 'utf8');
-    return conf.split('\n').some((line) => line.trim() === 'user_allow_other');
-  } catch {
-    return false;
   }
 }
 
@@ -245,7 +234,8 @@ async function checkStore(plan: MountPlan): Promise<Pick<Preflight, 'storeExists
   }
 
   // file:DIR
-  const catalog = path.join(store.path, 'catalog.db');
+  const layout = fileStoreLayout(store.path);
+  const catalog = layout.catalog;
   if (info === undefined) {
     await checkCreatable(store, readOnly);
     return { storeExists: false, create: true, mayCreate: [store.path] };
@@ -258,12 +248,13 @@ async function checkStore(plan: MountPlan): Promise<Pick<Preflight, 'storeExists
     return { storeExists: true, create: false, mayCreate: [] };
   }
   const names = await readdir(store.path);
-  const foreign = names.filter((n) => !sqliteFiles('catalog.db').includes(n) && n !== 'data' && n !== 'catalog.db.lock');
-  if (foreign.length > 0 || names.includes('data')) {
+  const own = [...sqliteFiles(FILE_STORE_CATALOG), FILE_STORE_DATA, path.basename(layout.lock)];
+  const foreign = names.filter((n) => !own.includes(n));
+  if (foreign.length > 0 || names.includes(FILE_STORE_DATA)) {
     throw new CliError(what, `${store.path} is a directory with other files and no machpager catalog (catalog.db); use a new or empty directory`, EXIT.DATAERR);
   }
   if (readOnly) throw new CliError(what, `${store.path} holds no store yet (a read-only mount creates nothing)`, EXIT.NOINPUT);
-  return { storeExists: false, create: true, mayCreate: await missing([...sqliteFiles(catalog), path.join(store.path, 'data')]) };
+  return { storeExists: false, create: true, mayCreate: await missing([...sqliteFiles(catalog), layout.data]) };
 }
 
 /** The store is not already mounted somewhere (its name is the mount's source: fsname). */

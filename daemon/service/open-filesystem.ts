@@ -4,7 +4,7 @@
  * mount starts (help, usage errors and the --daemon parent do not load the
  * kernel, the stores or SQLite).
  */
-import type { FilesystemFactory } from './deps.js';
+import type { FilesystemFactory } from '../cli/deps.js';
 
 export const openMachFilesystem: FilesystemFactory = async (config) => {
   const [{ MachFilesystem }, { MountControl }] = await Promise.all([import('../fs/filesystem.js'), import('../control/mount-control.js')]);

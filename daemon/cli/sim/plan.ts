@@ -5,8 +5,8 @@
  * reference does), the sizes of a miss-ratio curve, and the replay of each
  * policy × size cell.
  */
-import { replay, type PolicyFactory, type Trace } from '../../kernel/index.js';
-import { usageError } from './cli-error.js';
+import { replay, type PolicyFactory, type Trace } from '../../../kernel/index.js';
+import { usageError } from '../cli-error.js';
 
 /**
  * The largest cache sim replays. The replay and the policies keep a few

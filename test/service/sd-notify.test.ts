@@ -1,5 +1,5 @@
 /**
- * SdNotifier (daemon/cli/sd-notify.ts): sd_notify through systemd-notify,
+ * SdNotifier (daemon/service/sd-notify.ts): sd_notify through systemd-notify,
  * received on a real AF_UNIX datagram socket (test/systemd/notify-socket.ts):
  * nothing without NOTIFY_SOCKET, the assignments in order, MAINPID and the
  * sender's credentials, one-line STATUS, failures logged and never thrown.
@@ -7,9 +7,9 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SdNotifier } from '../../daemon/cli/sd-notify.js';
+import { SdNotifier } from '../../daemon/service/sd-notify.js';
 import { field, NotifySocket } from '../systemd/notify-socket.js';
-import { alive, removeTemp, tempDir } from './harness.js';
+import { alive, removeTemp, tempDir } from '../cli/harness.js';
 
 let tmp = '';
 let socket: NotifySocket | undefined;

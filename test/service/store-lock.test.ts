@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliError } from '../../daemon/cli/cli-error.js';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
-import { lockPath, lockStore } from '../../daemon/cli/store-lock.js';
+import { lockPath, lockStore } from '../../daemon/service/store-lock.js';
 import type { StoreLocation } from '../../daemon/cli/store-location.js';
 
 let dir: string;

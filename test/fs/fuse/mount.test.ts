@@ -1,5 +1,5 @@
 /**
- * The FUSE adapter, mounted for real. Each test starts the in-memory
+ * FuseMount (daemon/fs/fuse/), mounted for real. Each test starts the in-memory
  * fixture (dist/bench/fuse-memfs.js, built by `npm run build`) in a child
  * process and drives it with real programs, also in child processes: this
  * process never touches the mount itself. Readiness is awaited from the
@@ -18,10 +18,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MemFsOptions } from '../../bench/fuse-memfs.js';
-import { buildMountOptions, findMount, fusermount, parseMountinfo, readMountinfo, type FuseMountOptions } from '../../daemon/fs/fuse-adapter.js';
+import type { MemFsOptions } from '../../../bench/fuse-memfs.js';
+import { buildMountOptions, type FuseMountOptions } from '../../../daemon/fs/fuse/options.js';
+import { findMount, fusermount, parseMountinfo, readMountinfo } from '../../../daemon/fs/fuse/mount-table.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
+const repo = path.resolve(import.meta.dirname, '../../..');
 const FIXTURE = path.join(repo, 'dist/bench/fuse-memfs.js');
 const ADDON = path.join(repo, 'node_modules/@cocalc/fuse-native/build/Release/fuse.node');
 const hasFuse = existsSync('/dev/fuse');

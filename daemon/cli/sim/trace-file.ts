@@ -13,9 +13,9 @@
  */
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { TraceBuilder, TraceFormatError, parseTraceLine, type Trace } from '../../kernel/index.js';
-import { CliError, errorCode, errorMessage, exitCodeFor } from './cli-error.js';
-import { EXIT, type ExitCode } from './exit-codes.js';
+import { TraceBuilder, TraceFormatError, parseTraceLine, type Trace } from '../../../kernel/index.js';
+import { CliError, errorCode, errorMessage, exitCodeFor } from '../cli-error.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 
 /** A line longer than this is no page id: the input is not a trace (and we do not buffer it without end). */
 export const MAX_LINE_BYTES = 4096;

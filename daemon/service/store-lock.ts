@@ -12,17 +12,17 @@
  * bounded (it is usually finishing its sync), then the mount fails as busy.
  */
 import { open, readFile, unlink, type FileHandle } from 'node:fs/promises';
-import path from 'node:path';
-import { CliError, errorCode, errorMessage } from './cli-error.js';
-import { EXIT } from './exit-codes.js';
-import type { StoreLocation } from './store-location.js';
+import { CliError, errorCode, errorMessage } from '../cli/cli-error.js';
+import { EXIT } from '../cli/exit-codes.js';
+import type { StoreLocation } from '../cli/store-location.js';
 import { reservePath, takeFromReserve } from '../fs/reserve.js';
+import { fsStoreLayout } from '../../stores/fs-store.js';
 
 export const LOCK_WAIT_MS = 15_000;
 
 /** The lock file of a store. */
 export function lockPath(store: StoreLocation): string {
-  return store.kind === 'sqlite' ? `${store.path}.lock` : path.join(store.path, 'catalog.db.lock');
+  return fsStoreLayout(store).lock;
 }
 
 /** The lock's first page, taken from the reserve when the disk is full. */
@@ -36,8 +36,7 @@ async function writeHolder(handle: FileHandle, me: string, store: StoreLocation)
   try {
     await handle.writeFile(me);
   } catch (err) {
-    const catalog = store.kind === 'sqlite' ? store.path : path.join(store.path, 'catalog.db');
-    if (errorCode(err) !== 'ENOSPC' || !(await takeFromReserve(reservePath(catalog), RESERVE_LOCK_BYTES))) throw err;
+    if (errorCode(err) !== 'ENOSPC' || !(await takeFromReserve(reservePath(fsStoreLayout(store).catalog), RESERVE_LOCK_BYTES))) throw err;
     await handle.write(me, 0);
   }
 }

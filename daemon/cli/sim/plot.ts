@@ -2,10 +2,13 @@
  * The miss-ratio curve of `machpager sim --plot FILE`: the cache size on a
  * log axis (percent of the trace's working set), the miss ratio on a linear
  * one, one line per policy and a legend. The plot is laid out once as a
- * list of shapes; an SVG writer and a raster (png.ts) both draw that list,
- * so FILE.svg and FILE.png show the same thing.
+ * list of shapes and written as SVG; FILE.png is that SVG drawn by resvg (a
+ * maintained rasteriser), so FILE.svg and FILE.png show the same thing.
+ * resvg is a native module: it is loaded only when a PNG is asked for.
  */
-import { Raster, encodePng, rgb } from './png.js';
+import type { ResvgRenderOptions } from '@resvg/resvg-js';
+import { CliError } from '../cli-error.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface CurvePoint {
   readonly pages: number;
@@ -50,6 +53,7 @@ const WIDTH = 820;
 const HEIGHT = 500;
 const FONT = 12;
 const TITLE_FONT = 14;
+const FONT_FAMILY = 'Helvetica, Arial, sans-serif';
 
 /** Rough width of text in the SVG's sans-serif at `size`, for the layout (generous, so labels never overlap). */
 function textWidth(text: string, size: number): number {
@@ -191,7 +195,7 @@ export function renderSvg(input: PlotInput): string {
   const scene = layout(input);
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}" viewBox="0 0 ${scene.width} ${scene.height}" font-family="Helvetica, Arial, sans-serif" font-size="${FONT}">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${scene.width}" height="${scene.height}" viewBox="0 0 ${scene.width} ${scene.height}" font-family="${FONT_FAMILY}" font-size="${FONT}">`,
     `<title>${esc(scene.title)}</title>`,
     `<rect width="${scene.width}" height="${scene.height}" fill="#ffffff"/>`,
   ];
@@ -231,36 +235,36 @@ export function renderSvg(input: PlotInput): string {
 /** Pixels per SVG unit: a PNG twice the SVG's size, sharp on high-density screens. */
 const PNG_SCALE = 2;
 
-/** The plot as a PNG image (the same shapes, drawn by png.ts's raster with the bitmap font). */
-export function renderPng(input: PlotInput): Buffer {
-  const scene = layout(input);
-  const S = PNG_SCALE;
-  const raster = new Raster(scene.width * S, scene.height * S, rgb('#ffffff'));
-  for (const s of scene.shapes) {
-    switch (s.kind) {
-      case 'line':
-        raster.line(s.x1 * S, s.y1 * S, s.x2 * S, s.y2 * S, s.width * S, rgb(s.color));
-        break;
-      case 'curve':
-        raster.polyline(
-          s.points.map(([x, y]) => [x * S, y * S] as const),
-          s.width * S,
-          rgb(s.color),
-          s.dash?.map((d) => d * S),
-        );
-        break;
-      case 'dot':
-        raster.disc(s.x * S, s.y * S, s.r * S, rgb(s.color));
-        break;
-      case 'text': {
-        // Font pixels: the 7-row capitals come out a little smaller than the SVG's sans-serif of the same size.
-        const scale = Math.max(1, Math.round((s.size * S) / 10));
-        raster.text(Math.round(s.x * S), Math.round(s.y * S), s.text, scale, rgb(s.color), s.anchor, s.up === true);
-        break;
-      }
-    }
+/** Where resvg finds the labels' font: the system's fonts (false only to show what happens without one). */
+export interface PngFonts {
+  readonly loadSystemFonts: boolean;
+}
+
+const SYSTEM_FONTS: PngFonts = { loadSystemFonts: true };
+
+function fontOptions(fonts: PngFonts): NonNullable<ResvgRenderOptions['font']> {
+  return { loadSystemFonts: fonts.loadSystemFonts, defaultFontFamily: 'DejaVu Sans', sansSerifFamily: 'DejaVu Sans' };
+}
+
+/**
+ * resvg draws text it has no font for as nothing: a plot without its labels.
+ * A one-letter SVG that comes out empty means there is no font to use; the
+ * command asks before the replay (which may be long), as for the plot's path.
+ */
+export async function checkPngFont(file: string, fonts: PngFonts = SYSTEM_FONTS): Promise<void> {
+  const { Resvg } = await import('@resvg/resvg-js');
+  const probe = new Resvg(`<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"><text x="2" y="16" font-family="${FONT_FAMILY}">M</text></svg>`, { font: fontOptions(fonts) });
+  const box = probe.getBBox();
+  if (box === undefined || !(box.width > 0)) {
+    throw new CliError(`--plot ${file}`, 'a PNG needs a font for its labels and none is installed (Debian: apt install fonts-dejavu-core); or write the plot as FILE.svg', EXIT.UNAVAILABLE);
   }
-  return encodePng(raster.width, raster.height, raster.pixels);
+}
+
+/** The plot as a PNG image: the SVG above, rasterised by resvg at PNG_SCALE (checkPngFont first: without a font the labels are missing). */
+export async function renderPng(input: PlotInput, fonts: PngFonts = SYSTEM_FONTS): Promise<Buffer> {
+  const { Resvg } = await import('@resvg/resvg-js');
+  const resvg = new Resvg(renderSvg(input), { font: fontOptions(fonts), fitTo: { mode: 'zoom', value: PNG_SCALE }, background: '#ffffff' });
+  return resvg.render().asPng();
 }
 
 /** The file format a plot path asks for, by its extension; undefined for one we cannot write. */

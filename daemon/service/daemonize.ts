@@ -19,10 +19,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { CliError, errorMessage } from './cli-error.js';
-import type { CliDeps } from './deps.js';
-import { EXIT } from './exit-codes.js';
-import type { MountPlan } from './mount-plan.js';
+import { CliError, errorMessage } from '../cli/cli-error.js';
+import type { CliDeps } from '../cli/deps.js';
+import { EXIT } from '../cli/exit-codes.js';
+import type { MountPlan } from '../cli/mount-plan.js';
 import type { Preflight } from './preflight.js';
 import { serveMount } from './serve.js';
 

@@ -27,7 +27,7 @@
  * serves either way, and systemd reports a missing READY=1 itself.
  */
 import { execFile } from 'node:child_process';
-import { errorMessage } from './cli-error.js';
+import { errorMessage } from '../cli/cli-error.js';
 
 export const NOTIFY_SOCKET_ENV = 'NOTIFY_SOCKET';
 

@@ -5,18 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { commandNames } from '../../daemon/cli/cli.js';
 import { CliError } from '../../daemon/cli/cli-error.js';
-import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { bareMountArgs, helperMountArgs } from '../../daemon/cli/helper-args.js';
+import { usageError } from './usage-error.js';
 
 function refused(argv: string[]): CliError {
-  try {
-    helperMountArgs(argv);
-  } catch (err) {
-    expect(err).toBeInstanceOf(CliError);
-    expect((err as CliError).exitCode).toBe(EXIT.USAGE);
-    return err as CliError;
-  }
-  throw new Error(`${argv.join(' ')} was accepted`);
+  return usageError(() => helperMountArgs(argv), argv.join(' '));
 }
 
 describe('mount.machpager SPEC DIR [-sfnv] [-o OPTIONS]', () => {

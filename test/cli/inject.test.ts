@@ -14,57 +14,41 @@ import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { checkInjectSpec, joinSpecs, splitFaultName } from '../../daemon/cli/inject-spec.js';
 import { resolveMountPlan, type Given, type MountInput } from '../../daemon/cli/mount-plan.js';
 import { closest, editDistance, isBareWord } from '../../daemon/cli/store-word.js';
+import { given, mountInput } from '../helpers/mount-input.js';
 import { removeTemp, runInProcess, tempDir } from './harness.js';
 
 const ctx = { env: {}, uid: 1000, homedir: '/home/ann', cwd: '/work' };
-const g = (value: string | undefined, source: Given['source'], flag: string, envVar?: string): Given => ({ value, source, flag, ...(envVar ? { envVar } : {}) });
-const input = (over: Partial<MountInput>): MountInput => ({
-  args: ['mnt'],
-  cacheSize: g('64M', 'default', '--cache-size'),
-  pageSize: g('4K', 'default', '--page-size'),
-  policy: g('mach', 'default', '--policy'),
-  cacheMode: g('direct', 'default', '--cache-mode'),
-  store: g(undefined, undefined, '--store', 'MACHPAGER_STORE'),
-  logFile: g(undefined, undefined, '--log-file'),
-  daemonTimeout: g('30', 'default', '--daemon-timeout'),
-  options: [],
-  daemon: false,
-  foreground: false,
-  debug: false,
-  dryRun: false,
-  ...over,
-});
-const inject = (value: string, source: Given['source'] = 'cli'): Given => g(value, source, '--inject', 'MACHPAGER_INJECT');
+const inject = (value: string, source: Given['source'] = 'cli'): Given => given(value, source, '--inject', 'MACHPAGER_INJECT');
 
 describe('fault injection in the mount plan', () => {
   it('none unless asked for', () => {
-    expect(resolveMountPlan(input({}), ctx).inject).toBeUndefined();
-    expect(resolveMountPlan(input({ args: ['a.db', 'mnt'] }), ctx).inject).toBeUndefined();
+    expect(resolveMountPlan(mountInput({}), ctx).inject).toBeUndefined();
+    expect(resolveMountPlan(mountInput({ args: ['a.db', 'mnt'] }), ctx).inject).toBeUndefined();
   });
 
   it('--inject, -o inject= (commas escaped) and MACHPAGER_INJECT; an empty --inject is injection with no rules yet', () => {
-    expect(resolveMountPlan(input({ inject: inject('write@0+1M=ENOSPC,latency=5') }), ctx).inject).toBe('write@0+1M=ENOSPC,latency=5');
-    expect(resolveMountPlan(input({ inject: inject('') }), ctx).inject).toBe('');
-    expect(resolveMountPlan(input({ options: ['ro,inject=read=EIO\\,seed=3'] }), ctx).inject).toBe('read=EIO,seed=3');
-    expect(resolveMountPlan(input({ inject: inject('read=EIO', 'env') }), ctx).inject).toBe('read=EIO');
-    expect(resolveMountPlan(input({ envOptions: 'inject=sync=EIO' }), ctx).inject).toBe('sync=EIO');
-    expect(() => resolveMountPlan(input({ inject: inject('read=EIO'), options: ['inject=write=EIO'] }), ctx)).toThrow(/^--inject read=EIO: conflicts with -o inject=write=EIO$/);
+    expect(resolveMountPlan(mountInput({ inject: inject('write@0+1M=ENOSPC,latency=5') }), ctx).inject).toBe('write@0+1M=ENOSPC,latency=5');
+    expect(resolveMountPlan(mountInput({ inject: inject('') }), ctx).inject).toBe('');
+    expect(resolveMountPlan(mountInput({ options: ['ro,inject=read=EIO\\,seed=3'] }), ctx).inject).toBe('read=EIO,seed=3');
+    expect(resolveMountPlan(mountInput({ inject: inject('read=EIO', 'env') }), ctx).inject).toBe('read=EIO');
+    expect(resolveMountPlan(mountInput({ envOptions: 'inject=sync=EIO' }), ctx).inject).toBe('sync=EIO');
+    expect(() => resolveMountPlan(mountInput({ inject: inject('read=EIO'), options: ['inject=write=EIO'] }), ctx)).toThrow(/^--inject read=EIO: conflicts with -o inject=write=EIO$/);
   });
 
   it('a fault:SPEC:STORE name: the store under it, its SPEC first, then --inject', () => {
-    const plan = resolveMountPlan(input({ args: ['fault:read=EIO:sqlite:x.db', 'mnt'], inject: inject('latency=5') }), ctx);
+    const plan = resolveMountPlan(mountInput({ args: ['fault:read=EIO:sqlite:x.db', 'mnt'], inject: inject('latency=5') }), ctx);
     expect(plan.store).toMatchObject({ name: 'sqlite:/work/x.db', kind: 'sqlite', isDefault: false });
     expect(plan.inject).toBe('read=EIO,latency=5');
-    expect(resolveMountPlan(input({ args: ['fault:write%0.5=ENOSPC:fault::pages', 'mnt'] }), ctx)).toMatchObject({ store: { name: 'file:/work/pages' }, inject: 'write%0.5=ENOSPC' });
-    expect(resolveMountPlan(input({ store: g('fault:rw=EIO:/srv/fs.db', 'env', '--store', 'MACHPAGER_STORE') }), ctx)).toMatchObject({ store: { name: 'sqlite:/srv/fs.db' }, inject: 'rw=EIO' });
-    expect(resolveMountPlan(input({ args: ['fault:latency=1:default', 'mnt'] }), ctx)).toMatchObject({ store: { isDefault: true }, inject: 'latency=1' });
+    expect(resolveMountPlan(mountInput({ args: ['fault:write%0.5=ENOSPC:fault::pages', 'mnt'] }), ctx)).toMatchObject({ store: { name: 'file:/work/pages' }, inject: 'write%0.5=ENOSPC' });
+    expect(resolveMountPlan(mountInput({ store: given('fault:rw=EIO:/srv/fs.db', 'env', '--store', 'MACHPAGER_STORE') }), ctx)).toMatchObject({ store: { name: 'sqlite:/srv/fs.db' }, inject: 'rw=EIO' });
+    expect(resolveMountPlan(mountInput({ args: ['fault:latency=1:default', 'mnt'] }), ctx)).toMatchObject({ store: { isDefault: true }, inject: 'latency=1' });
   });
 
   it('a bad SPEC is a usage error naming what the user typed', () => {
     const bad = (over: Partial<MountInput>, line: RegExp): void => {
       let thrown: unknown;
       try {
-        resolveMountPlan(input(over), ctx);
+        resolveMountPlan(mountInput(over), ctx);
       } catch (err) {
         thrown = err;
       }

@@ -8,40 +8,18 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliError } from '../../daemon/cli/cli-error.js';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
-import { resolveMountPlan, type Given, type MountInput } from '../../daemon/cli/mount-plan.js';
+import { resolveMountPlan, type MountInput } from '../../daemon/cli/mount-plan.js';
+import { given, mountInput } from '../helpers/mount-input.js';
 import { removeTemp, runInProcess, tempDir } from './harness.js';
+import { usageError } from './usage-error.js';
 
 const ctx = { env: {}, uid: 0, homedir: '/root', cwd: '/work' };
-const g = (value: string | undefined, source: Given['source'], flag: string, envVar?: string): Given => ({ value, source, flag, ...(envVar ? { envVar } : {}) });
-const input = (over: Partial<MountInput>): MountInput => ({
-  args: [],
-  cacheSize: g('64M', 'default', '--cache-size', 'MACHPAGER_CACHE_SIZE'),
-  pageSize: g('4K', 'default', '--page-size', 'MACHPAGER_PAGE_SIZE'),
-  policy: g('mach', 'default', '--policy', 'MACHPAGER_POLICY'),
-  cacheMode: g('direct', 'default', '--cache-mode', 'MACHPAGER_CACHE_MODE'),
-  store: g(undefined, undefined, '--store', 'MACHPAGER_STORE'),
-  logFile: g(undefined, undefined, '--log-file'),
-  daemonTimeout: g('30', 'default', '--daemon-timeout'),
-  options: [],
-  daemon: false,
-  foreground: false,
-  debug: false,
-  dryRun: false,
-  envMountpoint: '/mnt/home',
-  ...over,
-});
+/** Nothing on the command line but what a test adds: the mountpoint comes from the environment. */
+const input = (over: Partial<MountInput>): MountInput => mountInput({ args: [], envMountpoint: '/mnt/home', ...over });
 
 function usage(over: Partial<MountInput>): string {
-  try {
-    resolveMountPlan(input(over), ctx);
-  } catch (err) {
-    expect(err).toBeInstanceOf(CliError);
-    expect((err as CliError).exitCode).toBe(EXIT.USAGE);
-    return (err as CliError).line;
-  }
-  throw new Error('accepted');
+  return usageError(() => resolveMountPlan(input(over), ctx), JSON.stringify(over)).line;
 }
 
 describe('MACHPAGER_MOUNTPOINT', () => {
@@ -65,13 +43,13 @@ describe('MACHPAGER_OPTIONS', () => {
       cacheSize: 2 << 20, policy: 'lru', store: { name: 'file:/srv/pages' }, cacheMode: 'kernel', pageSize: 8192,
     });
     // A flag wins silently (the environment is the lower layer), and so does -o.
-    expect(resolveMountPlan(input({ ...env, cacheSize: g('4M', 'cli', '--cache-size', 'MACHPAGER_CACHE_SIZE') }), ctx).cacheSize).toBe(4 << 20);
+    expect(resolveMountPlan(input({ ...env, cacheSize: given('4M', 'cli', '--cache-size', 'MACHPAGER_CACHE_SIZE') }), ctx).cacheSize).toBe(4 << 20);
     expect(resolveMountPlan(input({ ...env, options: ['cache_size=8M'] }), ctx).cacheSize).toBe(8 << 20);
     // The STORE argument beats the environment's store=.
     expect(resolveMountPlan(input({ ...env, args: ['a.db', 'mnt'] }), ctx).store.name).toBe('sqlite:/work/a.db');
     // Beside the variable of its own: the same value is fine, two values are an error naming both.
-    expect(resolveMountPlan(input({ ...env, cacheSize: g('2M', 'env', '--cache-size', 'MACHPAGER_CACHE_SIZE') }), ctx).cacheSize).toBe(2 << 20);
-    expect(usage({ ...env, cacheSize: g('1M', 'env', '--cache-size', 'MACHPAGER_CACHE_SIZE') })).toBe('MACHPAGER_CACHE_SIZE=1M: conflicts with MACHPAGER_OPTIONS cache_size=2M');
+    expect(resolveMountPlan(input({ ...env, cacheSize: given('2M', 'env', '--cache-size', 'MACHPAGER_CACHE_SIZE') }), ctx).cacheSize).toBe(2 << 20);
+    expect(usage({ ...env, cacheSize: given('1M', 'env', '--cache-size', 'MACHPAGER_CACHE_SIZE') })).toBe('MACHPAGER_CACHE_SIZE=1M: conflicts with MACHPAGER_OPTIONS cache_size=2M');
   });
 
   it('bad values are named as MACHPAGER_OPTIONS gave them', () => {

@@ -5,21 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../daemon/cli/cli-error.js';
-import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { escapeOption, isFstabOnly, parseMountOptions, splitOptionList } from '../../daemon/cli/mount-options.js';
 import { mergeFuseOptions } from '../../daemon/service/serve.js';
 import { buildMountOptions } from '../../daemon/fs/fuse/options.js';
+import { usageError } from './usage-error.js';
 
 function usage(lists: string[]): CliError {
-  try {
-    parseMountOptions(lists);
-  } catch (err) {
-    expect(err).toBeInstanceOf(CliError);
-    expect((err as CliError).exitCode).toBe(EXIT.USAGE);
-    expect((err as CliError).line).not.toContain('\n');
-    return err as CliError;
-  }
-  throw new Error(`-o ${lists.join(' -o ')} was accepted`);
+  return usageError(() => parseMountOptions(lists), `-o ${lists.join(' -o ')}`);
 }
 
 describe('-o lists', () => {

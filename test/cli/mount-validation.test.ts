@@ -11,9 +11,10 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { DEFAULT_PAGER_TIMEOUT_MS, policyNames } from '../../kernel/index.js';
-import { resolveMountPlan, type Given, type MountInput } from '../../daemon/cli/mount-plan.js';
+import { resolveMountPlan, type Given } from '../../daemon/cli/mount-plan.js';
 import { defaultStoreDir, resolveStore } from '../../daemon/cli/store-location.js';
 import { parseFsStoreName } from '../../stores/fs-store.js';
+import { given, mountInput } from '../helpers/mount-input.js';
 import { removeTemp, runInProcess, tempDir, type InProcess } from './harness.js';
 
 let tmp = '';
@@ -243,56 +244,22 @@ describe('stores and the precedence of values', () => {
   });
 
   it('the argument beats -o store=, which beats --store, which beats MACHPAGER_STORE; -o beats the environment', () => {
-    const g = (value: string | undefined, source: Given['source'], flag: string, envVar?: string): Given => ({ value, source, flag, ...(envVar ? { envVar } : {}) });
-    const input = (over: Partial<MountInput>): MountInput => ({
-      args: ['mnt'],
-      cacheSize: g('64M', 'default', '--cache-size', 'MACHPAGER_CACHE_SIZE'),
-      pageSize: g('4K', 'default', '--page-size'),
-      policy: g('mach', 'default', '--policy'),
-      cacheMode: g('direct', 'default', '--cache-mode'),
-      store: g(undefined, undefined, '--store', 'MACHPAGER_STORE'),
-      logFile: g(undefined, undefined, '--log-file'),
-      daemonTimeout: g('30', 'default', '--daemon-timeout'),
-      options: [],
-      daemon: false,
-      foreground: false,
-      debug: false,
-      dryRun: false,
-      ...over,
-    });
-    expect(resolveMountPlan(input({ store: g('env.db', 'env', '--store', 'MACHPAGER_STORE') }), ctx).store.name).toBe('sqlite:/work/env.db');
-    expect(resolveMountPlan(input({ store: g('env.db', 'env', '--store'), options: ['store=o.db'] }), ctx).store.name).toBe('sqlite:/work/o.db');
-    expect(resolveMountPlan(input({ args: ['arg.db', 'mnt'], store: g('env.db', 'env', '--store') }), ctx).store.name).toBe('sqlite:/work/arg.db');
-    expect(resolveMountPlan(input({ args: ['none', 'mnt'], options: ['store=o.db'] }), ctx).store.name).toBe('sqlite:/work/o.db');
-    expect(resolveMountPlan(input({ args: ['none', 'mnt'] }), ctx).store.isDefault).toBe(true);
-    expect(() => resolveMountPlan(input({ args: ['arg.db', 'mnt'], store: g('cli.db', 'cli', '--store') }), ctx)).toThrow(/conflicts with --store cli.db/);
+    expect(resolveMountPlan(mountInput({ store: given('env.db', 'env', '--store', 'MACHPAGER_STORE') }), ctx).store.name).toBe('sqlite:/work/env.db');
+    expect(resolveMountPlan(mountInput({ store: given('env.db', 'env', '--store'), options: ['store=o.db'] }), ctx).store.name).toBe('sqlite:/work/o.db');
+    expect(resolveMountPlan(mountInput({ args: ['arg.db', 'mnt'], store: given('env.db', 'env', '--store') }), ctx).store.name).toBe('sqlite:/work/arg.db');
+    expect(resolveMountPlan(mountInput({ args: ['none', 'mnt'], options: ['store=o.db'] }), ctx).store.name).toBe('sqlite:/work/o.db');
+    expect(resolveMountPlan(mountInput({ args: ['none', 'mnt'] }), ctx).store.isDefault).toBe(true);
+    expect(() => resolveMountPlan(mountInput({ args: ['arg.db', 'mnt'], store: given('cli.db', 'cli', '--store') }), ctx)).toThrow(/conflicts with --store cli.db/);
 
-    const plan = resolveMountPlan(input({ cacheSize: g('1G', 'env', '--cache-size', 'MACHPAGER_CACHE_SIZE'), options: ['cache_size=1M,ro,allow_other'] }), ctx);
+    const plan = resolveMountPlan(mountInput({ cacheSize: given('1G', 'env', '--cache-size', 'MACHPAGER_CACHE_SIZE'), options: ['cache_size=1M,ro,allow_other'] }), ctx);
     expect(plan).toMatchObject({ cacheSize: 1 << 20, readOnly: true, mountpoint: '/work/mnt', fuse: { readOnly: true, allowOther: true } });
-    expect(resolveMountPlan(input({ debug: true }), ctx)).toMatchObject({ debug: true, fuse: { debug: true } });
+    expect(resolveMountPlan(mountInput({ debug: true }), ctx)).toMatchObject({ debug: true, fuse: { debug: true } });
   });
 
   it('--pager-timeout: the kernel default when not given; units ms, s, m, h; a bare number is seconds; 0 is none', () => {
-    const g = (value: string | undefined, source: Given['source'], flag: string): Given => ({ value, source, flag });
-    const input = (over: Partial<MountInput>): MountInput => ({
-      args: ['mnt'],
-      cacheSize: g('64M', 'default', '--cache-size'),
-      pageSize: g('4K', 'default', '--page-size'),
-      policy: g('mach', 'default', '--policy'),
-      cacheMode: g('direct', 'default', '--cache-mode'),
-      store: g(undefined, undefined, '--store'),
-      logFile: g(undefined, undefined, '--log-file'),
-      daemonTimeout: g('30', 'default', '--daemon-timeout'),
-      options: [],
-      daemon: false,
-      foreground: false,
-      debug: false,
-      dryRun: false,
-      ...over,
-    });
     const timeout = (value: string, source: Given['source'] = 'cli'): number =>
-      resolveMountPlan(input({ pagerTimeout: g(value, source, '--pager-timeout') }), ctx).pagerTimeoutMs;
-    expect(resolveMountPlan(input({}), ctx).pagerTimeoutMs).toBe(DEFAULT_PAGER_TIMEOUT_MS);
+      resolveMountPlan(mountInput({ pagerTimeout: given(value, source, '--pager-timeout') }), ctx).pagerTimeoutMs;
+    expect(resolveMountPlan(mountInput({}), ctx).pagerTimeoutMs).toBe(DEFAULT_PAGER_TIMEOUT_MS);
     expect(timeout('500ms')).toBe(500);
     expect(timeout('30s')).toBe(30_000);
     expect(timeout('1.5s')).toBe(1500);
@@ -301,8 +268,8 @@ describe('stores and the precedence of values', () => {
     expect(timeout('45')).toBe(45_000);
     expect(timeout('0')).toBe(0);
     expect(timeout('0s')).toBe(0);
-    expect(resolveMountPlan(input({ options: ['pager_timeout=250ms'] }), ctx).pagerTimeoutMs).toBe(250);
-    expect(resolveMountPlan(input({ pagerTimeout: g('1s', 'env', '--pager-timeout'), options: ['pager-timeout=2s'] }), ctx).pagerTimeoutMs).toBe(2000);
+    expect(resolveMountPlan(mountInput({ options: ['pager_timeout=250ms'] }), ctx).pagerTimeoutMs).toBe(250);
+    expect(resolveMountPlan(mountInput({ pagerTimeout: given('1s', 'env', '--pager-timeout'), options: ['pager-timeout=2s'] }), ctx).pagerTimeoutMs).toBe(2000);
   });
 });
 

@@ -157,7 +157,9 @@ describe('control server', () => {
     await expect(ControlServer.start({ socketPath: plain, handlers: handlers(), log: () => undefined })).rejects.toMatchObject({ code: 'EEXIST' });
   });
 
-  it.runIf(process.getuid?.() === 0)('refuses another user: a second uid cannot connect', async () => {
+  // Runs everywhere the suite does, CI included (CI runs as root, as the mount tests need): it fails, not skips, without root.
+  it('refuses another user: a second uid cannot connect (switches to uid 1000 with setpriv: needs root)', async () => {
+    expect(process.getuid?.(), 'this test switches uid with setpriv: run it as root, as CI does').toBe(0);
     const socketPath = await start();
     // Root made the directory 0700: uid 1000 may not even reach the socket.
     const script = `require('net').createConnection(${JSON.stringify(socketPath)}).on('connect',()=>{console.log('connected');process.exit(0)}).on('error',(e)=>{console.log(e.code);process.exit(0)})`;

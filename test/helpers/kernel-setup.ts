@@ -1,5 +1,5 @@
 /** A kernel, a test pager and a client task, wired together for a test. */
-import { IpcSystem, Kernel, MemorySwap, type IpcSpace, type KernelOptions, type VmWindow } from '../../kernel/index.js';
+import { IpcSystem, Kernel, MEMORY_OBJECT_COPY_DELAY, MemorySwap, type IpcSpace, type KernelOptions, type VmWindow } from '../../kernel/index.js';
 import { TestPager, type TestPagerOptions } from './test-pager.js';
 
 export const PAGE = 4096;
@@ -12,6 +12,11 @@ export interface Setup {
   swap: MemorySwap;
   /** vm_map [0, size) of the pager's object into the client. */
   map(size?: number): Promise<VmWindow>;
+  /**
+   * vm_map of `pager`'s object (one that answers nothing by itself), its
+   * init answered with ready: faults then wait for what the test answers.
+   */
+  mapReady(pager?: TestPager): Promise<VmWindow>;
   /** Protocol errors the kernel logged. */
   logged: string[];
   close(): Promise<void>;
@@ -30,7 +35,7 @@ export function setup(kernelOptions: Partial<KernelOptions> = {}, pagerOptions: 
   });
   const pager = new TestPager(ipc, pagerOptions);
   const client = ipc.createSpace('client');
-  return {
+  const made: Setup = {
     ipc,
     kernel,
     pager,
@@ -38,8 +43,27 @@ export function setup(kernelOptions: Partial<KernelOptions> = {}, pagerOptions: 
     swap,
     logged,
     map: (size = 1 << 30) => kernel.vmMap(client, pager.giveSendRight(client), 0, size),
-    close: () => kernel.shutdown(),
+    async mapReady(by = pager) {
+      const w = await kernel.vmMap(client, by.giveSendRight(client), 0, 1 << 30);
+      await by.waitFor('memory_object_init');
+      by.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
+      return w;
+    },
+    close: () => {
+      open.delete(made);
+      return kernel.shutdown();
+    },
   };
+  open.add(made);
+  return made;
+}
+
+/** Setups not closed yet. */
+const open = new Set<Setup>();
+
+/** Close every setup a test made (use as `afterEach(closeSetups)`), also when the test failed before keeping it. */
+export async function closeSetups(): Promise<void> {
+  for (const made of [...open]) await made.close();
 }
 
 /** A buffer of `pages` pages whose every 4-byte word says which page and word it is. */

@@ -3,13 +3,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { KernError } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 describe('default pager', () => {
   it('row 62: kernel-made objects go to the default pager; pages never written read as zero', async () => {

@@ -7,21 +7,22 @@ import {
   ENOSPC,
   KERN_MEMORY_PRESENT,
   KERN_SUCCESS,
+  MACH_PORT_NULL,
   MEMORY_OBJECT_COPY_DELAY,
+  VM_PROT_NONE,
   VM_PROT_READ,
   VM_PROT_WRITE,
   type MemoryObjectDataRequest,
   type MemoryObjectDataUnlock,
   type MemoryObjectGetAttributesReply,
+  type MemoryObjectInit,
   type MemoryObjectSupplyCompleted,
 } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 describe('fault path', () => {
   it('row 1: the first map sends exactly one init; faults wait for ready', async () => {
@@ -78,8 +79,9 @@ describe('fault path', () => {
   it('row 6: 100 concurrent faults on one absent page produce one data_request and all complete', async () => {
     s = setup({}, { auto: false });
     const w = await s.map();
-    const init = await s.pager.waitFor('memory_object_init');
-    expect(init).toBeTruthy();
+    const init = await s.pager.waitFor<MemoryObjectInit>('memory_object_init');
+    expect(init).toMatchObject({ pageSize: PAGE, control: s.pager.control });
+    expect(init.control).not.toBe(MACH_PORT_NULL);
     s.pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
     const reads = Array.from({ length: 100 }, (_, i) => w.read(3 * PAGE + i, 4));
     const req = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');
@@ -98,9 +100,7 @@ describe('fault path', () => {
 
   it('row 7: no more than 50 requests per object are outstanding; the rest wait', async () => {
     s = setup({ cacheSize: 512 * PAGE }, { auto: false });
-    const w = await s.map();
-    await s.pager.waitFor('memory_object_init');
-    s.pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
+    const w = await s.mapReady();
     const reads = Array.from({ length: 60 }, (_, i) => w.read(i * 2 * PAGE, 1));
     await settle(5);
     const first = s.pager.messages('memory_object_data_request');
@@ -143,16 +143,20 @@ describe('fault path', () => {
     s = setup();
     const w = await s.map();
     await w.read(PAGE, 1); // page 1 resident (zeros)
-    s.pager.supply(0, pattern(4, 9), VM_PROT_READ & 0, false);
+    const supplied = pattern(4, 9);
+    s.pager.supply(0, supplied, VM_PROT_NONE, false);
     await settle();
     expect(s.pager.count('memory_object_supply_completed')).toBe(0);
-    // page 0 went in before the resident page 1 stopped it; 2 and 3 did not.
-    expect(w.copySync(0, Buffer.alloc(1), VM_PROT_READ)).toBe(1);
+    // page 0 went in, unlocked, before the resident page 1 stopped it; 2 and 3 did not.
+    const page0 = Buffer.alloc(PAGE);
+    expect(w.copySync(0, page0, VM_PROT_READ)).toBe(PAGE);
+    expect(page0.equals(supplied.subarray(0, PAGE))).toBe(true);
+    expect(w.copySync(0, Buffer.from('w'), VM_PROT_WRITE)).toBe(1);
     expect(w.copySync(2 * PAGE, Buffer.alloc(1), VM_PROT_READ)).toBe(0);
-    s.pager.supply(8 * PAGE, pattern(1, 8), 0, false, s.pager.port);
+    s.pager.supply(8 * PAGE, pattern(1, 8), VM_PROT_NONE, false, s.pager.port);
     const ok = await s.pager.waitFor<MemoryObjectSupplyCompleted>('memory_object_supply_completed');
     expect(ok).toMatchObject({ result: KERN_SUCCESS, offset: 8 * PAGE, length: PAGE });
-    s.pager.supply(PAGE, pattern(3, 1), 0, false, s.pager.port);
+    s.pager.supply(PAGE, pattern(3, 1), VM_PROT_NONE, false, s.pager.port);
     const present = await s.pager.waitFor<MemoryObjectSupplyCompleted>('memory_object_supply_completed', (m) => m.offset === PAGE);
     expect(present).toMatchObject({ result: KERN_MEMORY_PRESENT, errorOffset: PAGE });
     const page1 = Buffer.alloc(PAGE);
@@ -177,9 +181,7 @@ describe('fault path', () => {
 
   it('row 12: data_error fails the faults waiting now; the next access asks again', async () => {
     s = setup({}, { auto: false });
-    const w = await s.map();
-    await s.pager.waitFor('memory_object_init');
-    s.pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
+    const w = await s.mapReady();
     const a = w.read(0, 10);
     const b = w.read(5, 10);
     const req = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');
@@ -246,9 +248,7 @@ describe('fault path', () => {
 
   it('row 53: a pager error stops memcpy with the bytes done', async () => {
     s = setup({}, { auto: false });
-    const w = await s.map();
-    await s.pager.waitFor('memory_object_init');
-    s.pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
+    const w = await s.mapReady();
     const read = w.read(100, 6 * PAGE);
     // One request for the whole range: pages 0-2 come, pages 3-6 fail.
     const req = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');

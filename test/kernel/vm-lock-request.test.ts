@@ -13,13 +13,11 @@ import {
   type MemoryObjectLockCompleted,
   type VmWindow,
 } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 
 /** Pages 0 and 1 dirty, page 2 clean, page 3 clean and precious. */

@@ -12,23 +12,29 @@ import {
   VM_PROT_READ,
   type MemoryObjectChangeCompleted,
   type MemoryObjectInit,
+  type KernelOptions,
   type MemoryObjectTerminate,
+  type VmWindow,
 } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle, TestPager } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
+
+/** A may_cache object whose one window touched it with `touch` and is gone: cached, idle. */
+async function idleCachedObject(kernelOptions: Partial<KernelOptions>, touch: (w: VmWindow) => Promise<unknown>): Promise<VmWindow> {
+  s = setup(kernelOptions, { mayCache: true });
+  const w = await s.map();
+  await touch(w);
+  w.deallocate();
+  await settle();
+  return w;
+}
 
 describe('object life cycle', () => {
   it('row 38: with may_cache, unmapping keeps the object and its pages; a new map sends no init', async () => {
-    s = setup({}, { mayCache: true });
-    const w = await s.map();
-    await w.write(0, Buffer.from('cached'));
-    w.deallocate();
-    await settle();
+    const w = await idleCachedObject({}, (w) => w.write(0, Buffer.from('cached')));
     expect(s.pager.count('memory_object_terminate')).toBe(0);
     expect(s.kernel.statistics().objects_cached).toBe(1);
     const again = await s.map();
@@ -44,11 +50,7 @@ describe('object life cycle', () => {
   });
 
   it('row 3: making an idle cached object uncacheable sends terminate before change_completed', async () => {
-    s = setup({}, { mayCache: true });
-    const w = await s.map();
-    await w.write(0, Buffer.from('x'));
-    w.deallocate();
-    await settle();
+    await idleCachedObject({}, (w) => w.write(0, Buffer.from('x')));
     s.pager.send({ id: 'memory_object_change_attributes', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY, replyTo: s.pager.port });
     await s.pager.waitFor<MemoryObjectChangeCompleted>('memory_object_change_completed');
     const ids = s.pager.ids();
@@ -60,11 +62,7 @@ describe('object life cycle', () => {
   });
 
   it('row 39: a cached object whose last page is evicted is terminated', async () => {
-    s = setup({ cacheSize: 16 * PAGE }, { mayCache: true });
-    const w = await s.map();
-    await w.read(0, 1);
-    w.deallocate();
-    await settle();
+    await idleCachedObject({ cacheSize: 16 * PAGE }, (w) => w.read(0, 1));
     expect(s.kernel.statistics().objects_cached).toBe(1);
     const other = new TestPager(s.ipc);
     const w2 = await s.kernel.vmMap(s.client, other.giveSendRight(s.client), 0, 1 << 30);

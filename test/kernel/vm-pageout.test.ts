@@ -5,18 +5,61 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   MAX_DEFAULT_LAUNDRY,
+  type Kernel,
   MemorySwap,
   VM_PROT_NONE,
   type MemoryObjectLockCompleted,
   type VmWindow,
 } from '../../kernel/index.js';
-import { framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
+/** A swap whose writes wait until the test releases them: the default pager stalls on the first. */
+class HeldSwap extends MemorySwap {
+  private waiting: (() => void)[] | undefined = [];
+
+  get held(): number {
+    return this.waiting?.length ?? 0;
+  }
+
+  override async write(slot: number, data: Buffer): Promise<void> {
+    const waiting = this.waiting;
+    if (waiting) await new Promise<void>((resolve) => waiting.push(resolve));
+    await super.write(slot, data);
+  }
+
+  /** Let the held writes go, and every later one through. */
+  release(): void {
+    for (const go of this.waiting?.splice(0) ?? []) go();
+    this.waiting = undefined;
+  }
+}
+
+/** The pageout daemon's passes, so that a test waits for a pass instead of for a time. */
+class PageoutPasses {
+  private waiters: (() => void)[] = [];
+
+  constructor(kernel: Kernel) {
+    const daemon = kernel.pageout;
+    const run = daemon.run.bind(daemon);
+    daemon.run = (urgent?: boolean): void => {
+      run(urgent);
+      for (const wake of this.waiters.splice(0)) wake();
+    };
+  }
+
+  /** Resolves after the `least`-th pass from now at whose end `ready()` holds; fails after 100 passes. */
+  async until(ready: () => boolean, least = 1): Promise<void> {
+    for (let pass = 1; pass <= 100; pass++) {
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      if (pass >= least && ready()) return;
+    }
+    throw new Error('pageout: 100 passes and still not ready');
+  }
+}
+
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 describe('pageout', () => {
   it('row 32: clean, non-precious victims are freed without a message', async () => {
@@ -83,24 +126,43 @@ describe('pageout', () => {
   });
 
   it('row 36: with five pages out to the default pager, pageout waits for it', async () => {
-    // A slow swap makes the default pager take its time with each page.
-    class SlowSwap extends MemorySwap {
-      override async write(slot: number, data: Buffer): Promise<void> {
-        await new Promise((resolve) => setTimeout(resolve, 2));
-        await super.write(slot, data);
-      }
-    }
-    s = setup({ cacheSize: 32 * PAGE, swap: new SlowSwap(PAGE) });
-    const w = s.kernel.vmAllocate(1 << 20);
+    const swap = new HeldSwap(PAGE);
+    s = setup({ cacheSize: 32 * PAGE, swap });
+    const kernel = s.kernel;
+    // Every value the default pager's laundry count takes, not samples of it.
+    let laundry = 0;
     let most = 0;
-    const sample = setInterval(() => (most = Math.max(most, s.kernel.defaultLaundry)), 1);
-    for (let i = 0; i < 128; i += 2) {
-      await w.write(i * PAGE, pattern(2, i));
-      most = Math.max(most, s.kernel.defaultLaundry);
+    Object.defineProperty(kernel, 'defaultLaundry', {
+      get: () => laundry,
+      set: (n: number) => {
+        laundry = n;
+        most = Math.max(most, n);
+      },
+    });
+    const passes = new PageoutPasses(kernel);
+    const w = kernel.vmAllocate(1 << 20);
+    let written = 0;
+    const writing = (async () => {
+      for (let i = 0; i < 128; i += 2) {
+        expect(await w.write(i * PAGE, pattern(2, i))).toEqual({ bytes: 2 * PAGE, error: 0 });
+        written = i + 2;
+      }
+    })();
+    try {
+      // The default pager takes one page and waits on its swap; pageout sends it more until five are out.
+      await passes.until(() => kernel.defaultLaundry === MAX_DEFAULT_LAUNDRY);
+      const stuckAt = written;
+      // Two more passes of the throttled daemon send nothing more: it waits for the default pager, and the writer for it.
+      await passes.until(() => true, 2);
+      expect(kernel.defaultLaundry).toBe(MAX_DEFAULT_LAUNDRY);
+      expect(swap.held).toBe(1);
+      expect(written).toBe(stuckAt);
+      expect(written).toBeLessThan(128);
+    } finally {
+      swap.release();
     }
-    clearInterval(sample);
-    expect(most).toBeGreaterThan(0);
-    expect(most).toBeLessThanOrEqual(MAX_DEFAULT_LAUNDRY);
+    await writing;
+    expect(most).toBe(MAX_DEFAULT_LAUNDRY);
     for (let i = 0; i < 128; i += 2) expect((await w.read(i * PAGE, 2 * PAGE)).data.equals(pattern(2, i))).toBe(true);
     w.deallocate();
   });

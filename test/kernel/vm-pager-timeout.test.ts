@@ -14,24 +14,14 @@ import {
   VM_PROT_WRITE,
   type MemoryObjectDataRequest,
   type MemoryObjectDataUnlock,
-  type VmWindow,
 } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle, TestPager } from '../helpers/test-pager.js';
 
 const TIMEOUT = 80;
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
-
-async function readyWindow(pager: TestPager = s.pager): Promise<VmWindow> {
-  const w = await s.kernel.vmMap(s.client, pager.giveSendRight(s.client), 0, 1 << 30);
-  await pager.waitFor('memory_object_init');
-  pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
-  return w;
-}
+afterEach(closeSetups);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,7 +31,7 @@ describe('pager timeout', () => {
   it('an unanswered data_request fails its faults with EIO after the timeout; the next access asks again', async () => {
     s = setup({ pagerTimeoutMs: TIMEOUT }, { auto: false });
     const free = s.kernel.pages.freeFictitiousCount;
-    const w = await readyWindow();
+    const w = await s.mapReady();
     const started = performance.now();
     // Three faults share one 4-page request.
     const reads = [w.read(0, 4 * PAGE), w.read(PAGE, 10), w.read(3 * PAGE, 10)];
@@ -73,7 +63,7 @@ describe('pager timeout', () => {
 
   it('a late data_supply after the timeout enters as an unrequested page; a late data_error changes nothing', async () => {
     s = setup({ pagerTimeoutMs: TIMEOUT }, { auto: false });
-    const w = await readyWindow();
+    const w = await s.mapReady();
     const read = w.read(8 * PAGE, PAGE);
     const req = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');
     expect((await read).error).toBe(EIO);
@@ -94,7 +84,7 @@ describe('pager timeout', () => {
 
   it('a late data_supply fills the placeholder of a newer request for the page; the newer answer is then refused as present', async () => {
     s = setup({ pagerTimeoutMs: TIMEOUT }, { auto: false });
-    const w = await readyWindow();
+    const w = await s.mapReady();
     const first = w.read(0, PAGE);
     const req1 = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');
     expect((await first).error).toBe(EIO);
@@ -119,7 +109,7 @@ describe('pager timeout', () => {
 
   it('a late data_supply that fills the first pages of a newer request: the newer answer stops there, and the rest is asked for again', async () => {
     s = setup({ pagerTimeoutMs: TIMEOUT }, { auto: false });
-    const w = await readyWindow();
+    const w = await s.mapReady();
     for (let i = 0; i < 4; i++) s.pager.pages.set(i, pattern(1, 10 + i));
     const first = w.read(0, 2 * PAGE);
     const req1 = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request');
@@ -145,7 +135,7 @@ describe('pager timeout', () => {
 
   it('a stalled pager fails its own faults only: other objects keep being served meanwhile', async () => {
     s = setup({ pagerTimeoutMs: TIMEOUT * 3 }, { auto: false });
-    const stalled = await readyWindow();
+    const stalled = await s.mapReady();
     const hung = stalled.read(0, PAGE);
     await s.pager.waitFor('memory_object_data_request');
     const other = new TestPager(s.ipc);
@@ -164,7 +154,7 @@ describe('pager timeout', () => {
 
   it('an unanswered data_unlock fails the write with EIO; the next write asks again', async () => {
     s = setup({ pagerTimeoutMs: TIMEOUT }, { auto: false, lockValue: VM_PROT_WRITE });
-    const w = await readyWindow();
+    const w = await s.mapReady();
     const read = w.read(0, PAGE);
     s.pager.answer(await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request'));
     expect((await read).error).toBe(0);
@@ -221,7 +211,7 @@ describe('pager timeout', () => {
 
   it('pagerTimeoutMs 0: a fault waits for the pager as long as it takes', async () => {
     s = setup({ pagerTimeoutMs: 0 }, { auto: false });
-    const w = await readyWindow();
+    const w = await s.mapReady();
     let done = false;
     const read = w.read(0, PAGE).then((r) => {
       done = true;

@@ -5,24 +5,14 @@
  * the pool runs low. No fault waits for ever on a placeholder.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { EIO, MEMORY_OBJECT_COPY_DELAY, type MemoryObjectDataRequest, type VmWindow } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { EIO, type MemoryObjectDataRequest, type VmWindow } from '../../kernel/index.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle, TestPager } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 const CLUSTER = 32;
-
-/** A pager that answers nothing by itself, made ready; and a window on its object. */
-async function manualObject(pager: TestPager): Promise<VmWindow> {
-  const w = await s.kernel.vmMap(s.client, pager.giveSendRight(s.client), 0, 1 << 30);
-  await pager.waitFor('memory_object_init');
-  pager.send({ id: 'memory_object_ready', mayCache: false, copyStrategy: MEMORY_OBJECT_COPY_DELAY });
-  return w;
-}
 
 /** A 32-page read whose request fails: page 0 with data_error; the rest of the cluster with `rest`. */
 async function failedClusterRead(w: VmWindow, pager: TestPager, at: number, rest: 'error' | 'unavailable'): Promise<void> {
@@ -40,7 +30,7 @@ describe('placeholders', { timeout: 10_000 }, () => {
     s = setup({ cacheSize: 256 * PAGE }, { auto: false });
     const total = s.kernel.pages.freeFictitiousCount;
     expect(total).toBe(1024);
-    const w1 = await manualObject(s.pager);
+    const w1 = await s.mapReady(s.pager);
     // Each failed read leaves the 31 pages its copy never reached as error pages:
     // 32 reads leave 992, and the 33rd finds the pool low and takes them back.
     for (let i = 0; i < 32; i++) await failedClusterRead(w1, s.pager, i * CLUSTER, 'error');
@@ -73,7 +63,7 @@ describe('placeholders', { timeout: 10_000 }, () => {
 
   it('unavailable placeholders a failed copy never reached are reclaimed too', async () => {
     s = setup({ cacheSize: 256 * PAGE }, { auto: false });
-    const w1 = await manualObject(s.pager);
+    const w1 = await s.mapReady(s.pager);
     for (let i = 0; i < 32; i++) await failedClusterRead(w1, s.pager, i * CLUSTER, i % 2 === 0 ? 'unavailable' : 'error');
     expect(s.kernel.pages.freeFictitiousCount).toBe(32);
     // A 32-page read wants a whole cluster: the low pool makes the kernel take the stale ones back.
@@ -98,7 +88,7 @@ describe('placeholders', { timeout: 10_000 }, () => {
     const holders: { pager: TestPager; w: VmWindow; reads: Promise<unknown>[] }[] = [];
     while (holders.length < 21) {
       const pager = new TestPager(s.ipc, { auto: false });
-      const w = await manualObject(pager);
+      const w = await s.mapReady(pager);
       const reads = [w.read(0, CLUSTER * PAGE), w.read(CLUSTER * PAGE, CLUSTER * PAGE)];
       holders.push({ pager, w, reads });
       await settle();

@@ -4,13 +4,11 @@
  * retired frames come back on a later grow, and no data is lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, framesAccountedFor, PAGE, pattern, scrambled, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 describe('resize', () => {
   it('growing adds free frames at once, and the grown cache holds a working set it could not before', async () => {

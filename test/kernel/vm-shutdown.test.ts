@@ -7,14 +7,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EIO, MEMORY_OBJECT_COPY_DELAY, VM_PROT_READ, type MemoryObjectDataRequest } from '../../kernel/index.js';
 import { unwirePages, wirePages } from '../../kernel/vm/wire.js';
-import { PAGE, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
 let errors: unknown[];
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 function withErrors(): Setup {
   errors = [];

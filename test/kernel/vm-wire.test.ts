@@ -1,13 +1,11 @@
 /** Wired pages: resident until unwired, and lock_request waits for them. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MEMORY_OBJECT_RETURN_ALL, VM_PROT_NO_CHANGE, VM_PROT_READ, type MemoryObjectLockCompleted } from '../../kernel/index.js';
-import { PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
+import { closeSetups, PAGE, pattern, setup, type Setup } from '../helpers/kernel-setup.js';
 import { settle } from '../helpers/test-pager.js';
 
 let s: Setup;
-afterEach(async () => {
-  await s.close();
-});
+afterEach(closeSetups);
 
 describe('wired pages', () => {
   it('stay resident under pressure and count in wire_count', async () => {

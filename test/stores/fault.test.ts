@@ -1,9 +1,29 @@
 /** The fault-injecting wrapper: errors at offsets and at rates, latency, toggles, counters. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { FaultStore, MemoryStore, openStore, parseFaultSpec, STORE_READONLY } from '../../stores/index.js';
 import { expectCode, pattern } from './conformance.js';
 
 const fresh = () => new FaultStore(new MemoryStore({ size: 64 * 1024, blockSize: 4096 }));
+
+/** The injector's latency sleeps: held for the test that looks at them, real for the others. */
+const sleeps = vi.hoisted(() => ({ hold: false, taken: [] as { ms: number; wake: () => void }[] }));
+vi.mock('node:timers/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:timers/promises')>();
+  return {
+    ...real,
+    setTimeout: (ms?: number, value?: unknown, options?: Parameters<typeof real.setTimeout>[2]): Promise<unknown> =>
+      sleeps.hold ? new Promise<void>((wake) => sleeps.taken.push({ ms: ms ?? 1, wake })) : real.setTimeout(ms, value, options),
+  };
+});
+
+/** One turn of the event loop: every promise that can settle has. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function childPage(child: MemoryStore): Promise<Buffer> {
+  const page = Buffer.alloc(4096);
+  await child.read(0, page);
+  return page;
+}
 
 describe('fault store', () => {
   it('injects any errno at chosen byte ranges, for reads, writes or syncs', async () => {
@@ -77,14 +97,38 @@ describe('fault store', () => {
     await s.close();
   });
 
-  it('adds latency to every operation', async () => {
-    const s = fresh();
+  it('waits its latency before every operation, and only then lets it reach the child', async () => {
+    const child = new MemoryStore({ size: 64 * 1024, blockSize: 4096 });
+    const s = new FaultStore(child);
     s.latencyMs = 20;
-    const start = performance.now();
-    await s.read(0, Buffer.alloc(4096));
-    await s.write(0, pattern(4096, 1));
-    expect(performance.now() - start).toBeGreaterThanOrEqual(38);
-    s.latencyMs = 0;
+    sleeps.hold = true;
+    try {
+      const data = pattern(4096, 1);
+      const write = s.write(0, data);
+      await turn();
+      expect(sleeps.taken.map((t) => t.ms)).toEqual([20]);
+      expect(await childPage(child)).toEqual(Buffer.alloc(4096)); // not written yet
+      sleeps.taken.shift()?.wake();
+      expect(await write).toBe(4096);
+      expect(await childPage(child)).toEqual(data);
+
+      const into = Buffer.alloc(4096);
+      const read = s.read(0, into);
+      await turn();
+      expect(sleeps.taken.map((t) => t.ms)).toEqual([20]);
+      expect(into).toEqual(Buffer.alloc(4096)); // not read yet
+      sleeps.taken.shift()?.wake();
+      expect(await read).toBe(4096);
+      expect(into).toEqual(data);
+
+      // Without latency nothing waits.
+      s.latencyMs = 0;
+      expect(await s.read(0, into)).toBe(4096);
+      expect(sleeps.taken).toEqual([]);
+    } finally {
+      sleeps.hold = false;
+      for (const t of sleeps.taken.splice(0)) t.wake();
+    }
     await s.close();
   });
 

@@ -98,9 +98,19 @@ export async function fio(dir: string, w: Workload, sizeMiB: number, runtimeSec:
 }
 
 /** Start the fixture on `mountpoint`; resolves with a stop function once it is mounted. */
-export async function startMemFs(mountpoint: string, options: FuseMountOptions): Promise<() => Promise<void>> {
-  if (!existsSync(FIXTURE)) throw new Error(`${FIXTURE} is missing: run npm run build`);
-  const child = spawn(process.execPath, [FIXTURE, mountpoint, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] });
+export function startMemFs(mountpoint: string, options: FuseMountOptions): Promise<() => Promise<void>> {
+  return startFuseFixture(FIXTURE, [mountpoint, JSON.stringify(options)], mountpoint, 'the in-memory filesystem');
+}
+
+/**
+ * Run a bench FUSE program (`node SCRIPT ...args`) that prints
+ * {"type":"ready"} once it has mounted `mountpoint`, as fuse-memfs.js and
+ * fuse-passthrough.js do; resolves with a stop function (SIGTERM, then
+ * fusermount if the mount is still there).
+ */
+export async function startFuseFixture(script: string, args: readonly string[], mountpoint: string, what: string): Promise<() => Promise<void>> {
+  if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build`);
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
@@ -115,7 +125,7 @@ export async function startMemFs(mountpoint: string, options: FuseMountOptions):
   };
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the in-memory filesystem did not mount within 15 s')), 15_000);
+      const timer = setTimeout(() => reject(new Error(`${what} did not mount within 15 s`)), 15_000);
       const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
         const event = JSON.parse(line) as { type?: string; message?: string };
@@ -124,12 +134,12 @@ export async function startMemFs(mountpoint: string, options: FuseMountOptions):
           resolve();
         } else if (event.type === 'failed') {
           clearTimeout(timer);
-          reject(new Error(`the in-memory filesystem failed to mount: ${event.message ?? ''}`));
+          reject(new Error(`${what} failed to mount: ${event.message ?? ''}`));
         }
       });
       lines.on('close', () => {
         clearTimeout(timer);
-        reject(new Error('the in-memory filesystem exited before it mounted'));
+        reject(new Error(`${what} exited before it mounted`));
       });
     });
   } catch (err) {

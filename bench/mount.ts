@@ -31,9 +31,13 @@ export interface MountBenchOptions {
 /** A stop function for a mount the bench made, and its daemon's pid. */
 export type MachpagerStop = (() => Promise<void>) & { readonly pid: number };
 
-/** `machpager mount STORE MNT --cache-size SIZE [extra...]` in the foreground of a child; resolves once mounted. */
-export async function startMachpager(store: string, mnt: string, cacheSize: string, extra: readonly string[] = []): Promise<MachpagerStop> {
-  const child: ChildProcess = spawn(process.execPath, [MACHPAGER, 'mount', store, mnt, '--cache-size', cacheSize, ...extra], { stdio: ['ignore', 'ignore', 'ignore'] });
+/**
+ * `machpager mount STORE MNT --cache-size SIZE [extra...]` in the foreground
+ * of a child (`node [nodeArgs...] main.js`, e.g. --cpu-prof); resolves once
+ * mounted.
+ */
+export async function startMachpager(store: string, mnt: string, cacheSize: string, extra: readonly string[] = [], nodeArgs: readonly string[] = []): Promise<MachpagerStop> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MACHPAGER, 'mount', store, mnt, '--cache-size', cacheSize, ...extra], { stdio: ['ignore', 'ignore', 'ignore'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 30_000;
   while (!(await findMount(mnt))) {

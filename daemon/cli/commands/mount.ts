@@ -7,7 +7,6 @@ import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, policyNames } from '../../../kernel/index.js';
 import { formatMetricsAddress } from '../../control/metrics-address.js';
 import { buildMountOptions } from '../../fs/fuse/options.js';
-import { runDaemonChild, startDaemon } from '../../service/daemonize.js';
 import { formatDuration } from '../duration.js';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.js';
 import {
@@ -24,7 +23,6 @@ import {
 import { preflight } from '../../service/preflight.js';
 import { SdNotifier } from '../../service/sd-notify.js';
 import { checkStoreWord } from '../store-word.js';
-import { serveMount } from '../../service/serve.js';
 import type { CliCommand, CommandContext } from './command.js';
 
 interface MountOptions {
@@ -152,6 +150,9 @@ function timestamped(ctx: CommandContext): (line: string) => void {
 async function runMount(args: string[], command: Command, ctx: CommandContext): Promise<void> {
   const { deps, log } = ctx;
   const opts = command.opts<MountOptions>();
+  // The daemon's life (and the FUSE binding under it) loads only when a mount is served, not for every command.
+  const { runDaemonChild, startDaemon } = await import('../../service/daemonize.js');
+  const { serveMount } = await import('../../service/serve.js');
   if (opts.daemonChild) {
     ctx.exitCode = await runDaemonChild(deps, timestamped(ctx));
     return;

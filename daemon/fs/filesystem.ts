@@ -37,7 +37,7 @@ export interface FilesystemConfig {
   pageSize: number;
   policy: string;
   readOnly: boolean;
-  /** 'direct': FUSE direct_io, every read and write reaches our page cache (no mmap); 'kernel': Linux's page cache in front (mmap works; our cache sees only misses). */
+  /** 'direct': FUSE direct_io, every read and write reaches our page cache (shared mmap on Linux 6.6+: mapped pages fault in and are written back through it); 'kernel': Linux's page cache in front (mmap works; our cache sees only misses). */
   cacheMode: 'direct' | 'kernel';
   /** Create the store if it does not exist. */
   create: boolean;

@@ -306,6 +306,9 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log(`cannot unmount ${mnt}: ${errorMessage(e)}`));
       await failed(err, `mount ${mnt}`, EXIT.UNAVAILABLE);
     }
+    if (m.options.directIo && m.sharedMmap === 'refused') {
+      log(`shared mmap refused: this kernel does not offer FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6+), so mmap(MAP_SHARED) on ${mnt} fails with ENODEV; --cache-mode kernel maps files`);
+    }
 
     const controller = opened.control?.({ mountpoint: mnt, version: machpagerVersion() });
     if (!controller) return;

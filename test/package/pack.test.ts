@@ -139,7 +139,7 @@ describe('npm pack, then npm install of the tarball', () => {
       // The binding was patched and built where each install put it (nested, or hoisted into the project).
       for (const pkg of [path.join(installed, 'node_modules', '@cocalc', 'fuse-native'), path.join(project, 'node_modules', '@cocalc', 'fuse-native')]) {
         const level = ok(await run(process.execPath, ['-p', 'require(process.argv[1]).machpager_patch', path.join(pkg, 'build', 'Release', 'fuse.node')]), `load ${pkg}`);
-        expect(level.stdout.trim()).toBe('1');
+        expect(level.stdout.trim()).toBe('2');
       }
       expect(ok(await run(path.join(project, 'node_modules', '.bin', 'machpager'), ['--version'], { cwd: project }), 'the dependency: machpager --version').stdout.trim()).toBe(version);
 

@@ -105,7 +105,7 @@ disk Linux gives 30 s per command) and shorter than the 120 s after which
 Linux reports a blocked task as hung.
 
 Cache modes: direct (FUSE direct_io: every read and write reaches the simulated
-page cache; no shared writable mmap) or kernel (Linux's page cache in front:
+page cache; shared mmap needs Linux 6.6+) or kernel (Linux's page cache in front:
 mmap works, the simulated cache sees only its misses).
 
 Stopping: SIGINT (Ctrl-C), SIGTERM or SIGHUP syncs, unmounts and exits 0. A

@@ -33,11 +33,13 @@ export interface NativeBinding {
     implemented: Uint32Array,
   ): void;
   fuse_native_unmount(mountpoint: string, thread: Buffer): void;
+  /** 0: no INIT yet; 1: the INIT reply granted FUSE_DIRECT_IO_ALLOW_MMAP; 2: the kernel does not offer it. */
+  fuse_native_shared_mmap(thread: Buffer): number;
   readonly [signal: `fuse_native_signal_${string}`]: NativeSignal;
   readonly [opcode: `op_${string}`]: number;
 }
 
-const MACHPAGER_PATCH_LEVEL = 1;
+const MACHPAGER_PATCH_LEVEL = 2;
 export const OP_SLOTS = 35; // the addon's handler table
 
 let loaded: NativeBinding | undefined;

@@ -175,6 +175,17 @@ export class FuseMount extends EventEmitter<FuseMountEvents> {
     return this.current === 'mounted';
   }
 
+  /**
+   * Whether shared mappings of direct_io files work on this mount: 'granted'
+   * when the kernel offered FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6+) and the
+   * binding's INIT reply took it; 'refused' when the kernel does not offer it
+   * (mmap(MAP_SHARED) of a direct_io file fails with ENODEV); 'unknown' before mount().
+   */
+  get sharedMmap(): 'granted' | 'refused' | 'unknown' {
+    const state = this.thread ? binding().fuse_native_shared_mmap(this.thread) : 0;
+    return state === 1 ? 'granted' : state === 2 ? 'refused' : 'unknown';
+  }
+
   /** Whether mount() found and cleaned a stale mount first. */
   get cleanedStale(): boolean {
     return this.stale;

@@ -12,7 +12,7 @@ export type FuseTimeouts = { readonly default?: number } & { readonly [K in Fuse
 export interface FuseMountOptions {
   /** libfuse 2 `big_writes`: writes arrive in requests up to 128 KiB instead of 4 KiB. Default true. */
   readonly bigWrites?: boolean;
-  /** `direct_io`: every read and write reaches the filesystem (no kernel page cache; shared writable mmap fails). */
+  /** `direct_io`: every read and write reaches the filesystem (no kernel page cache; shared mmap only where the kernel grants FUSE_DIRECT_IO_ALLOW_MMAP: see FuseMount.sharedMmap). */
   readonly directIo?: boolean;
   /** `kernel_cache`: keep the kernel's cached pages across opens. */
   readonly kernelCache?: boolean;

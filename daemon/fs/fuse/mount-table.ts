@@ -8,7 +8,8 @@
  * Every wait here is bounded: a hung FUSE mount must not hang the caller.
  */
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { withTimeout } from '../../timeout.js';
 import { FsError } from '../errors.js';
@@ -169,4 +170,21 @@ export async function userAllowOther(confPath = '/etc/fuse.conf'): Promise<boole
   } catch {
     return false;
   }
+}
+
+/** The absolute path of `mountpoint` with symlinks in its parent resolved (the mountpoint itself may be a stale mount that cannot be resolved). */
+export async function resolveMountpoint(mountpoint: string): Promise<string> {
+  const abs = path.resolve(mountpoint);
+  const parent = path.dirname(abs);
+  if (parent === abs) return abs;
+  try {
+    return path.join(await realpath(parent), path.basename(abs));
+  } catch {
+    return abs;
+  }
+}
+
+/** Whether this process may mount with allow_other: root, or user_allow_other in /etc/fuse.conf. */
+export async function allowOtherPermitted(): Promise<boolean> {
+  return process.getuid?.() === 0 || (await userAllowOther());
 }

@@ -30,7 +30,7 @@
  * (the requests need this thread): use child processes or async calls.
  */
 import { EventEmitter } from 'node:events';
-import { readdir, realpath } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { FsError, LINUX_ERRNO, toFsError } from '../errors.js';
 import {
@@ -53,7 +53,7 @@ import {
   type NativeSignal,
 } from './binding.js';
 import { FUSE_OPS, type FuseContext, type FuseOperations, type FuseOpName, type FuseStat, type FuseStatfs, type TimeUpdate } from './contract.js';
-import { cleanStaleMount, findMount, fusermount, isFuse, pollUntil, probe, userAllowOther, type MountEntry } from './mount-table.js';
+import { allowOtherPermitted, cleanStaleMount, findMount, fusermount, isFuse, pollUntil, probe, resolveMountpoint, type MountEntry } from './mount-table.js';
 import { withTimeout } from '../../timeout.js';
 import { buildMountOptions, optionString, type FuseMountOptions } from './options.js';
 
@@ -77,22 +77,6 @@ const ERANGE = LINUX_ERRNO.ERANGE;
 
 function errnoOfReply(err: unknown): number {
   return (err instanceof FsError ? err : toFsError(err)).errno;
-}
-
-/** The absolute path of `mountpoint` with symlinks in its parent resolved (the mountpoint itself may be a stale mount that cannot be resolved). */
-async function resolveMountpoint(mountpoint: string): Promise<string> {
-  const abs = path.resolve(mountpoint);
-  const parent = path.dirname(abs);
-  if (parent === abs) return abs;
-  try {
-    return path.join(await realpath(parent), path.basename(abs));
-  } catch {
-    return abs;
-  }
-}
-
-async function allowOtherPermitted(): Promise<boolean> {
-  return process.getuid?.() === 0 || (await userAllowOther());
 }
 
 interface Counters {

@@ -87,6 +87,8 @@ export interface MountOptions {
   options?: string[];
   /** More mount arguments (--inject SPEC ...). */
   args?: readonly string[];
+  /** Variables added to the daemon's environment. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export class Mounted {
@@ -173,7 +175,7 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
   if (opts.policy) args.push('--policy', opts.policy);
   if (opts.cacheMode) args.push('--cache-mode', opts.cacheMode);
   args.push('-o', (opts.options ?? ['allow_other', 'default_permissions']).join(','), ...(opts.args ?? []));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   const m = new Mounted(opts, child);
   live.add(m);
   const deadline = Date.now() + 30_000;

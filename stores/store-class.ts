@@ -30,3 +30,8 @@ export interface StoreClass {
 export function childOptions(options: OpenOptions, extraFlags = 0): OpenOptions {
   return { flags: ((options.flags ?? 0) & STORE_OPEN_FLAGS) | extraFlags };
 }
+
+/** A class of stores made over other stores (concat, copy, fault, ileave, remap): of the OpenOptions it takes only the flags. */
+export function compositeClass(spec: Omit<StoreClass, 'options'>): StoreClass {
+  return { ...spec, options: ['flags'] };
+}

@@ -45,21 +45,14 @@ export interface InodeRecord {
   target: string | null;
 }
 
-interface InodeRow {
-  ino: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  nlink: number;
-  size: number;
-  rdev: number;
+/** A row of the inode table: the record's numbers as they are, its times as seconds and nanoseconds. */
+interface InodeRow extends Omit<InodeRecord, 'atime' | 'mtime' | 'ctime'> {
   atime_s: number;
   atime_ns: number;
   mtime_s: number;
   mtime_ns: number;
   ctime_s: number;
   ctime_ns: number;
-  target: string | null;
 }
 
 const SCHEMA = `

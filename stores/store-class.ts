@@ -35,3 +35,8 @@ export function childOptions(options: OpenOptions, extraFlags = 0): OpenOptions 
 export function compositeClass(spec: Omit<StoreClass, 'options'>): StoreClass {
   return { ...spec, options: ['flags'] };
 }
+
+/** A class of stores kept on disk (file, sqlite): it takes the flags, and may create its store with a size and block size. */
+export function diskClass(spec: Omit<StoreClass, 'options'>): StoreClass {
+  return { ...spec, options: ['flags', 'create', 'size', 'blockSize'] };
+}

@@ -26,10 +26,11 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { FuseMountOptions } from '../daemon/fs/fuse/options.js';
 import { findMount, fusermount } from '../daemon/fs/fuse/mount-table.js';
 import { printTable, type BenchRow, type Print } from './table.js';
+import { runBenchProgram } from './program.js';
 
 export interface FuseFloorOptions {
   print?: Print;
@@ -202,9 +203,4 @@ export async function benchFuseFloor(options: FuseFloorOptions = {}): Promise<Be
   return rows;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchFuseFloor({ quick: process.argv.includes('--quick') }).catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBenchProgram(import.meta.url, benchFuseFloor);

@@ -18,22 +18,11 @@
  * SIGTERM and SIGINT unmount and exit.
  */
 import { createInterface } from 'node:readline';
-import { pathToFileURL } from 'node:url';
 import { FsError } from '../daemon/fs/errors.js';
-import {
-  timespecNow,
-  type FuseContext,
-  type FuseOperations,
-  type FuseStat,
-  type FuseStatfs,
-  type Reply,
-  type ReplyDir,
-  type ReplyVoid,
-  type TimeUpdate,
-  type Timespec,
-} from '../daemon/fs/fuse/contract.js';
+import { timespecNow, type FuseContext, type FuseOperations, type FuseStat, type FuseStatfs, type Reply, type ReplyDir, type ReplyVoid, type TimeUpdate, type Timespec } from '../daemon/fs/fuse/contract.js';
 import type { FuseMountOptions } from '../daemon/fs/fuse/options.js';
 import { FuseMount } from '../daemon/fs/fuse/mount.js';
+import { emit, serveProgram, unmountOnSignals } from './program.js';
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -357,10 +346,6 @@ export class MemFs implements FuseOperations {
 // ---------------------------------------------------------------------------
 // As a program: mount and serve.
 
-function emit(event: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(event)}\n`);
-}
-
 async function main(): Promise<void> {
   const [mountpoint, json, memfsJson] = process.argv.slice(2);
   if (mountpoint === undefined) {
@@ -377,17 +362,7 @@ async function main(): Promise<void> {
     process.stdin.destroy();
   });
 
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    mount.unmount().catch((err: unknown) => {
-      process.stderr.write(`fuse-memfs: unmount failed: ${String(err)}\n`);
-      process.exitCode = 1;
-    });
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  const stop = unmountOnSignals('fuse-memfs', mount);
 
   await mount.mount();
   emit({ type: 'ready', pid: process.pid, mountpoint: mount.mountpoint, cleanedStale: mount.cleanedStale, options: mount.mountOptions });
@@ -405,9 +380,4 @@ async function main(): Promise<void> {
   // stdin closing (the parent went away) does not stop the mount: only a signal, "unmount" or an unmount does.
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    emit({ type: 'failed', message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown }).code });
-    process.exitCode = 1;
-  });
-}
+serveProgram(import.meta.url, main);

@@ -23,23 +23,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { FsError, toFsError } from '../daemon/fs/errors.js';
-import {
-  timespecNow,
-  type FuseContext,
-  type FuseOperations,
-  type FuseStat,
-  type FuseStatfs,
-  type Reply,
-  type ReplyDir,
-  type ReplyVoid,
-  type TimeUpdate,
-  type Timespec,
-} from '../daemon/fs/fuse/contract.js';
+import { timespecNow, type FuseContext, type FuseOperations, type FuseStat, type FuseStatfs, type Reply, type ReplyDir, type ReplyVoid, type TimeUpdate, type Timespec } from '../daemon/fs/fuse/contract.js';
 import type { FuseMountOptions } from '../daemon/fs/fuse/options.js';
 import { FuseMount } from '../daemon/fs/fuse/mount.js';
 import { startFuseFixture } from './fuse-floor.js';
+import { emit, serveProgram, unmountOnSignals } from './program.js';
 
 const PROGRAM = fileURLToPath(import.meta.url);
 
@@ -227,10 +217,6 @@ export class PassthroughFs implements FuseOperations {
 // ---------------------------------------------------------------------------
 // As a program: mount and serve.
 
-function emit(event: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(event)}\n`);
-}
-
 async function main(): Promise<void> {
   const [mountpoint, backing, json] = process.argv.slice(2);
   if (mountpoint === undefined || backing === undefined) {
@@ -242,24 +228,9 @@ async function main(): Promise<void> {
   const mount = new FuseMount(mountpoint, new PassthroughFs(backing), { fsname: 'passthrough', subtype: 'passthrough', ...options });
   mount.on('opError', (err, op) => emit({ type: 'opError', op, message: err instanceof Error ? err.message : String(err) }));
   mount.on('unmounted', ({ external }) => emit({ type: 'unmounted', external }));
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    mount.unmount().catch((err: unknown) => {
-      process.stderr.write(`fuse-passthrough: unmount failed: ${String(err)}\n`);
-      process.exitCode = 1;
-    });
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  unmountOnSignals('fuse-passthrough', mount);
   await mount.mount();
   emit({ type: 'ready', pid: process.pid, mountpoint: mount.mountpoint, backing, options: mount.mountOptions });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    emit({ type: 'failed', message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown }).code });
-    process.exitCode = 1;
-  });
-}
+serveProgram(import.meta.url, main);

@@ -11,10 +11,10 @@
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { run } from './fuse-floor.js';
 import { startMachpager, type MachpagerStop } from './mount.js';
 import { printTable, type BenchRow, type Print } from './table.js';
+import { runBenchProgram } from './program.js';
 
 export interface MemoryBenchOptions {
   print?: Print;
@@ -78,9 +78,4 @@ export async function benchMemory(options: MemoryBenchOptions = {}): Promise<Ben
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchMemory({ quick: process.argv.includes('--quick') }).catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBenchProgram(import.meta.url, benchMemory);

@@ -15,11 +15,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { findMount, fusermount } from '../daemon/fs/fuse/mount-table.js';
 import { fio, run, startMemFs, WORKLOADS, type Workload } from './fuse-floor.js';
 import { printTable, type BenchRow, type Print } from './table.js';
 import { dropOsCaches } from './os-cache.js';
+import { runBenchProgram } from './program.js';
 
 const MACHPAGER = fileURLToPath(new URL('../daemon/cli/main.js', import.meta.url));
 
@@ -116,9 +117,4 @@ export async function benchMount(options: MountBenchOptions = {}): Promise<Bench
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchMount({ quick: process.argv.includes('--quick') }).catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBenchProgram(import.meta.url, benchMount);

@@ -20,11 +20,12 @@ import fs from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { run } from './fuse-floor.js';
 import { startMachpager } from './mount.js';
 import { dropOsCaches } from './os-cache.js';
 import type { BenchRow, Print } from './table.js';
+import { runBenchProgram } from './program.js';
+import { writeFsyncs } from './workloads.js';
 
 export interface ProfileBenchOptions {
   print?: Print;
@@ -113,16 +114,7 @@ function workloads(quick: boolean): ProfiledWorkload[] {
       name: `fsync: ${fsyncs} x (write 4 KiB, fsync)`,
       cache: '64M',
       work: (mnt) => {
-        const block = Buffer.alloc(4096, 0x5a);
-        const fd = fs.openSync(path.join(mnt, 'fsync.dat'), 'w');
-        try {
-          for (let i = 0; i < fsyncs; i++) {
-            fs.writeSync(fd, block, 0, block.length, i * block.length);
-            fs.fsyncSync(fd);
-          }
-        } finally {
-          fs.closeSync(fd);
-        }
+        writeFsyncs(path.join(mnt, 'fsync.dat'), fsyncs);
         return Promise.resolve();
       },
     },
@@ -184,9 +176,4 @@ export async function benchProfile(options: ProfileBenchOptions = {}): Promise<B
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchProfile({ quick: process.argv.includes('--quick') }).catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBenchProgram(import.meta.url, benchProfile);

@@ -23,13 +23,31 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { startMemFs } from './fuse-floor.js';
 import { startPassthrough } from './fuse-passthrough.js';
 import { startMachpager } from './mount.js';
 import { dropOsCaches } from './os-cache.js';
 import { table } from '../daemon/cli/format.js';
 import { KiB, MiB, formatValue, type BenchRow, type Print } from './table.js';
+import { runBenchProgram } from './program.js';
+
+/**
+ * `count` times: write the next 4 KiB of `file` and fsync it. Synchronous
+ * calls, so the filesystem serving `file` must be another process.
+ */
+export function writeFsyncs(file: string, count: number): void {
+  const block = Buffer.alloc(4 * KiB, 0x5a);
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let i = 0; i < count; i++) {
+      fs.writeSync(fd, block, 0, block.length, i * block.length);
+      fs.fsyncSync(fd);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 export interface WorkloadsBenchOptions {
   print?: Print;
@@ -204,17 +222,8 @@ async function makeJobs(work: string, quick: boolean): Promise<Job[]> {
       dataBytes: fsyncs * 4 * KiB,
       // Synchronous calls from this process: the filesystem serving `dir` is another process.
       run: ({ dir }) => {
-        const block = Buffer.alloc(4 * KiB, 0x5a);
         const t0 = performance.now();
-        const fd = fs.openSync(path.join(dir, 'fsync.dat'), 'w');
-        try {
-          for (let i = 0; i < fsyncs; i++) {
-            fs.writeSync(fd, block, 0, block.length, i * block.length);
-            fs.fsyncSync(fd);
-          }
-        } finally {
-          fs.closeSync(fd);
-        }
+        writeFsyncs(path.join(dir, 'fsync.dat'), fsyncs);
         return Promise.resolve({ fsync: (performance.now() - t0) / 1000 });
       },
     },
@@ -378,9 +387,4 @@ export async function benchWorkloads(options: WorkloadsBenchOptions = {}): Promi
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchWorkloads({ quick: process.argv.includes('--quick') }).catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  });
-}
+runBenchProgram(import.meta.url, benchWorkloads);

@@ -11,7 +11,7 @@
  * separator that no child name contains.
  */
 import { StoreError, type OpenOptions, type Store } from './store.js';
-import type { OpenContext } from './store-class.js';
+import { childOptions, type OpenContext } from './store-class.js';
 import { closeAll } from './composite.js';
 
 const SEPARATORS = [',', ';', '|', '!', '@', '+', '~', '^', '&', '%', '='];
@@ -70,4 +70,22 @@ export async function storeOver<T extends Store>(children: readonly Store[], mak
     await closeAll(children).catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * Open the child of a class with a parameter before it (fault:SPEC:TYPE:NAME,
+ * remap:RUNS:TYPE:NAME), once `parse` has taken the parameter: a bad
+ * parameter opens nothing.
+ */
+export async function openParameterChild<P>(
+  className: string,
+  rest: string,
+  expected: string,
+  parse: (parameter: string) => P,
+  options: OpenOptions,
+  context: OpenContext,
+): Promise<{ readonly parsed: P; readonly child: Store }> {
+  const { parameter, child } = splitParameter(className, rest, expected);
+  const parsed = parse(parameter);
+  return { parsed, child: await context.open(child, childOptions(options)) };
 }

@@ -4,7 +4,7 @@
  * of two, so it is a multiple of each), and every child must be a whole
  * number of those blocks, so no block straddles two children.
  */
-import { childOptions, type StoreClass } from './store-class.js';
+import { childOptions, compositeClass } from './store-class.js';
 import { childrenBlockSize, CompositeStore, type Segment } from './composite.js';
 import { joinChildren, openChildren, storeOver } from './children.js';
 import { StoreError, type Store } from './store.js';
@@ -45,13 +45,12 @@ export class ConcatStore extends CompositeStore {
   }
 }
 
-export const concatClass: StoreClass = {
+export const concatClass = compositeClass({
   name: 'concat',
   syntax: 'concat:SEP TYPE:NAME SEP TYPE:NAME ... (or concat:TYPE:SEP NAME SEP NAME ...)',
   summary: 'children one after another',
-  options: ['flags'],
   async open(rest, options, context) {
     const children = await openChildren(rest, childOptions(options), context);
     return storeOver(children, () => new ConcatStore(children, options.flags));
   },
-};
+});

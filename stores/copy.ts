@@ -10,7 +10,7 @@
 import { BaseStore } from './base.js';
 import { isAllZero } from './bytes.js';
 import { STORE_HARD_READONLY, STORE_READONLY, type Store } from './store.js';
-import { childOptions, type StoreClass } from './store-class.js';
+import { childOptions, compositeClass } from './store-class.js';
 
 export class CopyStore extends BaseStore {
   /** Blocks written here; null: written with zeros (shadows the child, costs nothing). */
@@ -102,13 +102,12 @@ export class CopyStore extends BaseStore {
   }
 }
 
-export const copyClass: StoreClass = {
+export const copyClass = compositeClass({
   name: 'copy',
   syntax: 'copy:TYPE:NAME',
   summary: 'copy-on-write overlay in memory; the child is opened read-only and never changed',
-  options: ['flags'],
   async open(rest, options, context) {
     const child = await context.open(rest, childOptions({}, STORE_READONLY | STORE_HARD_READONLY));
     return new CopyStore(child, options.flags);
   },
-};
+});

@@ -14,8 +14,8 @@ import { BaseStore } from './base.js';
 import { closeAll, inheritedFlags } from './composite.js';
 import { FaultInjector, parseFaultSpec, type FaultedOp, type FaultOptions, type FaultRule, type FaultRuleSpec, type FaultStats } from './fault-injector.js';
 import type { Store } from './store.js';
-import { childOptions, type StoreClass } from './store-class.js';
-import { splitParameter } from './children.js';
+import { compositeClass } from './store-class.js';
+import { openParameterChild } from './children.js';
 
 export { FaultInjector, formatFaultRule, parseFaultSpec } from './fault-injector.js';
 export type { FaultOp, FaultedOp, FaultOptions, FaultRule, FaultRuleSpec, FaultStats } from './fault-injector.js';
@@ -118,15 +118,12 @@ export class FaultStore extends BaseStore {
   }
 }
 
-export const faultClass: StoreClass = {
+export const faultClass = compositeClass({
   name: 'fault',
   syntax: 'fault:SPEC:TYPE:NAME (SPEC: OP[@OFFSET+[LENGTH]][%RATE][*COUNT]=CODE,seed=N,latency=MS)',
   summary: 'injects errors and latency into a child, for tests',
-  options: ['flags'],
   async open(rest, options, context) {
-    const { parameter, child: childName } = splitParameter('fault', rest, 'SPEC:TYPE:NAME');
-    const spec = parseFaultSpec(parameter);
-    const child = await context.open(childName, childOptions(options));
+    const { parsed: spec, child } = await openParameterChild('fault', rest, 'SPEC:TYPE:NAME', parseFaultSpec, options, context);
     return new FaultStore(child, spec, options.flags);
   },
-};
+});

@@ -15,7 +15,7 @@ import { dirname, resolve } from 'node:path';
 import { BaseStore } from './base.js';
 import { checkBlockSize, checkStoreSize, roundUp } from './size.js';
 import { STORE_ENFORCED, STORE_HARD_READONLY, StoreError } from './store.js';
-import type { StoreClass } from './store-class.js';
+import { diskClass } from './store-class.js';
 
 export const FILE_BLOCK_SIZE = 512;
 
@@ -161,13 +161,12 @@ async function blockDeviceSize(rdev: bigint): Promise<number> {
   return Number(sectors.trim()) * 512;
 }
 
-export const fileClass: StoreClass = {
+export const fileClass = diskClass({
   name: 'file',
   syntax: 'file:PATH',
   summary: 'a regular file (sparse) or a block device',
-  options: ['flags', 'create', 'size', 'blockSize'],
   open(rest, options) {
     if (rest === '') return Promise.reject(new StoreError('EINVAL', 'file: needs a path'));
     return FileStore.open({ path: rest, ...options });
   },
-};
+});

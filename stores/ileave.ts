@@ -4,7 +4,7 @@
  * that child. The children must be the same size, a whole number of
  * stripes; INTERLEAVE must be a multiple of every child's block size.
  */
-import { childOptions, type StoreClass } from './store-class.js';
+import { childOptions, compositeClass } from './store-class.js';
 import { childrenBlockSize, CompositeStore, type Segment } from './composite.js';
 import { joinChildren, openChildren, splitParameter, storeOver } from './children.js';
 import { formatSize, parseSize } from './size.js';
@@ -48,16 +48,15 @@ export class InterleaveStore extends CompositeStore {
   }
 }
 
-export const ileaveClass: StoreClass = {
+export const ileaveClass = compositeClass({
   name: 'ileave',
   aliases: ['interleave'],
   syntax: 'ileave:INTERLEAVE:SEP TYPE:NAME SEP TYPE:NAME ...',
   summary: 'RAID-0 striping over equal-sized children',
-  options: ['flags'],
   async open(rest, options, context) {
     const { parameter, child } = splitParameter('ileave', rest, 'INTERLEAVE:CHILDREN');
     const interleave = parseSize(parameter, 'interleave');
     const children = await openChildren(child, childOptions(options), context);
     return storeOver(children, () => new InterleaveStore(interleave, children, options.flags));
   },
-};
+});

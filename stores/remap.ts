@@ -10,8 +10,8 @@
  *                  short when it started in a run before the hole
  */
 import { CompositeStore, type Segment } from './composite.js';
-import { splitParameter, storeOver } from './children.js';
-import { childOptions, type StoreClass } from './store-class.js';
+import { openParameterChild, storeOver } from './children.js';
+import { compositeClass } from './store-class.js';
 import { StoreError, type Store } from './store.js';
 
 export interface Run {
@@ -109,15 +109,12 @@ export function formatRuns(runs: readonly Run[]): string {
   return runs.map((r) => `${r.start}+${r.length}`).join(',');
 }
 
-export const remapClass: StoreClass = {
+export const remapClass = compositeClass({
   name: 'remap',
   syntax: 'remap:RUNS:TYPE:NAME (RUNS: START+LENGTH,START+,START,-1+LENGTH in child blocks)',
   summary: 'chosen block runs of a child',
-  options: ['flags'],
   async open(rest, options, context) {
-    const { parameter, child: childName } = splitParameter('remap', rest, 'RUNS:TYPE:NAME');
-    const specs = parseRunSpecs(parameter);
-    const child = await context.open(childName, childOptions(options));
+    const { parsed: specs, child } = await openParameterChild('remap', rest, 'RUNS:TYPE:NAME', parseRunSpecs, options, context);
     return storeOver([child], () => new RemapStore(child, resolveRuns(specs, child.size / child.blockSize), options.flags));
   },
-};
+});

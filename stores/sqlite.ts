@@ -9,7 +9,7 @@
 import { BaseStore } from './base.js';
 import { checkBlockSize, checkStoreSize, unboundedSize } from './size.js';
 import { StoreError, toStoreError, type OpenOptions } from './store.js';
-import type { StoreClass } from './store-class.js';
+import { diskClass } from './store-class.js';
 import { acquireSqliteConnection, type SqliteConnection } from './sqlite-connection.js';
 
 export const SQLITE_BLOCK_SIZE = 4096;
@@ -127,12 +127,11 @@ export function parseSqliteName(rest: string): { path: string; space: number } {
   return { path, space };
 }
 
-export const sqliteClass: StoreClass = {
+export const sqliteClass = diskClass({
   name: 'sqlite',
   syntax: 'sqlite:PATH[#SPACE]',
   summary: 'blocks as rows of a SQLite database; many spaces per database',
-  options: ['flags', 'create', 'size', 'blockSize'],
   open(rest, options) {
     return SqliteStore.open({ ...options, ...parseSqliteName(rest) });
   },
-};
+});

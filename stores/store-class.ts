@@ -30,3 +30,13 @@ export interface StoreClass {
 export function childOptions(options: OpenOptions, extraFlags = 0): OpenOptions {
   return { flags: ((options.flags ?? 0) & STORE_OPEN_FLAGS) | extraFlags };
 }
+
+/** A class of stores made over other stores (concat, copy, fault, ileave, remap): of the OpenOptions it takes only the flags. */
+export function compositeClass(spec: Omit<StoreClass, 'options'>): StoreClass {
+  return { ...spec, options: ['flags'] };
+}
+
+/** A class of stores kept on disk (file, sqlite): it takes the flags, and may create its store with a size and block size. */
+export function diskClass(spec: Omit<StoreClass, 'options'>): StoreClass {
+  return { ...spec, options: ['flags', 'create', 'size', 'blockSize'] };
+}

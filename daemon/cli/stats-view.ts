@@ -15,6 +15,11 @@ function list(items: readonly (readonly [string, string | number])[], indent = '
   return labelled(items, { indent, labelWidth: LABEL_WIDTH - indent.length, valueWidth: VALUE_WIDTH });
 }
 
+/** A section after the first list: a blank line, its title, and its items indented. */
+function section(title: string, items: readonly (readonly [string, string | number])[]): string[] {
+  return ['', title, ...list(items, '  ')];
+}
+
 /** The whole `machpager stats` text (lines ending in '\n'). */
 export function renderStats(r: StatsRecord): string {
   const out: string[] = [];
@@ -53,22 +58,18 @@ export function renderStats(r: StatsRecord): string {
   );
   out.push(`Object cache: ${r.object_hits} hits of ${r.object_lookups} lookups (${percent(r.object_hits, r.object_lookups).replace('-', '0.0%')} hit rate)`);
 
-  out.push('', 'Page cache:');
   out.push(
-    ...list(
-      [
-        ['Cache size (bytes)', r.cache_size],
-        ['Frames', r.frames],
-        ['Frames retiring', r.frames_retiring],
-        ['Free target min', r.free_min],
-        ['Free target low', r.free_low],
-        ['Free target high', r.free_high],
-        ['Objects', r.objects],
-        ['Objects cached', r.objects_cached],
-        ['Policy', r.policy],
-      ],
-      '  ',
-    ),
+    ...section('Page cache:', [
+      ['Cache size (bytes)', r.cache_size],
+      ['Frames', r.frames],
+      ['Frames retiring', r.frames_retiring],
+      ['Free target min', r.free_min],
+      ['Free target low', r.free_low],
+      ['Free target high', r.free_high],
+      ['Objects', r.objects],
+      ['Objects cached', r.objects_cached],
+      ['Policy', r.policy],
+    ]),
   );
 
   const ids = [...new Set([...Object.keys(r.messages_sent), ...Object.keys(r.messages_received)])].sort();
@@ -80,91 +81,71 @@ export function renderStats(r: StatsRecord): string {
     out.push(...table(['message', 'sent', 'received'], rows, ['left', 'right', 'right']).map((l) => `  ${l}`));
   }
 
-  out.push('', 'Pager:');
   out.push(
-    ...list(
-      [
-        ['Data requests', r.pager.data_requests],
-        ['Pages read', r.pager.pages_read],
-        ['Pages unavailable', r.pager.pages_unavailable],
-        ['Read errors', r.pager.read_errors],
-        ['Checksum errors', r.pager.checksum_errors],
-        ['Data returns', r.pager.data_returns],
-        ['Pages written', r.pager.pages_written],
-        ['Write errors', r.pager.write_errors],
-        ['Write retries', r.pager.write_retries],
-        ['Pages held for retry', r.pager.pages_held],
-        ['Write runs', r.pager.write_runs],
-        ['Unlocks', r.pager.unlocks],
-        ['Unlock errors', r.pager.unlock_errors],
-        ['Pagein waits', r.pager.pagein_waits],
-        ['Evict notifications', r.pager.evict_notifications],
-      ],
-      '  ',
-    ),
+    ...section('Pager:', [
+      ['Data requests', r.pager.data_requests],
+      ['Pages read', r.pager.pages_read],
+      ['Pages unavailable', r.pager.pages_unavailable],
+      ['Read errors', r.pager.read_errors],
+      ['Checksum errors', r.pager.checksum_errors],
+      ['Data returns', r.pager.data_returns],
+      ['Pages written', r.pager.pages_written],
+      ['Write errors', r.pager.write_errors],
+      ['Write retries', r.pager.write_retries],
+      ['Pages held for retry', r.pager.pages_held],
+      ['Write runs', r.pager.write_runs],
+      ['Unlocks', r.pager.unlocks],
+      ['Unlock errors', r.pager.unlock_errors],
+      ['Pagein waits', r.pager.pagein_waits],
+      ['Evict notifications', r.pager.evict_notifications],
+    ]),
   );
 
-  out.push('', 'Store I/O:');
   out.push(
-    ...list(
-      [
-        ['Reads', r.store.reads],
-        ['Writes', r.store.writes],
-        ['Bytes read', r.store.bytes_read],
-        ['Bytes written', r.store.bytes_written],
-        ['Syncs', r.store.syncs],
-        ['Errors', r.store.errors],
-      ],
-      '  ',
-    ),
+    ...section('Store I/O:', [
+      ['Reads', r.store.reads],
+      ['Writes', r.store.writes],
+      ['Bytes read', r.store.bytes_read],
+      ['Bytes written', r.store.bytes_written],
+      ['Syncs', r.store.syncs],
+      ['Errors', r.store.errors],
+    ]),
   );
 
   // Only a mount started with --inject has this: its faults are the store errors above that were on purpose.
   if (r.inject !== undefined) {
     const f = r.inject.stats;
-    out.push('', `Fault injection (${r.inject.spec === '' ? 'no rules' : r.inject.spec}):`);
     out.push(
-      ...list(
-        [
-          ['Faults injected', f.injected],
-          ['on reads', f.injected_reads],
-          ['on writes', f.injected_writes],
-          ['on syncs', f.injected_syncs],
-          ['on allocations', f.injected_allocates],
-        ],
-        '  ',
-      ),
+      ...section(`Fault injection (${r.inject.spec === '' ? 'no rules' : r.inject.spec}):`, [
+        ['Faults injected', f.injected],
+        ['on reads', f.injected_reads],
+        ['on writes', f.injected_writes],
+        ['on syncs', f.injected_syncs],
+        ['on allocations', f.injected_allocates],
+      ]),
     );
   }
 
   const l = r.fault_latency;
-  out.push('', 'Fault service latency (microseconds):');
   out.push(
-    ...list(
-      [
-        ['Faults timed', l.count],
-        ['p50', l.p50_us],
-        ['p90', l.p90_us],
-        ['p99', l.p99_us],
-        ['max', l.max_us],
-        ['mean', l.mean_us],
-      ],
-      '  ',
-    ),
+    ...section('Fault service latency (microseconds):', [
+      ['Faults timed', l.count],
+      ['p50', l.p50_us],
+      ['p90', l.p90_us],
+      ['p99', l.p99_us],
+      ['max', l.max_us],
+      ['mean', l.mean_us],
+    ]),
   );
 
-  out.push('', 'Mount:');
   out.push(
-    ...list(
-      [
-        ['Mountpoint', r.fs.mountpoint],
-        ['Store', r.fs.store],
-        ['Cache mode', r.fs.cache_mode],
-        ['Files open', r.fs.files_open],
-        ['Uptime (seconds)', Math.floor(r.uptime_s)],
-      ],
-      '  ',
-    ),
+    ...section('Mount:', [
+      ['Mountpoint', r.fs.mountpoint],
+      ['Store', r.fs.store],
+      ['Cache mode', r.fs.cache_mode],
+      ['Files open', r.fs.files_open],
+      ['Uptime (seconds)', Math.floor(r.uptime_s)],
+    ]),
   );
   return `${out.join('\n')}\n`;
 }

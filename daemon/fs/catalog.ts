@@ -45,21 +45,14 @@ export interface InodeRecord {
   target: string | null;
 }
 
-interface InodeRow {
-  ino: number;
-  mode: number;
-  uid: number;
-  gid: number;
-  nlink: number;
-  size: number;
-  rdev: number;
+/** A row of the inode table: the record's numbers as they are, its times as seconds and nanoseconds. */
+interface InodeRow extends Omit<InodeRecord, 'atime' | 'mtime' | 'ctime'> {
   atime_s: number;
   atime_ns: number;
   mtime_s: number;
   mtime_ns: number;
   ctime_s: number;
   ctime_ns: number;
-  target: string | null;
 }
 
 const SCHEMA = `
@@ -410,6 +403,11 @@ export class Catalog {
 const clockBase = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 
 /** The current time with nanoseconds (never going backwards while the daemon runs). */
+/** A new inode's record, empty and with every time `now` (the caller adds the catalog's ino). */
+export function newInodeRecord(mode: number, uid: number, gid: number, nlink: number, now: Timespec): Omit<InodeRecord, 'ino'> {
+  return { mode, uid, gid, nlink, size: 0, rdev: 0, atime: now, mtime: now, ctime: now, target: null };
+}
+
 export function nowSpec(): Timespec {
   const ns = clockBase + process.hrtime.bigint();
   return { sec: Number(ns / 1_000_000_000n), nsec: Number(ns % 1_000_000_000n) };

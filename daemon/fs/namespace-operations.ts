@@ -5,7 +5,7 @@
  * filesystem's.
  */
 import { Buffer } from 'node:buffer';
-import { isHiddenName, nowSpec, ROOT_INO, type InodeRecord } from './catalog.js';
+import { isHiddenName, newInodeRecord, nowSpec, ROOT_INO, type InodeRecord } from './catalog.js';
 import { openInode, type DataOperations } from './data-operations.js';
 import { FsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
@@ -33,19 +33,7 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
     const gid = inherit ? parent.gid : ctx.gid;
     // A caller outside the file's group may not make it setgid (inode_init_owner).
     if ((finalMode & S_ISGID) !== 0 && !isDir(mode) && gid !== ctx.gid && ctx.uid !== 0) finalMode &= ~S_ISGID;
-    return {
-      mode: finalMode,
-      uid: ctx.uid,
-      gid,
-      nlink: isDir(mode) ? 2 : 1,
-      size: 0,
-      rdev: 0,
-      atime: now,
-      mtime: now,
-      ctime: now,
-      target: null,
-      ...extra,
-    };
+    return { ...newInodeRecord(finalMode, ctx.uid, gid, isDir(mode) ? 2 : 1, now), ...extra };
   }
 
   /** Make `name` in `parent`; EEXIST if it is there. */

@@ -160,10 +160,16 @@ export class WriteBehind {
     const pager = this.pager;
     const held = this.held.get(page);
     if (!held) throw new Error(`pager ${pager.label}: page ${page} is not held`);
-    const data = pager.space.system.memory.allocate(held.data.length);
-    held.data.copy(data);
     pager.pagemap.add(page, PM_INCORE);
     pager.stats.pagein_waits++;
+    this.supplyCopy(page, held.data);
+  }
+
+  /** data_supply of a copy of `source` for `page`, in memory of its own (the caller keeps `source`). */
+  private supplyCopy(page: number, source: Buffer): void {
+    const pager = this.pager;
+    const data = pager.space.system.memory.allocate(source.length);
+    source.copy(data);
     pager.send<MemoryObjectDataSupply>({
       id: 'memory_object_data_supply',
       dest: pager.control,
@@ -339,18 +345,7 @@ export class WriteBehind {
       // by the pager too if the write failed), in memory of its own, so that the
       // returned buffer can still be given back when its last page is done.
       pager.stats.pagein_waits++;
-      const data = pager.space.system.memory.allocate(entry.data.length);
-      entry.data.copy(data);
-      pager.send<MemoryObjectDataSupply>({
-        id: 'memory_object_data_supply',
-        dest: pager.control,
-        offset: page * pager.pageSize,
-        data,
-        lockValue: VM_PROT_NONE,
-        precious: pager.notifyOnEvict,
-        replyTo: MACH_PORT_NULL,
-        deallocate: true,
-      });
+      this.supplyCopy(page, entry.data);
     } else {
       if (!entry.kernelCopy) {
         pagemap.clear(page, PM_INCORE);

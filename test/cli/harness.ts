@@ -13,6 +13,7 @@ import path from 'node:path';
 import { runCli } from '../../daemon/cli/cli.js';
 import type { CliDeps, FilesystemConfig, FilesystemFactory } from '../../daemon/cli/deps.js';
 import { findMount, fusermount, readMountinfo } from '../../daemon/fs/fuse/mount-table.js';
+import { terminate, within } from '../helpers/child-exit.js';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const MAIN = path.join(REPO, 'dist/daemon/cli/main.js');
@@ -149,26 +150,13 @@ export class CliProcess {
 
   /** The exit, bounded. */
   async exit(timeoutMs = WAIT_MS): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the CLI did not exit within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(this.exited, timeoutMs, () => `the CLI did not exit within ${timeoutMs} ms; stderr: ${this.stderr}`);
   }
 
   /** SIGTERM, then SIGKILL if it does not exit in time. */
   async stop(): Promise<void> {
     if (!this.alive) return;
-    this.child.kill('SIGTERM');
-    const exited = await Promise.race([this.exited.then(() => true), delay(10_000).then(() => false)]);
-    if (!exited) {
-      this.child.kill('SIGKILL');
-      await this.exited;
-    }
+    await terminate(this.child, this.exited, 10_000);
   }
 }
 

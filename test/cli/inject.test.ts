@@ -7,7 +7,7 @@
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commandNames } from '../../daemon/cli/cli.js';
 import { injectArgs } from '../../daemon/cli/commands/inject.js';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
@@ -15,7 +15,8 @@ import { checkInjectSpec, joinSpecs, splitFaultName } from '../../daemon/cli/inj
 import { resolveMountPlan, type Given, type MountInput } from '../../daemon/cli/mount-plan.js';
 import { closest, editDistance, isBareWord } from '../../daemon/cli/store-word.js';
 import { given, mountInput } from '../helpers/mount-input.js';
-import { removeTemp, runInProcess, tempDir } from './harness.js';
+import { runInProcess } from './harness.js';
+import { tempDirEach } from './temp-each.js';
 
 const ctx = { env: {}, uid: 1000, homedir: '/home/ann', cwd: '/work' };
 const inject = (value: string, source: Given['source'] = 'cli'): Given => given(value, source, '--inject', 'MACHPAGER_INJECT');
@@ -86,58 +87,49 @@ describe('machpager inject: which argument is which', () => {
   });
 });
 
-let tmp = '';
-
 async function tree(dir: string): Promise<string[]> {
   return (await readdir(dir, { recursive: true })).sort();
 }
 
 describe('the mount shorthand takes no bare word that names nothing', () => {
-  beforeEach(async () => {
-    tmp = await tempDir('cli-shorthand');
-    await mkdir(path.join(tmp, 'empty'));
-  });
-
-  afterEach(async () => {
-    await removeTemp(tmp);
-  });
+  const tmp = tempDirEach('cli-shorthand', 'empty');
 
   it("`machpager stat empty` (a typo of stats): one line suggesting 'stats', exit 2, nothing opened or created", async () => {
-    const before = await tree(tmp);
-    const r = await runInProcess(['stat', 'empty'], { cwd: tmp, env: { MACHPAGER_HOME: path.join(tmp, 'home') } });
+    const before = await tree(tmp());
+    const r = await runInProcess(['stat', 'empty'], { cwd: tmp(), env: { MACHPAGER_HOME: path.join(tmp(), 'home') } });
     expect({ code: r.code, lines: r.lines, stdout: r.stdout }).toEqual({
       code: EXIT.USAGE,
       lines: ["machpager: unknown command 'stat' (did you mean 'stats'?), and no store 'stat' exists here to mount (a new store is written ./stat, file:stat or stat.db)"],
       stdout: '',
     });
     expect(r.opened).toEqual([]);
-    expect(await tree(tmp)).toEqual(before);
+    expect(await tree(tmp())).toEqual(before);
   });
 
   it('a word close to no command gets no suggestion; `mount WORD MNT` is refused too; the helper form as well', async () => {
-    const before = await tree(tmp);
-    const env = { MACHPAGER_HOME: path.join(tmp, 'home') };
-    const fsck = await runInProcess(['flush', 'empty'], { cwd: tmp, env });
+    const before = await tree(tmp());
+    const env = { MACHPAGER_HOME: path.join(tmp(), 'home') };
+    const fsck = await runInProcess(['flush', 'empty'], { cwd: tmp(), env });
     expect(fsck.code).toBe(EXIT.USAGE);
     expect(fsck.lines).toEqual(["machpager: unknown command 'flush', and no store 'flush' exists here to mount (a new store is written ./flush, file:flush or flush.db)"]);
-    const mount = await runInProcess(['mount', 'stat', 'empty'], { cwd: tmp, env });
+    const mount = await runInProcess(['mount', 'stat', 'empty'], { cwd: tmp(), env });
     expect({ code: mount.code, lines: mount.lines }).toEqual({ code: EXIT.USAGE, lines: ['machpager: store stat: no such store here (a new store is written ./stat, file:stat or stat.db)'] });
-    const old = await runInProcess(['machpager#stat', 'empty', '-f'], { cwd: tmp, env });
+    const old = await runInProcess(['machpager#stat', 'empty', '-f'], { cwd: tmp(), env });
     expect(old.code).toBe(EXIT.USAGE);
     expect(old.lines[0]).toMatch(/^machpager: unknown command 'stat' \(did you mean 'stats'\?\)/);
     expect([fsck, mount, old].flatMap((r) => r.opened)).toEqual([]);
-    expect(await tree(tmp)).toEqual(before);
+    expect(await tree(tmp())).toEqual(before);
   });
 
   it('an existing word, a path, a typed name, NAME.db and the default words still mount (dry run)', async () => {
-    await mkdir(path.join(tmp, 'stat'));
-    const env = { MACHPAGER_HOME: path.join(tmp, 'home') };
+    await mkdir(path.join(tmp(), 'stat'));
+    const env = { MACHPAGER_HOME: path.join(tmp(), 'home') };
     for (const spec of ['stat', './new', 'file:new', 'sqlite:new.db', 'new.db', 'none', 'fault:read=EIO:new.db']) {
-      const r = await runInProcess(['mount', '--dry-run', spec, 'empty'], { cwd: tmp, env });
+      const r = await runInProcess(['mount', '--dry-run', spec, 'empty'], { cwd: tmp(), env });
       expect({ spec, code: r.code, err: r.stderr }).toEqual({ spec, code: EXIT.OK, err: '' });
       expect(r.stdout).toMatch(/^would mount /);
     }
-    const dry = await runInProcess(['mount', '--dry-run', '--inject', 'latency=5', 'fault:read=EIO:new.db', 'empty'], { cwd: tmp, env });
+    const dry = await runInProcess(['mount', '--dry-run', '--inject', 'latency=5', 'fault:read=EIO:new.db', 'empty'], { cwd: tmp(), env });
     expect(dry.stdout).toMatch(/\(cache 64M, page 4K, policy mach, direct, injecting faults: read=EIO,latency=5\)/);
   });
 

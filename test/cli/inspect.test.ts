@@ -16,7 +16,7 @@ import { renderStats, terseHeader, terseLine } from '../../daemon/cli/stats-view
 import { humanSize, table } from '../../daemon/cli/format.js';
 import { printTable } from '../../bench/table.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
-import { FakeDaemon, fakeTerminal, fileRecord, hello, ok, removeDir, runIn, sequence, statsRecord, tempDir, type CliSetup, type Handler } from '../control/fake-daemon.js';
+import { FakeDaemon, fakeTerminal, fileRecord, hello, ok, removeDir, runIn, sequence, statsRecord, tempDir, WORKLOAD, type CliSetup, type Handler } from '../control/fake-daemon.js';
 
 let tmp = '';
 let run = '';
@@ -51,21 +51,11 @@ function cli(argv: string[], over: Partial<CliSetup> = {}): ReturnType<typeof ru
 
 /** A workload's record: 100 active, 20 inactive; 400 lookups, 300 hits; ... */
 const R1 = statsRecord({
-  free_count: 392,
-  active_count: 100,
-  inactive_count: 20,
-  faults: 120,
-  lookups: 400,
-  hits: 300,
-  pageins: 110,
-  pageouts: 5,
-  zero_fill_count: 10,
-  evictions_dirty: 5,
+  ...WORKLOAD,
   object_lookups: 4,
   object_hits: 1,
   messages_sent: { memory_object_data_request: 110, memory_object_init: 3 },
   messages_received: { memory_object_data_supply: 110, memory_object_ready: 3 },
-  fault_latency: { count: 120, p50_us: 35, p90_us: 80, p99_us: 410, max_us: 1200, mean_us: 52 },
   store: { reads: 110, bytes_read: 450560 },
   pager: { data_requests: 110, pages_read: 110 },
   fs: { mountpoint: '/mnt/x', files_open: 2 },

@@ -5,13 +5,13 @@
  * under the command line's. Plans (resolveMountPlan) and the command run in
  * this process with --dry-run (nothing mounted, nothing created).
  */
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { resolveMountPlan, type MountInput } from '../../daemon/cli/mount-plan.js';
 import { given, mountInput } from '../helpers/mount-input.js';
-import { removeTemp, runInProcess, tempDir } from './harness.js';
+import { runInProcess } from './harness.js';
+import { tempDirEach } from './temp-each.js';
 import { usageError } from './usage-error.js';
 
 const ctx = { env: {}, uid: 0, homedir: '/root', cwd: '/work' };
@@ -71,28 +71,21 @@ describe('MACHPAGER_OPTIONS', () => {
 });
 
 describe('the command, from the environment alone', () => {
-  let tmp = '';
-  beforeEach(async () => {
-    tmp = await tempDir('cli-env');
-    await mkdir(path.join(tmp, 'mnt'));
-  });
-  afterEach(async () => {
-    await removeTemp(tmp);
-  });
+  const tmp = tempDirEach('cli-env', 'mnt');
 
   it('machpager mount --dry-run with MACHPAGER_MOUNTPOINT, MACHPAGER_STORE and MACHPAGER_OPTIONS', async () => {
     const r = await runInProcess(['mount', '--foreground', '--dry-run'], {
       cwd: '/',
-      env: { MACHPAGER_MOUNTPOINT: path.join(tmp, 'mnt'), MACHPAGER_STORE: `sqlite:${tmp}/s.db`, MACHPAGER_OPTIONS: 'cache_size=1M,policy=clock,allow_other,default_permissions' },
+      env: { MACHPAGER_MOUNTPOINT: path.join(tmp(), 'mnt'), MACHPAGER_STORE: `sqlite:${tmp()}/s.db`, MACHPAGER_OPTIONS: 'cache_size=1M,policy=clock,allow_other,default_permissions' },
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(EXIT.OK);
-    expect(r.stdout).toContain(`would mount sqlite:${tmp}/s.db (new store, would be created) on ${tmp}/mnt (cache 1M, page 4K, policy clock, direct)`);
+    expect(r.stdout).toContain(`would mount sqlite:${tmp()}/s.db (new store, would be created) on ${tmp()}/mnt (cache 1M, page 4K, policy clock, direct)`);
     expect(r.stdout).toMatch(/FUSE options big_writes,allow_other,default_permissions over/);
   });
 
   it('without a mountpoint anywhere: one line, exit 2', async () => {
-    const r = await runInProcess(['mount', '--foreground'], { cwd: tmp, env: { MACHPAGER_OPTIONS: 'cache_size=1M' } });
+    const r = await runInProcess(['mount', '--foreground'], { cwd: tmp(), env: { MACHPAGER_OPTIONS: 'cache_size=1M' } });
     expect({ code: r.code, stderr: r.stderr }).toEqual({
       code: EXIT.USAGE,
       stderr: 'machpager: mount: missing MOUNTPOINT (usage: machpager mount [STORE] MOUNTPOINT, or MACHPAGER_MOUNTPOINT in the environment)\n',

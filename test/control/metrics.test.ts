@@ -11,25 +11,15 @@ import { formatMetricsAddress, isLoopback, parseMetricsAddress } from '../../dae
 import { metricsText, startMetrics, type MetricsEndpoint } from '../../daemon/control/metrics.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
 import { removeTemp, runInProcess, tempDir } from '../cli/harness.js';
-import { statsRecord } from './fake-daemon.js';
+import { statsRecord, WORKLOAD } from './fake-daemon.js';
 
 const RECORD = statsRecord({
-  free_count: 392,
-  active_count: 100,
-  inactive_count: 20,
+  ...WORKLOAD,
   wire_count: 3,
   laundry_count: 1,
-  faults: 120,
-  lookups: 400,
-  hits: 300,
-  pageins: 110,
-  pageouts: 5,
-  zero_fill_count: 10,
   evictions_clean: 7,
-  evictions_dirty: 5,
   messages_sent: { memory_object_data_request: 110, memory_object_init: 3 },
   messages_received: { memory_object_data_supply: 110 },
-  fault_latency: { count: 120, p50_us: 35, p90_us: 80, p99_us: 410, max_us: 1200, mean_us: 52 },
   store: { reads: 110, writes: 4, bytes_read: 450560, bytes_written: 16384, syncs: 2 },
   pager: { pages_read: 110, pages_written: 4 },
   fs: { mountpoint: '/mnt/x', store: 'sqlite:/srv/fs.db', files_open: 2 },

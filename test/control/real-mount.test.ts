@@ -32,6 +32,7 @@ import type { FileRecord } from '../../daemon/control/protocol.js';
 import { socketCandidates } from '../../daemon/control/socket-path.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
 import { cleanupMounts, machpager, machpagerJson, mount, removeDir, sh, tempDir, type Mounted } from '../helpers/mounted.js';
+import { exchange } from './exchange.js';
 
 const NOBODY = { uid: 65534, gid: 65534 };
 const PAGE = 4096;
@@ -207,26 +208,7 @@ describe('a known workload through a real mount', () => {
 
   it('a malformed request gets an error answer; the daemon and the connection go on', async () => {
     const socketPath = socketCandidates(mnt, { uid: 0, env: {} })[0] ?? '';
-    const answers = await new Promise<unknown[]>((resolve, reject) => {
-      const socket = net.createConnection({ path: socketPath });
-      const got: unknown[] = [];
-      let buffer = '';
-      socket.setEncoding('utf8');
-      socket.on('error', reject);
-      socket.on('data', (chunk: string) => {
-        buffer += chunk;
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          got.push(JSON.parse(buffer.slice(0, nl)));
-          buffer = buffer.slice(nl + 1);
-        }
-        if (got.length === 4) {
-          socket.destroy();
-          resolve(got);
-        }
-      });
-      socket.write('this is not json\n{"id": 1}\n{"id": 2, "method": "nope"}\n{"id": 3, "method": "hello"}\n');
-    });
+    const answers = await exchange(socketPath, 'this is not json\n{"id": 1}\n{"id": 2, "method": "nope"}\n{"id": 3, "method": "hello"}\n', 4);
     expect(answers[0]).toMatchObject({ id: null, error: { code: 'EPROTO' } });
     expect(answers[1]).toMatchObject({ id: 1, error: { code: 'EPROTO' } });
     expect(answers[2]).toMatchObject({ id: 2, error: { code: 'ENOSYS' } });

@@ -4,12 +4,12 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ControlError } from '../../daemon/control/control-error.js';
+import { exchange } from './exchange.js';
 import { ControlServer, type ControlHandlers } from '../../daemon/control/server.js';
 
 const run = promisify(execFile);
@@ -51,30 +51,6 @@ async function start(h: ControlHandlers = handlers()): Promise<string> {
   const socketPath = path.join(dir, 'run', 'machpager', 'm.sock');
   server = await ControlServer.start({ socketPath, handlers: h, log: (line) => logged.push(line) });
   return socketPath;
-}
-
-/** Send raw lines; resolve with the first `count` answer lines, parsed. */
-function exchange(socketPath: string, lines: string, count: number): Promise<unknown[]> {
-  return new Promise((resolve, reject) => {
-    const socket = net.createConnection({ path: socketPath });
-    let buffer = '';
-    const answers: unknown[] = [];
-    socket.setEncoding('utf8');
-    socket.on('connect', () => socket.write(lines));
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        answers.push(JSON.parse(buffer.slice(0, nl)));
-        buffer = buffer.slice(nl + 1);
-      }
-      if (answers.length >= count) {
-        socket.destroy();
-        resolve(answers);
-      }
-    });
-    socket.on('error', reject);
-  });
 }
 
 describe('control server', () => {

@@ -5,24 +5,19 @@
  * same files on the local disk.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupMounts, mount, removeDir, shOk, STORE_KINDS, tempDir, type Mounted } from '../helpers/mounted.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mount, shOk, STORE_KINDS, type Mounted } from '../helpers/mounted.js';
+import { mountsDir } from '../helpers/mount-dir.js';
 
 describe.each(STORE_KINDS)('coreutils on a mount with the $kind store', ({ store }) => {
-  let dir: string;
+  const dir = mountsDir('coreutils');
   let ref: string;
   let m: Mounted;
 
   beforeAll(async () => {
-    dir = await tempDir('coreutils');
-    ref = path.join(dir, 'ref');
+    ref = path.join(dir(), 'ref');
     await shOk(`mkdir -p ${ref} && head -c 24000000 /dev/urandom > ${ref}/big && head -c 777777 /dev/urandom > ${ref}/odd`);
-    m = await mount({ store: store(dir), mnt: path.join(dir, 'mnt'), cacheSize: '2M' });
-  });
-
-  afterAll(async () => {
-    await cleanupMounts();
-    await removeDir(dir);
+    m = await mount({ store: store(dir()), mnt: path.join(dir(), 'mnt'), cacheSize: '2M' });
   });
 
   it('cp and cat: a 24 MB file comes back identical through a 2 MiB cache', async () => {

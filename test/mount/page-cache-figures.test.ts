@@ -17,21 +17,13 @@
  * Needs /dev/fuse, fio, and the build (npm run build).
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { FileRecord } from '../../daemon/control/protocol.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
-import { cleanupMounts, machpager, machpagerJson, mount, removeDir, tempDir, type Mounted } from '../helpers/mounted.js';
+import { machpager, machpagerJson, mount, type Mounted } from '../helpers/mounted.js';
+import { mountsDir } from '../helpers/mount-dir.js';
 
-let dir = '';
-
-beforeAll(async () => {
-  dir = await tempDir('figures');
-});
-
-afterAll(async () => {
-  await cleanupMounts();
-  if (dir) await removeDir(dir);
-});
+const dir = mountsDir('figures');
 
 function fileOf(m: Mounted, name: string): Promise<FileRecord> {
   return machpagerJson<FileRecord[]>(['files', path.join(m.mnt, name)]).then((list) => {
@@ -51,27 +43,40 @@ async function evict(m: Mounted, name: string): Promise<void> {
   expect(r.code, r.stderr).toBe(0);
 }
 
+/** The mount's statistics record, as `machpager stats --json` prints it. */
+function statsOf(m: Mounted): Promise<StatsRecord> {
+  return machpagerJson<StatsRecord>(['stats', m.mnt]);
+}
+
+/**
+ * A mount named `name` (its store and mountpoint in dir) on which `script`
+ * writes `files`: written pages are resident (and dirty), so they are
+ * written back and dropped, and reads start cold.
+ */
+async function coldMount(name: string, cacheSize: string, script: string, files: readonly string[]): Promise<Mounted> {
+  const m = await mount({ store: `sqlite:${path.join(dir(), `${name}.db`)}`, mnt: path.join(dir(), name), cacheSize, pageSize: '4K' });
+  await m.shOk(script);
+  for (const file of files) await evict(m, file);
+  return m;
+}
+
 describe('with a cache that holds the file', () => {
   let m: Mounted;
-  const stats = (): Promise<StatsRecord> => machpagerJson<StatsRecord>(['stats', m.mnt]);
 
   beforeAll(async () => {
-    m = await mount({ store: `sqlite:${path.join(dir, 'big.db')}`, mnt: path.join(dir, 'big'), cacheSize: '16M', pageSize: '4K' });
-    await m.shOk('head -c 409600 /dev/urandom > hundred && head -c 122880 /dev/urandom > thirty && : > empty && head -c 40960 /dev/urandom > unread');
-    // Written pages are resident (and dirty): write them back and drop them, so that reads start cold.
-    for (const name of ['hundred', 'thirty', 'unread']) await evict(m, name);
+    m = await coldMount('big', '16M', 'head -c 409600 /dev/urandom > hundred && head -c 122880 /dev/urandom > thirty && : > empty && head -c 40960 /dev/urandom > unread', ['hundred', 'thirty', 'unread']);
   });
 
   it('a 100-page file read twice: 100 pageins, then at least 100 hits and no pagein', async () => {
     expect(await fileOf(m, 'hundred')).toMatchObject({ size: 409600, pages: 100, resident_pages: 0 });
-    const s0 = await stats();
+    const s0 = await statsOf(m);
     await readAll(m, 'hundred');
-    const s1 = await stats();
+    const s1 = await statsOf(m);
     expect(s1.pageins - s0.pageins).toBe(100);
     expect(s1.zero_fill_count - s0.zero_fill_count).toBe(0);
     expect(s1.pager.pages_read - s0.pager.pages_read).toBe(100);
     await readAll(m, 'hundred');
-    const s2 = await stats();
+    const s2 = await statsOf(m);
     expect(s2.pageins - s1.pageins).toBe(0);
     expect(s2.faults - s1.faults).toBe(0);
     expect(s2.hits - s1.hits).toBeGreaterThanOrEqual(100);
@@ -89,22 +94,22 @@ describe('with a cache that holds the file', () => {
     expect(byPath.get('/twenty')).toMatchObject({ resident_pages: 20, dirty_pages: 20, pages: 20 });
     expect(byPath.get('/empty')).toMatchObject({ resident_pages: 0, pages: 0, resident_fraction: 0 });
     expect(byPath.get('/unread')).toMatchObject({ resident_pages: 0, pages: 10 });
-    const s = await stats();
+    const s = await statsOf(m);
     expect(s.dirty_count).toBe(20);
   });
 
   it('sync leaves no dirty page (the pages stay, clean); evict drops a file\'s pages', async () => {
-    const s0 = await stats();
+    const s0 = await statsOf(m);
     const r = await machpager(['sync', m.mnt]);
     expect(r.code, r.stderr).toBe(0);
-    const s1 = await stats();
+    const s1 = await statsOf(m);
     expect(s1.dirty_count).toBe(0);
     expect(s1.pageouts - s0.pageouts).toBe(20);
     expect(await fileOf(m, 'twenty')).toMatchObject({ resident_pages: 20, dirty_pages: 0 });
     for (const f of await machpagerJson<FileRecord[]>(['files', m.mnt])) expect(f.dirty_pages).toBe(0);
 
     await evict(m, 'hundred');
-    const s2 = await stats();
+    const s2 = await statsOf(m);
     expect(await fileOf(m, 'hundred')).toMatchObject({ resident_pages: 0, dirty_pages: 0 });
     expect(s2.free_count - s1.free_count).toBe(100);
     // The rest stays.
@@ -117,22 +122,19 @@ describe('with a cache that holds the file', () => {
 
 describe('with a 10-page cache', () => {
   let m: Mounted;
-  const stats = (): Promise<StatsRecord> => machpagerJson<StatsRecord>(['stats', m.mnt]);
 
   beforeAll(async () => {
-    m = await mount({ store: `sqlite:${path.join(dir, 'small.db')}`, mnt: path.join(dir, 'small'), cacheSize: '40K', pageSize: '4K' });
-    await m.shOk('head -c 409600 /dev/urandom > hundred && sha256sum hundred > sum');
-    for (const name of ['hundred', 'sum']) await evict(m, name);
+    m = await coldMount('small', '40K', 'head -c 409600 /dev/urandom > hundred && sha256sum hundred > sum', ['hundred', 'sum']);
   });
 
   it('the second pass pages in again, and the evictions and pageouts add up', async () => {
-    expect((await stats()).frames).toBe(10);
+    expect((await statsOf(m)).frames).toBe(10);
     const before = await fileOf(m, 'hundred');
-    const s0 = await stats();
+    const s0 = await statsOf(m);
     await readAll(m, 'hundred');
-    const s1 = await stats();
+    const s1 = await statsOf(m);
     await readAll(m, 'hundred');
-    const s2 = await stats();
+    const s2 = await statsOf(m);
     const after = await fileOf(m, 'hundred');
 
     expect(s1.pageins - s0.pageins).toBeGreaterThanOrEqual(100);
@@ -153,8 +155,7 @@ describe('with a 10-page cache', () => {
 
 describe('switching the policy and resizing the cache under load', () => {
   it('fio writes and verifies while both change; stats shows each change', async () => {
-    const m = await mount({ store: `sqlite:${path.join(dir, 'load.db')}`, mnt: path.join(dir, 'load'), cacheSize: '8M', pageSize: '4K' });
-    const stats = (): Promise<StatsRecord> => machpagerJson<StatsRecord>(['stats', m.mnt]);
+    const m = await mount({ store: `sqlite:${path.join(dir(), 'load.db')}`, mnt: path.join(dir(), 'load'), cacheSize: '8M', pageSize: '4K' });
     const fio = m.sh(
       'fio --name=load --filename=load.dat --size=48M --bs=16k --rw=randwrite --ioengine=psync --verify=crc32c --verify_fatal=1 --do_verify=1 2>&1',
       { timeoutMs: 300_000 },
@@ -176,7 +177,7 @@ describe('switching the policy and resizing the cache under load', () => {
       for (const [command, value] of steps) {
         const r = await machpager([command, value, '-m', m.mnt]);
         expect(r.code, r.stderr).toBe(0);
-        const s = await stats();
+        const s = await statsOf(m);
         if (command === 'policy') expect(s.policy).toBe(value);
         else expect(s.cache_size).toBe(parseInt(value, 10) * 1024 * 1024);
         changes++;
@@ -186,7 +187,7 @@ describe('switching the policy and resizing the cache under load', () => {
     expect(out.code, out.stdout).toBe(0);
     expect(out.stdout).not.toMatch(/verify: bad|verify failed|error=/);
     expect(changes).toBeGreaterThanOrEqual(steps.length);
-    const s = await stats();
+    const s = await statsOf(m);
     expect(s).toMatchObject({ policy: 'mach', cache_size: 8 * 1024 * 1024, frames: 2048, frames_retiring: 0 });
     expect(s.pages_lost).toBe(0);
     expect(await m.stop()).toBe(0);

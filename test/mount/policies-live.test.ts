@@ -11,23 +11,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { policyNames } from '../../kernel/index.js';
 import { parseTrace } from '../../kernel/policy/trace.js';
 import type { FileRecord } from '../../daemon/control/protocol.js';
 import type { StatsRecord } from '../../daemon/control/stats-record.js';
-import { cleanupMounts, MACHPAGER, machpager, machpagerJson, mount, removeDir, tempDir } from '../helpers/mounted.js';
+import { MACHPAGER, machpager, machpagerJson, mount } from '../helpers/mounted.js';
+import { mountsDir } from '../helpers/mount-dir.js';
 
-let dir = '';
-
-beforeAll(async () => {
-  dir = await tempDir('policies');
-});
-
-afterAll(async () => {
-  await cleanupMounts();
-  if (dir) await removeDir(dir);
-});
+const dir = mountsDir('policies');
 
 // 2 MiB of data through a 256 KiB cache (64 pages): written, read sequentially twice, then read at random.
 // The files stay open throughout (fds 3-5), and the figures are read before they close: an object the
@@ -50,15 +42,15 @@ function cliLine(args: string, out: string): string {
 
 describe.each(policyNames())('policy %s on a live mount', (policy) => {
   it('runs the workload; evictions, pageins and residency add up in stats and files', async () => {
-    const m = await mount({ store: `sqlite:${path.join(dir, `${policy}.db`)}`, mnt: path.join(dir, policy), cacheSize: '256K', pageSize: '4K', policy });
+    const m = await mount({ store: `sqlite:${path.join(dir(), `${policy}.db`)}`, mnt: path.join(dir(), policy), cacheSize: '256K', pageSize: '4K', policy });
     const stats = (): Promise<StatsRecord> => machpagerJson<StatsRecord>(['stats', m.mnt]);
-    const traceFile = path.join(dir, `${policy}.trace`);
+    const traceFile = path.join(dir(), `${policy}.trace`);
     const s0 = await stats();
     expect(s0.policy).toBe(policy);
     const started = await machpager(['trace', 'start', traceFile, m.mnt]);
     expect(started.code, started.stderr).toBe(0);
 
-    const out = (name: string): string => path.join(dir, `${policy}.${name}.json`);
+    const out = (name: string): string => path.join(dir(), `${policy}.${name}.json`);
     const mnt = JSON.stringify(m.mnt);
     await m.shOk(
       [WORKLOAD, cliLine(`trace stop ${mnt}`, out('trace')), cliLine(`stats ${mnt}`, out('stats')), cliLine(`files ${mnt}`, out('files'))].join(' && '),

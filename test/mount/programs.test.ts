@@ -4,17 +4,17 @@
  * stress-ng file stressors with --verify.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupMounts, mount, removeDir, shOk, STORE_KINDS, tempDir, type Mounted } from '../helpers/mounted.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mount, shOk, STORE_KINDS, type Mounted } from '../helpers/mounted.js';
+import { mountsDir } from '../helpers/mount-dir.js';
 
 describe.each(STORE_KINDS)('programs on a mount with the $kind store', ({ store }) => {
-  let dir: string;
+  const dir = mountsDir('programs');
   let src: string;
   let m: Mounted;
 
   beforeAll(async () => {
-    dir = await tempDir('programs');
-    src = path.join(dir, 'src');
+    src = path.join(dir(), 'src');
     // A source tree for tar, rsync and git: files of many sizes, a symlink, modes, times.
     await shOk(
       `mkdir -p ${src}/a/b ${src}/c && cd ${src} && ` +
@@ -22,12 +22,7 @@ describe.each(STORE_KINDS)('programs on a mount with the $kind store', ({ store 
         'head -c 3000000 /dev/urandom > c/large && echo hello > a/b/small && ln -s ../c/large a/link && ' +
         'chmod 750 a/b && touch -d "2003-04-05 06:07:08" a/f1',
     );
-    m = await mount({ store: store(dir), mnt: path.join(dir, 'mnt'), cacheSize: '2M' });
-  });
-
-  afterAll(async () => {
-    await cleanupMounts();
-    await removeDir(dir);
+    m = await mount({ store: store(dir()), mnt: path.join(dir(), 'mnt'), cacheSize: '2M' });
   });
 
   it('sqlite3 builds a 10,000-row database and integrity_check says ok', async () => {
@@ -42,7 +37,7 @@ describe.each(STORE_KINDS)('programs on a mount with the $kind store', ({ store 
   });
 
   it('git init, add, commit, log', async () => {
-    const env = { ...process.env, HOME: dir, GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' };
+    const env = { ...process.env, HOME: dir(), GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' };
     await m.shOk(`mkdir repo && cd repo && git init -q && cp -a ${src}/a ${src}/c . && git add -A && git commit -qm first`, { env });
     await m.shOk('cd repo && echo change >> a/b/small && git commit -qam second && git gc -q', { env });
     expect((await m.shOk('cd repo && git log --format=%s', { env })).trim().split('\n')).toEqual(['second', 'first']);
@@ -52,15 +47,15 @@ describe.each(STORE_KINDS)('programs on a mount with the $kind store', ({ store 
   it('tar round trip keeps contents, modes, times and links', async () => {
     await m.shOk(`tar -C ${src} -cf archive.tar . && mkdir untar && tar -C untar -xf archive.tar`);
     await shOk(`diff -r --no-dereference ${src} ${path.join(m.mnt, 'untar')}`);
-    await m.shOk(`tar -C untar -cf - . | tar -C ${dir} --one-top-level=back -xf - && diff -r --no-dereference ${src} ${dir}/back`);
+    await m.shOk(`tar -C untar -cf - . | tar -C ${dir()} --one-top-level=back -xf - && diff -r --no-dereference ${src} ${dir()}/back`);
     const original = await shOk(`cd ${src} && stat -c "%n %a %Y" a/b a/f1`);
     expect(await m.shOk('cd untar && stat -c "%n %a %Y" a/b a/f1')).toBe(original);
     expect(original).toContain(`a/f1 ${(await shOk(`stat -c %a ${src}/a/f1`)).trim()} 1049522828`); // 2003-04-05 06:07:08 UTC (tar keeps whole seconds)
   });
 
   it('rsync -a round trip', async () => {
-    await m.shOk(`rsync -a ${src}/ synced/ && rsync -a synced/ ${dir}/rsback/`);
-    await shOk(`diff -r --no-dereference ${src} ${dir}/rsback`);
+    await m.shOk(`rsync -a ${src}/ synced/ && rsync -a synced/ ${dir()}/rsback/`);
+    await shOk(`diff -r --no-dereference ${src} ${dir()}/rsback`);
     // A second run finds nothing to do (times and sizes match).
     const again = await m.shOk(`rsync -a --itemize-changes ${src}/ synced/`);
     expect(again.trim()).toBe('');

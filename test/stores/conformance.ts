@@ -4,14 +4,7 @@
  * supports; the suite checks the shared contract of stores/store.ts.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  openStore,
-  STORE_ENFORCED,
-  STORE_HARD_READONLY,
-  STORE_READONLY,
-  StoreError,
-  type Store,
-} from '../../stores/index.js';
+import { openStore, STORE_ENFORCED, STORE_HARD_READONLY, STORE_READONLY, StoreError, type Store } from '../../stores/index.js';
 
 export interface ConformanceSetup {
   /** The class under test (the store's className). */

@@ -24,6 +24,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findMount, readMountinfo } from '../../daemon/fs/fuse/mount-table.js';
 import { MAIN, REPO, removeTemp, tempDir, unmountAllUnder, until } from '../cli/harness.js';
+import { within } from '../helpers/child-exit.js';
 import { field, NotifySocket } from './notify-socket.js';
 import { expandExecLine, parseUnitFile, unitEnvironment, value, type UnitFile } from './unit-file.js';
 
@@ -63,15 +64,7 @@ class MainProcess {
   }
 
   async exit(timeoutMs = 30_000): Promise<Exit> {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the service did not exit within ${timeoutMs} ms; output: ${this.output}`)), timeoutMs);
-    });
-    try {
-      return await Promise.race([this.exited, late]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return within(this.exited, timeoutMs, () => `the service did not exit within ${timeoutMs} ms; output: ${this.output}`);
   }
 }
 

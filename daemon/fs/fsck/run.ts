@@ -3,7 +3,7 @@
  * catalog, the data store, the report), how a problem is recorded and, with
  * --repair, fixed, and lost+found, where repairs put what has no name.
  */
-import { Catalog, nowSpec, ROOT_INO, type InodeRecord } from '../catalog.js';
+import { Catalog, newInodeRecord, nowSpec, ROOT_INO, type InodeRecord } from '../catalog.js';
 import { CatalogScan } from '../catalog-scan.js';
 import type { DataStore } from '../data-store.js';
 import { isDir, S_IFDIR } from '../mode.js';
@@ -69,18 +69,7 @@ export class FsckRun {
     const root = this.catalog.get(ROOT_INO);
     if (!root) throw new Error('the root directory is missing');
     const now = nowSpec();
-    const ino = this.catalog.create({ ...root, nlink: root.nlink + 1, mtime: now, ctime: now }, LOST_FOUND, {
-      mode: S_IFDIR | 0o700,
-      uid: root.uid,
-      gid: root.gid,
-      nlink: 2,
-      size: 0,
-      rdev: 0,
-      atime: now,
-      mtime: now,
-      ctime: now,
-      target: null,
-    });
+    const ino = this.catalog.create({ ...root, nlink: root.nlink + 1, mtime: now, ctime: now }, LOST_FOUND, newInodeRecord(S_IFDIR | 0o700, root.uid, root.gid, 2, now));
     const record = this.catalog.get(ino);
     if (!record) throw new Error(`/${LOST_FOUND} was not made`);
     return record;

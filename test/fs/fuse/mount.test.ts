@@ -21,6 +21,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemFsOptions } from '../../../bench/fuse-memfs.js';
 import { buildMountOptions, type FuseMountOptions } from '../../../daemon/fs/fuse/options.js';
 import { findMount, fusermount, parseMountinfo, readMountinfo } from '../../../daemon/fs/fuse/mount-table.js';
+import { terminate } from '../../helpers/child-exit.js';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
 const FIXTURE = path.join(repo, 'dist/bench/fuse-memfs.js');
@@ -150,12 +151,7 @@ class Fixture {
   /** SIGTERM (it unmounts), then SIGKILL if it does not exit in time. */
   async stop(): Promise<void> {
     if (!this.alive) return;
-    this.child.kill('SIGTERM');
-    const exited = await Promise.race([this.exited.then(() => true), delay(5000).then(() => false)]);
-    if (!exited) {
-      this.child.kill('SIGKILL');
-      await this.exited;
-    }
+    await terminate(this.child, this.exited, 5000);
   }
 }
 

@@ -28,14 +28,13 @@ import type { Pager } from './pager.js';
 /** The longest run written at once, in pages. */
 const MAX_RUN_PAGES = 256;
 
-/**
- * The buffer of one data_return, given back (vm_deallocate) when its last
- * page is done: until then the kernel counts its pages as laundry.
- */
+/** The buffer of one data_return, given back (vm_deallocate) when its last page is done. */
 interface Returned {
   readonly data: Buffer;
   /** Pages of it not yet written (or replaced by newer data). */
   pending: number;
+  /** A page of it went back to the kernel in a data_supply: the buffer is not ours to give back. */
+  lent: boolean;
 }
 
 interface QueuedPage {
@@ -62,7 +61,7 @@ const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 
 /** A held page's buffer: owned by the pager, never given back to the message memory pool. */
-const HELD: Returned = { data: Buffer.alloc(0), pending: Infinity };
+const HELD: Returned = { data: Buffer.alloc(0), pending: Infinity, lent: true };
 
 export class WriteBehind {
   private run: Run | undefined;
@@ -84,7 +83,7 @@ export class WriteBehind {
   async add(first: number, data: Buffer, kernelCopy: boolean): Promise<void> {
     const pager = this.pager;
     const pageSize = pager.pageSize;
-    const from: Returned = { data, pending: data.length / pageSize };
+    const from: Returned = { data, pending: data.length / pageSize, lent: false };
     for (let i = 0; i * pageSize < data.length; i++) {
       const page = first + i;
       while (this.running.has(page)) {
@@ -102,13 +101,15 @@ export class WriteBehind {
     const run = this.run;
     if (run && page >= run.first && page < run.first + run.pages.length) {
       // Queued but not started: the newer data wins.
-      this.done(run.pages[page - run.first]);
+      this.done(run.pages[page - run.first], false);
       run.pages[page - run.first] = entry;
     } else if (run && page === run.first + run.pages.length && run.pages.length < MAX_RUN_PAGES) {
       run.pages.push(entry);
+      this.pager.requests.writeBehindChanged(1);
     } else {
       this.startRun();
       this.run = { first: page, pages: [entry] };
+      this.pager.requests.writeBehindChanged(1);
     }
     this.pager.pagemap.add(page, PM_PAGINGOUT | PM_INIT);
   }
@@ -134,15 +135,13 @@ export class WriteBehind {
   /**
    * Write the held pages in [first, end) again (those that failed in a run
    * before `since`; later failures were tried by the caller's own sync) and
-   * wait. A page leaves the held set only once it is written; one being
-   * written right now is not queued again (two writes of one page never
-   * run at once), only waited for. Resolves with the errno of what is
-   * still held there.
+   * wait. A page leaves the held set only once it is written. Resolves with
+   * the errno of what is still held there.
    */
   async retry(first = 0, end = Infinity, since = Infinity): Promise<PagerErrno | 0> {
-    const due = [...this.held].filter(([page, h]) => page >= first && page < end && h.attempt < since);
-    if (due.length > 0) {
-      const pages = due.filter(([page]) => !this.running.has(page)).sort((a, b) => a[0] - b[0]);
+    const pages = [...this.held].filter(([page, h]) => page >= first && page < end && h.attempt < since);
+    if (pages.length > 0) {
+      pages.sort((a, b) => a[0] - b[0]);
       for (const [page, h] of pages) this.enqueue(page, { data: h.data, kernelCopy: true, from: HELD });
       this.pager.stats.write_retries += pages.length;
       await this.drain();
@@ -333,7 +332,8 @@ export class WriteBehind {
       if (!failed) pagemap.clear(page, PM_INVALID);
       pagemap.clear(page, PM_PAGINGOUT | PM_PAGEINWAIT | PM_WRITEWAIT);
       this.running.delete(page);
-      this.done(entry);
+      pager.requests.writeBehindChanged(-1);
+      this.done(entry, (state & PM_PAGEINWAIT) !== 0);
     }
   }
 
@@ -342,8 +342,7 @@ export class WriteBehind {
     const pagemap = pager.pagemap;
     if (state & PM_PAGEINWAIT) {
       // A request came while the page was being written: answer it with this data (held
-      // by the pager too if the write failed), in memory of its own, so that the
-      // returned buffer can still be given back when its last page is done.
+      // by the pager too if the write failed).
       pager.stats.pagein_waits++;
       this.supplyCopy(page, entry.data);
     } else {
@@ -354,10 +353,11 @@ export class WriteBehind {
     }
   }
 
-  /** One page of a returned buffer is finished with; the last one gives the buffer back (the kernel's laundry drains). */
-  private done(entry: QueuedPage): void {
+  /** One page of a returned buffer is finished with; the last one gives the buffer back. */
+  private done(entry: QueuedPage, lent: boolean): void {
     const from = entry.from;
-    if (--from.pending === 0) this.pager.space.system.memory.deallocate(from.data);
+    if (lent) from.lent = true;
+    if (--from.pending === 0 && !from.lent) this.pager.space.system.memory.deallocate(from.data);
   }
 }
 

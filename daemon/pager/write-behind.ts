@@ -33,8 +33,6 @@ interface Returned {
   readonly data: Buffer;
   /** Pages of it not yet written (or replaced by newer data). */
   pending: number;
-  /** A page of it went back to the kernel in a data_supply: the buffer is not ours to give back. */
-  lent: boolean;
 }
 
 interface QueuedPage {
@@ -61,7 +59,7 @@ const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 30_000;
 
 /** A held page's buffer: owned by the pager, never given back to the message memory pool. */
-const HELD: Returned = { data: Buffer.alloc(0), pending: Infinity, lent: true };
+const HELD: Returned = { data: Buffer.alloc(0), pending: Infinity };
 
 export class WriteBehind {
   private run: Run | undefined;
@@ -83,7 +81,7 @@ export class WriteBehind {
   async add(first: number, data: Buffer, kernelCopy: boolean): Promise<void> {
     const pager = this.pager;
     const pageSize = pager.pageSize;
-    const from: Returned = { data, pending: data.length / pageSize, lent: false };
+    const from: Returned = { data, pending: data.length / pageSize };
     for (let i = 0; i * pageSize < data.length; i++) {
       const page = first + i;
       while (this.running.has(page)) {
@@ -101,7 +99,7 @@ export class WriteBehind {
     const run = this.run;
     if (run && page >= run.first && page < run.first + run.pages.length) {
       // Queued but not started: the newer data wins.
-      this.done(run.pages[page - run.first], false);
+      this.done(run.pages[page - run.first]);
       run.pages[page - run.first] = entry;
     } else if (run && page === run.first + run.pages.length && run.pages.length < MAX_RUN_PAGES) {
       run.pages.push(entry);
@@ -333,7 +331,7 @@ export class WriteBehind {
       pagemap.clear(page, PM_PAGINGOUT | PM_PAGEINWAIT | PM_WRITEWAIT);
       this.running.delete(page);
       pager.requests.writeBehindChanged(-1);
-      this.done(entry, (state & PM_PAGEINWAIT) !== 0);
+      this.done(entry);
     }
   }
 
@@ -341,8 +339,8 @@ export class WriteBehind {
     const pager = this.pager;
     const pagemap = pager.pagemap;
     if (state & PM_PAGEINWAIT) {
-      // A request came while the page was being written: answer it with this data (held
-      // by the pager too if the write failed).
+      // A request came while the page was being written: answer it with a copy of this data
+      // (held by the pager too if the write failed); the returned buffer stays ours to give back.
       pager.stats.pagein_waits++;
       this.supplyCopy(page, entry.data);
     } else {
@@ -354,10 +352,9 @@ export class WriteBehind {
   }
 
   /** One page of a returned buffer is finished with; the last one gives the buffer back. */
-  private done(entry: QueuedPage, lent: boolean): void {
+  private done(entry: QueuedPage): void {
     const from = entry.from;
-    if (lent) from.lent = true;
-    if (--from.pending === 0 && !from.lent) this.pager.space.system.memory.deallocate(from.data);
+    if (--from.pending === 0) this.pager.space.system.memory.deallocate(from.data);
   }
 }
 

@@ -141,9 +141,11 @@ export class MemoryPager {
     const pageSize = this.pageSize;
     const count = msg.data.length / pageSize;
     this.returnedPages += count;
-    if (!this.keepReturned || !msg.dirty) return;
-    const first = msg.offset / pageSize;
-    // The message's buffer is ours now: keep views of it, no copy.
-    for (let i = 0; i < count; i++) this.pages.set(first + i, msg.data.subarray(i * pageSize, (i + 1) * pageSize));
+    if (this.keepReturned && msg.dirty) {
+      const first = msg.offset / pageSize;
+      // A copy: the kernel counts the pages as laundry until the buffer is given back.
+      for (let i = 0; i < count; i++) this.pages.set(first + i, Buffer.from(msg.data.subarray(i * pageSize, (i + 1) * pageSize)));
+    }
+    this.space.system.memory.deallocate(msg.data);
   }
 }

@@ -4,8 +4,9 @@
  * new file. Printed beside the same stream on the same store class with no
  * latency, in the same run: the daemon's peak resident memory over its idle
  * figure (as a multiple of the cache) and the throughput. Bounded memory
- * means the slow row's peak stays near the fast row's: the pager holds back
- * (write_behind_waits) instead of queueing what the store cannot take.
+ * means the slow row's peak stays near the fast row's: returned pages are
+ * laundry until written, so the kernel double-pages to swap instead of the
+ * pager queueing what the store cannot take.
  */
 import { readFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

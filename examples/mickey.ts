@@ -287,14 +287,17 @@ class MickeyPager {
       `Pager: ← ${msg.id} (offset ${hex(msg.offset)}, length ${hex(msg.data.length)}, ` +
         `dirty ${msg.dirty}, kernel copy ${msg.kernelCopy})`,
     );
-    if (!this.ours(msg) || !msg.dirty) return;
-    const first = msg.offset / this.pageSize;
-    for (let i = 0; i * this.pageSize < msg.data.length; i++) {
-      // A copy: the message's buffer is ours, but a page per entry keeps the store simple.
-      this.store.set(first + i, Buffer.from(msg.data.subarray(i * this.pageSize, (i + 1) * this.pageSize)));
-      const word = msg.data.readUInt32LE(i * this.pageSize + CLIENT_VALUE_WORD * WORD);
-      this.trace(`Pager: stored page ${first + i} (word ${CLIENT_VALUE_WORD} = ${word})`);
+    if (this.ours(msg) && msg.dirty) {
+      const first = msg.offset / this.pageSize;
+      for (let i = 0; i * this.pageSize < msg.data.length; i++) {
+        // A copy: the message's buffer is ours, but a page per entry keeps the store simple.
+        this.store.set(first + i, Buffer.from(msg.data.subarray(i * this.pageSize, (i + 1) * this.pageSize)));
+        const word = msg.data.readUInt32LE(i * this.pageSize + CLIENT_VALUE_WORD * WORD);
+        this.trace(`Pager: stored page ${first + i} (word ${CLIENT_VALUE_WORD} = ${word})`);
+      }
     }
+    // vm_deallocate: the kernel counts returned pages as laundry until their memory is given back.
+    this.space.system.memory.deallocate(msg.data);
   }
 
   /** Our lock_request is done: the client's write has gone ahead. */

@@ -5,8 +5,8 @@
  */
 import { stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DATA_WRITE_MAX, IpcSystem, Kernel, type IpcSpace } from '../../kernel/index.js';
-import { DEFAULT_WRITE_BEHIND_PAGES, PagerRequests, pagerErrno } from '../pager/index.js';
+import { IpcSystem, Kernel, type IpcSpace } from '../../kernel/index.js';
+import { PagerRequests, pagerErrno } from '../pager/index.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
 import type { FaultInjector, StoreStats } from '../../stores/index.js';
@@ -111,9 +111,6 @@ export class MachFilesystem implements FileObjectHost {
     this.requests = new PagerRequests(ipc, {
       log: (line) => this.log(`pager: ${line}`),
       label: 'fs-pagers',
-      // As much as the kernel lets be laundry (a quarter of the cache), at most the default: the
-      // pages waiting for a slow store never outgrow the cache they came from.
-      maxWriteBehindPages: Math.min(DEFAULT_WRITE_BEHIND_PAGES, Math.max(DATA_WRITE_MAX, Math.floor(config.cacheSize / config.pageSize / 4))),
     });
     this.requests.start();
     this.task = ipc.createSpace('fs');

@@ -7,7 +7,7 @@
  * and errors. StorePager is those callbacks over a store (storeio's pager).
  * The pagemap, the write-behind and the message handlers stay inside.
  */
-export { DEFAULT_WRITE_BEHIND_PAGES, PagerRequests, type PagerRequestsOptions } from './requests.js';
+export { PagerRequests, type PagerRequestsOptions } from './requests.js';
 export { Pager, type PagerOptions, type PagerState, type PagerStatistics } from './pager.js';
 export type { PagerCallbacks, PageRead } from './callbacks.js';
 export { PagerError, pagerErrno, isDamaged, type PagerErrno } from './errors.js';

@@ -73,8 +73,6 @@ export interface PagerStatistics {
   write_retries: number;
   /** Pages whose write failed and that the pager holds until they are stored (a gauge). */
   pages_held: number;
-  /** Times the pager task stopped receiving because its write-behind was full (task-wide: see PagerRequests). */
-  write_behind_waits: number;
   write_runs: number;
   unlocks: number;
   unlock_errors: number;
@@ -95,7 +93,6 @@ export function emptyPagerStatistics(): PagerStatistics {
     write_errors: 0,
     write_retries: 0,
     pages_held: 0,
-    write_behind_waits: 0,
     write_runs: 0,
     unlocks: 0,
     unlock_errors: 0,

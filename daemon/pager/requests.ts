@@ -14,7 +14,6 @@ import {
   serve,
   type IpcSpace,
   type IpcSystem,
-  type MemoryObjectDataReturn,
   type Message,
   type PagerToKernelMessage,
   type PortName,
@@ -30,18 +29,7 @@ export interface PagerRequestsOptions {
   /** A handler threw (a bug). Default: rethrow asynchronously. */
   onError?: (err: unknown) => void;
   label?: string;
-  /**
-   * Returned pages queued or being written, over every pager, past which no
-   * further message is received until writes catch up (default
-   * DEFAULT_WRITE_BEHIND_PAGES). The kernel then sees its data_returns
-   * wait, counts them as laundry and double-pages, as GNU Mach does with a
-   * pager that does not keep up: memory stays bounded under a slow store.
-   */
-  maxWriteBehindPages?: number;
 }
-
-/** 16 MiB of 4 KiB pages: enough for long write runs, small beside any cache. */
-export const DEFAULT_WRITE_BEHIND_PAGES = 4096;
 
 export class PagerRequests {
   /** The pager task's space. */
@@ -55,15 +43,8 @@ export class PagerRequests {
   /** Handlers dispatched and not finished. */
   private active = 0;
   private idleWaiters: (() => void)[] = [];
-  /** Returned pages received and not yet written, over every pager (here and in write-behind.ts). */
-  private writeBehind = 0;
-  private readonly maxWriteBehind: number;
-  private gateWaiters: (() => void)[] = [];
   private heldCount = 0;
   private lastHeldErrno: PagerErrno = EIO;
-  private stopping = false;
-  /** Times the gate closed: the task's own counter, reported as write_behind_waits. */
-  private writeBehindWaits = 0;
   /** Counters of pagers already freed. */
   private readonly freedStats = emptyPagerStatistics();
   readonly log: (line: string) => void;
@@ -80,7 +61,6 @@ export class PagerRequests {
           throw err;
         }));
     this.serial = new SerialQueues<PortName>(this.onError);
-    this.maxWriteBehind = Math.max(1, options.maxWriteBehindPages ?? DEFAULT_WRITE_BEHIND_PAGES);
   }
 
   /** pager_create: a new pager with its own port, served by these workers. */
@@ -103,32 +83,12 @@ export class PagerRequests {
   statistics(): PagerStatistics {
     const sum = { ...this.freedStats };
     for (const pager of this.pagers.values()) addPagerStatistics(sum, pager.stats);
-    sum.write_behind_waits += this.writeBehindWaits;
     return sum;
   }
 
   /** pager_start_workers. */
   start(): void {
-    this.loop ??= serve(
-      this.space,
-      this.set,
-      (msg) => this.dispatch(msg),
-      () => this.gate(),
-    );
-  }
-
-  /** Returned pages queued or being written, over every pager. */
-  get writeBehindPages(): number {
-    return this.writeBehind;
-  }
-
-  /** @internal Pages entered (+) or left (-) the write-behind queues. */
-  writeBehindChanged(delta: number): void {
-    this.writeBehind += delta;
-    // Open again at three quarters, so that a full queue does not open and close at every page.
-    if (delta < 0 && this.gateWaiters.length > 0 && this.writeBehind <= (this.maxWriteBehind * 3) / 4) {
-      for (const wake of this.gateWaiters.splice(0)) wake();
-    }
+    this.loop ??= serve(this.space, this.set, (msg) => this.dispatch(msg));
   }
 
   /** Pages whose write failed, held by their pagers, over every pager. */
@@ -145,13 +105,6 @@ export class PagerRequests {
   heldChanged(delta: number, errno?: PagerErrno): void {
     this.heldCount += delta;
     if (errno !== undefined) this.lastHeldErrno = errno;
-  }
-
-  /** Before each receive: hold it while the write-behind queues are full. */
-  private gate(): Promise<void> | undefined {
-    if (this.writeBehind < this.maxWriteBehind || this.stopping) return undefined;
-    this.writeBehindWaits++;
-    return new Promise<void>((resolve) => this.gateWaiters.push(resolve));
   }
 
   /**
@@ -172,8 +125,6 @@ export class PagerRequests {
 
   /** Stop: every pager's port dies with the task. */
   async shutdown(): Promise<void> {
-    this.stopping = true;
-    for (const wake of this.gateWaiters.splice(0)) wake();
     for (const pager of [...this.pagers.values()]) pager.destroy();
     if (this.space.hasName(this.set)) this.space.modRefs(this.set, 'port_set', -1);
     await this.loop;
@@ -204,14 +155,10 @@ export class PagerRequests {
     const pager = this.pagers.get(msg.dest);
     if (!pager) return; // a message for a pager that is gone: its port's queue dies with it
     this.active++;
-    // A returned page counts against the bound from its receipt: it may wait behind other messages to its pager.
-    const returned = msg.id === 'memory_object_data_return' && pager.pageSize > 0 ? (msg as MemoryObjectDataReturn).data.length / pager.pageSize : 0;
-    if (returned > 0) this.writeBehindChanged(returned);
     this.serial.run(pager.port, async () => {
       try {
         await handlePagerMessage(pager, msg);
       } finally {
-        if (returned > 0) this.writeBehindChanged(-returned);
         this.active--;
         if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       }

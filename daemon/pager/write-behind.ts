@@ -28,7 +28,10 @@ import type { Pager } from './pager.js';
 /** The longest run written at once, in pages. */
 const MAX_RUN_PAGES = 256;
 
-/** The buffer of one data_return, given back (vm_deallocate) when its last page is done. */
+/**
+ * The buffer of one data_return, given back (vm_deallocate) when its last
+ * page is done: until then the kernel counts its pages as laundry.
+ */
 interface Returned {
   readonly data: Buffer;
   /** Pages of it not yet written (or replaced by newer data). */
@@ -103,11 +106,9 @@ export class WriteBehind {
       run.pages[page - run.first] = entry;
     } else if (run && page === run.first + run.pages.length && run.pages.length < MAX_RUN_PAGES) {
       run.pages.push(entry);
-      this.pager.requests.writeBehindChanged(1);
     } else {
       this.startRun();
       this.run = { first: page, pages: [entry] };
-      this.pager.requests.writeBehindChanged(1);
     }
     this.pager.pagemap.add(page, PM_PAGINGOUT | PM_INIT);
   }
@@ -133,13 +134,15 @@ export class WriteBehind {
   /**
    * Write the held pages in [first, end) again (those that failed in a run
    * before `since`; later failures were tried by the caller's own sync) and
-   * wait. A page leaves the held set only once it is written. Resolves with
-   * the errno of what is still held there.
+   * wait. A page leaves the held set only once it is written; one being
+   * written right now is not queued again (two writes of one page never
+   * run at once), only waited for. Resolves with the errno of what is
+   * still held there.
    */
   async retry(first = 0, end = Infinity, since = Infinity): Promise<PagerErrno | 0> {
-    const pages = [...this.held].filter(([page, h]) => page >= first && page < end && h.attempt < since);
-    if (pages.length > 0) {
-      pages.sort((a, b) => a[0] - b[0]);
+    const due = [...this.held].filter(([page, h]) => page >= first && page < end && h.attempt < since);
+    if (due.length > 0) {
+      const pages = due.filter(([page]) => !this.running.has(page)).sort((a, b) => a[0] - b[0]);
       for (const [page, h] of pages) this.enqueue(page, { data: h.data, kernelCopy: true, from: HELD });
       this.pager.stats.write_retries += pages.length;
       await this.drain();
@@ -330,7 +333,6 @@ export class WriteBehind {
       if (!failed) pagemap.clear(page, PM_INVALID);
       pagemap.clear(page, PM_PAGINGOUT | PM_PAGEINWAIT | PM_WRITEWAIT);
       this.running.delete(page);
-      pager.requests.writeBehindChanged(-1);
       this.done(entry);
     }
   }
@@ -339,8 +341,9 @@ export class WriteBehind {
     const pager = this.pager;
     const pagemap = pager.pagemap;
     if (state & PM_PAGEINWAIT) {
-      // A request came while the page was being written: answer it with a copy of this data
-      // (held by the pager too if the write failed); the returned buffer stays ours to give back.
+      // A request came while the page was being written: answer it with this data (held
+      // by the pager too if the write failed), in memory of its own, so that the
+      // returned buffer can still be given back when its last page is done.
       pager.stats.pagein_waits++;
       this.supplyCopy(page, entry.data);
     } else {
@@ -351,7 +354,7 @@ export class WriteBehind {
     }
   }
 
-  /** One page of a returned buffer is finished with; the last one gives the buffer back. */
+  /** One page of a returned buffer is finished with; the last one gives the buffer back (the kernel's laundry drains). */
   private done(entry: QueuedPage): void {
     const from = entry.from;
     if (--from.pending === 0) this.pager.space.system.memory.deallocate(from.data);

@@ -6,10 +6,17 @@
  * fault per 4 KiB in the operating system. Buffers are pooled by exact size,
  * up to a bound; deallocating is optional (the garbage collector frees what
  * is not given back), but a buffer must not be used after it.
+ *
+ * The kernel may watch a buffer it sent (watch()): it is told when the
+ * receiver gives it back, or, for a receiver that never does, when the
+ * garbage collector takes it (as Mach frees a dead task's memory). That is
+ * how returned pages count as laundry until their pager has written them.
  */
 export class OolMemory {
   private readonly pools = new Map<number, Buffer[]>();
   private pooledBytes = 0;
+  private readonly watches = new WeakMap<Buffer, Watch>();
+  private readonly collected = new FinalizationRegistry<Watch>((watch) => watch.fire());
 
   constructor(
     /** The most bytes kept for reuse. */
@@ -33,6 +40,12 @@ export class OolMemory {
    * garbage collector.
    */
   deallocate(buffer: Buffer): void {
+    const watch = this.watches.get(buffer);
+    if (watch) {
+      this.watches.delete(buffer);
+      this.collected.unregister(watch);
+      watch.fire();
+    }
     const length = buffer.length;
     if (length === 0 || buffer.byteOffset !== 0 || buffer.buffer.byteLength !== length) return;
     if (this.pooledBytes + length > this.limit) return;
@@ -45,7 +58,30 @@ export class OolMemory {
     this.pooledBytes += length;
   }
 
+  /**
+   * Call `onGiveBack` once, when `buffer` is deallocated or collected.
+   * `onGiveBack` must not hold `buffer` (nor anything that does), or the
+   * collector never takes it.
+   */
+  watch(buffer: Buffer, onGiveBack: () => void): void {
+    const watch = new Watch(onGiveBack);
+    this.watches.set(buffer, watch);
+    this.collected.register(buffer, watch, watch);
+  }
+
   get bytesPooled(): number {
     return this.pooledBytes;
+  }
+}
+
+class Watch {
+  private fired = false;
+
+  constructor(private readonly onGiveBack: () => void) {}
+
+  fire(): void {
+    if (this.fired) return;
+    this.fired = true;
+    this.onGiveBack();
   }
 }

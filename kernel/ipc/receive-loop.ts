@@ -2,23 +2,14 @@
  * A receive loop (mach_msg_server): receive from a port or port set and
  * hand each message to a handler, until the port or set dies. Messages that
  * are already queued are taken without waiting, so a burst costs one
- * wake-up, not one per message. A `gate` that returns a promise holds the
- * next receive until it settles (a server out of workers: messages wait in
- * the port's queue, as in Mach, where the sender can see them wait).
+ * wake-up, not one per message.
  */
 import { KernError, MACH_RCV_INVALID_NAME, MACH_RCV_PORT_CHANGED, MACH_RCV_PORT_DIED } from './kern-return.js';
 import type { Message, PortName } from './message.js';
 import type { IpcSpace } from './space.js';
 
-export async function serve(
-  space: IpcSpace,
-  name: PortName,
-  handle: (msg: Message) => void,
-  gate?: () => Promise<void> | undefined,
-): Promise<void> {
+export async function serve(space: IpcSpace, name: PortName, handle: (msg: Message) => void): Promise<void> {
   for (;;) {
-    let closed = gate?.();
-    if (closed) await closed;
     let msg: Message | undefined;
     try {
       msg = await space.receive(name);
@@ -28,8 +19,6 @@ export async function serve(
     }
     while (msg) {
       handle(msg);
-      closed = gate?.();
-      if (closed) await closed;
       try {
         msg = space.tryReceive(name);
       } catch (err) {

@@ -8,6 +8,13 @@
  * it has frames. The message's data is copied out of the laundry frames
  * when it is received (Mach's copyout of out-of-line memory) and the frames
  * go back to the free list then.
+ *
+ * An external pager's pages stay laundry after that, until the pager gives
+ * the message's memory back (vm_deallocate, once it has written them; in
+ * GNU Mach the laundry page is freed only when the pager deallocates it):
+ * they count against externalLaundryMax as `externalWriting`, so a pager
+ * that receives promptly but writes slowly is sent no more than that, and
+ * the pageout daemon double-pages to the default pager when memory is short.
  */
 import type { Kernel } from './kernel.js';
 import type { MemoryObjectDataReturn } from './memory-object-defs.js';
@@ -36,8 +43,10 @@ export function sendDataReturn(
   const kind: LaundryKind = object.internal ? 'default' : 'external';
   for (const d of frames) pages.flags[d] = PG_LAUNDRY;
   vm.pageout.laundrySent(kind, (kind === 'external' ? vm.externalLaundry : vm.defaultLaundry) === 0);
-  if (kind === 'external') vm.externalLaundry += frames.length;
-  else vm.defaultLaundry += frames.length;
+  if (kind === 'external') {
+    vm.externalLaundry += frames.length;
+    object.laundry += frames.length;
+  } else vm.defaultLaundry += frames.length;
 
   const msg: MemoryObjectDataReturn = {
     id: 'memory_object_data_return',
@@ -51,8 +60,13 @@ export function sendDataReturn(
   const release = (delivered: boolean): void => {
     if (delivered) msg.data = gather(vm, frames);
     for (const d of frames) pages.release(d);
-    if (kind === 'external') vm.externalLaundry -= frames.length;
-    else vm.defaultLaundry -= frames.length;
+    if (kind === 'external') {
+      vm.externalLaundry -= frames.length;
+      if (delivered) {
+        vm.externalWriting += frames.length;
+        vm.ipc.memory.watch(msg.data, writtenBack(vm, object, frames.length));
+      } else object.laundry -= frames.length;
+    } else vm.defaultLaundry -= frames.length;
     vm.pageout.laundryReleased(kind);
   };
   vm.stats.data_returns++;
@@ -66,6 +80,19 @@ export function sendDataReturn(
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * What to do when a pager gives back a data_return's memory. A function of
+ * its own so that the closure holds only these values, never the message
+ * or its data (a watch that held the buffer would keep it from the collector).
+ */
+function writtenBack(vm: Kernel, object: VmObject, count: number): () => void {
+  return () => {
+    vm.externalWriting -= count;
+    object.laundry -= count;
+    vm.pageout.laundryReleased('external');
+  };
+}
 
 function gather(vm: Kernel, frames: readonly number[]): Buffer {
   const pageSize = vm.pageSize;

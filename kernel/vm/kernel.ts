@@ -126,6 +126,8 @@ export class Kernel {
   /** Frames holding data of data_returns not yet received, per destination. */
   externalLaundry = 0;
   defaultLaundry = 0;
+  /** Pages external pagers received in data_returns and have not written yet (not given back the memory). */
+  externalWriting = 0;
   /** Frames with a non-zero wire count. */
   wiredPages = 0;
   /**
@@ -214,6 +216,7 @@ export class Kernel {
       inactive_count: this.policy.inactiveCount,
       wire_count: this.wiredPages,
       laundry_count: this.externalLaundry + this.defaultLaundry,
+      laundry_writing: this.externalWriting,
       dirty_count: dirty,
       objects: this.objects.size,
       objects_cached: this.cachedObjects.size,

@@ -36,6 +36,8 @@ export class VmObject implements MemqOwner {
   absentCount = 0;
   /** Pageouts in progress that keep the object from terminating (paging_in_progress). */
   pagingInProgress = 0;
+  /** Pages returned to this object's external pager and not yet written by it (in transit or being written). */
+  laundry = 0;
   /** pager_ready: set by ready / change_attributes; faults wait for it. */
   pagerReady = false;
   /** can_persist (may_cache). */

@@ -4,7 +4,8 @@
  * high mark. Clean, non-precious victims are freed without a message;
  * dirty or precious ones go back to their pager with data_return.
  *
- * Flow control: pages in data_returns not yet received are laundry.
+ * Flow control: pages in data_returns not yet received are laundry, and
+ * so are pages external pagers received and have not written yet.
  * - With externalLaundryMax pages out to external pagers, or
  *   MAX_DEFAULT_LAUNDRY out to the default pager, the daemon pauses until
  *   laundry comes back, at most PAGEOUT_TIMEOUT_MS.
@@ -13,12 +14,17 @@
  *   dirty external pages are double-paged, written to the default pager
  *   (swap) at once, with a holding page at their offset so that nobody
  *   pages them in meanwhile, and handed to their own pager later, when its
- *   laundry drains.
+ *   laundry drains. Holding pages take at most half the placeholders, so
+ *   page-ins always find some; past that the daemon waits for the laundry.
+ * - The limit is shared, but a pager with less than one data_return's worth
+ *   (DATA_WRITE_MAX pages, or the limit if smaller) outstanding is not the one behind: it still gets
+ *   its pages, so one stuck pager cannot stall the others. Past the limit,
+ *   each pager holds at most that many more.
  */
 import { performance } from 'node:perf_hooks';
 import type { Kernel } from './kernel.js';
 import { MAX_DEFAULT_LAUNDRY, PAGEOUT_TIMEOUT_MS } from './vm-param.js';
-import { sendDataReturn, type LaundryKind } from './data-return.js';
+import { DATA_WRITE_MAX, sendDataReturn, type LaundryKind } from './data-return.js';
 import { fault } from './fault.js';
 import type { VmObject } from './object.js';
 import { collectIfEmpty, createInternalObject } from './object-lifecycle.js';
@@ -27,6 +33,9 @@ import { MAX_OFFSET } from './errno.js';
 import { PG_BUSY, PG_DIRTY, PG_FICTITIOUS, PG_HOLDING, PG_PRECIOUS } from './resident.js';
 
 const NIL = -1;
+
+/** Victims put back in a row after which a pass stops and waits for the laundry. */
+const MAX_THROTTLED_IN_A_ROW = 64;
 
 interface DoublePaged {
   readonly object: VmObject;
@@ -105,10 +114,15 @@ export class PageoutDaemon {
     const vm = this.vm;
     try {
       // Laundry sent during this pass counts too: a pager cannot receive while the pass runs.
+      // A page put back (its pager is behind) goes on to the next victim, which may belong to
+      // a pager that is not; a run of them means every pager in sight is behind: wait.
+      let throttled = 0;
+      const patience = Math.min(vm.policy.size, MAX_THROTTLED_IN_A_ROW);
       while (vm.freeBalance + (urgent ? 0 : this.incomingLaundry()) < vm.freeHigh) {
         const d = vm.victim();
         if (d === NIL) break;
-        if (this.evict(d) === 'throttled') break;
+        if (this.evict(d) !== 'throttled') throttled = 0;
+        else if (++throttled >= patience) break;
       }
     } finally {
       this.running = false;
@@ -158,9 +172,7 @@ export class PageoutDaemon {
       vm.freePage(d, object);
       return 'freed';
     }
-    const laundryFull = object.internal
-      ? vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY
-      : vm.externalLaundry >= vm.externalLaundryMax;
+    const laundryFull = object.internal ? vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY : this.pagerBehind(object);
     if (!laundryFull) {
       vm.detachPage(d, object);
       sendDataReturn(vm, object, pageIndex, [d], dirty, false);
@@ -170,11 +182,29 @@ export class PageoutDaemon {
       return 'returned';
     }
     // The pager is behind. Wait for it, unless memory is short: then double-page through the default pager.
-    if (object.internal || !vm.allocPaused || vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY) return this.putBack(d, object);
+    if (object.internal || !vm.allocPaused || vm.defaultLaundry >= MAX_DEFAULT_LAUNDRY || !this.holdingAvailable())
+      return this.putBack(d, object);
     this.doublePage(d, object, pageIndex, dirty);
     vm.stats.evictions_dirty++;
     object.stats.evictions++;
     return 'returned';
+  }
+
+  /** External pagers hold as many returned pages, in transit or not yet written, as they may. */
+  private externalLaundryFull(): boolean {
+    const vm = this.vm;
+    return vm.externalLaundry + vm.externalWriting >= vm.externalLaundryMax;
+  }
+
+  /** Whether `object`'s pager is behind: the laundry is full and this pager holds its share of it. */
+  private pagerBehind(object: VmObject): boolean {
+    return this.externalLaundryFull() && object.laundry >= Math.min(DATA_WRITE_MAX, this.vm.externalLaundryMax);
+  }
+
+  /** Whether a holding page may be taken: placeholders beyond half the pool stay for page-ins. */
+  private holdingAvailable(): boolean {
+    const pages = this.vm.pages;
+    return pages.freeFictitiousCount > pages.fictitiousCount / 2;
   }
 
   private putBack(d: number, object: VmObject): EvictResult {
@@ -192,12 +222,6 @@ export class PageoutDaemon {
     const pages = vm.pages;
     const laundry = (this.laundryObject ??= this.createLaundryObject());
     const holding = pages.allocFictitious();
-    if (holding === NIL) {
-      // No placeholder for a holding page: the plain data_return is still correct, only unthrottled.
-      vm.detachPage(d, object);
-      sendDataReturn(vm, object, pageIndex, [d], dirty, false);
-      return;
-    }
     vm.detachPage(d, object);
     pages.insert(holding, object, pageIndex);
     pages.flags[holding] = pages.flags[holding] | PG_BUSY | PG_HOLDING | PG_FICTITIOUS;
@@ -234,21 +258,26 @@ export class PageoutDaemon {
     const pages = vm.pages;
     const laundry = this.laundryObject;
     if (!laundry) return;
-    while (this.doublePaged.length > 0 && vm.externalLaundry < vm.externalLaundryMax && !this.stopped) {
-      const next = this.doublePaged[0];
+    while (this.doublePaged.length > 0 && !this.stopped) {
+      // The oldest page whose pager may take it now (one pager behind does not hold up the
+      // others), but not while memory is short: a page forwarded frees no frame.
+      let index = 0;
+      if (this.externalLaundryFull()) index = vm.allocPaused ? -1 : this.doublePaged.findIndex((p) => !this.pagerBehind(p.object));
+      if (index < 0) break;
+      const next = this.doublePaged[index];
       // Page it back in from swap through the ordinary fault path on the laundry object...
       const error = await fault(vm, laundry, next.slot, VM_PROT_READ, 1, 1);
       const d = pages.lookup(laundry.id, next.slot);
       if (error !== 0 || d === NIL || pages.isFictitious(d)) {
         if (error !== 0) {
           // The swap could not give it back: the page is lost; free its offset.
-          this.doublePaged.shift();
+          this.doublePaged.splice(this.doublePaged.indexOf(next), 1);
           vm.stats.pages_lost++;
           this.finish(next);
         }
         continue;
       }
-      this.doublePaged.shift();
+      this.doublePaged.splice(this.doublePaged.indexOf(next), 1);
       // ...and move it from the laundry object into a data_return to its own pager.
       vm.detachPage(d, laundry);
       sendDataReturn(vm, next.object, next.pageIndex, [d], next.dirty, false);

@@ -22,6 +22,8 @@ export interface VmStatisticsRecord {
   inactive_count: number;
   wire_count: number;
   laundry_count: number;
+  /** Pages returned to external pagers and not yet written by them: laundry held in the pagers' memory, not in frames. */
+  laundry_writing: number;
   /** Resident pages modified and not yet returned to their pager (Linux's nr_dirty). */
   dirty_count: number;
   zero_fill_count: number;
@@ -70,6 +72,7 @@ export type Gauges = Pick<
   | 'inactive_count'
   | 'wire_count'
   | 'laundry_count'
+  | 'laundry_writing'
   | 'dirty_count'
   | 'objects'
   | 'objects_cached'
@@ -126,6 +129,7 @@ export class VmStatistics {
       inactive_count: gauges.inactive_count,
       wire_count: gauges.wire_count,
       laundry_count: gauges.laundry_count,
+      laundry_writing: gauges.laundry_writing,
       dirty_count: gauges.dirty_count,
       zero_fill_count: this.zero_fill_count,
       reactivations: this.reactivations_before + gauges.reactivations,

@@ -118,6 +118,7 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     inactive_count: 0,
     wire_count: 0,
     laundry_count: 0,
+    laundry_writing: 0,
     dirty_count: 0,
     zero_fill_count: 0,
     reactivations: 0,
@@ -155,7 +156,7 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     cache_size: 2 * 1024 * 1024,
     uptime_s: 10,
     timestamp: 1_700_000_000_000,
-    pager: { data_requests: 0, pages_read: 0, pages_unavailable: 0, read_errors: 0, checksum_errors: 0, data_returns: 0, pages_written: 0, write_errors: 0, write_retries: 0, pages_held: 0, write_behind_waits: 0, write_runs: 0, unlocks: 0, unlock_errors: 0, pagein_waits: 0, evict_notifications: 0 },
+    pager: { data_requests: 0, pages_read: 0, pages_unavailable: 0, read_errors: 0, checksum_errors: 0, data_returns: 0, pages_written: 0, write_errors: 0, write_retries: 0, pages_held: 0, write_runs: 0, unlocks: 0, unlock_errors: 0, pagein_waits: 0, evict_notifications: 0 },
     store: { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 },
     fs: { files_open: 0, objects: 0, store: 'sqlite:/srv/fs.db', mountpoint: '/mnt/x', cache_mode: 'direct' },
   };

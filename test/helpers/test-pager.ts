@@ -32,6 +32,11 @@ export interface TestPagerOptions {
   auto?: boolean;
   /** Pages never written: data_unavailable instead of zeros. Default false. */
   unavailableForHoles?: boolean;
+  /**
+   * Keep each data_return's memory until giveBack() (a pager that receives at
+   * once but writes slowly). Default false: given back as soon as stored.
+   */
+  holdReturns?: boolean;
 }
 
 type Omitted<M> = M extends Message ? Omit<M, 'dest' | 'seqno'> : never;
@@ -59,6 +64,7 @@ export class TestPager {
       precious: false,
       auto: true,
       unavailableForHoles: false,
+      holdReturns: false,
       ...options,
     };
     this.space = ipc.createSpace('test-pager');
@@ -135,6 +141,16 @@ export class TestPager {
     this.lockRequest(req.offset, req.length, 0, false, VM_PROT_NONE);
   }
 
+  /** Returned memory kept by holdReturns, not yet given back. */
+  readonly heldReturns: Buffer[] = [];
+
+  /** vm_deallocate every returned buffer kept so far ("written"); returns how many. */
+  giveBack(): number {
+    const buffers = this.heldReturns.splice(0);
+    for (const data of buffers) this.space.system.memory.deallocate(data);
+    return buffers.length;
+  }
+
   /** Stop serving: the memory object port dies. */
   die(): void {
     this.space.terminate();
@@ -204,11 +220,15 @@ export class TestPager {
   }
 
   private store(m: MemoryObjectDataReturn): void {
-    if (!m.dirty) return;
-    const first = m.offset / this.pageSize;
-    for (let i = 0; i * this.pageSize < m.data.length; i++) {
-      this.pages.set(first + i, Buffer.from(m.data.subarray(i * this.pageSize, (i + 1) * this.pageSize)));
+    if (m.dirty) {
+      const first = m.offset / this.pageSize;
+      for (let i = 0; i * this.pageSize < m.data.length; i++) {
+        this.pages.set(first + i, Buffer.from(m.data.subarray(i * this.pageSize, (i + 1) * this.pageSize)));
+      }
     }
+    // vm_deallocate: the pages are stored, the kernel's laundry drains.
+    if (this.options.holdReturns) this.heldReturns.push(m.data);
+    else this.space.system.memory.deallocate(m.data);
   }
 
   private wake(msg: Message): void {

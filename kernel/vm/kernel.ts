@@ -356,8 +356,14 @@ export class Kernel {
     return this.pages.allocFrame();
   }
 
-  /** Wait until unprivileged allocation resumes. */
+  /**
+   * Wait until unprivileged allocation resumes. A waiter pauses allocation
+   * even when it found the free list empty as a privileged caller (which
+   * does not pause it): only a paused allocation keeps the pageout daemon
+   * going until the high mark, and so wakes the waiter.
+   */
   waitForFrame(): Promise<void> {
+    this.allocPaused = true;
     this.pageout.wake();
     return new Promise((resolve) => this.frameWaiters.push(resolve));
   }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { IpcSystem, Kernel, MemorySwap, OolMemory } from '../../kernel/index.js';
 import { DATA_WRITE_MAX } from '../../kernel/vm/data-return.js';
+import { MEMORY_OBJECT_RETURN_DIRTY, VM_PROT_NO_CHANGE } from '../../kernel/vm/prot.js';
 import { TestPager } from '../helpers/test-pager.js';
 
 const PAGE = 4096;
@@ -101,6 +102,64 @@ describe('laundry until written', () => {
     const back = await whileWriting(pager, w.read(0, size));
     expect(back.error).toBe(0);
     expect(back.data.equals(data)).toBe(true);
+    w.deallocate();
+    pager.giveBack();
+    await kernel.shutdown();
+  });
+});
+
+describe('a sync that needs copy frames', () => {
+  it('completes when it takes the last free frames itself (a frame waiter pauses allocation, so pageout runs for it)', async () => {
+    // A lock_request that keeps a clean copy takes privileged frames, down to none; it then
+    // waits for a frame without allocation being paused. Laundry coming back must still drive
+    // the pageout daemon to the high mark for it (the crash test's fsync once hung here).
+    const { kernel, pager, ipc } = setup();
+    const client = ipc.createSpace('client');
+    const w = await kernel.vmMap(client, pager.giveSendRight(client), 0, FRAMES * PAGE);
+    expect(await whileWriting(pager, w.write(0, Buffer.alloc(FRAMES * PAGE, 3)))).toEqual({ bytes: FRAMES * PAGE, error: 0 });
+    const dirty = [...kernel.objects.values()].find((o) => !o.internal)?.residentCount ?? 0;
+    expect(dirty).toBeGreaterThan(kernel.statistics().free_count);
+    pager.lockRequest(0, FRAMES * PAGE, MEMORY_OBJECT_RETURN_DIRTY, false, VM_PROT_NO_CHANGE, pager.port);
+    let completed = false;
+    void pager.waitFor('memory_object_lock_completed').then(() => (completed = true));
+    await turnUntil(() => {
+      pager.giveBack();
+      return completed;
+    });
+    expect(completed).toBe(true);
+    expect(kernel.frameWaiterCount).toBe(0);
+    w.deallocate();
+    pager.giveBack();
+    await kernel.shutdown();
+  });
+});
+
+describe('a frame waiter', () => {
+  it('is served when it found the free list empty as a privileged caller, with its pager behind and allocation not paused', async () => {
+    const { kernel, pager, ipc } = setup();
+    const client = ipc.createSpace('client');
+    const size = 2 * FRAMES * PAGE;
+    const w = await kernel.vmMap(client, pager.giveSendRight(client), 0, size);
+    // The pager holds every page it is sent: by the end of this write it is behind.
+    expect(await w.write(0, Buffer.alloc(size, 5))).toEqual({ bytes: size, error: 0 });
+    await turnUntil(() => !kernel.allocPaused);
+    expect(kernel.allocPaused).toBe(false);
+    // A privileged caller (a sync keeping clean copies) takes every free frame, then waits.
+    const taken: number[] = [];
+    for (let d = kernel.grabFrame(true); d >= 0; d = kernel.grabFrame(true)) taken.push(d);
+    let served = false;
+    void kernel.waitForFrame().then(() => (served = true));
+    // Waiting pauses allocation: only then does pageout go on to the high mark (and laundry
+    // coming back wake it) rather than stop once free frames and laundry in transit add up, and
+    // leave this waiter behind if others take frames meanwhile (the fsync hang of the crash test).
+    expect(kernel.allocPaused).toBe(true);
+    // The pager writes (gives its memory back) from now on: the waiter must be served.
+    await turnUntil(() => {
+      pager.giveBack();
+      return served;
+    });
+    expect(served).toBe(true);
+    for (const d of taken) kernel.pages.release(d);
     w.deallocate();
     pager.giveBack();
     await kernel.shutdown();

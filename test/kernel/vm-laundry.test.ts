@@ -44,6 +44,14 @@ async function turnUntil(done: () => boolean, rounds = 10_000): Promise<void> {
   for (let i = 0; i < rounds && !done(); i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
+/** turnUntil, with the pager writing (giving its memory back) at every turn. */
+function writingUntil(pager: TestPager, done: () => boolean): Promise<void> {
+  return turnUntil(() => {
+    pager.giveBack();
+    return done();
+  });
+}
+
 describe('laundry until written', () => {
   it('a returned page stays laundry while its pager holds the memory, and drains when it is given back', async () => {
     const { kernel, pager, ipc } = setup();
@@ -92,10 +100,7 @@ describe('laundry until written', () => {
     // Now the pager writes (gives its memory back) as fast as it is asked, until the writer is done.
     await whileWriting(pager, writing);
     // Everything double-paged reaches its pager in the end.
-    await turnUntil(() => {
-      pager.giveBack();
-      return kernel.statistics().double_paged_delivered === kernel.statistics().double_paged;
-    });
+    await writingUntil(pager, () => kernel.statistics().double_paged_delivered === kernel.statistics().double_paged);
     const stats = kernel.statistics();
     expect(stats.double_paged_delivered).toBe(stats.double_paged);
     // Reading back through the small cache returns pages again: the pager keeps writing.
@@ -122,10 +127,7 @@ describe('a sync that needs copy frames', () => {
     pager.lockRequest(0, FRAMES * PAGE, MEMORY_OBJECT_RETURN_DIRTY, false, VM_PROT_NO_CHANGE, pager.port);
     let completed = false;
     void pager.waitFor('memory_object_lock_completed').then(() => (completed = true));
-    await turnUntil(() => {
-      pager.giveBack();
-      return completed;
-    });
+    await writingUntil(pager, () => completed);
     expect(completed).toBe(true);
     expect(kernel.frameWaiterCount).toBe(0);
     w.deallocate();
@@ -154,10 +156,7 @@ describe('a frame waiter', () => {
     // leave this waiter behind if others take frames meanwhile (the fsync hang of the crash test).
     expect(kernel.allocPaused).toBe(true);
     // The pager writes (gives its memory back) from now on: the waiter must be served.
-    await turnUntil(() => {
-      pager.giveBack();
-      return served;
-    });
+    await writingUntil(pager, () => served);
     expect(served).toBe(true);
     for (const d of taken) kernel.pages.release(d);
     w.deallocate();

@@ -99,6 +99,7 @@ describe('npm pack, then npm install of the tarball', () => {
         'systemd/machpager.conf.example',
         'systemd/mnt-pages.mount',
         'docs/fuse-binding.md',
+        'dist/man/machpager.1',
       ]),
     );
     expect(files.filter((f) => f.endsWith('.ts') || f.endsWith('.map') || f.startsWith('test/') || f.startsWith('node_modules/') || f.startsWith('dist/bench/'))).toEqual([]);
@@ -135,6 +136,8 @@ describe('npm pack, then npm install of the tarball', () => {
       });
       const installed = path.join(prefix, 'lib', 'node_modules', 'machpager');
       expect(existsSync(path.join(installed, 'systemd', 'machpager@.service'))).toBe(true);
+      // package.json "man": npm links machpager(1) where man looks under the prefix.
+      expect(existsSync(path.join(prefix, 'share', 'man', 'man1', 'machpager.1'))).toBe(true);
 
       // The binding was patched and built where each install put it (nested, or hoisted into the project).
       for (const pkg of [path.join(installed, 'node_modules', '@cocalc', 'fuse-native'), path.join(project, 'node_modules', '@cocalc', 'fuse-native')]) {

@@ -3,6 +3,7 @@
  */
 import { cacheSizeCommand } from './cache-size.js';
 import type { CliCommand } from './command.js';
+import { completionCommand } from './completion.js';
 import { evictCommand } from './evict.js';
 import { filesCommand } from './files.js';
 import { injectCommand } from './inject.js';
@@ -15,6 +16,6 @@ import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
 import { traceCommand } from './trace.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

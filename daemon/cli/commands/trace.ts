@@ -7,7 +7,7 @@
  * not on the traced mount).
  */
 import path from 'node:path';
-import { Option, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import type { TraceResult } from '../../control/protocol.js';
 import { checkResult } from '../../control/stats-record.js';
 import { usageError } from '../cli-error.js';
@@ -42,20 +42,19 @@ function describe(result: TraceResult): string {
   return result.path === undefined ? 'not recording\n' : `trace written to ${result.path}: ${counts}\n`;
 }
 
-async function runTrace(action: string, args: string[], command: Command, ctx: CommandContext): Promise<void> {
-  if (!(ACTIONS as readonly string[]).includes(action)) throw usageError(`trace ${action}`, `not an action (start, stop, status)`);
+async function runTrace(action: Action, args: string[], command: Command, ctx: CommandContext): Promise<void> {
   const opts = command.opts<TraceOptions>();
   const timeoutS = parseSeconds(opts.timeout, `--timeout ${opts.timeout}`, { zero: true });
   let file: string | undefined;
   let rest = args;
-  if ((action as Action) === 'start') {
+  if (action === 'start') {
     if (args.length === 0) throw usageError('trace start', 'needs the FILE to record into');
     file = path.resolve(ctx.deps.cwd, args[0]);
     rest = args.slice(1);
   }
   if (rest.length > 1) throw usageError(`trace ${action}`, `takes one MOUNTPOINT, not ${rest.length}`);
   const mount = await chooseMount(ctx, mountArg(rest[0], opts.mount, command));
-  const params: { action: Action; path?: string } = file === undefined ? { action: action as Action } : { action: action as Action, path: file };
+  const params: { action: Action; path?: string } = file === undefined ? { action } : { action, path: file };
   const result = await withClient(
     ctx,
     mount,
@@ -73,13 +72,13 @@ export const traceCommand: CliCommand = {
       .summary("record the mount's page-access trace, for machpager sim")
       .description("Start, stop or show the recording of the mount's page-access trace.")
       .usage('start FILE [MOUNTPOINT] | stop [MOUNTPOINT] | status [MOUNTPOINT]')
-      .argument('<action>', 'start, stop or status')
+      .addArgument(new Argument('<action>', 'start, stop or status').choices(ACTIONS))
       .argument('[args...]', 'start: FILE, then the mount; stop, status: the mount')
       .addOption(mountOption())
       .addOption(new Option('--json', "print the daemon's answer as JSON"))
       .addOption(timeoutOption(60))
       .addHelpText('after', HELP_AFTER)
-      .action(async (action: string, args: string[], _opts: TraceOptions, command: Command) => {
+      .action(async (action: Action, args: string[], _opts: TraceOptions, command: Command) => {
         await runTrace(action, args, command, ctx);
       });
   },

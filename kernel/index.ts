@@ -12,7 +12,7 @@ export * from './vm/prot.js';
 export * from './vm/errno.js';
 export * from './vm/memory-object-defs.js';
 export { Kernel, type KernelOptions, type ObjectRecord } from './vm/kernel.js';
-export { ABSENT_MAX, DEFAULT_PAGER_TIMEOUT_MS, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/vm-param.js';
+export { ABSENT_MAX, DEFAULT_MAX_CLUSTER_PAGES, DEFAULT_PAGER_TIMEOUT_MS, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/vm-param.js';
 export { VmWindow } from './vm/map.js';
 export { DATA_WRITE_MAX } from './vm/data-return.js';
 export type { MemcpyResult } from './vm/memcpy.js';

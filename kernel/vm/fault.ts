@@ -100,37 +100,50 @@ export async function fault(
       continue;
     }
     if (vm.stalePlaceholders > 0 && pages.freeFictitiousCount <= vm.maxClusterPages) reclaimPlaceholders(vm);
-    const first = pages.allocFictitious();
-    if (first === NIL) {
+    if (pages.freeFictitiousCount === 0) {
       // Out of placeholders (FICTITIOUS_SHORTAGE): all are outstanding requests or holding
       // pages, of any object. Wait for one to be freed, whichever object frees it.
       await pages.waitForFictitious();
       continue;
     }
-    const count = requestCluster(vm, object, pageIndex, first, want, cluster);
-    vm.stats.data_requests++;
-    const sent = vm.send({
-      id: 'memory_object_data_request',
-      dest: object.pager,
-      control: object.control,
-      offset: pageIndex * vm.pageSize,
-      length: count * vm.pageSize,
-      desiredAccess: access,
-    } satisfies MemoryObjectDataRequest);
-    if (!sent) {
-      abortPlaceholders(vm, object, pageIndex, count, EIO);
-      return EIO;
-    }
-    const woken = await pages.wait(first);
+    if (requestPages(vm, object, pageIndex, want, cluster, access) === 0) return EIO;
+    const woken = await pages.wait(pages.lookup(object.id, pageIndex));
     if (woken !== 0) return woken;
   }
+}
+
+/**
+ * One data_request for the missing pages from `pageIndex` on (a cluster of
+ * at most `cluster`, see requestCluster), without waiting for the answer:
+ * the fault's own request, and read-ahead's (want 0: every page ahead of
+ * demand). Returns how many pages were asked for; 0 when no placeholder was
+ * free or the request could not be sent (its placeholders are gone, their
+ * waiters failed with EIO).
+ */
+export function requestPages(vm: Kernel, object: VmObject, pageIndex: number, want: number, cluster: number, access: VmProt): number {
+  const first = vm.pages.allocFictitious();
+  if (first === NIL) return 0;
+  const count = requestCluster(vm, object, pageIndex, first, want, cluster);
+  vm.stats.data_requests++;
+  const sent = vm.send({
+    id: 'memory_object_data_request',
+    dest: object.pager,
+    control: object.control,
+    offset: pageIndex * vm.pageSize,
+    length: count * vm.pageSize,
+    desiredAccess: access,
+  } satisfies MemoryObjectDataRequest);
+  if (sent) return count;
+  abortPlaceholders(vm, object, pageIndex, count, EIO);
+  return 0;
 }
 
 /**
  * Put busy+absent placeholders on `first` (already allocated) and on the
  * missing pages after it, up to `cluster` pages, the cluster limit, the
  * absent throttle and the free placeholders. Pages past what the caller asked for
- * are read-ahead: PG_PREFETCH, so they enter the cache as inactive.
+ * are read-ahead: PG_PREFETCH, so they enter the cache as inactive (and
+ * PG_READAHEAD, data-supply.ts).
  */
 function requestCluster(vm: Kernel, object: VmObject, pageIndex: number, first: number, want: number, cluster: number): number {
   const pages = vm.pages;

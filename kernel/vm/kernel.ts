@@ -24,7 +24,7 @@ import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied } fro
 import { PageoutDaemon } from './pageout.js';
 import { PagerTimeouts } from './pager-timeout.js';
 import { VM_PROT_ALL, type VmProt } from './prot.js';
-import { PG_DIRTY, PG_PRECIOUS, PG_TABLED, ResidentTable } from './resident.js';
+import { PG_CLUSTERED, PG_DIRTY, PG_PRECIOUS, PG_READAHEAD, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
 import { VmWindow } from './map.js';
 import { MAX_OFFSET } from './errno.js';
@@ -450,9 +450,13 @@ export class Kernel {
     const flags = this.pages.flags[d];
     if ((flags & PG_TABLED) === 0) return;
     if (flags & PG_DIRTY) object.dirtyCount--;
+    if (flags & PG_READAHEAD) {
+      this.stats.readahead_unused++;
+      object.stats.readahead_unused++;
+    }
     if (!this.pages.isFictitious(d)) object.residentCount--;
     this.pages.remove(d, object);
-    this.pages.flags[d] = flags & ~(PG_TABLED | PG_DIRTY | PG_PRECIOUS);
+    this.pages.flags[d] = flags & ~(PG_TABLED | PG_DIRTY | PG_PRECIOUS | PG_READAHEAD | PG_CLUSTERED);
   }
 
   /** vm_page_free: take the page out of its object and free the frame. */

@@ -8,7 +8,8 @@
 import { KernError, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE } from '../ipc/kern-return.js';
 import { EFBIG, MAX_OFFSET } from './errno.js';
 import type { Kernel } from './kernel.js';
-import { copySync, memcpy, noteAccess, type MemcpyResult } from './memcpy.js';
+import { copySync, memcpy, type MemcpyResult } from './memcpy.js';
+import { noteAccess } from './readahead.js';
 import type { VmObject } from './object.js';
 import { releaseObject } from './object-lifecycle.js';
 import { VM_PROT_READ, VM_PROT_WRITE, type VmProt } from './prot.js';
@@ -46,7 +47,7 @@ export class VmWindow {
     const offset = this.checked(address, buffer.length, access);
     if (offset instanceof Promise) return offset;
     if (offset < 0) return Promise.resolve({ bytes: 0, error: EFBIG });
-    return memcpy(this.kernel, this.object, offset, buffer, access, done, true);
+    return memcpy(this.kernel, this.object, offset, buffer, access, done);
   }
 
   /** pager_memcpy: copy all of `buffer` in or out; a pager error stops it with the bytes done. */
@@ -55,10 +56,10 @@ export class VmWindow {
     const offset = this.checked(address, buffer.length, access);
     if (offset instanceof Promise) return offset;
     if (offset < 0) return Promise.resolve({ bytes: 0, error: EFBIG });
-    const sequential = noteAccess(this.kernel, this.object, offset, buffer.length);
+    noteAccess(this.kernel, this.object, offset, buffer.length);
     const done = copySync(this.kernel, this.object, offset, buffer, access);
     if (done === buffer.length) return Promise.resolve({ bytes: done, error: 0 });
-    return memcpy(this.kernel, this.object, offset, buffer, access, done, sequential);
+    return memcpy(this.kernel, this.object, offset, buffer, access, done);
   }
 
   /** Read `length` bytes at `address`. */

@@ -4,14 +4,16 @@
  * (copySync: no promise, no timer, the cache-hit path); the first page that
  * needs a fault ends the synchronous part and memcpy takes over, faulting
  * page by page. A pager error ends the copy with that errno and the count
- * of bytes done, as pager_memcpy returns it with *size.
+ * of bytes done, as pager_memcpy returns it with *size. A read fault of a
+ * sequential stream also starts read-ahead (readahead.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { fault } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
 import { VM_PROT_WRITE, type VmProt } from './prot.js';
-import { PG_ABSENT, PG_BUSY } from './resident.js';
+import { firstTouch, readAheadAfterFault, readAheadAtFault } from './readahead.js';
+import { PG_ABSENT, PG_BUSY, PG_CLUSTERED, PG_READAHEAD } from './resident.js';
 
 export interface MemcpyResult {
   /** Bytes copied. */
@@ -22,6 +24,7 @@ export interface MemcpyResult {
 
 const NIL = -1;
 const UNUSABLE = PG_BUSY | PG_ABSENT;
+const FRESH = PG_READAHEAD | PG_CLUSTERED;
 
 /**
  * Copy between `buffer` and the object at `offset` while every page is
@@ -33,30 +36,17 @@ export function copySync(vm: Kernel, object: VmObject, offset: number, buffer: U
   const length = buffer.length;
   let done = 0;
   while (done < length) {
-    const n = copyPage(vm, object, offset + done, buffer, done, access);
+    const n = copyPage(vm, object, offset + done, buffer, done, access, true);
     if (n === 0) break;
-    vm.stats.lookups++;
-    vm.stats.hits++;
-    object.stats.hits++;
     done += n;
   }
   return done;
 }
 
 /**
- * Note an access to [offset, offset + length) for read-ahead; returns true
- * when it continues the previous access (a sequential stream).
- */
-export function noteAccess(vm: Kernel, object: VmObject, offset: number, length: number): boolean {
-  const first = Math.floor(offset / vm.pageSize);
-  const next = object.nextSequentialPage;
-  object.nextSequentialPage = Math.floor((offset + Math.max(length, 1) - 1) / vm.pageSize) + 1;
-  return first === next || first === next - 1;
-}
-
-/**
  * Copy the rest of `buffer` (from byte `done` on), faulting pages in as
- * needed. `sequential` is noteAccess's verdict on this copy.
+ * needed. Whether the copy continues a stream is noteAccess's verdict
+ * (readahead.ts), made before copySync.
  */
 export async function memcpy(
   vm: Kernel,
@@ -65,7 +55,6 @@ export async function memcpy(
   buffer: Uint8Array,
   access: VmProt,
   done: number,
-  sequential: boolean,
 ): Promise<MemcpyResult> {
   const pageSize = vm.pageSize;
   const length = buffer.length;
@@ -73,10 +62,6 @@ export async function memcpy(
   while (done < length) {
     const pageIndex = Math.floor((offset + done) / pageSize);
     const want = lastPage - pageIndex + 1;
-    // A write asks for the pages it writes and no more: read ahead of a write, a pager that
-    // supplies pages past a file's end write-locked (to allocate them at unlock) fills the cache
-    // with pages nobody wrote.
-    const cluster = (access & VM_PROT_WRITE) !== 0 ? want : clusterSize(vm, object, want, sequential);
     vm.stats.lookups++;
     vm.stats.faults++;
     object.stats.faults++;
@@ -85,12 +70,20 @@ export async function memcpy(
     // (pageout ran in between): then it is simply faulted again.
     let copied: number;
     do {
-      const error = await fault(vm, object, pageIndex, access, want, cluster);
+      // Not for a write: read ahead of a write, a pager that supplies pages past a file's end
+      // write-locked (to allocate them at unlock) fills the cache with pages nobody wrote.
+      const ahead = (access & VM_PROT_WRITE) === 0 && readAheadAtFault(vm, object, pageIndex);
+      const faulted = fault(vm, object, pageIndex, access, want, want);
+      // The fault has sent its request (if it needed one) before its first wait: the window
+      // ahead goes after it.
+      if (ahead) readAheadAfterFault(vm, object, pageIndex, want);
+      const error = await faulted;
       if (error !== 0) {
+        object.readAhead.reset();
         vm.stats.faultLatency.record((performance.now() - started) * 1000);
         return { bytes: done, error };
       }
-      copied = copyPage(vm, object, offset + done, buffer, done, access);
+      copied = copyPage(vm, object, offset + done, buffer, done, access, false);
     } while (copied === 0);
     vm.stats.faultLatency.record((performance.now() - started) * 1000);
     done += copied;
@@ -102,15 +95,23 @@ export async function memcpy(
 /**
  * Copy the part of the page at `offset` that buffer[at...] covers, if the
  * page is resident and allows `access`; 0 if not. The policy hears of the
- * access; counting it (a hit, or the fault's own) is the caller's.
+ * access. `lookup`: count it as a lookup, and as a hit unless the page is
+ * fresh from read-ahead or a cluster (after a fault, the fault counted it).
  */
-function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Array, at: number, access: VmProt): number {
+function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Array, at: number, access: VmProt, lookup: boolean): number {
   const pages = vm.pages;
   const pageSize = vm.pageSize;
   const pageIndex = Math.floor(offset / pageSize);
   const d = pages.lookup(object.id, pageIndex);
   if (d === NIL) return 0;
-  if ((pages.flags[d] & UNUSABLE) !== 0 || (pages.pageLock[d] & access) !== 0) return 0;
+  const flags = pages.flags[d];
+  if ((flags & UNUSABLE) !== 0 || (pages.pageLock[d] & access) !== 0) return 0;
+  if ((flags & FRESH) !== 0) firstTouch(vm, object, d, flags);
+  else if (lookup) {
+    vm.stats.hits++;
+    object.stats.hits++;
+  }
+  if (lookup) vm.stats.lookups++;
   const inPage = offset - pageIndex * pageSize;
   const n = Math.min(pageSize - inPage, buffer.length - at);
   const chunk = pages.chunkOf(d);
@@ -123,15 +124,4 @@ function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Arr
   }
   vm.policy.access(d - pages.fictitiousCount);
   return n;
-}
-
-/**
- * How many pages to ask for at a fault when the copy wants `want` more:
- * at least those, plus read-ahead that doubles at each fault of a
- * sequential stream (up to the cluster limit) and drops back when the
- * stream breaks.
- */
-function clusterSize(vm: Kernel, object: VmObject, want: number, sequential: boolean): number {
-  object.clusterPages = sequential ? Math.min(object.clusterPages * 2, vm.maxClusterPages) : 1;
-  return Math.max(want, object.clusterPages);
 }

@@ -5,6 +5,7 @@
  */
 import { MACH_PORT_NULL, type PortName } from '../ipc/message.js';
 import { MEMORY_OBJECT_COPY_DELAY, type CopyStrategy } from './prot.js';
+import { ReadAheadState } from './readahead.js';
 import type { MemqOwner } from './resident.js';
 
 export type ObjectState =
@@ -23,6 +24,12 @@ export interface ObjectStatistics {
   pageouts: number;
   zero_fills: number;
   evictions: number;
+  /** Pages brought in ahead of demand (PG_READAHEAD). */
+  readahead_pages: number;
+  /** Of those, pages a demand access used later. */
+  readahead_hits: number;
+  /** Of those, pages freed before any access. */
+  readahead_unused: number;
 }
 
 export class VmObject implements MemqOwner {
@@ -49,9 +56,8 @@ export class VmObject implements MemqOwner {
   cached = false;
   /** The pager died or destroyed the object: faults on absent pages fail. */
   pagerGone = false;
-  /** Sequential-access detection for clustered page-in. */
-  nextSequentialPage = -1;
-  clusterPages = 1;
+  /** Sequential-access detection and the read-ahead window. */
+  readonly readAhead = new ReadAheadState();
 
   readonly stats: ObjectStatistics = {
     faults: 0,
@@ -60,6 +66,9 @@ export class VmObject implements MemqOwner {
     pageouts: 0,
     zero_fills: 0,
     evictions: 0,
+    readahead_pages: 0,
+    readahead_hits: 0,
+    readahead_unused: 0,
   };
 
   /** Resolved when pager_ready becomes true (or the object dies). */

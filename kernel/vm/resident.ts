@@ -32,6 +32,8 @@ export const PG_FREE = 1 << 9; //        on a free list
 export const PG_HOLDING = 1 << 10; //    pageout holding page: page-ins of its offset wait
 export const PG_PREFETCH = 1 << 11; //   placeholder nobody faulted on (read-ahead)
 export const PG_RETIRED = 1 << 12; //    frame taken out of the pool by a shrink
+export const PG_READAHEAD = 1 << 13; //  came in ahead of demand, not accessed since (readahead.ts)
+export const PG_CLUSTERED = 1 << 14; //  came in with a demand cluster nobody waited on, not accessed since
 
 const NIL = -1;
 const MAX_CHUNK_BYTES = 1 << 30;

@@ -12,6 +12,10 @@
  *   object-cache lookups are object_lookups / object_hits.
  * - faults counts page accesses that needed the fault path (not resident,
  *   locked, or in error), not every access.
+ * - hits are demand hits, as cachestat counts them: the first access to a
+ *   page brought in by read-ahead is a readahead_hit, and to a page brought
+ *   in with another page's fault (a cluster) a miss; neither is a hit. So
+ *   lookups = hits + readahead_hits + misses.
  */
 import { LatencyHistogram, type LatencySummary } from './latency.js';
 
@@ -34,6 +38,12 @@ export interface VmStatisticsRecord {
   cow_faults: number;
   lookups: number;
   hits: number;
+  /** Pages brought in ahead of demand (read-ahead windows, pages a pager supplied unasked). */
+  readahead_pages: number;
+  /** Read-ahead pages a demand access used later. */
+  readahead_hits: number;
+  /** Read-ahead pages freed (evicted, flushed) before any access. */
+  readahead_unused: number;
   evictions_clean: number;
   evictions_dirty: number;
   double_paged: number;
@@ -95,6 +105,9 @@ export class VmStatistics {
   cow_faults = 0;
   lookups = 0;
   hits = 0;
+  readahead_pages = 0;
+  readahead_hits = 0;
+  readahead_unused = 0;
   evictions_clean = 0;
   evictions_dirty = 0;
   double_paged = 0;
@@ -139,6 +152,9 @@ export class VmStatistics {
       cow_faults: this.cow_faults,
       lookups: this.lookups,
       hits: this.hits,
+      readahead_pages: this.readahead_pages,
+      readahead_hits: this.readahead_hits,
+      readahead_unused: this.readahead_unused,
       evictions_clean: this.evictions_clean,
       evictions_dirty: this.evictions_dirty,
       double_paged: this.double_paged,

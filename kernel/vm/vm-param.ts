@@ -25,8 +25,8 @@ export const MIN_FRAMES = 4;
  */
 export const DEFAULT_PAGER_TIMEOUT_MS = 60_000;
 
-/** The largest page-in cluster unless the kernel is told otherwise, in pages. */
-export const DEFAULT_MAX_CLUSTER_PAGES = 32;
+/** The largest page-in cluster and read-ahead window unless the kernel is told otherwise, in pages (192 KiB of 4 KiB pages). */
+export const DEFAULT_MAX_CLUSTER_PAGES = 48;
 
 /** Free-frame thresholds in percent of the pool (vm_page_seg's min, low and high are percentages of the segment). */
 const FREE_MIN_PERCENT = 5;

@@ -13,6 +13,8 @@ let s: Setup;
 afterEach(closeSetups);
 
 const CLUSTER = 32;
+/** Reads this many pages apart: not a sequential stream, so no read-ahead joins their requests (readahead.ts). */
+const APART = 2 * CLUSTER;
 
 /** A 32-page read whose request fails: page 0 with data_error; the rest of the cluster with `rest`. */
 async function failedClusterRead(w: VmWindow, pager: TestPager, at: number, rest: 'error' | 'unavailable'): Promise<void> {
@@ -33,9 +35,9 @@ describe('placeholders', { timeout: 10_000 }, () => {
     const w1 = await s.mapReady(s.pager);
     // Each failed read leaves the 31 pages its copy never reached as error pages:
     // 32 reads leave 992, and the 33rd finds the pool low and takes them back.
-    for (let i = 0; i < 32; i++) await failedClusterRead(w1, s.pager, i * CLUSTER, 'error');
+    for (let i = 0; i < 32; i++) await failedClusterRead(w1, s.pager, i * APART, 'error');
     expect(s.kernel.pages.freeFictitiousCount).toBe(total - 32 * 31);
-    await failedClusterRead(w1, s.pager, 32 * CLUSTER, 'error');
+    await failedClusterRead(w1, s.pager, 32 * APART, 'error');
     expect(s.kernel.pages.freeFictitiousCount).toBe(total - 31);
     // Another request of the first object is out and stays out meanwhile.
     const stuck = w1.read(5000 * PAGE, PAGE);
@@ -64,7 +66,7 @@ describe('placeholders', { timeout: 10_000 }, () => {
   it('unavailable placeholders a failed copy never reached are reclaimed too', async () => {
     s = setup({ cacheSize: 256 * PAGE }, { auto: false });
     const w1 = await s.mapReady(s.pager);
-    for (let i = 0; i < 32; i++) await failedClusterRead(w1, s.pager, i * CLUSTER, i % 2 === 0 ? 'unavailable' : 'error');
+    for (let i = 0; i < 32; i++) await failedClusterRead(w1, s.pager, i * APART, i % 2 === 0 ? 'unavailable' : 'error');
     expect(s.kernel.pages.freeFictitiousCount).toBe(32);
     // A 32-page read wants a whole cluster: the low pool makes the kernel take the stale ones back.
     const read = w1.read(4000 * PAGE, CLUSTER * PAGE);

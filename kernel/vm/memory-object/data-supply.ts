@@ -17,7 +17,7 @@ import type { Kernel } from '../kernel.js';
 import type { MemoryObjectDataSupply, MemoryObjectSupplyCompleted } from '../memory-object-defs.js';
 import type { VmObject } from '../object.js';
 import { VM_PROT_ALL } from '../prot.js';
-import { PG_ABSENT, PG_BUSY, PG_HOLDING, PG_PRECIOUS, PG_PREFETCH, PG_TABLED } from '../resident.js';
+import { PG_ABSENT, PG_BUSY, PG_CLUSTERED, PG_HOLDING, PG_PRECIOUS, PG_PREFETCH, PG_READAHEAD, PG_TABLED } from '../resident.js';
 
 const NIL = -1;
 
@@ -88,12 +88,20 @@ function install(
   const pages = vm.pages;
   if (placeholder !== NIL) pages.replace(placeholder, frame, object);
   else pages.insert(frame, object, pageIndex);
-  pages.flags[frame] = PG_TABLED | (msg.precious ? PG_PRECIOUS : 0);
+  // Requested pages are activated; unrequested ones (and read-ahead nobody waits on) go inactive.
+  const waited = placeholder !== NIL && pages.waiterCount(placeholder) > 0;
+  const prefetch = placeholder === NIL || ((placeholderFlags & PG_PREFETCH) !== 0 && !waited);
+  // Marked until a demand access (readahead.ts): read-ahead is counted apart from demand hits,
+  // and so is the rest of a cluster its fault did not wait on.
+  const fresh = prefetch ? PG_READAHEAD : waited ? 0 : PG_CLUSTERED;
+  pages.flags[frame] = PG_TABLED | (msg.precious ? PG_PRECIOUS : 0) | fresh;
   pages.pageLock[frame] = msg.lockValue;
   pages.unlockRequest[frame] = 0;
   object.residentCount++;
-  // Requested pages are activated; unrequested ones (and read-ahead nobody waits on) go inactive.
-  const prefetch = placeholder === NIL || ((placeholderFlags & PG_PREFETCH) !== 0 && pages.waiterCount(placeholder) === 0);
+  if (prefetch) {
+    vm.stats.readahead_pages++;
+    object.stats.readahead_pages++;
+  }
   vm.pageIn(frame, object, prefetch);
   vm.stats.pageins++;
   object.stats.pageins++;

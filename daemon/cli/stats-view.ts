@@ -40,8 +40,12 @@ export function renderStats(r: StatsRecord): string {
       ['Pageins', r.pageins],
       ['Pageouts', r.pageouts],
       ['Page lookups', r.lookups],
+      // Demand hits, as cachestat counts them: the first use of a page read ahead is a read-ahead hit.
       ['Page hits', r.hits],
       ['Hit ratio', percent(r.hits, r.lookups)],
+      ['Pages read ahead', r.readahead_pages],
+      ['Read-ahead hits', r.readahead_hits],
+      ['Read-ahead unused', r.readahead_unused],
       ['Pages evicted clean', r.evictions_clean],
       ['Pages evicted dirty', r.evictions_dirty],
       ['Pages double-paged', r.double_paged],
@@ -186,6 +190,8 @@ export const TERSE_COLUMNS: readonly Column[] = [
       return lookups > 0 ? `${Math.round((100 * hits) / lookups)}%` : '-';
     },
   },
+  counter('rapgs', (r) => r.readahead_pages),
+  counter('rahit', (r) => r.readahead_hits),
   counter('pgins', (r) => r.pageins),
   counter('pgouts', (r) => r.pageouts),
   counter('zeroed', (r) => r.zero_fill_count),

@@ -59,12 +59,13 @@ function fileRows(files: readonly FileRecord[], pageSize: number, mountpoint: st
     percent(f.resident_pages, f.pages),
     String(f.faults),
     String(f.hits),
+    String(f.readahead_hits),
     f.path === '' ? `(deleted, inode ${f.ino})` : path.posix.join(mountpoint, f.path),
   ]);
 }
 
-const FILE_HEADER = ['RES', 'PAGES', 'DIRTY', 'SIZE', 'RES%', 'FAULTS', 'HITS', 'FILE'];
-const FILE_ALIGN = ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] as const;
+const FILE_HEADER = ['RES', 'PAGES', 'DIRTY', 'SIZE', 'RES%', 'FAULTS', 'HITS', 'RAHITS', 'FILE'];
+const FILE_ALIGN = ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'left'] as const;
 
 /** The screen's lines (no newlines), each at most `screen.columns` wide. */
 export function renderTop(state: TopState, screen: Screen, style: Style = PLAIN, now: Date = new Date(state.record.timestamp)): string[] {
@@ -80,11 +81,12 @@ export function renderTop(state: TopState, screen: Screen, style: Style = PLAIN,
   );
   head.push(
     `Per s:   faults ${rate(r.faults, p?.faults, dt)}, lookups ${rate(r.lookups, p?.lookups, dt)}, hits ${rate(r.hits, p?.hits, dt)}, ` +
-      `pageins ${rate(r.pageins, p?.pageins, dt)}, pageouts ${rate(r.pageouts, p?.pageouts, dt)}, zero fills ${rate(r.zero_fill_count, p?.zero_fill_count, dt)}, ` +
+      `read ahead ${rate(r.readahead_pages, p?.readahead_pages, dt)}, pageins ${rate(r.pageins, p?.pageins, dt)}, pageouts ${rate(r.pageouts, p?.pageouts, dt)}, zero fills ${rate(r.zero_fill_count, p?.zero_fill_count, dt)}, ` +
       `evictions ${rate(r.evictions_clean, p?.evictions_clean, dt)} clean ${rate(r.evictions_dirty, p?.evictions_dirty, dt)} dirty`,
   );
   head.push(
-    `Totals:  faults ${r.faults}, lookups ${r.lookups}, hits ${r.hits} (${percent(r.hits, r.lookups)}), pageins ${r.pageins}, pageouts ${r.pageouts}, ` +
+    `Totals:  faults ${r.faults}, lookups ${r.lookups}, hits ${r.hits} (${percent(r.hits, r.lookups)}), ` +
+      `read ahead ${r.readahead_pages} (${r.readahead_hits} used, ${r.readahead_unused} unused), pageins ${r.pageins}, pageouts ${r.pageouts}, ` +
       `reactivated ${r.reactivations}, page errors ${r.page_errors}`,
   );
   const l = r.fault_latency;

@@ -52,7 +52,12 @@ export interface FileRecord {
   /** resident_pages / pages (0 for an empty file). */
   resident_fraction: number;
   faults: number;
+  /** Demand hits (cachestat's): not the first use of a page read ahead. */
   hits: number;
+  /** Pages brought in ahead of demand, those used later, and those freed unused. */
+  readahead_pages: number;
+  readahead_hits: number;
+  readahead_unused: number;
   pageins: number;
   /** Pages that came in zero-filled (no data: written past the end, holes). */
   zero_fills: number;

@@ -1,4 +1,4 @@
-/** The `files` table: the HELD column shows pages a failed write-back left held, only when there are some. */
+/** The `files` table: the HELD column shows pages a failed write-back left held, and RA / RAHITS pages read ahead, only when there are some. */
 import { describe, expect, it } from 'vitest';
 import { renderFiles, type ShownFile } from '../../daemon/cli/commands/files.js';
 import type { FileRecord } from '../../daemon/control/protocol.js';
@@ -14,6 +14,9 @@ function shown(over: Partial<FileRecord>, name: string): ShownFile {
     resident_fraction: 1,
     faults: 2,
     hits: 0,
+    readahead_pages: 0,
+    readahead_hits: 0,
+    readahead_unused: 0,
     pageins: 0,
     zero_fills: 2,
     pageouts: 0,
@@ -29,6 +32,15 @@ function shown(over: Partial<FileRecord>, name: string): ShownFile {
 }
 
 describe('files table', () => {
+  it('shows read-ahead pages and their hits apart from demand hits, per file and in the total, when some file has some', () => {
+    expect(renderFiles([shown({}, 'a')])[0]).not.toContain('RA');
+    const lines = renderFiles([shown({ hits: 1, readahead_pages: 48, readahead_hits: 40, readahead_unused: 8 }, 'a'), shown({}, 'b')], { total: true });
+    expect(lines[0]).toMatch(/FAULTS\s+HITS\s+RA\s+RAHITS\s+FILE$/);
+    expect(lines[1]).toMatch(/\s2\s+1\s+48\s+40 \/mnt\/a$/);
+    expect(lines[2]).toMatch(/\s2\s+0\s+0\s+0 \/mnt\/b$/);
+    expect(lines[3]).toMatch(/\s4\s+1\s+48\s+40 total$/);
+  });
+
   it('has no HELD column when no page is held', () => {
     const lines = renderFiles([shown({}, 'a')]);
     expect(lines[0]).not.toContain('HELD');

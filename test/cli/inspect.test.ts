@@ -113,10 +113,10 @@ describe('stats', () => {
     const r = await cli(['stats', '-w', '0.5', '3'], { sleep: (ms) => (slept.push(ms), Promise.resolve()) });
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout.split('\n')).toEqual([
-      '   free    actv   inact  wired  pfaults    lkups     hits   hrat   pgins  pgouts  zeroed  react  evcln  evdty  perr',
-      '    392     100      20      0      120      400      300    75%     110       5      10      0      0      5     0',
-      '    380     112      20      0       30      200      170    85%      30       0       0      0      0      0     0',
-      '    300     112      20      0        0        0        0      -       0       4       0      0      3      0     0',
+      '   free    actv   inact  wired  pfaults    lkups     hits   hrat   rapgs   rahit   pgins  pgouts  zeroed  react  evcln  evdty  perr',
+      '    392     100      20      0      120      400      300    75%       0       0     110       5      10      0      0      5     0',
+      '    380     112      20      0       30      200      170    85%       0       0      30       0       0      0      0      0     0',
+      '    300     112      20      0        0        0        0      -       0       0       0       4       0      0      3      0     0',
       '',
     ]);
     expect(slept).toEqual([500, 500]);
@@ -376,8 +376,8 @@ describe('top', () => {
     expect(screens).toHaveLength(2);
     expect(slept).toEqual([2000]);
     const second = screens[1]?.split('\n') ?? [];
-    expect(second).toContain('Per s:   faults 15, lookups 100, hits 100, pageins 15, pageouts 0, zero fills 0, evictions 0 clean 0 dirty');
-    expect(second).toContain('Totals:  faults 150, lookups 600, hits 500 (83.3%), pageins 140, pageouts 5, reactivated 0, page errors 0');
+    expect(second).toContain('Per s:   faults 15, lookups 100, hits 100, read ahead 0, pageins 15, pageouts 0, zero fills 0, evictions 0 clean 0 dirty');
+    expect(second).toContain('Totals:  faults 150, lookups 600, hits 500 (83.3%), read ahead 0 (0 used, 0 unused), pageins 140, pageouts 5, reactivated 0, page errors 0');
     expect(second.find((l) => l.startsWith('Hit ratio: '))).toMatch(/^Hit ratio: 100\.0% \|█ {39}\| last 1 interval of 2s$/);
     const resident = second.slice(second.indexOf('Most resident') + 1, second.indexOf('Most resident') + 4);
     expect(resident.map((l) => l.split(' ').pop())).toEqual(['FILE', '/mnt/x/big', '/mnt/x/dir/a']);

@@ -9,6 +9,9 @@
  * - The same with a 10-page cache: the second pass pages in again, and for
  *   the file, pageins - evictions = pages resident; all evictions clean, no
  *   pageouts (the file was not written).
+ * - A cold sequential read of a 4 MiB file is counted as cachestat counts
+ *   it: pages read ahead apart, and (each page read once) next to no
+ *   demand hits, not the ~97% a fault's cluster used to make of it.
  * - files shows each file's resident and dirty pages; evict drops them;
  *   sync leaves no dirty page.
  * - fio writes and verifies while the policy is switched and the cache
@@ -64,7 +67,31 @@ describe('with a cache that holds the file', () => {
   let m: Mounted;
 
   beforeAll(async () => {
-    m = await coldMount('big', '16M', 'head -c 409600 /dev/urandom > hundred && head -c 122880 /dev/urandom > thirty && : > empty && head -c 40960 /dev/urandom > unread', ['hundred', 'thirty', 'unread']);
+    m = await coldMount(
+      'big',
+      '16M',
+      'head -c 409600 /dev/urandom > hundred && head -c 122880 /dev/urandom > thirty && : > empty && head -c 40960 /dev/urandom > unread && head -c 4194304 /dev/urandom > stream',
+      ['hundred', 'thirty', 'unread', 'stream'],
+    );
+  });
+
+  it('a cold sequential read of 4 MiB: pages read ahead and used, counted apart; next to no demand hits', async () => {
+    const s0 = await statsOf(m);
+    await readAll(m, 'stream');
+    const s1 = await statsOf(m);
+    const lookups = s1.lookups - s0.lookups;
+    expect(lookups).toBeGreaterThanOrEqual(1024);
+    expect(s1.readahead_pages - s0.readahead_pages).toBeGreaterThan(512);
+    expect(s1.readahead_hits - s0.readahead_hits).toBeGreaterThan(512);
+    // Every page was read once and was not there before: a demand hit ratio near zero is the honest one.
+    expect((s1.hits - s0.hits) / lookups).toBeLessThan(0.05);
+    expect(s1.pageins - s0.pageins).toBe(1024);
+    const file = await fileOf(m, 'stream');
+    expect(file.readahead_pages).toBe(s1.readahead_pages - s0.readahead_pages);
+    expect(file.readahead_hits).toBe(s1.readahead_hits - s0.readahead_hits);
+    const shown = await machpager(['files', path.join(m.mnt, 'stream')]);
+    expect(shown.stdout.split('\n')[0]).toMatch(/HITS\s+RA\s+RAHITS\s+FILE$/);
+    await evict(m, 'stream');
   });
 
   it('a 100-page file read twice: 100 pageins, then at least 100 hits and no pagein', async () => {

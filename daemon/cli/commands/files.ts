@@ -68,9 +68,11 @@ export function displayName(record: FileRecord, mountpoint: string, asked: reado
 }
 
 /**
- * The fincore-style table (lines without newlines). A HELD column (pages
- * whose write failed, held until the store takes them) and a CKSUM column
- * (reads that found damaged data) appear when any file has some.
+ * The fincore-style table (lines without newlines). HITS are demand hits;
+ * RA (pages read ahead) and RAHITS (of those, used) appear when any file
+ * has pages read ahead. A HELD column (pages whose write failed, held until
+ * the store takes them) and a CKSUM column (reads that found damaged data)
+ * appear when any file has some.
  */
 export function renderFiles(files: readonly ShownFile[], options: { bytes?: boolean; total?: boolean } = {}): string[] {
   const size = (n: number): string => (options.bytes === true ? String(n) : humanSize(n));
@@ -78,6 +80,7 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
   const heldCell = (pages: number, pageSize: number): string[] => (held ? [size(pages * pageSize)] : []);
   // Damaged data is rare too: that column shows only when there is something to show.
   const damaged = files.some((s) => s.record.checksum_errors > 0);
+  const readAhead = files.some((s) => s.record.readahead_pages > 0);
   const rows = files.map(({ record: f, pageSize, name }) => [
     size(f.resident_pages * pageSize),
     String(f.resident_pages),
@@ -87,6 +90,7 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
     percent(f.resident_pages, f.pages),
     String(f.faults),
     String(f.hits),
+    ...(readAhead ? [String(f.readahead_pages), String(f.readahead_hits)] : []),
     ...(damaged ? [String(f.checksum_errors)] : []),
     name,
   ]);
@@ -101,11 +105,12 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
       percent(sum((s) => s.record.resident_pages), sum((s) => s.record.pages)),
       String(sum((s) => s.record.faults)),
       String(sum((s) => s.record.hits)),
+      ...(readAhead ? [String(sum((s) => s.record.readahead_pages)), String(sum((s) => s.record.readahead_hits))] : []),
       ...(damaged ? [String(sum((s) => s.record.checksum_errors))] : []),
       'total',
     ]);
   }
-  const heads = ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', 'RES%', 'FAULTS', 'HITS', ...(damaged ? ['CKSUM'] : []), 'FILE'];
+  const heads = ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', 'RES%', 'FAULTS', 'HITS', ...(readAhead ? ['RA', 'RAHITS'] : []), ...(damaged ? ['CKSUM'] : []), 'FILE'];
   return table(heads, rows, [...heads.slice(0, -1).map(() => 'right' as const), 'left' as const]);
 }
 

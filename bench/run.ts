@@ -15,6 +15,7 @@ import { benchKernel } from './kernel.js';
 import { benchPolicies } from './policies.js';
 import { benchStores } from './stores.js';
 import { benchMount } from './mount.js';
+import { benchColdReads } from './cold-reads.js';
 import { benchSlowStore } from './slow-store.js';
 import { benchWorkloads } from './workloads.js';
 import { benchMemory } from './memory.js';
@@ -42,6 +43,10 @@ const benches: readonly Bench[] = [
   {
     name: 'mount',
     run: (print, quick) => benchMount({ print, quick }),
+  },
+  {
+    name: 'cold reads',
+    run: (print, quick) => benchColdReads({ print, quick }),
   },
   {
     name: 'slow store',

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   DEFAULT_MAX_CLUSTER_PAGES,
+  EIO,
   MEMORY_OBJECT_RETURN_NONE,
   VM_PROT_NO_CHANGE,
   type MemoryObjectDataRequest,
@@ -119,6 +120,27 @@ describe('read-ahead', () => {
     await readPages(w, 901, 1);
     await settle();
     expect(requests().slice(before)).toEqual([[900, 1], [901, 1], [902, 4]]);
+    w.deallocate();
+  });
+
+  it('a failed read-ahead does not fail the reader that caught up with it: the reader asks again for itself', async () => {
+    s = setup({ cacheSize: 1024 * PAGE }, { auto: false });
+    plant();
+    const w = await s.mapReady();
+    const first = readPages(w, 0, 4);
+    await answer(0);
+    await first;
+    const second = readPages(w, 4, 4);
+    const ahead = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request', (m) => m.offset === 8 * PAGE);
+    await answer(4);
+    await second;
+    // The reader reaches page 8 while its read-ahead is still out, and waits on it.
+    const third = readPages(w, 8, 4);
+    await settle();
+    s.pager.send({ id: 'memory_object_data_error', offset: ahead.offset, size: ahead.length, errorValue: EIO });
+    const again = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request', (m) => m.offset === 8 * PAGE);
+    s.pager.answer(again);
+    await third;
     w.deallocate();
   });
 

@@ -3,7 +3,7 @@
  * 31, 47-54), and the places where it does better than libpager.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { EDQUOT, EIO, ENOSPC, MEMORY_OBJECT_COPY_DELAY, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
+import { DEFAULT_MAX_CLUSTER_PAGES, EDQUOT, EIO, ENOSPC, MEMORY_OBJECT_COPY_DELAY, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
 import { PagerError } from '../../daemon/pager/index.js';
 import { fail, MemoryCallbacks, PAGE, pagerSetup, pattern, settle, type PagerSetup } from '../helpers/pager-setup.js';
 
@@ -388,7 +388,7 @@ describe('pager', () => {
     for (let off = 0; off < 256 * PAGE; off += 8 * PAGE) expect((await w.read(off, 8 * PAGE)).error).toBe(0);
     const sizes = s.callbacks.calls.filter((c) => c.startsWith('read ')).map((c) => Number(c.split('+')[1]));
     expect(sizes[0]).toBe(8);
-    expect(Math.max(...sizes)).toBe(32);
+    expect(Math.max(...sizes)).toBe(DEFAULT_MAX_CLUSTER_PAGES);
     expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(256);
     expect(sizes.length).toBeLessThan(256 / 8);
     s.callbacks.calls.length = 0;

@@ -4,7 +4,8 @@
  * Mach drops error_value; we hand it to the faulting access, limited to
  * what a pager may report: EIO, ENOSPC, EDQUOT). A requested page nobody
  * waits on yet becomes an error page (m->error): the first fault to find it
- * fails and frees it. Read-ahead pages just go. After that, the next access
+ * fails and frees it. Read-ahead pages just go, and a fault that waits on
+ * one wakes to ask again for itself. After that, the next access
  * asks again. Error pages nobody comes for (the rest of a cluster whose copy
  * stopped at its first page) are reclaimed when placeholders run low.
  */
@@ -22,7 +23,14 @@ export function dataError(vm: Kernel, object: VmObject, msg: MemoryObjectDataErr
   forEachRequestedPage(vm, object, msg.offset, msg.size, msg.id, (d) => {
     vm.stats.page_errors++;
     const flags = pages.flags[d];
-    if (pages.waiterCount(d) > 0 || (flags & PG_PREFETCH) !== 0) {
+    if ((flags & PG_PREFETCH) !== 0) {
+      // Read-ahead nobody asked for failed: a reader that caught up with it asks again for
+      // itself and gets the pager's answer to that (Linux retries a failed read-ahead page
+      // with a read of its own), not an error left by a request it did not make.
+      dropPlaceholder(vm, object, d, 0);
+      return;
+    }
+    if (pages.waiterCount(d) > 0) {
       dropPlaceholder(vm, object, d, errno);
       return;
     }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StatsRecord } from '../daemon/control/stats-record.js';
-import { fio, run, startMemFs, WORKLOADS, type Workload } from './fuse-floor.js';
+import { fio, run, startMemFs, WORKLOADS } from './fuse-floor.js';
 import { startMachpager } from './mount.js';
 import { dropOsCaches } from './os-cache.js';
 import { runBenchProgram } from './program.js';
@@ -25,11 +25,15 @@ export interface ColdReadsOptions {
   quick?: boolean;
 }
 
-const WRITE = WORKLOADS.find((w) => w.rw === 'write') as Workload;
 const READS = WORKLOADS.filter((w) => w.key === 'seqread' || w.key === 'randread1');
 
 async function statsOf(mnt: string): Promise<StatsRecord> {
   return JSON.parse(await run(process.execPath, [MACHPAGER, 'stats', '--json', mnt], 30_000)) as StatsRecord;
+}
+
+/** Lay out fio's file (floor.dat) in `dir`, whole: fio then reads it as it is, with no layout of its own. */
+async function layOut(dir: string, sizeMiB: number): Promise<void> {
+  await run('dd', ['if=/dev/urandom', `of=${path.join(dir, 'floor.dat')}`, 'bs=1M', `count=${sizeMiB}`, 'conv=fsync', 'status=none'], 120_000);
 }
 
 function percent(part: number, whole: number): string {
@@ -52,7 +56,7 @@ export async function benchColdReads(options: ColdReadsOptions = {}): Promise<Be
 
     const stopFloor = await startMemFs(floorMnt, { directIo: true, fsname: 'machpager-floor', subtype: 'memfs' });
     stops.push(stopFloor);
-    await fio(floorMnt, WRITE, sizeMiB, 1);
+    await layOut(floorMnt, sizeMiB);
     const floor = new Map<string, number>();
     for (const w of READS) floor.set(w.key, await fio(floorMnt, w, sizeMiB, runtimeSec));
     await stopFloor();
@@ -62,7 +66,7 @@ export async function benchColdReads(options: ColdReadsOptions = {}): Promise<Be
     const store = `sqlite:${path.join(work, 'fs.db')}`;
     let stop = await startMachpager(store, mnt, cache);
     stops.push(stop);
-    await fio(mnt, WRITE, sizeMiB, 1);
+    await layOut(mnt, sizeMiB);
     await stop();
     stops.pop();
     const dropped = dropOsCaches();

@@ -44,22 +44,32 @@ function plant(): void {
   for (let i = 0; i < 1024; i++) s.pager.pages.set(i, DATA.subarray(i * PAGE, (i + 1) * PAGE));
 }
 
+/**
+ * A kernel whose pager answers only what the test answers, and a stream
+ * started on it: a read of pages 0-3, then one of 4-7 (both answered), which
+ * requests the window ahead, pages 8-15, before its own answer. Returns
+ * that request, not answered.
+ */
+async function startStream(): Promise<{ w: VmWindow; ahead: MemoryObjectDataRequest }> {
+  s = setup({ cacheSize: 1024 * PAGE }, { auto: false });
+  plant();
+  const w = await s.mapReady();
+  const first = readPages(w, 0, 4);
+  await answer(0);
+  await first;
+  const second = readPages(w, 4, 4);
+  const ahead = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request', (m) => m.offset === 8 * PAGE);
+  await answer(4);
+  await second;
+  return { w, ahead };
+}
+
 describe('read-ahead', () => {
   it('a second read that continues the first starts a window, requested right after its own pages', async () => {
-    s = setup({ cacheSize: 1024 * PAGE }, { auto: false });
-    plant();
-    const w = await s.mapReady();
-    // The first read is not a stream yet: its own pages only.
-    const first = readPages(w, 0, 4);
-    await answer(0);
-    await first;
-    expect(requests()).toEqual([[0, 4]]);
-    // The second continues it: its four pages, then a window of eight ahead, before any answer.
-    const second = readPages(w, 4, 4);
-    const ahead = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request', (m) => m.offset === 8 * PAGE);
+    const { w, ahead } = await startStream();
+    // The first read is not a stream yet: its own pages only. The second continues it: its
+    // four pages, then a window of eight ahead, sent before its own answer came.
     expect(requests()).toEqual([[0, 4], [4, 4], [8, 8]]);
-    await answer(4);
-    await second;
     s.pager.answer(ahead);
     await settle();
     const stats = s.kernel.statistics();
@@ -69,16 +79,8 @@ describe('read-ahead', () => {
   });
 
   it('touching the first page of a window requests the next, larger one before the reader faults', async () => {
-    s = setup({ cacheSize: 1024 * PAGE }, { auto: false });
-    plant();
-    const w = await s.mapReady();
-    const first = readPages(w, 0, 4);
-    await answer(0);
-    await first;
-    const second = readPages(w, 4, 4);
-    await answer(4);
-    await second;
-    await answer(8);
+    const { w, ahead: first } = await startStream();
+    s.pager.answer(first);
     await settle();
     // Pages 8-15 are resident (read ahead): this read needs no fault, and touching page 8
     // (the marker) sends the request for the next window, of 16.
@@ -124,16 +126,7 @@ describe('read-ahead', () => {
   });
 
   it('a failed read-ahead does not fail the reader that caught up with it: the reader asks again for itself', async () => {
-    s = setup({ cacheSize: 1024 * PAGE }, { auto: false });
-    plant();
-    const w = await s.mapReady();
-    const first = readPages(w, 0, 4);
-    await answer(0);
-    await first;
-    const second = readPages(w, 4, 4);
-    const ahead = await s.pager.waitFor<MemoryObjectDataRequest>('memory_object_data_request', (m) => m.offset === 8 * PAGE);
-    await answer(4);
-    await second;
+    const { w, ahead } = await startStream();
     // The reader reaches page 8 while its read-ahead is still out, and waits on it.
     const third = readPages(w, 8, 4);
     await settle();

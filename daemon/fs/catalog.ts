@@ -150,6 +150,13 @@ export class Catalog {
   private readonly selectMeta;
   private readonly upsertMeta;
   private readonly selectFileSizes;
+  /**
+   * Inodes that may have extended attributes (a superset: removals are not
+   * taken out). Linux asks for security.capability at every write to a
+   * FUSE file (file_remove_privs); for the many inodes with none, the
+   * answer comes from here without a query.
+   */
+  private readonly xattrInodes: Set<number>;
 
   constructor(
     readonly db: Database.Database,
@@ -195,6 +202,7 @@ export class Catalog {
     this.countOrphans = db.prepare<[], number>('SELECT count(*) FROM orphan').pluck();
     this.selectMeta = db.prepare<[string], unknown>('SELECT value FROM fs_meta WHERE key = ?').pluck();
     this.upsertMeta = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO fs_meta (key, value) VALUES (?, ?)');
+    this.xattrInodes = new Set(db.prepare<[], number>('SELECT DISTINCT ino FROM xattr').pluck().all());
     this.selectFileSizes = db.prepare<[], { ino: number; size: number }>(`SELECT ino, size FROM inode WHERE (mode & ${S_IFMT}) = ${S_IFREG} ORDER BY ino`);
   }
 
@@ -395,11 +403,11 @@ export class Catalog {
   }
 
   getXattr(ino: number, name: string): Buffer | undefined {
-    return this.selectXattr.get(ino, name);
+    return this.xattrInodes.has(ino) ? this.selectXattr.get(ino, name) : undefined;
   }
 
   listXattrs(ino: number): string[] {
-    return this.selectXattrs.all(ino);
+    return this.xattrInodes.has(ino) ? this.selectXattrs.all(ino) : [];
   }
 
   setXattr(inode: InodeRecord, name: string, value: Buffer): void {
@@ -408,11 +416,12 @@ export class Catalog {
       this.upsertXattr.run(write.ino, name, value);
       this.writeValues([write]);
     });
+    this.xattrInodes.add(inode.ino);
   }
 
   /** False if there was no such attribute. */
   removeXattr(inode: InodeRecord, name: string): boolean {
-    if (this.selectXattr.get(inode.ino, name) === undefined) return false;
+    if (this.getXattr(inode.ino, name) === undefined) return false;
     const write = writeOf(inode);
     this.change(() => {
       this.deleteXattr.run(write.ino, name);

@@ -6,7 +6,11 @@
  *   cache dropped, read once 128 KiB at a time through a cache an eighth of it;
  * - create: empty files made (open O_CREAT|O_EXCL, close) in one directory;
  * - fsync: write 4 KiB, fsync, again;
- * - write-back: a streaming write of ten times a small cache, fsync at the end.
+ * - write-back: a streaming write of ten times a small cache, fsync at the end;
+ * - tar x: node_modules/typescript unpacked from a tarball on the disk;
+ * - rm -rf: that tree removed again (unpacked by an earlier mount).
+ * MACHPAGER_BENCH_ONLY=KEY[,KEY...] profiles only those (read, create,
+ * fsync, writeback, tar, rm).
  * The profile covers the daemon's whole life; the summary counts only the
  * samples taken while the workload ran (both processes read the same
  * monotonic clock), so start-up (module loading, opening the store) and
@@ -20,12 +24,13 @@ import fs from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run } from './fuse-floor.js';
 import { startMachpager } from './mount.js';
 import { dropOsCaches } from './os-cache.js';
 import type { BenchRow, Print } from './table.js';
 import { runBenchProgram } from './program.js';
-import { writeFsyncs } from './workloads.js';
+import { onlyMeasures, writeFsyncs } from './workloads.js';
 
 export interface ProfileBenchOptions {
   print?: Print;
@@ -71,6 +76,8 @@ export function selfTimes(profile: CpuProfile, window?: { readonly from: number;
 }
 
 interface ProfiledWorkload {
+  /** What MACHPAGER_BENCH_ONLY names it by. */
+  readonly key: string;
   readonly name: string;
   readonly cache: string;
   /** Before the profiled mount (with a mount of its own when it needs one). */
@@ -79,13 +86,14 @@ interface ProfiledWorkload {
   work(mnt: string): Promise<unknown>;
 }
 
-function workloads(quick: boolean): ProfiledWorkload[] {
+function workloads(quick: boolean, tarball: string): ProfiledWorkload[] {
   const readMiB = quick ? 64 : 256;
   const creates = quick ? 500 : 2000;
   const fsyncs = quick ? 200 : 1000;
   const streamCacheMiB = quick ? 4 : 8;
   return [
     {
+      key: 'read',
       name: `cold sequential read miss: ${readMiB} MiB, 128 KiB reads, cache ${readMiB / 8}M`,
       cache: `${readMiB / 8}M`,
       prepare: async (store, mnt) => {
@@ -100,6 +108,7 @@ function workloads(quick: boolean): ProfiledWorkload[] {
       work: (mnt) => run('dd', [`if=${path.join(mnt, 'read.dat')}`, 'of=/dev/null', 'bs=128k', 'status=none'], 600_000),
     },
     {
+      key: 'create',
       name: `create: ${creates} empty files in one directory`,
       cache: '64M',
       // Synchronous calls from this process: the daemon serving the mount is another process.
@@ -111,6 +120,7 @@ function workloads(quick: boolean): ProfiledWorkload[] {
       },
     },
     {
+      key: 'fsync',
       name: `fsync: ${fsyncs} x (write 4 KiB, fsync)`,
       cache: '64M',
       work: (mnt) => {
@@ -119,9 +129,30 @@ function workloads(quick: boolean): ProfiledWorkload[] {
       },
     },
     {
+      key: 'writeback',
       name: `write-back: streaming write of ${streamCacheMiB * 10} MiB through a ${streamCacheMiB}M cache, 128 KiB writes, fsync at end`,
       cache: `${streamCacheMiB}M`,
       work: (mnt) => run('dd', ['if=/dev/urandom', `of=${path.join(mnt, 'stream.dat')}`, 'bs=128k', `count=${streamCacheMiB * 10 * 8}`, 'conv=fsync', 'status=none'], 600_000),
+    },
+    {
+      key: 'tar',
+      name: 'tar x of node_modules/typescript',
+      cache: '64M',
+      work: (mnt) => run('tar', ['xf', tarball, '-C', mnt], 600_000),
+    },
+    {
+      key: 'rm',
+      name: 'rm -rf of that tree (unpacked by an earlier mount)',
+      cache: '64M',
+      prepare: async (store, mnt) => {
+        const stop = await startMachpager(store, mnt, '64M');
+        try {
+          await run('tar', ['xf', tarball, '-C', mnt], 600_000);
+        } finally {
+          await stop();
+        }
+      },
+      work: (mnt) => run('rm', ['-rf', path.join(mnt, 'typescript')], 600_000),
     },
   ];
 }
@@ -136,7 +167,12 @@ export async function benchProfile(options: ProfileBenchOptions = {}): Promise<B
   try {
     print('');
     print(`profile: node --cpu-prof on the daemon (SQLite store, direct mode); self time per function; profiles kept in ${kept}`);
-    for (const [i, w] of workloads(quick).entries()) {
+    const nodeModules = fileURLToPath(new URL('../../node_modules', import.meta.url));
+    const tarball = path.join(work, 'typescript.tar');
+    await run('tar', ['chf', tarball, '-C', nodeModules, 'typescript'], 600_000);
+    const only = onlyMeasures();
+    for (const [i, w] of workloads(quick, tarball).entries()) {
+      if (only && !only.has(w.key)) continue;
       const base = path.join(work, `w${i}`);
       const mnt = path.join(base, 'mnt');
       const profDir = path.join(kept, `w${i}`);

@@ -15,6 +15,8 @@
  *
  * Needs root for the cold reads (the OS cache is dropped), and sqlite3,
  * git, tar, cp, fio. On its own: `node dist/bench/workloads.js [--quick]`.
+ * MACHPAGER_BENCH_ONLY=KEY[,KEY...] runs only the workloads with those
+ * measures (sqlite, tar, rm, git, fsync, cp, seqread, randread, stream).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -133,25 +135,8 @@ const median = (xs: readonly number[]): number => {
 
 const META = { default: 1.25, small: 1.5 };
 
-/** The workloads, with their inputs prepared under `work` (outside every target). */
-async function makeJobs(work: string, quick: boolean): Promise<Job[]> {
-  const repo = fileURLToPath(new URL('../..', import.meta.url));
-  const nodeModules = await realpath(path.join(repo, 'node_modules'));
-
-  // sqlite3: each INSERT its own transaction (autocommit), default journal mode.
-  const inserts = 400;
-  const sql = path.join(work, 'inserts.sql');
-  const statements = ['CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, body TEXT);'];
-  for (let i = 0; i < inserts; i++) statements.push(`INSERT INTO t(name, body) VALUES ('row ${i}', '${'x'.repeat(200)}');`);
-  await writeFile(sql, statements.join('\n') + '\n');
-
-  // tar x of node_modules/typescript, from a tarball on the disk.
-  const tarball = path.join(work, 'typescript.tar');
-  await command('tar', ['cf', tarball, '-C', nodeModules, 'typescript']);
-  const tarBytes = fs.statSync(tarball).size;
-
-  // A small git repository with a branch: 300 files in 10 directories, then 60 changed and 20 added on "topic".
-  const gitSrc = path.join(work, 'git-src');
+/** A small git repository with a branch: 300 files in 10 directories, then 60 changed and 20 added on "topic". */
+async function prepareGit(gitSrc: string): Promise<void> {
   await mkdir(gitSrc);
   const git = (...args: string[]) => command('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@localhost', '-c', 'init.defaultBranch=main', ...args], { cwd: gitSrc });
   await git('init', '-q');
@@ -167,10 +152,33 @@ async function makeJobs(work: string, quick: boolean): Promise<Job[]> {
   await git('add', '-A');
   await git('commit', '-q', '-m', 'topic');
   await git('checkout', '-q', 'main');
+}
+
+/** The workloads, with their inputs prepared under `work` (outside every target); `only`: just the workloads with these measures. */
+async function makeJobs(work: string, quick: boolean, only: ReadonlySet<string> | undefined): Promise<Job[]> {
+  const wanted = (...keys: string[]): boolean => only === undefined || keys.some((k) => only.has(k));
+  const repo = fileURLToPath(new URL('../..', import.meta.url));
+  const nodeModules = await realpath(path.join(repo, 'node_modules'));
+
+  // sqlite3: each INSERT its own transaction (autocommit), default journal mode.
+  const inserts = 400;
+  const sql = path.join(work, 'inserts.sql');
+  const statements = ['CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT, body TEXT);'];
+  for (let i = 0; i < inserts; i++) statements.push(`INSERT INTO t(name, body) VALUES ('row ${i}', '${'x'.repeat(200)}');`);
+  await writeFile(sql, statements.join('\n') + '\n');
+
+  // tar x of node_modules/typescript, from a tarball on the disk.
+  const tarball = path.join(work, 'typescript.tar');
+  if (wanted('tar', 'rm')) await command('tar', ['cf', tarball, '-C', nodeModules, 'typescript']);
+  const tarBytes = wanted('tar', 'rm') ? fs.statSync(tarball).size : 0;
+
+  // A small git repository with a branch: 300 files in 10 directories, then 60 changed and 20 added on "topic".
+  const gitSrc = path.join(work, 'git-src');
+  if (wanted('git')) await prepareGit(gitSrc);
 
   // cp -a of a source tree: this repo's node_modules (~4,900 entries, ~130 MB); quick: node_modules/typescript.
   const cpSource = quick ? path.join(nodeModules, 'typescript') : nodeModules;
-  const cpBytes = Number((await command('du', ['-sb', cpSource])).split('\t')[0]);
+  const cpBytes = wanted('cp') ? Number((await command('du', ['-sb', cpSource])).split('\t')[0]) : 0;
 
   const readMiB = quick ? 64 : 256;
   const randomSec = quick ? 2 : 5;
@@ -180,14 +188,16 @@ async function makeJobs(work: string, quick: boolean): Promise<Job[]> {
   // Data for the reads and the streaming write: random (a store may treat zero pages apart), from the OS cache.
   const random = path.join(work, 'random.dat');
   const randomMiB = Math.max(readMiB, streamSmallMiB * 10);
-  const out = fs.openSync(random, 'w');
-  try {
-    for (let i = 0; i < randomMiB; i++) fs.writeSync(out, randomBytes(MiB));
-  } finally {
-    fs.closeSync(out);
+  if (wanted('seqread', 'randread', 'stream')) {
+    const out = fs.openSync(random, 'w');
+    try {
+      for (let i = 0; i < randomMiB; i++) fs.writeSync(out, randomBytes(MiB));
+    } finally {
+      fs.closeSync(out);
+    }
   }
 
-  return [
+  const jobs: Job[] = [
     {
       measures: [{ key: 'sqlite', label: `sqlite3: ${inserts} inserts, each its own transaction`, unit: 's', aim: META }],
       dataBytes: 1 * MiB,
@@ -259,6 +269,17 @@ async function makeJobs(work: string, quick: boolean): Promise<Job[]> {
       },
     },
   ];
+  const known = new Set(jobs.flatMap((job) => job.measures.map((m) => m.key)));
+  const unknown = [...(only ?? [])].filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new Error(`MACHPAGER_BENCH_ONLY: no workload measures ${unknown.join(', ')} (have: ${[...known].join(', ')})`);
+  return jobs.filter((job) => job.measures.some((m) => wanted(m.key)));
+}
+
+/** MACHPAGER_BENCH_ONLY: the measure keys to run (every workload that has one of them); undefined: all. */
+export function onlyMeasures(env: NodeJS.ProcessEnv = process.env): ReadonlySet<string> | undefined {
+  const value = env.MACHPAGER_BENCH_ONLY?.trim();
+  if (!value) return undefined;
+  return new Set(value.split(',').map((k) => k.trim()).filter((k) => k !== ''));
 }
 
 function dropForCold(): Promise<void> {
@@ -331,7 +352,7 @@ export async function benchWorkloads(options: WorkloadsBenchOptions = {}): Promi
   const runs = options.runs ?? (quick ? 1 : 3);
   const work = await mkdtemp(path.join(os.tmpdir(), 'machpager-bench-workloads-'));
   try {
-    const jobs = await makeJobs(work, quick);
+    const jobs = await makeJobs(work, quick, onlyMeasures());
     const figures = new Map<string, number[]>(); // `${measure}/${target}` → one figure per run
     let seq = 0;
     for (let r = 0; r < runs; r++) {

@@ -27,6 +27,8 @@ export {
   type SpaceRecord,
   type SqliteConnectionStats,
 } from './sqlite-connection.js';
+export { SqliteCommitGroup, COMMIT_INTERVAL_MS, type CommitGroupStats, type CommitGroupOptions, type GroupDatabase } from './sqlite-commit-group.js';
+export { WalSync } from './sqlite-wal-sync.js';
 export { crc32, DAMAGED_CRC } from './crc32.js';
 export { ChecksumStore, type ChecksumTable } from './checksum.js';
 export { SqlitePageChecksums, dropPageChecksums, markPageDamaged, checksummedPages, checksummedFiles, lastChecksummedPage } from './sqlite-checksums.js';

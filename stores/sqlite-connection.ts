@@ -9,9 +9,13 @@
  * file I/O, so a foreign database never even gets a -wal or -shm file.
  *
  * Durability: WAL with synchronous=NORMAL, so a commit survives a crash of
- * the process at once and costs no fsync; sync() then commits once more with
- * synchronous=FULL, which fsyncs the WAL and with it every commit before it,
- * so they survive power loss too.
+ * the process at once and costs no fsync; sync() commits the group and then
+ * fdatasyncs the -wal file (sqlite-wal-sync.ts), which puts every commit
+ * before it on the disk, so they survive power loss too.
+ *
+ * Changes (the catalog's, and the queued page writes below) are grouped
+ * into one transaction (sqlite-commit-group.ts), committed when queued
+ * writes run, at sync, at the last release and on a 1 s timer.
  *
  * Checksums (format 2): every block row carries the CRC-32 of its data,
  * checked at every read; a mismatch, a short or mistyped value, or SQLite's
@@ -21,11 +25,11 @@
  * page_crc holds the CRCs of data kept outside the database (the raw files
  * of a file: filesystem store; see sqlite-checksums.ts).
  *
- * Writes are queued and run together in one transaction on the next turn of
- * the event loop (setImmediate): writes started in the same tick share a
- * commit. Each queued job runs in its own savepoint, so one failing job does
- * not undo the others. A read first runs whatever is queued, so it sees
- * every write started before it.
+ * Writes are queued and run together in the group's transaction on the next
+ * turn of the event loop (setImmediate), which then commits: writes started
+ * in the same tick share a commit. Each queued job runs in its own
+ * savepoint, so one failing job does not undo the others. A read first runs
+ * whatever is queued, so it sees every write started before it.
  */
 import Database from 'better-sqlite3';
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
@@ -34,6 +38,8 @@ import { isAllZero } from './bytes.js';
 import { sqliteErrnoCode } from './errno.js';
 import { crc32, DAMAGED_CRC } from './crc32.js';
 import { DataError, StoreError, type OpenOptions } from './store.js';
+import { SqliteCommitGroup } from './sqlite-commit-group.js';
+import { WalSync } from './sqlite-wal-sync.js';
 
 /** 'MPGR' in the database header (PRAGMA application_id). */
 export const MACHPAGER_APPLICATION_ID = 0x4d504752;
@@ -88,7 +94,7 @@ export interface SqliteConnectionStats {
   transactions: number;
   /** Jobs (store writes, resizes, catalog changes) those commits carried. */
   jobs: number;
-  /** FULL commits made by sync(). */
+  /** Syncs that put commits on the disk (an fdatasync of the -wal file each). */
   syncs: number;
 }
 
@@ -125,6 +131,9 @@ export class SqliteConnection {
   private pending: WriteJob[] = [];
   private scheduled = false;
   private changesAtSync = -1;
+  private readonly walSync: WalSync;
+  /** Changes grouped into one transaction; undefined when read-only. */
+  readonly group: SqliteCommitGroup | undefined;
   private readonly counters: SqliteConnectionStats = { transactions: 0, jobs: 0, syncs: 0 };
 
   private readonly selectSpace;
@@ -140,9 +149,8 @@ export class SqliteConnection {
   private readonly upsertBlock;
   private readonly deleteBlock;
   private readonly deleteBlocksFrom;
-  private readonly totalChanges;
-  private readonly countSync;
   private readonly commitJobs;
+  private readonly totalChanges;
   private readonly inSavepoint;
 
   /** Block rows carry a crc column (format 2; a format-1 database opened read-only has none). */
@@ -182,8 +190,6 @@ export class SqliteConnection {
       : undefined;
     this.deleteBlock = db.prepare<[number, number]>('DELETE FROM store_block WHERE space = ? AND block = ?');
     this.deleteBlocksFrom = db.prepare<[number, number]>('DELETE FROM store_block WHERE space = ? AND block >= ?');
-    this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
-    this.countSync = db.prepare("UPDATE machpager_meta SET value = value + 1 WHERE key = 'syncs'");
     this.inSavepoint = db.transaction((run: () => void) => run());
     this.commitJobs = db.transaction((jobs: WriteJob[]) => {
       const failures = new Map<WriteJob, unknown>();
@@ -196,6 +202,9 @@ export class SqliteConnection {
       }
       return failures;
     });
+    this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
+    this.walSync = new WalSync(path);
+    this.group = readOnly ? undefined : new SqliteCommitGroup(db);
   }
 
   /** One more reference (EBADF once the connection has closed). */
@@ -211,7 +220,10 @@ export class SqliteConnection {
     connections.delete(this.path);
     try {
       this.flush();
+      this.group?.close();
     } finally {
+      this.group?.stop();
+      this.walSync.close();
       this.db.close();
     }
   }
@@ -233,7 +245,8 @@ export class SqliteConnection {
 
   createSpace(record: SpaceRecord): void {
     this.flush();
-    this.guard(`create space ${record.space}`, () => this.insertSpace.run(record.space, record.blockSize, record.size));
+    const insert = (): void => void this.insertSpace.run(record.space, record.blockSize, record.size);
+    this.guard(`create space ${record.space}`, () => (this.group ? this.group.change(insert) : insert()));
   }
 
   /**
@@ -337,14 +350,24 @@ export class SqliteConnection {
     });
   }
 
-  /** Commit every queued write now, in one transaction. */
+  /**
+   * Run every queued write now in the group's transaction and commit it
+   * (with every grouped catalog change). Nothing queued: nothing to do (the
+   * group commits at sync and on its timer).
+   */
   flush(): void {
     const jobs = this.pending;
     if (jobs.length === 0) return;
     this.pending = [];
     let failures: Map<WriteJob, unknown>;
     try {
-      failures = this.commitJobs.immediate(jobs);
+      if (this.group) {
+        // Not journalled: on a failed commit the jobs are rejected and their writers (the pagers) write again.
+        failures = this.group.change(() => this.commitJobs(jobs), { journal: false });
+        this.group.commit();
+      } else {
+        failures = this.commitJobs.immediate(jobs);
+      }
     } catch (err) {
       const error = sqliteError(err, `commit to ${this.path}`);
       for (const job of jobs) job.reject(error);
@@ -360,22 +383,20 @@ export class SqliteConnection {
   }
 
   /**
-   * Make everything committed so far durable against power loss: one more
-   * commit with synchronous=FULL fsyncs the WAL, and so every frame in it.
-   * Nothing to do when nothing changed since the last sync.
+   * Make everything changed so far durable against power loss: commit the
+   * group, then one fdatasync of the -wal file. Nothing to do when nothing
+   * was committed since the last sync. Throws the errno of a failed commit
+   * or sync (the changes are kept: see sqlite-commit-group.ts).
    */
   sync(): void {
     if (this.readOnly) return;
     this.flush();
     this.guard(`sync ${this.path}`, () => {
-      if (this.totalChanges.get() === this.changesAtSync) return;
-      this.db.pragma('synchronous = FULL');
-      try {
-        this.countSync.run();
-      } finally {
-        this.db.pragma('synchronous = NORMAL');
-      }
-      this.changesAtSync = this.totalChanges.get() ?? -1;
+      this.group?.commit();
+      const changes = this.totalChanges.get() ?? 0;
+      if (changes === this.changesAtSync) return;
+      this.walSync.sync();
+      this.changesAtSync = changes;
       this.counters.syncs++;
     });
   }

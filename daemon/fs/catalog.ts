@@ -1,15 +1,24 @@
 /**
  * The namespace in SQLite: inodes, directory entries, extended attributes,
  * and the inodes unlinked while still open (orphans, removed at the last
- * close or at the next mount). Every namespace change is one transaction,
- * so a crash at any moment leaves the catalog consistent. It shares the
+ * close or at the next mount). Every namespace change is one savepoint of
+ * the connection's commit group (stores/sqlite-commit-group.ts): changes are
+ * committed together at write-back, fsync, sync, unmount and on a 1 s timer,
+ * each whole or not at all, so a crash at any moment leaves the catalog
+ * consistent, and one failing change is undone alone. Without a group (fsck,
+ * read-only) each change is a transaction of its own. It shares the
  * database connection with the SQLite page-data store when the data lives
  * in the same file (stores/sqlite-connection.ts).
+ *
+ * A change is journalled by the group to be run again if a failed commit
+ * rolled the group back, so each one captures its values when made (never
+ * a record that may change later) and does the same statements on replay.
  *
  * Times are kept as seconds and nanoseconds in two columns: JS numbers hold
  * neither nanoseconds since 1970 nor 64-bit integers exactly.
  */
 import type Database from 'better-sqlite3';
+import type { SqliteCommitGroup } from '../../stores/index.js';
 import type { Timespec } from './fuse/contract.js';
 import { FsError } from './errors.js';
 import { S_IFDIR, S_IFMT, S_IFREG } from './mode.js';
@@ -114,6 +123,7 @@ export interface CatalogCounts {
 export class Catalog {
   private readonly selectInode;
   private readonly insertInode;
+  private readonly insertInodeAt;
   private readonly updateInode;
   private readonly deleteInode;
   private readonly selectDirent;
@@ -140,11 +150,25 @@ export class Catalog {
   private readonly selectMeta;
   private readonly upsertMeta;
   private readonly selectFileSizes;
+  /**
+   * Inodes that may have extended attributes (a superset: removals are not
+   * taken out). Linux asks for security.capability at every write to a
+   * FUSE file (file_remove_privs); for the many inodes with none, the
+   * answer comes from here without a query.
+   */
+  private readonly xattrInodes: Set<number>;
 
-  constructor(readonly db: Database.Database) {
+  constructor(
+    readonly db: Database.Database,
+    /** The connection's commit group; undefined: every change commits on its own. */
+    private readonly group?: SqliteCommitGroup,
+  ) {
     this.selectInode = db.prepare<[number], InodeRow>('SELECT * FROM inode WHERE ino = ?');
     this.insertInode = db.prepare(
       'INSERT INTO inode (mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.insertInodeAt = db.prepare(
+      'INSERT INTO inode (mode, uid, gid, nlink, size, rdev, atime_s, atime_ns, mtime_s, mtime_ns, ctime_s, ctime_ns, target, ino) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.updateInode = db.prepare(
       'UPDATE inode SET mode = ?, uid = ?, gid = ?, nlink = ?, size = ?, rdev = ?, atime_s = ?, atime_ns = ?, mtime_s = ?, mtime_ns = ?, ctime_s = ?, ctime_ns = ?, target = ? WHERE ino = ?',
@@ -178,6 +202,7 @@ export class Catalog {
     this.countOrphans = db.prepare<[], number>('SELECT count(*) FROM orphan').pluck();
     this.selectMeta = db.prepare<[string], unknown>('SELECT value FROM fs_meta WHERE key = ?').pluck();
     this.upsertMeta = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO fs_meta (key, value) VALUES (?, ?)');
+    this.xattrInodes = new Set(db.prepare<[], number>('SELECT DISTINCT ino FROM xattr').pluck().all());
     this.selectFileSizes = db.prepare<[], { ino: number; size: number }>(`SELECT ino, size FROM inode WHERE (mode & ${S_IFMT}) = ${S_IFREG} ORDER BY ino`);
   }
 
@@ -217,7 +242,7 @@ export class Catalog {
   }
 
   setMeta(key: string, value: number | string): void {
-    this.upsertMeta.run(key, value);
+    this.change(() => this.upsertMeta.run(key, value));
   }
 
   /** Every regular file's inode number and size, in inode order. */
@@ -282,25 +307,36 @@ export class Catalog {
     return this.selectOrphans.all();
   }
 
-  // ------------------------------------------------------------------ changes (each one transaction)
+  // ------------------------------------------------------------------ changes (each one savepoint of the group)
+
+  /** Run one change whole or not at all: a savepoint of the commit group, or (no group) a transaction. */
+  private change<T>(run: () => T): T {
+    return this.group ? this.group.change(run) : this.db.transaction(run)();
+  }
 
   /** A new inode named `name` in `parent`; the parent's record is written too. Returns the new inode number. */
   create(parent: InodeRecord, name: string, record: Omit<InodeRecord, 'ino'>): number {
-    return this.db.transaction(() => {
-      const ino = Number(this.insertInode.run(...params({ ...record, ino: 0 })).lastInsertRowid);
-      this.insertDirent.run(parent.ino, name, ino);
-      this.write(parent);
+    const values = params({ ...record, ino: 0 });
+    const parentIno = parent.ino;
+    const parentValues = params(parent);
+    // The first run picks the number; a replay makes the same one.
+    let ino: number | undefined;
+    return this.change(() => {
+      if (ino === undefined) ino = Number(this.insertInode.run(...values).lastInsertRowid);
+      else this.insertInodeAt.run(...values, ino);
+      this.insertDirent.run(parentIno, name, ino);
+      this.updateInode.run(...parentValues, parentIno);
       return ino;
-    })();
+    });
   }
 
   /** A new name for an existing inode (both records written). */
   link(inode: InodeRecord, parent: InodeRecord, name: string): void {
-    this.db.transaction(() => {
+    const writes = [writeOf(inode), writeOf(parent)];
+    this.change(() => {
       this.insertDirent.run(parent.ino, name, inode.ino);
-      this.write(inode);
-      this.write(parent);
-    })();
+      this.writeValues(writes);
+    });
   }
 
   /**
@@ -308,11 +344,14 @@ export class Catalog {
    * unless it is still open (`keep`): then it becomes an orphan.
    */
   unlink(parent: InodeRecord, name: string, inode: InodeRecord, keep: boolean): void {
-    this.db.transaction(() => {
-      this.deleteDirent.run(parent.ino, name);
-      this.removeOrKeep(inode, keep);
-      this.write(parent);
-    })();
+    const parentIno = parent.ino;
+    const removal = removalOf(inode, keep);
+    const parentWrite = writeOf(parent);
+    this.change(() => {
+      this.deleteDirent.run(parentIno, name);
+      this.removeOrKeep(removal);
+      this.writeValues([parentWrite]);
+    });
   }
 
   /**
@@ -327,76 +366,102 @@ export class Catalog {
     moved: InodeRecord,
     replaced: { inode: InodeRecord; keep: boolean } | undefined,
   ): void {
-    this.db.transaction(() => {
-      if (replaced) {
-        this.deleteDirent.run(to.ino, toName);
-        this.removeOrKeep(replaced.inode, replaced.keep);
+    const fromIno = from.ino;
+    const toIno = to.ino;
+    const removal = replaced && removalOf(replaced.inode, replaced.keep);
+    const writes = [writeOf(moved), writeOf(from)];
+    if (toIno !== fromIno) writes.push(writeOf(to));
+    this.change(() => {
+      if (removal) {
+        this.deleteDirent.run(toIno, toName);
+        this.removeOrKeep(removal);
       }
-      this.moveDirent.run(to.ino, toName, from.ino, fromName);
-      this.write(moved);
-      this.write(from);
-      if (to.ino !== from.ino) this.write(to);
-    })();
+      this.moveDirent.run(toIno, toName, fromIno, fromName);
+      this.writeValues(writes);
+    });
   }
 
   /** Write an inode's attributes. */
   write(record: InodeRecord): void {
-    this.updateInode.run(...params(record), record.ino);
+    this.writeAll([record]);
   }
 
-  /** Write many inodes' attributes in one transaction. */
+  /** Write many inodes' attributes in one change. */
   writeAll(records: Iterable<InodeRecord>): void {
-    this.db.transaction(() => {
-      for (const record of records) this.write(record);
-    })();
+    const writes = [...records].map(writeOf);
+    if (writes.length === 0) return;
+    this.change(() => this.writeValues(writes));
   }
 
   /** An orphan's last close: it goes for good. */
   dropOrphan(ino: number): void {
-    this.db.transaction(() => {
+    this.change(() => {
       this.deleteOrphan.run(ino);
       this.deleteInode.run(ino);
       this.deleteXattrs.run(ino);
-    })();
+    });
   }
 
   getXattr(ino: number, name: string): Buffer | undefined {
-    return this.selectXattr.get(ino, name);
+    return this.xattrInodes.has(ino) ? this.selectXattr.get(ino, name) : undefined;
   }
 
   listXattrs(ino: number): string[] {
-    return this.selectXattrs.all(ino);
+    return this.xattrInodes.has(ino) ? this.selectXattrs.all(ino) : [];
   }
 
   setXattr(inode: InodeRecord, name: string, value: Buffer): void {
-    this.db.transaction(() => {
-      this.upsertXattr.run(inode.ino, name, value);
-      this.write(inode);
-    })();
+    const write = writeOf(inode);
+    this.change(() => {
+      this.upsertXattr.run(write.ino, name, value);
+      this.writeValues([write]);
+    });
+    this.xattrInodes.add(inode.ino);
   }
 
   /** False if there was no such attribute. */
   removeXattr(inode: InodeRecord, name: string): boolean {
-    return this.db.transaction(() => {
-      const removed = this.deleteXattr.run(inode.ino, name).changes > 0;
-      if (removed) this.write(inode);
-      return removed;
-    })();
+    if (this.getXattr(inode.ino, name) === undefined) return false;
+    const write = writeOf(inode);
+    this.change(() => {
+      this.deleteXattr.run(write.ino, name);
+      this.writeValues([write]);
+    });
+    return true;
   }
 
-  private removeOrKeep(inode: InodeRecord, keep: boolean): void {
-    if (inode.nlink > 0) {
-      this.write(inode);
-      return;
-    }
-    if (keep) {
-      this.write(inode);
-      this.insertOrphan.run(inode.ino);
-      return;
-    }
-    this.deleteInode.run(inode.ino);
-    this.deleteXattrs.run(inode.ino);
+  private writeValues(writes: readonly InodeWrite[]): void {
+    for (const w of writes) this.updateInode.run(...w.values, w.ino);
   }
+
+  private removeOrKeep(removal: Removal): void {
+    if (removal.kind === 'drop') {
+      this.deleteInode.run(removal.ino);
+      this.deleteXattrs.run(removal.ino);
+      return;
+    }
+    this.writeValues([removal.write]);
+    if (removal.kind === 'orphan') this.insertOrphan.run(removal.write.ino);
+  }
+}
+
+/** An inode's attributes as an UPDATE's values, taken when the change is made. */
+interface InodeWrite {
+  readonly ino: number;
+  readonly values: readonly unknown[];
+}
+
+function writeOf(record: InodeRecord): InodeWrite {
+  return { ino: record.ino, values: params(record) };
+}
+
+/** What a lost link does to its inode: written (links left), kept as an orphan (still open), or dropped. */
+type Removal = { kind: 'write' | 'orphan'; write: InodeWrite } | { kind: 'drop'; ino: number };
+
+function removalOf(inode: InodeRecord, keep: boolean): Removal {
+  if (inode.nlink > 0) return { kind: 'write', write: writeOf(inode) };
+  if (keep) return { kind: 'orphan', write: writeOf(inode) };
+  return { kind: 'drop', ino: inode.ino };
 }
 
 /** The wall clock at start, in ns, less the monotonic clock then: now = base + hrtime (monotonic, ns). */

@@ -131,7 +131,7 @@ export class MachFilesystem implements FileObjectHost {
     try {
       const owner = config.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
       Catalog.initialise(data.catalog.db, config.create && !config.readOnly, owner, config.pageSize);
-      const catalog = new Catalog(data.catalog.db);
+      const catalog = new Catalog(data.catalog.db, data.catalog.group);
       // SQLite keeps each file's pages as blocks of the page size it was made with.
       const made = catalog.meta('page_size');
       if (data.kind === 'sqlite' && typeof made === 'number' && made !== config.pageSize)
@@ -316,6 +316,10 @@ export class MachFilesystem implements FileObjectHost {
    */
   async syncInode(inode: Inode): Promise<void> {
     const object = this.objects.get(inode.ino);
+    // The attributes go into the commit group first: the store's own sync (the same connection for
+    // sqlite:, the page CRCs' for file:) then makes them durable with the pages, and the catalog's
+    // sync below finds nothing more to do: one fdatasync per fsync, not two.
+    this.namespace.flushOne(inode);
     const synced = object && !object.isFreed ? await Promise.allSettled([object.sync()]) : [];
     this.namespace.flushOne(inode);
     this.data.syncCatalog();

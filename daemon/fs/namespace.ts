@@ -9,6 +9,12 @@ import { FsError } from './errors.js';
 import { recordOf, toInode, type Inode } from './inode.js';
 import { isDir, NAME_MAX, PATH_MAX } from './mode.js';
 
+/**
+ * The answer for a name that is not there, made once: a create is preceded
+ * by a lookup that fails, and an error's stack costs more than the lookup.
+ */
+const NO_ENTRY = new FsError('ENOENT');
+
 /** Directory entries remembered; past this the cache starts over. */
 const MAX_DENTRIES = 200_000;
 /** Clean, unused inodes kept; past this the cache is trimmed. */
@@ -85,7 +91,7 @@ export class Namespace {
   /** The entry `name` of directory `dir`; ENOENT if none. */
   child(dir: Inode, name: string): Inode {
     const ino = this.lookup(dir, name);
-    if (ino === undefined) throw new FsError('ENOENT');
+    if (ino === undefined) throw NO_ENTRY;
     return this.inode(ino);
   }
 

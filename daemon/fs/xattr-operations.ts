@@ -15,6 +15,7 @@ import { writable } from './operation-common.js';
 /** XATTR_NAME_MAX and XATTR_SIZE_MAX of Linux. */
 const XATTR_NAME_MAX = 255;
 const XATTR_SIZE_MAX = 65536;
+const NO_ATTRIBUTE = new FsError('ENODATA');
 
 export type XattrOperations = Required<Pick<FuseOperations, 'setxattr' | 'getxattr' | 'listxattr' | 'removexattr'>>;
 
@@ -48,7 +49,8 @@ export function buildXattrOperations(fs: MachFilesystem): XattrOperations {
       checkXattrName(name);
       const inode = ns.resolve(path);
       const value = catalog.getXattr(inode.ino, name);
-      if (value === undefined) throw new FsError('ENODATA');
+      // Asked at every write (security.capability): one answer made once, no stack captured each time.
+      if (value === undefined) throw NO_ATTRIBUTE;
       reply(null, value);
     },
 

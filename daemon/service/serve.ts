@@ -207,8 +207,8 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     extraSignals++;
     if (extraSignals === 1) {
       const secs = stopStarted === 0 ? '' : ` (${Math.round((Date.now() - stopStarted) / 1000)} s)`;
-      log.warn(`${signal}: still ${phase === 'starting' ? 'mounting' : phase}${secs}; one more signal detaches the mount at once and exits without finishing (data not synced yet is lost)`);
-      for (const line of fs?.describeWaits?.() ?? []) log.warn(`  waiting on ${line}`);
+      log.info(`${signal}: still ${phase === 'starting' ? 'mounting' : phase}${secs}; one more signal detaches the mount at once and exits without finishing (data not synced yet is lost)`);
+      for (const line of fs?.describeWaits?.() ?? []) log.info(`  waiting on ${line}`);
       return;
     }
     force();

@@ -18,7 +18,7 @@ export { DATA_WRITE_MAX } from './vm/data-return.js';
 export type { MemcpyResult } from './vm/memcpy.js';
 export type { VmObject, ObjectStatistics } from './vm/object.js';
 export type { VmStatisticsRecord } from './vm/statistics.js';
-export type { LatencySummary } from './vm/latency.js';
+export { LATENCY_BOUNDS_US, type LatencyBound, type LatencySummary } from './vm/latency.js';
 export { MemorySwap, FileSwap, type SwapStore } from './default-pager/swap.js';
 export type { ReplacementPolicy, PolicyFactory } from './policy/policy.js';
 export { createPolicy, policyNames, policyFactories, allPolicyFactories, policyFactory, hasPolicy, DEFAULT_POLICY } from './policy/registry.js';

@@ -9,6 +9,7 @@ import type { FuseOperations } from '../fs/fuse/contract.js';
 import type { FuseMountOptions } from '../fs/fuse/options.js';
 import type { MountEntry } from '../fs/fuse/mount-table.js';
 import type { FilesystemConfig } from '../fs/filesystem.js';
+import type { ChangeSink } from '../control/change.js';
 import type { ControlHandlers } from '../control/server.js';
 import type { StatsRecord } from '../control/stats-record.js';
 import { processTerminal, type Terminal } from './terminal.js';
@@ -29,7 +30,7 @@ export interface MountableFilesystem {
   /** Pages whose write failed and that are held in memory until the store takes them. */
   heldPages?(): number;
   /** What the mount's control socket and metrics endpoint serve (a double may have none: then neither starts). */
-  control?(mount: { mountpoint: string; version: string }): MountController;
+  control?(mount: { mountpoint: string; version: string; changed?: ChangeSink }): MountController;
 }
 
 /** The control socket's handlers and the statistics record they (and the metrics endpoint) read. */

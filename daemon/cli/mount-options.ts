@@ -4,7 +4,7 @@
  *
  * Three kinds of keys:
  * - ours: cache_size=, page_size=, policy=, store=, cache_mode=, log_file=,
- *   metrics=, pager_timeout=, inject= (its own commas escaped:
+ *   log_level=, log_format=, metrics=, pager_timeout=, inject= (its own commas escaped:
  *   inject=read=EIO\,latency=5)
  *   (a hyphen may stand for the underscore: cache-size=64M);
  * - the generic FUSE ones, mapped to FuseMountOptions (the adapter builds
@@ -36,6 +36,8 @@ export interface OwnMountOptions {
   store?: string;
   cacheMode?: string;
   logFile?: string;
+  logLevel?: string;
+  logFormat?: string;
   metrics?: string;
   inject?: string;
   pagerTimeout?: string;
@@ -58,6 +60,8 @@ const OWN_KEYS: Readonly<Record<string, keyof OwnMountOptions>> = {
   store: 'store',
   cache_mode: 'cacheMode',
   log_file: 'logFile',
+  log_level: 'logLevel',
+  log_format: 'logFormat',
   metrics: 'metrics',
   inject: 'inject',
   pager_timeout: 'pagerTimeout',

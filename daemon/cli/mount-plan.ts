@@ -21,6 +21,7 @@ import { DEFAULT_PAGER_TIMEOUT_MS, DEFAULT_POLICY, hasPolicy, MIN_FRAMES, policy
 import { formatSize, parseSize } from '../../stores/size.js';
 import type { FuseMountOptions } from '../fs/fuse/options.js';
 import { parseMetricsAddress, type MetricsAddress } from '../control/metrics-address.js';
+import { DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL, parseLogFormat, parseLogLevel, type LogFormat, type LogLevel } from '../service/log-options.js';
 import { usageError } from './cli-error.js';
 import { checkInjectSpec, joinSpecs, splitFaultName } from './inject-spec.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -61,6 +62,9 @@ export interface MountInput {
   readonly cacheMode: Given;
   readonly store: Given;
   readonly logFile: Given;
+  /** --log-level, --log-format (absent: the defaults). */
+  readonly logLevel?: Given;
+  readonly logFormat?: Given;
   readonly daemonTimeout: Given;
   /** --metrics ADDR:PORT (absent: no metrics endpoint). */
   readonly metrics?: Given;
@@ -97,6 +101,9 @@ export interface MountPlan {
   readonly ignoredOptions: readonly string[];
   readonly daemon: boolean;
   readonly logFile: string | undefined;
+  /** The daemon log's threshold and format (service/log.ts). */
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly daemonTimeoutMs: number;
   readonly dryRun: boolean;
   readonly debug: boolean;
@@ -224,6 +231,21 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
   const lf = pick(input.logFile, 'log_file', o.own.logFile, e.own.logFile);
   const logFile = lf.value === undefined || lf.value === '' ? undefined : path.resolve(ctx.cwd, lf.value);
 
+  const ll = pick(input.logLevel ?? { value: undefined, source: undefined, flag: '--log-level' }, 'log_level', o.own.logLevel, e.own.logLevel);
+  const lfmt = pick(input.logFormat ?? { value: undefined, source: undefined, flag: '--log-format' }, 'log_format', o.own.logFormat, e.own.logFormat);
+  let logLevel: LogLevel;
+  let logFormat: LogFormat;
+  try {
+    logLevel = ll.value === undefined ? DEFAULT_LOG_LEVEL : parseLogLevel(ll.value);
+  } catch (err) {
+    throw usageError(ll.what, err instanceof Error ? err.message : String(err));
+  }
+  try {
+    logFormat = lfmt.value === undefined ? DEFAULT_LOG_FORMAT : parseLogFormat(lfmt.value);
+  } catch (err) {
+    throw usageError(lfmt.what, err instanceof Error ? err.message : String(err));
+  }
+
   let daemonTimeoutMs = DEFAULT_DAEMON_TIMEOUT_S * 1000;
   if (input.daemonTimeout.value !== undefined) {
     const s = Number(input.daemonTimeout.value);
@@ -272,6 +294,8 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     ignoredOptions: [...e.ignored, ...o.ignored],
     daemon: input.daemon,
     logFile,
+    logLevel,
+    logFormat,
     daemonTimeoutMs,
     dryRun: input.dryRun,
     debug: input.debug || fuse.debug === true,

@@ -27,14 +27,23 @@
  *             _dirty_pages, _frames, _frames_retiring, _page_size_bytes, _cache_size_bytes,
  *             _free_target_pages{level="min|low|high"}, _objects,
  *             _objects_cached, _files_open, _uptime_seconds,
- *             _fault_latency_seconds{quantile="0.5|0.9|0.99"},
+ *             _fault_latency_quantile_seconds{quantile="0.5|0.9|0.99"},
  *             _fault_latency_max_seconds, _fault_latency_mean_seconds,
  *             _info{store, mountpoint, cache_mode, policy} (always 1)
+ *   histogram machpager_fault_latency_seconds (_bucket{le}, _sum, _count;
+ *             latency-histogram.ts)
+ *   process   what prom-client's default collectors give any Node exporter
+ *             (only on the endpoint, not in metricsText unless asked):
+ *             process_start_time_seconds, process_cpu_seconds_total,
+ *             process_resident_memory_bytes, process_open_fds,
+ *             nodejs_heap_size_used_bytes, nodejs_eventloop_lag_seconds,
+ *             nodejs_gc_duration_seconds ...
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { VmStatisticsRecord } from '../../kernel/index.js';
+import { RecordLatencyHistogram } from './latency-histogram.js';
 import { formatMetricsAddress, parseMetricsAddress, type MetricsAddress } from './metrics-address.js';
 import type { PagerStats, StatsRecord, StoreStats } from './stats-record.js';
 
@@ -157,7 +166,8 @@ function samples(r: StatsRecord): { spec: Spec; labels: Record<string, string>; 
   add(g('uptime_seconds', 'Seconds since the mount started.'), r.uptime_s);
   add(g('files_open', 'Files open on the mount.'), r.fs.files_open);
   const l = r.fault_latency;
-  const q = g('fault_latency_seconds', 'Fault service latency quantiles, in seconds (since the mount started).');
+  // The quantiles keep a name of their own: machpager_fault_latency_seconds is the histogram.
+  const q = g('fault_latency_quantile_seconds', 'Fault service latency quantiles, in seconds (since the mount started).');
   add({ ...q, scale: US }, l.p50_us, { quantile: '0.5' });
   add({ ...q, scale: US }, l.p90_us, { quantile: '0.9' });
   add({ ...q, scale: US }, l.p99_us, { quantile: '0.99' });
@@ -181,13 +191,24 @@ function samples(r: StatsRecord): { spec: Spec; labels: Record<string, string>; 
   return out;
 }
 
+export interface RegistryOptions {
+  /**
+   * Add the process metrics of prom-client's default collectors. Some of
+   * them watch for as long as the process lives (event-loop delay, GC): a
+   * daemon asks once, for its endpoint.
+   */
+  readonly processMetrics?: boolean;
+}
+
 /**
  * A private registry whose metrics, when collected, show `read()` (the
  * record of the scrape in progress). Every metric family is declared up
  * front with its label names, from a record of zeros.
  */
-export function metricsRegistry(read: () => StatsRecord | undefined): Registry {
+export function metricsRegistry(read: () => StatsRecord | undefined, options: RegistryOptions = {}): Registry {
   const registry = new Registry();
+  if (options.processMetrics === true) collectDefaultMetrics({ register: registry });
+  new RecordLatencyHistogram(registry, () => read()?.fault_latency);
   const families = new Map<string, { spec: Spec; labelNames: Set<string> }>();
   for (const s of samples(ZERO_RECORD)) {
     const f = families.get(s.spec.name) ?? { spec: s.spec, labelNames: new Set<string>() };
@@ -226,8 +247,8 @@ export function metricsRegistry(read: () => StatsRecord | undefined): Registry {
 }
 
 /** The exposition text for one record (what a scrape returns). */
-export async function metricsText(record: StatsRecord): Promise<string> {
-  return metricsRegistry(() => record).metrics();
+export async function metricsText(record: StatsRecord, options: RegistryOptions = {}): Promise<string> {
+  return metricsRegistry(() => record, options).metrics();
 }
 
 /**
@@ -239,7 +260,7 @@ export async function metricsText(record: StatsRecord): Promise<string> {
 export async function startMetrics(address: string | MetricsAddress, collect: StatsSource): Promise<MetricsEndpoint> {
   const where = typeof address === 'string' ? parseMetricsAddress(address) : parseMetricsAddress(formatMetricsAddress(address));
   let current: StatsRecord | undefined;
-  const registry = metricsRegistry(() => current);
+  const registry = metricsRegistry(() => current, { processMetrics: true });
   let queue: Promise<unknown> = Promise.resolve();
 
   /** One scrape at a time: the record is read once and every metric shows it. */
@@ -312,7 +333,7 @@ export async function startMetrics(address: string | MetricsAddress, collect: St
 const ZERO_RECORD: StatsRecord = {
   ...(Object.fromEntries(Object.keys(VM_METRICS).map((k) => [k, 0])) as Record<NumericKeys<VmStatisticsRecord>, number>),
   policy: '',
-  fault_latency: { count: 0, p50_us: 0, p90_us: 0, p99_us: 0, max_us: 0, mean_us: 0 },
+  fault_latency: { count: 0, p50_us: 0, p90_us: 0, p99_us: 0, max_us: 0, mean_us: 0, sum_us: 0, buckets: [] },
   messages_sent: { memory_object_data_request: 0 },
   messages_received: { memory_object_data_supply: 0 },
   cache_size: 0,

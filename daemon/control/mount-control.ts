@@ -3,18 +3,22 @@
  * statistics record (the kernel's, plus the pager's and the stores'
  * counters), per-file residency, and the control verbs (sync, evict,
  * policy, cache size), each done the way the kernel and the pager library
- * do it (pager_sync, pager_return, a policy switch, a pool resize).
+ * do it (pager_sync, pager_return, a policy switch, a pool resize). Each
+ * change is reported to `changed` (the daemon log): what, from what to
+ * what, and who asked.
  */
 import os from 'node:os';
 import path from 'node:path';
 import { hasPolicy, policyNames, type ObjectRecord } from '../../kernel/index.js';
 import { parseFaultSpec } from '../../stores/fault-injector.js';
+import { formatSize } from '../../stores/size.js';
 import { isHiddenName } from '../fs/catalog.js';
 import { injectionStatus } from '../fs/fault-injection.js';
 import type { FileObject } from '../fs/file-object.js';
 import type { MachFilesystem } from '../fs/filesystem.js';
 import type { Inode } from '../fs/inode.js';
 import { isDir, isReg } from '../fs/mode.js';
+import type { ChangeSink, ControlCaller, ControlChange } from './change.js';
 import { ControlError } from './control-error.js';
 import { PROTOCOL_VERSION, type ControlMethods, type FileRecord, type HelloResult } from './protocol.js';
 import type { ControlHandlers } from './server.js';
@@ -25,6 +29,8 @@ export interface MountControlOptions {
   readonly version: string;
   /** How long cache-size waits for a shrink to finish before answering (ms). */
   readonly resizeWaitMs?: number;
+  /** Told of every change a request made (default: nobody). */
+  readonly changed?: ChangeSink;
 }
 
 type Result<M extends keyof ControlMethods> = ControlMethods[M]['result'];
@@ -45,12 +51,12 @@ export class MountControl {
       hello: () => this.hello(),
       stats: () => this.stats(),
       files: (params) => this.files(params),
-      sync: (params) => this.sync(params),
-      evict: (params) => this.evict(params),
-      policy: (params) => this.policy(params),
-      cacheSize: (params) => this.cacheSize(params),
-      trace: (params) => this.trace(params),
-      inject: (params) => this.inject(params),
+      sync: (params, caller) => this.sync(params, caller),
+      evict: (params, caller) => this.evict(params, caller),
+      policy: (params, caller) => this.policy(params, caller),
+      cacheSize: (params, caller) => this.cacheSize(params, caller),
+      trace: (params, caller) => this.trace(params, caller),
+      inject: (params, caller) => this.inject(params, caller),
     };
   }
 
@@ -114,11 +120,17 @@ export class MountControl {
   }
 
   /** pager_sync of one file (and its store and catalog record, durably), or of everything. */
-  async sync(params: Record<string, unknown>): Promise<Result<'sync'>> {
+  async sync(params: Record<string, unknown>, caller?: ControlCaller): Promise<Result<'sync'>> {
     const p = optionalString(params.path, 'path');
+    const dirtyBefore = this.fs.kernel.statistics().dirty_count;
+    const done = (synced: string): Result<'sync'> => {
+      const dirty = this.fs.kernel.statistics().dirty_count;
+      this.report({ change: 'sync', msg: `sync ${synced}: dirty pages ${dirtyBefore} -> ${dirty}`, old: dirtyBefore, new: dirty, detail: { path: synced } }, caller);
+      return { synced };
+    };
     if (p === undefined || p === '/') {
       await this.fs.sync();
-      return { synced: '/' };
+      return done('/');
     }
     const inode = this.resolve(p);
     if (isDir(inode.mode)) {
@@ -128,14 +140,14 @@ export class MountControl {
         if (at !== undefined && at.startsWith(`${p}/`)) await this.fs.syncInode(object.inode);
       }
       this.fs.flushAttributes();
-      return { synced: p };
+      return done(p);
     }
     await this.fs.syncInode(inode);
-    return { synced: p };
+    return done(p);
   }
 
   /** pager_return: dirty pages written back, then every page of the file (or of all files) dropped. */
-  async evict(params: Record<string, unknown>): Promise<Result<'evict'>> {
+  async evict(params: Record<string, unknown>, caller?: ControlCaller): Promise<Result<'evict'>> {
     const p = optionalString(params.path, 'path');
     const all = optionalBoolean(params.all, 'all') ?? false;
     const recursive = optionalBoolean(params.recursive, 'recursive') ?? false;
@@ -159,29 +171,46 @@ export class MountControl {
     }
     let evicted = 0;
     let files = 0;
+    // The targets' resident pages, before and after: what the log line says changed.
+    let residentBefore = 0;
     for (const object of targets) {
       const before = this.objectRecord(object)?.resident_count ?? 0;
+      residentBefore += before;
       if (before === 0 || object.isFreed || object.pager.state !== 'normal') continue;
       await object.pager.return(true);
       evicted += before - (this.objectRecord(object)?.resident_count ?? 0);
       files++;
     }
+    const what = all ? 'all' : (p as string);
+    this.report(
+      {
+        change: 'evict',
+        msg: `evict ${what}${recursive ? ' (recursive)' : ''}: resident pages ${residentBefore} -> ${residentBefore - evicted} (${files} file(s))`,
+        old: residentBefore,
+        new: residentBefore - evicted,
+        detail: { path: what, recursive, evicted_pages: evicted, files },
+      },
+      caller,
+    );
     return { evicted_pages: evicted, files };
   }
 
   /** Show the policy, or switch to another while running. */
-  policy(params: Record<string, unknown>): Result<'policy'> {
+  policy(params: Record<string, unknown>, caller?: ControlCaller): Result<'policy'> {
     const name = optionalString(params.name, 'name');
     const kernel = this.fs.kernel;
     const current = kernel.policy.name;
     if (name === undefined) return { policy: current, policies: policyNames() };
     if (!hasPolicy(name)) throw new ControlError('EINVAL', `unknown policy "${name}" (known: ${policyNames().join(', ')})`);
-    if (name !== current) kernel.setPolicy(name);
+    if (name !== current) {
+      kernel.setPolicy(name);
+      this.report({ change: 'policy', msg: `policy ${current} -> ${name}`, old: current, new: name }, caller);
+    }
     return { policy: name, previous: current, policies: policyNames() };
   }
 
   /** Show the cache size, or resize the frame pool while running (a shrink evicts down first). */
-  async cacheSize(params: Record<string, unknown>): Promise<Result<'cacheSize'>> {
+  async cacheSize(params: Record<string, unknown>, caller?: ControlCaller): Promise<Result<'cacheSize'>> {
     const kernel = this.fs.kernel;
     const pageSize = kernel.pageSize;
     const size = params.size;
@@ -208,16 +237,31 @@ export class MountControl {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([resizing, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.resizeWaitMs ?? 30_000)))]);
     clearTimeout(timer);
-    return answer({ previous });
+    const result = answer({ previous });
+    const owed = result.frames_retiring > 0 ? ` (${result.frames_retiring} frame(s) still to retire)` : '';
+    this.report(
+      {
+        change: 'cache-size',
+        msg: `cache size ${formatSize(previous)} -> ${formatSize(size)}, ${result.frames} frames${owed}`,
+        old: previous,
+        new: size,
+        detail: { frames: result.frames, frames_retiring: result.frames_retiring },
+      },
+      caller,
+    );
+    return result;
   }
 
   /** Record the page-access trace into a new file (start), finish it (stop), or say how it goes (status). */
-  async trace(params: Record<string, unknown>): Promise<Result<'trace'>> {
+  async trace(params: Record<string, unknown>, caller?: ControlCaller): Promise<Result<'trace'>> {
     const action = params.action;
     if (action === 'status') return this.fs.tracer?.status() ?? { recording: false, requests: 0, dropped: 0, files: 0 };
     if (action === 'stop') {
       if (!this.fs.tracer) throw new ControlError('ENOENT', 'no trace is being recorded');
-      return this.fs.stopTrace();
+      const stopped = await this.fs.stopTrace();
+      const file = stopped.path ?? '';
+      this.report({ change: 'trace', msg: `trace stopped: ${file} (${stopped.requests} request(s), ${stopped.dropped} dropped)`, old: 'recording', new: 'stopped', detail: { ...stopped } }, caller);
+      return stopped;
     }
     if (action !== 'start') throw new ControlError('EINVAL', 'action must be start, stop or status');
     const file = optionalString(params.path, 'path');
@@ -228,7 +272,9 @@ export class MountControl {
       throw new ControlError('EINVAL', `${file} is on the mount being traced: put the trace file somewhere else`);
     }
     try {
-      return await this.fs.startTrace(file);
+      const started = await this.fs.startTrace(file);
+      this.report({ change: 'trace', msg: `trace started: recording to ${file}`, old: 'stopped', new: 'recording', detail: { path: file } }, caller);
+      return started;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
       if (code === 'EEXIST') throw new ControlError('EEXIST', `${file} exists already (a trace is written to a new file)`);
@@ -243,7 +289,7 @@ export class MountControl {
    * on a mount started with --inject: the stores of the others are not
    * wrapped, and wrapping them now would miss the files already open.
    */
-  inject(params: Record<string, unknown>): Result<'inject'> {
+  inject(params: Record<string, unknown>, caller?: ControlCaller): Result<'inject'> {
     const spec = params.spec;
     const clear = optionalBoolean(params.clear, 'clear') ?? false;
     if (spec !== undefined && typeof spec !== 'string') throw new ControlError('EINVAL', 'spec must be a string');
@@ -257,10 +303,17 @@ export class MountControl {
     } catch (err) {
       throw new ControlError('EINVAL', err instanceof Error ? err.message.replace(/^EINVAL: /, '') : String(err));
     }
-    return { ...injectionStatus(faults), previous };
+    const now = injectionStatus(faults);
+    const spelled = (spec: string): string => (spec === '' ? 'no rules' : `'${spec}'`);
+    this.report({ change: 'inject', msg: `inject ${spelled(previous)} -> ${spelled(now.spec)}`, old: previous, new: now.spec }, caller);
+    return { ...now, previous };
   }
 
   // ------------------------------------------------------------------ helpers
+
+  private report(change: ControlChange, caller: ControlCaller | undefined): void {
+    this.options.changed?.(caller ? { ...change, caller } : change);
+  }
 
   private *liveObjects(): IterableIterator<FileObject> {
     for (const object of this.fs.objects.values()) if (!object.isFreed) yield object;

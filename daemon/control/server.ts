@@ -13,20 +13,26 @@
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import type { ControlCaller } from './change.js';
 import { ControlError } from './control-error.js';
 import { LineBuffer } from './lines.js';
 import type { ControlError as WireError, ControlMethods, ControlRequest, ControlResponse } from './protocol.js';
 
-/** A method's handler: params as they came (checked by the handler), its result or a promise of it. */
+/** A method's handler: params as they came (checked by the handler) and who sent them; its result or a promise of it. */
 export type ControlHandlers = {
-  [M in keyof ControlMethods]: (params: Record<string, unknown>) => ControlMethods[M]['result'] | Promise<ControlMethods[M]['result']>;
+  [M in keyof ControlMethods]: (params: Record<string, unknown>, caller: ControlCaller) => ControlMethods[M]['result'] | Promise<ControlMethods[M]['result']>;
 };
+
+/** A connection's peer credentials (SO_PEERCRED), where the platform gives them. */
+export type PeerCredentials = (socket: net.Socket) => { readonly pid: number; readonly uid: number } | undefined;
 
 export interface ControlServerOptions {
   readonly socketPath: string;
   readonly handlers: ControlHandlers;
   /** Where handler failures without an errno (bugs) and socket trouble are reported. */
   readonly log: (line: string) => void;
+  /** Who is at the other end of a connection (default: not known; Node's net does not say). */
+  readonly peer?: PeerCredentials;
 }
 
 /** The longest request line taken; longer ones get an error and the connection is closed. */
@@ -37,6 +43,7 @@ const ERRNO_NAME = /^E[A-Z0-9]+$/;
 export class ControlServer {
   private readonly connections = new Set<net.Socket>();
   private closed = false;
+  private accepted = 0;
 
   private constructor(
     private readonly server: net.Server,
@@ -84,6 +91,8 @@ export class ControlServer {
       return;
     }
     this.connections.add(socket);
+    const peer = this.options.peer?.(socket);
+    const caller: ControlCaller = { connection: ++this.accepted, ...(peer ? { pid: peer.pid, uid: peer.uid } : {}) };
     socket.unref();
     socket.setEncoding('utf8');
     const lines = new LineBuffer();
@@ -91,7 +100,7 @@ export class ControlServer {
     let queue: Promise<void> = Promise.resolve();
     socket.on('data', (chunk: string) => {
       for (const line of lines.push(chunk)) {
-        queue = queue.then(() => this.answer(socket, line)).catch((err: unknown) => this.options.log(`control socket: ${String(err)}`));
+        queue = queue.then(() => this.answer(socket, line, caller)).catch((err: unknown) => this.options.log(`control socket: ${String(err)}`));
       }
       if (lines.pendingLength > MAX_REQUEST_BYTES) {
         lines.clear();
@@ -105,7 +114,7 @@ export class ControlServer {
     socket.on('close', () => this.connections.delete(socket));
   }
 
-  private async answer(socket: net.Socket, line: string): Promise<void> {
+  private async answer(socket: net.Socket, line: string, caller: ControlCaller): Promise<void> {
     const parsed = parseRequest(line);
     if ('error' in parsed) {
       write(socket, parsed);
@@ -113,18 +122,18 @@ export class ControlServer {
     }
     const { id, method, params } = parsed;
     try {
-      const result = await this.call(method, params ?? {});
+      const result = await this.call(method, params ?? {}, caller);
       write(socket, { id, result });
     } catch (err) {
       write(socket, { id, error: this.errorOf(method, err) });
     }
   }
 
-  private call(method: string, params: Record<string, unknown>): unknown {
+  private call(method: string, params: Record<string, unknown>, caller: ControlCaller): unknown {
     if (!Object.hasOwn(this.options.handlers, method)) {
       throw new ControlError('ENOSYS', `unknown method "${method}" (known: ${Object.keys(this.options.handlers).join(', ')})`);
     }
-    return this.options.handlers[method as keyof ControlMethods](params);
+    return this.options.handlers[method as keyof ControlMethods](params, caller);
   }
 
   private errorOf(method: string, err: unknown): WireError {

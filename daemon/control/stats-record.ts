@@ -134,7 +134,7 @@ export const STORE_FIELDS: Readonly<Record<keyof StoreStats, Kind>> = {
 
 const FS_NUMBERS = ['files_open', 'objects'] as const satisfies readonly NumericKeys<FsStats>[];
 const FS_STRINGS = ['store', 'mountpoint', 'cache_mode'] as const satisfies readonly (keyof FsStats)[];
-const LATENCY_FIELDS = ['count', 'p50_us', 'p90_us', 'p99_us', 'max_us', 'mean_us'] as const satisfies readonly (keyof LatencySummary)[];
+const LATENCY_FIELDS = ['count', 'p50_us', 'p90_us', 'p99_us', 'max_us', 'mean_us', 'sum_us'] as const satisfies readonly (keyof LatencySummary)[];
 
 /** The keys of a typed table, typed. */
 export function keysOf<K extends string>(table: Readonly<Record<K, unknown>>): K[] {
@@ -175,13 +175,29 @@ function countMap(obj: Obj, where: string): void {
   }
 }
 
+/** fault_latency.buckets: cumulative counts at rising bounds, none above the total count. */
+function latencyBuckets(value: unknown): void {
+  if (!Array.isArray(value)) throw malformed(`fault_latency.buckets is ${value === undefined ? 'missing' : 'not an array'}`);
+  let le = -Infinity;
+  let count = 0;
+  value.forEach((b: unknown, i) => {
+    if (!isObject(b)) throw malformed(`fault_latency.buckets[${i}] is not an object`);
+    numbers(b, ['le_us', 'count'], `fault_latency.buckets[${i}].`);
+    if ((b.le_us as number) <= le || (b.count as number) < count) throw malformed(`fault_latency.buckets[${i}] is not above the bucket before it`);
+    le = b.le_us as number;
+    count = b.count as number;
+  });
+}
+
 /** `value` as a StatsRecord, or an EPROTO ControlError naming the first field that is wrong. Extra fields are kept. */
 export function checkStatsRecord(value: unknown): StatsRecord {
   if (!isObject(value)) throw malformed('the stats record is not an object');
   numbers(value, keysOf(VM_FIELDS), '');
   numbers(value, keysOf(TOP_FIELDS), '');
   strings(value, ['policy'], '');
-  numbers(object(value, 'fault_latency', ''), LATENCY_FIELDS, 'fault_latency.');
+  const latency = object(value, 'fault_latency', '');
+  numbers(latency, LATENCY_FIELDS, 'fault_latency.');
+  latencyBuckets(latency.buckets);
   countMap(object(value, 'messages_sent', ''), 'messages_sent.');
   countMap(object(value, 'messages_received', ''), 'messages_received.');
   numbers(object(value, 'pager', ''), keysOf(PAGER_FIELDS), 'pager.');

@@ -23,6 +23,7 @@ import { CliError, errorMessage } from '../cli/cli-error.js';
 import type { CliDeps } from '../cli/deps.js';
 import { EXIT } from '../cli/exit-codes.js';
 import type { MountPlan } from '../cli/mount-plan.js';
+import { createDaemonLog } from './log.js';
 import type { Preflight } from './preflight.js';
 import { serveMount } from './serve.js';
 
@@ -142,27 +143,32 @@ function report(r: Report): void {
   }
 }
 
-/** The daemon side of --daemon (mount --daemon-child): serve the plan from the environment, report on fd 3. */
-export async function runDaemonChild(deps: CliDeps, log: (line: string) => void): Promise<number> {
+/**
+ * The daemon side of --daemon (mount --daemon-child): serve the plan from
+ * the environment, report on fd 3. Its log (stderr: the --log-file, or
+ * nothing) has the time and the pid on every text line.
+ */
+export async function runDaemonChild(deps: CliDeps): Promise<number> {
   const json = deps.env[DAEMON_PLAN_ENV];
   delete process.env[DAEMON_PLAN_ENV];
   if (json === undefined) {
     throw new CliError('--daemon-child', `is internal to --daemon (no ${DAEMON_PLAN_ENV} in the environment)`, EXIT.USAGE);
   }
   const { plan, pre } = JSON.parse(json) as DaemonPayload;
+  const log = createDaemonLog({ level: plan.logLevel, format: plan.logFormat, write: deps.stderr, text: 'stamped' });
   let reported = false;
   try {
     return await serveMount(plan, pre, deps, {
       log,
       ready: (line) => {
-        log(line);
+        log.info(line);
         reported = true;
         report({ type: 'ready', line, pid: process.pid });
       },
     });
   } catch (err) {
     const e = err instanceof CliError ? err : new CliError('daemon', errorMessage(err), EXIT.FAILURE);
-    log(e.line);
+    log.error(e.line);
     if (!reported) report({ type: 'error', line: e.line, exitCode: e.exitCode });
     return e.exitCode;
   }

@@ -35,12 +35,14 @@ import { CliError, errorMessage, toCliError } from '../cli/cli-error.js';
 import type { CliDeps, FilesystemConfig, MountableFilesystem } from '../cli/deps.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { describePlan, type MountPlan } from '../cli/mount-plan.js';
+import { describeCaller, type ControlChange } from '../control/change.js';
+import type { DaemonLog } from './log.js';
 import type { Preflight } from './preflight.js';
 import { lockStore, type StoreLock } from './store-lock.js';
 
 export interface ServeHooks {
-  /** One message line (no "machpager: ", no newline). */
-  readonly log: (line: string) => void;
+  /** The daemon log (log.ts): every message of the serving mount. */
+  readonly log: DaemonLog;
   /** The mount answers: `line` is "mounted STORE on MOUNTPOINT (...)". */
   readonly ready: (line: string) => void;
   /** Stopping has begun (a signal, an external unmount, a fatal error): `line` says what happens now. */
@@ -68,10 +70,22 @@ export function mergeFuseOptions(fsOptions: FuseMountOptions, user: FuseMountOpt
 }
 
 /** Remove what opening a new store created (preflight listed those paths when they did not exist). */
-async function removeCreated(paths: readonly string[], log: (line: string) => void): Promise<void> {
+async function removeCreated(paths: readonly string[], log: DaemonLog): Promise<void> {
   for (const p of paths) {
-    await rm(p, { recursive: true, force: true }).catch((err: unknown) => log(`could not remove ${p}: ${errorMessage(err)}`));
+    await rm(p, { recursive: true, force: true }).catch((err: unknown) => log.warn(`could not remove ${p}: ${errorMessage(err)}`));
   }
+}
+
+/** One info line for a change a control request made: what, from what to what, who asked. */
+export function logChange(log: DaemonLog, c: ControlChange): void {
+  const who = describeCaller(c.caller);
+  log.info(`${c.msg}${who === '' ? '' : ` (from ${who})`}`, {
+    change: c.change,
+    ...(c.old !== undefined ? { old: c.old } : {}),
+    ...(c.new !== undefined ? { new: c.new } : {}),
+    ...c.detail,
+    ...(c.caller ? { from: { connection: c.caller.connection, ...(c.caller.pid !== undefined ? { pid: c.caller.pid } : {}), ...(c.caller.uid !== undefined ? { uid: c.caller.uid } : {}) } } : {}),
+  });
 }
 
 /**
@@ -106,8 +120,8 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     const [c, e] = [control, metrics];
     control = undefined;
     metrics = undefined;
-    await c?.close().catch((err: unknown) => log(`closing the control socket: ${errorMessage(err)}`));
-    await e?.close().catch((err: unknown) => log(`closing the metrics endpoint: ${errorMessage(err)}`));
+    await c?.close().catch((err: unknown) => log.warn(`closing the control socket: ${errorMessage(err)}`));
+    await e?.close().catch((err: unknown) => log.warn(`closing the metrics endpoint: ${errorMessage(err)}`));
   };
 
   const stop = async (external: boolean): Promise<number> => {
@@ -124,7 +138,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
         break;
       } catch (err) {
         const held = filesystem.heldPages?.() ?? 0;
-        log(`sync failed: ${errorMessage(err)}${held > 0 ? `; ${held} page(s) held in memory, trying again in ${wait / 1000} s (free space on the store; a third signal abandons them)` : ''}`);
+        log.error(`sync failed: ${errorMessage(err)}${held > 0 ? `; ${held} page(s) held in memory, trying again in ${wait / 1000} s (free space on the store; a third signal abandons them)` : ''}`);
         if (held === 0) {
           code = EXIT.IOERR;
           break;
@@ -138,7 +152,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       try {
         await m.unmount();
       } catch (err) {
-        log(`unmount failed: ${errorMessage(err)}`);
+        log.error(`unmount failed: ${errorMessage(err)}`);
         if (code === EXIT.OK) code = EXIT.FAILURE;
       }
     }
@@ -146,12 +160,13 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     try {
       await filesystem.close();
     } catch (err) {
-      log(`closing the store failed: ${errorMessage(err)}`);
+      log.error(`closing the store failed: ${errorMessage(err)}`);
       if (code === EXIT.OK) code = EXIT.IOERR;
     }
     await lock?.release();
     const took = ((Date.now() - stopStarted) / 1000).toFixed(1);
-    log(code === EXIT.OK ? `unmounted ${mnt}; ${plan.store.name} synced and closed (${took} s)` : `stopped with errors (exit ${code})`);
+    if (code === EXIT.OK) log.info(`unmounted ${mnt}; ${plan.store.name} synced and closed (${took} s)`);
+    else log.error(`stopped with errors (exit ${code})`);
     return code;
   };
 
@@ -159,19 +174,19 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     stopStarted = Date.now();
     hooks.stopping?.(`syncing ${plan.store.name}${external ? '' : ` and unmounting ${mnt}`}`);
     stop(external).then(finish, (err: unknown) => {
-      log(`stopping failed: ${errorMessage(err)}`);
+      log.error(`stopping failed: ${errorMessage(err)}`);
       finish(EXIT.FAILURE);
     });
   };
 
   /** The third signal: detach the mount now and leave. */
   const force = (): void => {
-    log(`detaching ${mnt} lazily without finishing (data not synced yet is lost)`);
+    log.warn(`detaching ${mnt} lazily without finishing (data not synced yet is lost)`);
     phase = 'closing';
     withTimeout(fusermount(mnt, { lazy: true }), FORCE_MS, () => noAnswer('fusermount -uz', FORCE_MS)).then(
       () => finish(EXIT.FAILURE),
       (err: unknown) => {
-        log(`lazy unmount failed: ${errorMessage(err)}`);
+        log.error(`lazy unmount failed: ${errorMessage(err)}`);
         finish(EXIT.FAILURE);
       },
     );
@@ -180,20 +195,20 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
   const onSignal = (signal: NodeJS.Signals): void => {
     if (phase === 'done') return;
     if (phase === 'serving') {
-      log(`${signal}: syncing...`);
+      log.info(`${signal}: syncing...`);
       beginStop(false);
       return;
     }
     if (phase === 'starting' && !stopRequested) {
       stopRequested = true;
-      log(`${signal}: stopping as soon as the mount is up`);
+      log.info(`${signal}: stopping as soon as the mount is up`);
       return;
     }
     extraSignals++;
     if (extraSignals === 1) {
       const secs = stopStarted === 0 ? '' : ` (${Math.round((Date.now() - stopStarted) / 1000)} s)`;
-      log(`${signal}: still ${phase === 'starting' ? 'mounting' : phase}${secs}; one more signal detaches the mount at once and exits without finishing (data not synced yet is lost)`);
-      for (const line of fs?.describeWaits?.() ?? []) log(`  waiting on ${line}`);
+      log.info(`${signal}: still ${phase === 'starting' ? 'mounting' : phase}${secs}; one more signal detaches the mount at once and exits without finishing (data not synced yet is lost)`);
+      for (const line of fs?.describeWaits?.() ?? []) log.info(`  waiting on ${line}`);
       return;
     }
     force();
@@ -201,18 +216,18 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
 
   const onFatal = (err: unknown): void => {
     if (phase === 'done' || phase === 'closing') return;
-    log(`internal error: ${errorMessage(err)}`);
+    log.error(`internal error: ${errorMessage(err)}`);
     hooks.stopping?.(`internal error: ${errorMessage(err)}; detaching ${mnt}`);
-    if (plan.debug && err instanceof Error && err.stack !== undefined) log(err.stack.replace(/\n\s*/g, ' | '));
+    if (err instanceof Error && err.stack !== undefined && (plan.debug || log.enabled('debug'))) log.error(err.stack.replace(/\n\s*/g, ' | '));
     phase = 'closing';
     const detach = mount?.mounted ? withTimeout(fusermount(mnt, { lazy: true }), FORCE_MS, () => noAnswer('fusermount -uz', FORCE_MS)) : Promise.resolve();
     const filesystem = fs;
     detach
-      .catch((e: unknown) => log(`lazy unmount failed: ${errorMessage(e)}`))
+      .catch((e: unknown) => log.error(`lazy unmount failed: ${errorMessage(e)}`))
       .then(closeControl)
       .then(() => (filesystem ? withTimeout(filesystem.close(), FORCE_MS, () => noAnswer('closing the store', FORCE_MS)) : undefined))
       .then(() => lock?.release())
-      .catch((e: unknown) => log(`closing the store failed: ${errorMessage(e)}`))
+      .catch((e: unknown) => log.error(`closing the store failed: ${errorMessage(e)}`))
       .finally(() => finish(EXIT.FAILURE))
       .catch(() => undefined);
   };
@@ -246,7 +261,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
         if ((err as { code?: unknown }).code !== 'EEXIST') throw new CliError(`store ${plan.store.name}`, `cannot create ${plan.store.path} (${errorMessage(err)})`, EXIT.CANTCREAT);
       });
     }
-    lock = await lockStore(plan.store, { readOnly: plan.readOnly, log });
+    lock = await lockStore(plan.store, { readOnly: plan.readOnly, log: log.at('info') });
     const heldLock = lock;
 
     const config: FilesystemConfig = {
@@ -258,7 +273,8 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       cacheMode: plan.cacheMode,
       pagerTimeoutMs: plan.pagerTimeoutMs,
       create: pre.create,
-      log,
+      // The kernel's, the pagers' and the filesystem's own lines: trouble they met (prefixed kernel:, pager: ...).
+      log: log.at('warn'),
       ...(plan.inject !== undefined ? { inject: plan.inject } : {}),
     };
     try {
@@ -271,7 +287,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     const opened = fs;
 
     const failed = async (err: unknown, what: string, fallback: CliError['exitCode']): Promise<never> => {
-      await withTimeout(opened.close(), FORCE_MS, () => noAnswer('closing the store', FORCE_MS)).catch((e: unknown) => log(`closing the store failed: ${errorMessage(e)}`));
+      await withTimeout(opened.close(), FORCE_MS, () => noAnswer('closing the store', FORCE_MS)).catch((e: unknown) => log.error(`closing the store failed: ${errorMessage(e)}`));
       await heldLock?.release();
       await removeCreated(created, log);
       throw toCliError(err, what, fallback);
@@ -284,11 +300,11 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       await failed(err, 'FUSE options', EXIT.USAGE);
       return;
     }
-    m.on('opError', (err, op) => log(`FUSE ${op}: ${errorMessage(err)}`));
+    m.on('opError', (err, op) => log.error(`FUSE ${op}: ${errorMessage(err)}`));
     m.on('unmounted', ({ external }) => {
       if (!external || phase === 'done') return;
       if (phase === 'serving') {
-        log(`${mnt} was unmounted (fusermount -u or umount); syncing...`);
+        log.info(`${mnt} was unmounted (fusermount -u or umount); syncing...`);
         beginStop(true);
       }
     });
@@ -303,29 +319,31 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     try {
       await withTimeout(stat(mnt), PROBE_MS, () => noAnswer(`stat ${mnt}`, PROBE_MS));
     } catch (err) {
-      await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log(`cannot unmount ${mnt}: ${errorMessage(e)}`));
+      await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log.error(`cannot unmount ${mnt}: ${errorMessage(e)}`));
       await failed(err, `mount ${mnt}`, EXIT.UNAVAILABLE);
     }
     if (m.options.directIo && m.sharedMmap === 'refused') {
-      log(`shared mmap refused: this kernel does not offer FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6+), so mmap(MAP_SHARED) on ${mnt} fails with ENODEV; --cache-mode kernel maps files`);
+      log.warn(`shared mmap refused: this kernel does not offer FUSE_DIRECT_IO_ALLOW_MMAP (Linux 6.6+), so mmap(MAP_SHARED) on ${mnt} fails with ENODEV; --cache-mode kernel maps files`);
     }
 
-    const controller = opened.control?.({ mountpoint: mnt, version: machpagerVersion() });
+    const controller = opened.control?.({ mountpoint: mnt, version: machpagerVersion(), changed: (change) => logChange(log, change) });
     if (!controller) return;
     // Without its control socket the mount still serves files: say so, and go on.
     const socketPath = socketCandidates(mnt)[0];
     try {
-      control = await ControlServer.start({ socketPath, handlers: controller.handlers(), log });
+      control = await ControlServer.start({ socketPath, handlers: controller.handlers(), log: log.at('error') });
+      log.debug(`control socket ${socketPath}`);
     } catch (err) {
-      log(`no control socket (${socketPath}: ${errorMessage(err)}): stats, files and the control commands cannot reach this mount`);
+      log.warn(`no control socket (${socketPath}: ${errorMessage(err)}): stats, files and the control commands cannot reach this mount`);
     }
     // An endpoint that was asked for and cannot listen is a failed mount.
     if (plan.metrics) {
       try {
         metrics = await startMetrics(plan.metrics, () => controller.stats());
+        log.info(`metrics at ${metrics.url}`);
       } catch (err) {
         await closeControl();
-        await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log(`cannot unmount ${mnt}: ${errorMessage(e)}`));
+        await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log.error(`cannot unmount ${mnt}: ${errorMessage(e)}`));
         await failed(err, `--metrics ${plan.metrics.host}:${plan.metrics.port}`, EXIT.UNAVAILABLE);
       }
     }
@@ -352,7 +370,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
   const keepAlive = setInterval(() => undefined, 1 << 30);
   phase = 'serving';
   if (stopRequested) {
-    log('syncing...');
+    log.info('syncing...');
     beginStop(false);
   } else {
     hooks.ready(`mounted ${plan.store.name} on ${mnt} (${describePlan(plan)})`);

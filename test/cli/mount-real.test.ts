@@ -286,7 +286,7 @@ describe('signals while syncing, uncaught errors, a daemon that does not come up
   it('an uncaught error unmounts and exits 1', async () => {
     const p = await start(0, { MACHPAGER_TEST_THROW_AFTER_MS: '300' });
     expect(await p.exit()).toEqual({ code: 1, signal: null });
-    expect(p.stderr).toContain('machpager: internal error: test double: a planted failure\n');
+    expect(p.stderr).toContain('machpager: error: internal error: test double: a planted failure\n');
     expect(await mounted(path.join(tmp, 'mnt'))).toBe(false);
   });
 

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { LATENCY_BOUNDS_US } from '../../kernel/index.js';
 import { runCli } from '../../daemon/cli/cli.js';
 import type { CliDeps } from '../../daemon/cli/deps.js';
 import type { Terminal } from '../../daemon/cli/terminal.js';
@@ -153,7 +154,7 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     free_min: 8,
     free_low: 16,
     free_high: 32,
-    fault_latency: { count: 0, p50_us: 0, p90_us: 0, p99_us: 0, max_us: 0, mean_us: 0 },
+    fault_latency: { count: 0, p50_us: 0, p90_us: 0, p99_us: 0, max_us: 0, mean_us: 0, sum_us: 0, buckets: latencyBuckets({}) },
     messages_sent: {},
     messages_received: {},
     cache_size: 2 * 1024 * 1024,
@@ -174,6 +175,16 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
   };
 }
 
+/**
+ * Cumulative latency buckets at the kernel's bounds, from the counts at
+ * some of them ({25: 20, 50: 70}: 20 faults took at most 25 µs, 70 at most
+ * 50 µs); a bound not given has the count of the last given below it.
+ */
+export function latencyBuckets(at: Readonly<Record<number, number>>): StatsRecord['fault_latency']['buckets'] {
+  let count = 0;
+  return LATENCY_BOUNDS_US.map((le_us) => ({ le_us, count: (count = at[le_us] ?? count) }));
+}
+
 /** One workload's figures, the ones the stats views are tested with: 100 active, 20 inactive; 400 lookups, 300 hits; 120 faults timed. */
 export const WORKLOAD: Parameters<typeof statsRecord>[0] = {
   free_count: 392,
@@ -186,7 +197,7 @@ export const WORKLOAD: Parameters<typeof statsRecord>[0] = {
   pageouts: 5,
   zero_fill_count: 10,
   evictions_dirty: 5,
-  fault_latency: { count: 120, p50_us: 35, p90_us: 80, p99_us: 410, max_us: 1200, mean_us: 52 },
+  fault_latency: { count: 120, p50_us: 35, p90_us: 80, p99_us: 410, max_us: 1200, mean_us: 52, sum_us: 6240, buckets: latencyBuckets({ 25: 20, 50: 70, 100: 110, 250: 118, 500: 119, 2500: 120 }) },
 };
 
 export function fileRecord(path: string, over: Partial<FileRecord> = {}): FileRecord {

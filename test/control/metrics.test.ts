@@ -44,7 +44,7 @@ function samples(text: string): Map<string, number> {
 }
 
 describe('the exposition text', () => {
-  it('counters _total, gauges by state and level, messages by msg, latency in seconds by quantile, the info line', async () => {
+  it('counters _total, gauges by state and level, messages by msg, latency in seconds (histogram and quantiles), the info line', async () => {
     const text = await metricsText(RECORD);
     const s = samples(text);
     const expected: [string, number][] = [
@@ -75,8 +75,12 @@ describe('the exposition text', () => {
       ['machpager_store_read_bytes_total', 450560],
       ['machpager_store_written_bytes_total', 16384],
       ['machpager_store_syncs_total', 2],
-      ['machpager_fault_latency_seconds{quantile="0.5"}', 0.000035],
-      ['machpager_fault_latency_seconds{quantile="0.99"}', 0.00041],
+      ['machpager_fault_latency_quantile_seconds{quantile="0.5"}', 0.000035],
+      ['machpager_fault_latency_quantile_seconds{quantile="0.99"}', 0.00041],
+      ['machpager_fault_latency_seconds_bucket{le="0.00005"}', 70],
+      ['machpager_fault_latency_seconds_bucket{le="+Inf"}', 120],
+      ['machpager_fault_latency_seconds_sum', 0.00624],
+      ['machpager_fault_latency_seconds_count', 120],
       ['machpager_fault_latency_max_seconds', 0.0012],
       ['machpager_fault_latency_observations_total', 120],
       ['machpager_files_open', 2],
@@ -86,7 +90,8 @@ describe('the exposition text', () => {
     for (const [name, value] of expected) expect([name, s.get(name)]).toEqual([name, expect.closeTo(value, 12) as unknown]);
     expect(text).toContain('# TYPE machpager_faults_total counter');
     expect(text).toContain('# TYPE machpager_pages gauge');
-    expect(text).toContain('# TYPE machpager_fault_latency_seconds gauge');
+    expect(text).toContain('# TYPE machpager_fault_latency_quantile_seconds gauge');
+    expect(text).toContain('# TYPE machpager_fault_latency_seconds histogram');
     // Every name is a valid Prometheus name; every counter ends in _total.
     for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
       expect(m[1]).toMatch(/^machpager_[a-z_]+$/);

@@ -89,6 +89,8 @@ export interface MountOptions {
   args?: readonly string[];
   /** Variables added to the daemon's environment. */
   env?: Readonly<Record<string, string>>;
+  /** The daemon does not say "mounted" (--log-level warn): wait for the mount table and a stat alone (a new mountpoint only). */
+  silent?: boolean;
 }
 
 export class Mounted {
@@ -181,9 +183,10 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (!m.running) throw new Error(`machpager mount exited before mounting:\n${m.log}`);
-    // The daemon says it has mounted (a stale mount left by a killed daemon can still be
+    // The daemon says it has mounted (a text line, or a JSON one with --log-format json; a stale mount left by a killed daemon can still be
     // listed, or be gone with the bare directory answering stat): then the mount answers.
-    const entry = m.log.includes('machpager: mounted ') ? await findMount(opts.mnt) : undefined;
+    const said = opts.silent === true || m.log.includes('machpager: mounted ') || m.log.includes('"msg":"mounted ');
+    const entry = said ? await findMount(opts.mnt) : undefined;
     if (entry && entry.fstype.startsWith('fuse') && (await sh(`stat -c %i ${JSON.stringify(opts.mnt)}`, { timeoutMs: 10_000 })).code === 0) return m;
     if (Date.now() > deadline) throw new Error(`no mount on ${opts.mnt} after 30 s:\n${m.log}`);
     await sleep(50);

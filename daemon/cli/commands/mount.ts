@@ -20,6 +20,7 @@ import {
   type Given,
   type MountInput,
 } from '../mount-plan.js';
+import { DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL } from '../../service/log-options.js';
 import { preflight } from '../../service/preflight.js';
 import { SdNotifier } from '../../service/sd-notify.js';
 import { checkStoreWord } from '../store-word.js';
@@ -34,6 +35,8 @@ interface MountOptions {
   o?: string[];
   daemon?: boolean;
   logFile?: string;
+  logLevel?: string;
+  logFormat?: string;
   daemonTimeout?: string;
   foreground?: boolean;
   debug?: boolean;
@@ -59,7 +62,8 @@ STORE:
 
 -o OPTIONS (comma-separated, repeatable; key=value or key):
   ours        cache_size=SIZE page_size=SIZE policy=NAME cache_mode=direct|kernel
-              store=STORE log_file=PATH metrics=ADDR:PORT inject=SPEC
+              store=STORE log_file=PATH log_level=LEVEL log_format=text|json
+              metrics=ADDR:PORT inject=SPEC
               pager_timeout=DURATION (same as the flags; a flag and -o must
               agree; \\, is a comma inside a value)
   FUSE        allow_other allow_root default_permissions ro rw uid=N gid=N
@@ -72,12 +76,20 @@ STORE:
   anything else goes to libfuse as it is (noatime, nosuid, max_readahead=N, nonempty)
 
 Environment: MACHPAGER_CACHE_SIZE, MACHPAGER_PAGE_SIZE, MACHPAGER_POLICY,
-MACHPAGER_CACHE_MODE, MACHPAGER_STORE, MACHPAGER_METRICS, MACHPAGER_PAGER_TIMEOUT (below the flags and
--o), MACHPAGER_OPTIONS (an -o list, below the command line's),
+MACHPAGER_CACHE_MODE, MACHPAGER_STORE, MACHPAGER_METRICS, MACHPAGER_PAGER_TIMEOUT,
+MACHPAGER_LOG_LEVEL, MACHPAGER_LOG_FORMAT (below the flags and -o), MACHPAGER_OPTIONS (an -o list, below the command line's),
 MACHPAGER_MOUNTPOINT (when no argument names the mountpoint), MACHPAGER_HOME.
 With NOTIFY_SOCKET set (systemd Type=notify), a foreground mount tells the
 service manager READY=1 once it answers and STOPPING=1 when it stops, through
 systemd-notify (see systemd/machpager@.service).
+
+The daemon log: what the mount does and every change made while it runs
+(policy, cache-size, evict, sync, trace start/stop, inject: one info line
+each, old and new value and the caller), on stderr (with --daemon, in the
+--log-file). --log-level trace|debug|info|warn|error|silent (default info)
+drops what is below it; --log-format text (default: one human line each) or
+json (one JSON object a line, pino's: level, time, pid, msg and the fields of
+the message, for journald and log shippers).
 
 Metrics: --metrics 127.0.0.1:9464 serves the page-cache statistics in the
 Prometheus text format at http://127.0.0.1:9464/metrics while mounted. Loopback
@@ -143,18 +155,15 @@ function given(command: Command, env: CommandContext['deps']['env'], key: keyof 
   return typeof fallback === 'string' ? { value: fallback, source: 'default', ...spelling } : { value: undefined, source: undefined, ...spelling };
 }
 
-function timestamped(ctx: CommandContext): (line: string) => void {
-  return (line) => ctx.deps.stderr(`${new Date().toISOString()} machpager[${process.pid}]: ${line}\n`);
-}
-
 async function runMount(args: string[], command: Command, ctx: CommandContext): Promise<void> {
   const { deps, log } = ctx;
   const opts = command.opts<MountOptions>();
   // The daemon's life (and the FUSE binding under it) loads only when a mount is served, not for every command.
   const { runDaemonChild, startDaemon } = await import('../../service/daemonize.js');
   const { serveMount } = await import('../../service/serve.js');
+  const { createDaemonLog } = await import('../../service/log.js');
   if (opts.daemonChild) {
-    ctx.exitCode = await runDaemonChild(deps, timestamped(ctx));
+    ctx.exitCode = await runDaemonChild(deps);
     return;
   }
   const input: MountInput = {
@@ -165,6 +174,8 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     cacheMode: given(command, deps.env, 'cacheMode', '--cache-mode', 'MACHPAGER_CACHE_MODE'),
     store: given(command, deps.env, 'store', '--store', 'MACHPAGER_STORE'),
     logFile: given(command, deps.env, 'logFile', '--log-file'),
+    logLevel: given(command, deps.env, 'logLevel', '--log-level', 'MACHPAGER_LOG_LEVEL'),
+    logFormat: given(command, deps.env, 'logFormat', '--log-format', 'MACHPAGER_LOG_FORMAT'),
     daemonTimeout: given(command, deps.env, 'daemonTimeout', '--daemon-timeout'),
     metrics: given(command, deps.env, 'metrics', '--metrics', 'MACHPAGER_METRICS'),
     inject: given(command, deps.env, 'inject', '--inject', 'MACHPAGER_INJECT'),
@@ -199,14 +210,16 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     ctx.exitCode = await startDaemon(plan, pre, deps, log);
     return;
   }
+  // From here on, what the mount says goes through the daemon log (on stderr, in the foreground).
+  const daemonLog = createDaemonLog({ level: plan.logLevel, format: plan.logFormat, write: deps.stderr, text: 'plain' });
   // Under systemd (Type=notify), tell it when the mount answers and when it stops.
-  const notifier = new SdNotifier({ env: deps.env, log });
+  const notifier = new SdNotifier({ env: deps.env, log: daemonLog.at('warn') });
   try {
     ctx.exitCode = await serveMount(plan, pre, deps, {
-      log,
+      log: daemonLog,
       ready: (line) => {
-        log(line);
-        log(`serving in the foreground: Ctrl-C, or fusermount -u ${pre.mountpoint}, syncs and unmounts`);
+        daemonLog.info(line);
+        daemonLog.info(`serving in the foreground: Ctrl-C, or fusermount -u ${pre.mountpoint}, syncs and unmounts`);
         notifier.ready(line);
       },
       stopping: (line) => notifier.stopping(line),
@@ -247,6 +260,12 @@ export const mountCommand: CliCommand = {
       .addOption(new Option('--inject <spec>', 'inject faults into every file\'s data store, for rehearsing failures (see below)').env('MACHPAGER_INJECT'))
       .addOption(new Option('--daemon', 'return once mounted; a detached daemon serves the mount'))
       .addOption(new Option('--log-file <path>', "with --daemon: append the daemon's messages here (default: discard them)"))
+      .addOption(
+        new Option('--log-level <level>', 'the daemon log\'s least level: trace, debug, info, warn, error or silent (see below)')
+          .env('MACHPAGER_LOG_LEVEL')
+          .default(DEFAULT_LOG_LEVEL),
+      )
+      .addOption(new Option('--log-format <format>', 'the daemon log\'s lines: text (human) or json (one JSON object a line)').env('MACHPAGER_LOG_FORMAT').default(DEFAULT_LOG_FORMAT))
       .addOption(new Option('--daemon-timeout <seconds>', 'with --daemon: how long to wait for the mount').default(String(DEFAULT_DAEMON_TIMEOUT_S)))
       .addOption(new Option('-f, --foreground', 'serve in the foreground (the default; for libfuse habits)'))
       .addOption(new Option('-d, --debug', 'foreground, and libfuse traces every FUSE request on stderr'))

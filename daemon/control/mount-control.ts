@@ -15,6 +15,7 @@ import type { MachFilesystem } from '../fs/filesystem.js';
 import type { Inode } from '../fs/inode.js';
 import { isDir } from '../fs/mode.js';
 import { ControlError } from './control-error.js';
+import { ResidencyControl } from './residency-control.js';
 import { optionalBoolean, optionalString, optionalStrings } from './params.js';
 import { PROTOCOL_VERSION, type ControlMethods, type FileRecord, type HelloResult } from './protocol.js';
 import type { ControlHandlers } from './server.js';
@@ -32,11 +33,14 @@ type Result<M extends keyof ControlMethods> = ControlMethods[M]['result'];
 
 export class MountControl {
   readonly started = Date.now();
+  private readonly residency: ResidencyControl;
 
   constructor(
     private readonly fs: MachFilesystem,
     private readonly options: MountControlOptions,
-  ) {}
+  ) {
+    this.residency = new ResidencyControl(fs);
+  }
 
   handlers(): ControlHandlers {
     return {
@@ -49,6 +53,9 @@ export class MountControl {
       cacheSize: (params) => this.cacheSize(params),
       trace: (params) => this.trace(params),
       inject: (params) => this.inject(params),
+      residency: (params) => this.residency.residency(params),
+      touch: (params) => this.residency.touch(params),
+      lock: (params, session) => this.residency.lock(params, session),
     };
   }
 
@@ -151,14 +158,20 @@ export class MountControl {
     }
     let evicted = 0;
     let files = 0;
+    let locked = 0;
     for (const object of targets) {
       const before = this.objectRecord(object)?.resident_count ?? 0;
       if (before === 0 || object.isFreed || object.pager.state !== 'normal') continue;
+      // Pages wired by vmtouch -l stay (as mlocked pages do under vmtouch -e): the flush would wait for the unlock.
+      if (this.residency.wiredPages(object) > 0) {
+        locked++;
+        continue;
+      }
       await object.pager.return(true);
       evicted += before - (this.objectRecord(object)?.resident_count ?? 0);
       files++;
     }
-    return { evicted_pages: evicted, files };
+    return locked > 0 ? { evicted_pages: evicted, files, locked_files: locked } : { evicted_pages: evicted, files };
   }
 
   /** Show the policy, or switch to another while running. */

@@ -17,10 +17,47 @@ import { ControlError } from './control-error.js';
 import { LineBuffer } from './lines.js';
 import type { ControlError as WireError, ControlMethods, ControlRequest, ControlResponse } from './protocol.js';
 
+/**
+ * The connection a request came on. What a request holds for as long as
+ * its caller stays (vmtouch -l's wired pages) is let go when the
+ * connection closes: the caller exited, was killed, or the daemon is
+ * stopping.
+ */
+export interface ControlSession {
+  /** Run `release` once when this connection closes (at once if it is closed already). */
+  onClose(release: () => void): void;
+}
+
 /** A method's handler: params as they came (checked by the handler), its result or a promise of it. */
 export type ControlHandlers = {
-  [M in keyof ControlMethods]: (params: Record<string, unknown>) => ControlMethods[M]['result'] | Promise<ControlMethods[M]['result']>;
+  [M in keyof ControlMethods]: (params: Record<string, unknown>, session: ControlSession) => ControlMethods[M]['result'] | Promise<ControlMethods[M]['result']>;
 };
+
+/** A connection's releases, run once when it closes. */
+class Session implements ControlSession {
+  private releases: (() => void)[] | undefined = [];
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  onClose(release: () => void): void {
+    if (this.releases) this.releases.push(release);
+    else this.run(release);
+  }
+
+  close(): void {
+    const releases = this.releases ?? [];
+    this.releases = undefined;
+    for (const release of releases.reverse()) this.run(release);
+  }
+
+  private run(release: () => void): void {
+    try {
+      release();
+    } catch (err) {
+      this.log(`control socket: releasing what a closed connection held: ${err instanceof Error && err.stack !== undefined ? err.stack : String(err)}`);
+    }
+  }
+}
 
 export interface ControlServerOptions {
   readonly socketPath: string;
@@ -35,7 +72,7 @@ export const MAX_REQUEST_BYTES = 1 << 20;
 const ERRNO_NAME = /^E[A-Z0-9]+$/;
 
 export class ControlServer {
-  private readonly connections = new Set<net.Socket>();
+  private readonly connections = new Map<net.Socket, Session>();
   private closed = false;
 
   private constructor(
@@ -71,7 +108,11 @@ export class ControlServer {
     if (this.closed) return;
     this.closed = true;
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.connections) socket.destroy();
+    // What connections hold (wired pages) goes now, before the filesystem it belongs to closes.
+    for (const [socket, session] of this.connections) {
+      socket.destroy();
+      session.close();
+    }
     await done;
     await unlink(this.socketPath).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') this.options.log(`removing ${this.socketPath}: ${err.message}`);
@@ -83,7 +124,8 @@ export class ControlServer {
       socket.destroy();
       return;
     }
-    this.connections.add(socket);
+    const session = new Session(this.options.log);
+    this.connections.set(socket, session);
     socket.unref();
     socket.setEncoding('utf8');
     const lines = new LineBuffer();
@@ -91,7 +133,7 @@ export class ControlServer {
     let queue: Promise<void> = Promise.resolve();
     socket.on('data', (chunk: string) => {
       for (const line of lines.push(chunk)) {
-        queue = queue.then(() => this.answer(socket, line)).catch((err: unknown) => this.options.log(`control socket: ${String(err)}`));
+        queue = queue.then(() => this.answer(socket, session, line)).catch((err: unknown) => this.options.log(`control socket: ${String(err)}`));
       }
       if (lines.pendingLength > MAX_REQUEST_BYTES) {
         lines.clear();
@@ -102,10 +144,13 @@ export class ControlServer {
       }
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.connections.delete(socket));
+    socket.on('close', () => {
+      this.connections.delete(socket);
+      session.close();
+    });
   }
 
-  private async answer(socket: net.Socket, line: string): Promise<void> {
+  private async answer(socket: net.Socket, session: Session, line: string): Promise<void> {
     const parsed = parseRequest(line);
     if ('error' in parsed) {
       write(socket, parsed);
@@ -113,18 +158,18 @@ export class ControlServer {
     }
     const { id, method, params } = parsed;
     try {
-      const result = await this.call(method, params ?? {});
+      const result = await this.call(method, params ?? {}, session);
       write(socket, { id, result });
     } catch (err) {
       write(socket, { id, error: this.errorOf(method, err) });
     }
   }
 
-  private call(method: string, params: Record<string, unknown>): unknown {
+  private call(method: string, params: Record<string, unknown>, session: Session): unknown {
     if (!Object.hasOwn(this.options.handlers, method)) {
       throw new ControlError('ENOSYS', `unknown method "${method}" (known: ${Object.keys(this.options.handlers).join(', ')})`);
     }
-    return this.options.handlers[method as keyof ControlMethods](params);
+    return this.options.handlers[method as keyof ControlMethods](params, session);
   }
 
   private errorOf(method: string, err: unknown): WireError {

@@ -54,7 +54,7 @@ Examples:
 `;
 
 /** The name to print for a record of a mount whose requested paths were `asked` (inner → given). */
-export function displayName(record: FileRecord, mountpoint: string, asked: readonly { inner: string; given: string }[]): string {
+export function displayName(record: Pick<FileRecord, 'path' | 'ino'>, mountpoint: string, asked: readonly { inner: string; given: string }[]): string {
   if (record.path === '') return `(deleted, inode ${record.ino})`;
   let best: { inner: string; given: string } | undefined;
   for (const a of asked) {

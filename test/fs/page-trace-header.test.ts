@@ -6,6 +6,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readTrace } from '../../daemon/cli/sim/trace-file.js';
 import { fileHeader, fileHeaderLine, PageTraceRecorder } from '../../daemon/fs/page-trace.js';
@@ -48,7 +49,7 @@ describe('trace file headers', () => {
     const ids = [f, f + 1, 2 * f + 1, 3 * f, f];
     expect(lines.filter((l) => l !== '' && !l.startsWith('#')).map(Number)).toEqual(ids);
     // The sim's loader and the kernel's parser read it: five requests, four distinct pages.
-    const loaded = await readTrace([await readFile(file)]);
+    const loaded = await readTrace(Readable.from([await readFile(file)]));
     expect({ requests: loaded.ids.length, distinct: loaded.distinct }).toEqual({ requests: 5, distinct: 4 });
     expect(parseTrace(text).ids).toEqual(loaded.ids);
   });

@@ -5,24 +5,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CapturedStream } from './captured-stream.js';
 import { startProgress } from '../../daemon/cli/progress.js';
 import { removeDir } from '../control/fake-daemon.js';
 import { runInProcess, tempDir } from './harness.js';
 
-/** A stream that keeps what is written; a terminal of 80 columns when `tty`. */
-class Captured extends Writable {
-  text = '';
-  readonly columns = 80;
-  constructor(readonly isTTY: boolean) {
-    super();
-  }
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 let dir = '';
 beforeEach(async () => {
@@ -34,7 +22,7 @@ afterEach(async () => {
 
 describe('startProgress', () => {
   it('draws a bar with the units on a terminal, and takes it off at stop', () => {
-    const tty = new Captured(true);
+    const tty = new CapturedStream(true);
     const progress = startProgress({ progressStream: tty }, 'pages', 10);
     progress.update(5);
     progress.stop();
@@ -43,7 +31,7 @@ describe('startProgress', () => {
   });
 
   it('writes nothing when the stream is no terminal, or there is none', () => {
-    const pipe = new Captured(false);
+    const pipe = new CapturedStream(false);
     const progress = startProgress({ progressStream: pipe }, 'pages', 10);
     progress.update(10);
     progress.stop();
@@ -58,11 +46,11 @@ describe('sim', () => {
   it('shows its replays on a terminal; stdout is the same as without', async () => {
     const trace = path.join(dir, 'trace.txt');
     await writeFile(trace, Array.from({ length: 2000 }, (_, i) => `${(i * 7) % 300}\n`).join(''));
-    const tty = new Captured(true);
+    const tty = new CapturedStream(true);
     const drawn = await runInProcess(['sim', trace, '-p', 'lru,fifo', '-c', '10,20,30', '--json'], { cwd: dir, progressStream: tty });
     expect(drawn.code).toBe(0);
     expect(tty.text).toMatch(/\/6 replays/);
-    const pipe = new Captured(false);
+    const pipe = new CapturedStream(false);
     const plain = await runInProcess(['sim', trace, '-p', 'lru,fifo', '-c', '10,20,30', '--json'], { cwd: dir, progressStream: pipe });
     expect(pipe.text).toBe('');
     const strip = (out: string): unknown => (JSON.parse(out) as { requests_per_second: unknown }[]).map((c) => ({ ...c, requests_per_second: null }));

@@ -7,8 +7,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CapturedStream } from './captured-stream.js';
 import { EXIT } from '../../daemon/cli/exit-codes.js';
 import { pageMap } from '../../daemon/cli/vmtouch-view.js';
 import type { ResidencyRecord } from '../../daemon/control/protocol.js';
@@ -47,18 +47,6 @@ function rec(p: string, pages: number, resident: number, over: Partial<Residency
   return { path: p, ino: 2, size: pages * 4096, pages, resident_pages: resident, dirty_pages: 0, wired_pages: 0, ...over };
 }
 
-/** A stream that keeps what is written; a terminal when `isTTY`. */
-class Captured extends Writable {
-  text = '';
-  readonly columns = 80;
-  constructor(readonly isTTY: boolean) {
-    super();
-  }
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-}
 
 describe('pageMap', () => {
   it('draws a page a column up to 60 pages, then O / o / blank per column', () => {
@@ -88,7 +76,7 @@ describe('vmtouch', () => {
       residency: () => ({ result: calls++ === 0 ? before : after }),
       touch: (params) => ({ result: { path: params.path, pages: params.path === '/dir/a' ? 10 : 6, touched_pages: params.path === '/dir/a' ? 6 : 6, resident_pages: 0 } }),
     });
-    const tty = new Captured(true);
+    const tty = new CapturedStream(true);
     const r = await cli(['vmtouch', '-t', '-v', 'mnt/dir'], { progressStream: tty });
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(d.params('touch')).toEqual([{ path: '/dir/a' }, { path: '/dir/b' }]);
@@ -104,7 +92,7 @@ describe('vmtouch', () => {
       evict: (params) => ({ result: params.path === '/dir/b' ? { evicted_pages: 0, files: 0, locked_files: 1 } : { evicted_pages: 10, files: 1 } }),
       touch: ok({ path: '/dir/a', pages: 10, touched_pages: 0, resident_pages: 10 }),
     });
-    const tty = new Captured(true);
+    const tty = new CapturedStream(true);
     const quiet = await cli(['vmtouch', '-q', '-t', 'mnt/dir'], { progressStream: tty });
     expect(quiet).toMatchObject({ code: 0, stdout: '', stderr: '' });
     expect(tty.text).toBe('');

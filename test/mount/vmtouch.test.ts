@@ -105,6 +105,28 @@ describe('vmtouch on a real mount', () => {
     expect((await vmtouch('-e', locked)).evicted_pages).toBe(64);
   });
 
+  it('a vmtouch -l killed with SIGKILL unlocks too: the daemon unwires when the connection drops', async () => {
+    const child = spawn(process.execPath, [MACHPAGER, 'vmtouch', '-l', path.join(mnt, 'locked')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    try {
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('LOCKED')) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`vmtouch -l did not lock: ${out}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect((await stats()).wire_count).toBe(64);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await exited;
+    const deadline = Date.now() + 10_000;
+    while ((await stats()).wire_count !== 0) {
+      if (Date.now() > deadline) throw new Error('the pages stayed wired after vmtouch -l was killed');
+    }
+  });
+
   it('refuses to wire more than 3/4 of the cache, with one clear line', async () => {
     const r = await machpager(['vmtouch', '-l', path.join(mnt, 'huge'), path.join(mnt, 'locked')]);
     expect(r.code).not.toBe(0);

@@ -14,6 +14,7 @@ export * from './vm/memory-object-defs.js';
 export { Kernel, type KernelOptions, type ObjectRecord } from './vm/kernel.js';
 export { ABSENT_MAX, DEFAULT_MAX_CLUSTER_PAGES, DEFAULT_PAGER_TIMEOUT_MS, MAX_DEFAULT_LAUNDRY, MIN_FRAMES } from './vm/vm-param.js';
 export { VmWindow } from './vm/map.js';
+export { MINCORE_INCORE, MINCORE_MODIFIED, MINCORE_WIRED } from './vm/mincore.js';
 export { DATA_WRITE_MAX } from './vm/data-return.js';
 export type { MemcpyResult } from './vm/memcpy.js';
 export type { VmObject, ObjectStatistics } from './vm/object.js';

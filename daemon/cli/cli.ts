@@ -19,7 +19,7 @@ Also: machpager STORE MOUNTPOINT [-f] [-o OPTIONS] is mount --daemon STORE MOUNT
 (what /sbin/mount.fuse runs for fstab type fuse.machpager; -f stays in the foreground).
 A STORE that is a bare word (no / or :, not NAME.db) must exist: a typo of a
 command creates nothing.
-The inspection and control commands (stats, files, top, sync, evict, policy,
+The inspection and control commands (stats, files, top, vmtouch, sync, evict, policy,
 cache-size, inject) talk to a mount's daemon over its control socket; they take the
 mount as MOUNTPOINT or -m PATH (any path in it), else the mount containing the
 current directory, else the only one. fsck checks a store that is not mounted

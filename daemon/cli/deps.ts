@@ -61,6 +61,8 @@ export interface CliDeps {
   readonly terminal?: Terminal;
   /** The wait between refreshes of stats -w and top (default: a timer); rejects with an AbortError when `signal` aborts. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Where progress bars of long work go (progress.ts): drawn only when it is a terminal. Default: stderr. */
+  readonly progressStream?: NodeJS.WritableStream & { readonly isTTY?: boolean };
   /** Aborted when stdout's reader has gone (EPIPE: `stats -w 1 | head -2`): watching commands stop, as vmstat does. */
   readonly outputClosed?: AbortSignal;
 }
@@ -85,6 +87,7 @@ export function processDeps(overrides: Partial<CliDeps> & Pick<CliDeps, 'openFil
     self: { command: process.execPath, args: [...process.execArgv, process.argv[1] ?? ''] },
     terminal: processTerminal(),
     outputClosed: outputClosed.signal,
+    progressStream: process.stderr,
     ...overrides,
   };
 }

@@ -229,6 +229,8 @@ export class ControlClient {
   private readonly pending = new Map<number, Pending>();
   private readonly lines = new LineBuffer();
   private failure: ControlError | undefined;
+  /** Resolves when the connection is closed, by either side (a daemon that stops closes it). */
+  readonly closed: Promise<void>;
 
   private constructor(
     private readonly socket: net.Socket,
@@ -239,6 +241,7 @@ export class ControlClient {
     private readonly timeoutMs: number,
   ) {
     socket.setEncoding('utf8');
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: string) => this.onData(chunk));
     socket.on('error', (err: NodeJS.ErrnoException) => this.fail(new ControlError(err.code ?? 'EIO', `the connection to the daemon failed: ${err.message}`, { cause: err })));
     socket.on('close', () => this.fail(new ControlError('ECONNRESET', 'the daemon closed the connection before answering')));

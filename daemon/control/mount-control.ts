@@ -12,17 +12,19 @@ import path from 'node:path';
 import { hasPolicy, policyNames, type ObjectRecord } from '../../kernel/index.js';
 import { parseFaultSpec } from '../../stores/fault-injector.js';
 import { formatSize } from '../../stores/size.js';
-import { isHiddenName } from '../fs/catalog.js';
 import { injectionStatus } from '../fs/fault-injection.js';
 import type { FileObject } from '../fs/file-object.js';
 import type { MachFilesystem } from '../fs/filesystem.js';
 import type { Inode } from '../fs/inode.js';
-import { isDir, isReg } from '../fs/mode.js';
+import { isDir } from '../fs/mode.js';
 import type { ChangeSink, ControlCaller, ControlChange } from './change.js';
 import { ControlError } from './control-error.js';
+import { ResidencyControl } from './residency-control.js';
+import { optionalBoolean, optionalString, optionalStrings } from './params.js';
 import { PROTOCOL_VERSION, type ControlMethods, type FileRecord, type HelloResult } from './protocol.js';
 import type { ControlHandlers } from './server.js';
 import type { StatsRecord } from './stats-record.js';
+import { filesAt, resolveInner } from './tree-walk.js';
 
 export interface MountControlOptions {
   readonly mountpoint: string;
@@ -35,16 +37,16 @@ export interface MountControlOptions {
 
 type Result<M extends keyof ControlMethods> = ControlMethods[M]['result'];
 
-/** Entries listed between yields to the event loop while walking a tree (the FUSE loop must not starve). */
-const WALK_BATCH = 256;
-
 export class MountControl {
   readonly started = Date.now();
+  private readonly residency: ResidencyControl;
 
   constructor(
     private readonly fs: MachFilesystem,
     private readonly options: MountControlOptions,
-  ) {}
+  ) {
+    this.residency = new ResidencyControl(fs);
+  }
 
   handlers(): ControlHandlers {
     return {
@@ -57,6 +59,9 @@ export class MountControl {
       cacheSize: (params, caller) => this.cacheSize(params, caller),
       trace: (params, caller) => this.trace(params, caller),
       inject: (params, caller) => this.inject(params, caller),
+      residency: (params) => this.residency.residency(params),
+      touch: (params) => this.residency.touch(params),
+      lock: (params, _caller, session) => this.residency.lock(params, session),
     };
   }
 
@@ -110,13 +115,7 @@ export class MountControl {
       for (const object of this.liveObjects()) out.push(this.fileRecord(object.inode, this.fs.catalog.pathOf(object.inode.ino) ?? ''));
       return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.ino - b.ino));
     }
-    const out: FileRecord[] = [];
-    for (const p of paths) {
-      const inode = this.resolve(p);
-      if (isReg(inode.mode)) out.push(this.fileRecord(inode, p));
-      else if (isDir(inode.mode)) await this.walk(inode, p === '/' ? '' : p, recursive, out);
-    }
-    return out;
+    return (await filesAt(this.fs, paths, recursive)).map((f) => this.fileRecord(f.inode, f.path));
   }
 
   /** pager_sync of one file (and its store and catalog record, durably), or of everything. */
@@ -132,7 +131,7 @@ export class MountControl {
       await this.fs.sync();
       return done('/');
     }
-    const inode = this.resolve(p);
+    const inode = resolveInner(this.fs, p);
     if (isDir(inode.mode)) {
       // A directory: every file below it that has an object.
       for (const object of this.liveObjects()) {
@@ -156,7 +155,7 @@ export class MountControl {
     if (all) {
       targets = [...this.liveObjects()];
     } else {
-      const inode = this.resolve(p as string);
+      const inode = resolveInner(this.fs, p as string);
       if (isDir(inode.mode)) {
         // A directory's own files, as `files DIR` lists them; the whole tree below it with recursive.
         const dir = p === '/' ? '' : (p as string);
@@ -173,10 +172,16 @@ export class MountControl {
     let files = 0;
     // The targets' resident pages, before and after: what the log line says changed.
     let residentBefore = 0;
+    let locked = 0;
     for (const object of targets) {
       const before = this.objectRecord(object)?.resident_count ?? 0;
       residentBefore += before;
       if (before === 0 || object.isFreed || object.pager.state !== 'normal') continue;
+      // Pages wired by vmtouch -l stay (as mlocked pages do under vmtouch -e): the flush would wait for the unlock.
+      if (this.residency.wiredPages(object) > 0) {
+        locked++;
+        continue;
+      }
       await object.pager.return(true);
       evicted += before - (this.objectRecord(object)?.resident_count ?? 0);
       files++;
@@ -192,7 +197,7 @@ export class MountControl {
       },
       caller,
     );
-    return { evicted_pages: evicted, files };
+    return locked > 0 ? { evicted_pages: evicted, files, locked_files: locked } : { evicted_pages: evicted, files };
   }
 
   /** Show the policy, or switch to another while running. */
@@ -319,17 +324,6 @@ export class MountControl {
     for (const object of this.fs.objects.values()) if (!object.isFreed) yield object;
   }
 
-  private resolve(p: string): Inode {
-    if (!p.startsWith('/')) throw new ControlError('EINVAL', `"${p}" is not a path inside the mount (it must start with /)`);
-    try {
-      return this.fs.namespace.resolve(p);
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (typeof code === 'string') throw new ControlError(code, `${p}: ${code === 'ENOENT' ? 'no such file or directory' : code}`);
-      throw err;
-    }
-  }
-
   /** The kernel's record of the file's object, if the kernel has one now. */
   private objectRecord(object: FileObject): ObjectRecord | undefined {
     if (object.isFreed || object.pager.state !== 'normal') return undefined;
@@ -365,38 +359,4 @@ export class MountControl {
       open: inode.opens > 0,
     };
   }
-
-  /** The regular files in `dir` (and below, with recursive), in name order. */
-  private async walk(dir: Inode, prefix: string, recursive: boolean, out: FileRecord[]): Promise<void> {
-    const pending: { ino: number; prefix: string }[] = [{ ino: dir.ino, prefix }];
-    let listed = 0;
-    while (pending.length > 0) {
-      const { ino, prefix: at } = pending.shift() as { ino: number; prefix: string };
-      for (const entry of this.fs.catalog.list(ino)) {
-        if (isHiddenName(entry.name)) continue;
-        const path = `${at}/${entry.name}`;
-        if (isReg(entry.mode)) out.push(this.fileRecord(this.fs.namespace.inode(entry.ino), path));
-        else if (recursive && isDir(entry.mode)) pending.push({ ino: entry.ino, prefix: path });
-        if (++listed % WALK_BATCH === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    }
-  }
-}
-
-function optionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value === '') throw new ControlError('EINVAL', `${name} must be a non-empty string`);
-  return value;
-}
-
-function optionalBoolean(value: unknown, name: string): boolean | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean') throw new ControlError('EINVAL', `${name} must be true or false`);
-  return value;
-}
-
-function optionalStrings(value: unknown, name: string): string[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string' || v === '')) throw new ControlError('EINVAL', `${name} must be a list of paths`);
-  return value as string[];
 }

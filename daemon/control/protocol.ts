@@ -74,6 +74,41 @@ export interface FileRecord {
   open: boolean;
 }
 
+/** One file, as `residency` reports it for vmtouch: its pages and which of them are resident, dirty, wired. */
+export interface ResidencyRecord {
+  /** Path inside the mount ('/a/b'). */
+  path: string;
+  ino: number;
+  size: number;
+  pages: number;
+  resident_pages: number;
+  dirty_pages: number;
+  /** Pages wired (locked resident by vmtouch -l): never evicted until unwired. */
+  wired_pages: number;
+  /** With map: one character a page: '.' not resident, 'o' resident, 'd' dirty, 'w' wired. */
+  map?: string;
+}
+
+/** What `touch` answers: the file's pages read into the cache (vmtouch -t). */
+export interface TouchResult {
+  path: string;
+  pages: number;
+  /** Pages that were not resident before. */
+  touched_pages: number;
+  resident_pages: number;
+}
+
+/** What `lock` answers: the file's pages wired for as long as the connection stays open (vmtouch -l). */
+export interface LockResult {
+  path: string;
+  locked_pages: number;
+  /** Pages wired in the whole cache now (every lock of every caller). */
+  wired_pages: number;
+  /** Frames in the cache, and how many of them may be wired at most (3/4). */
+  frames: number;
+  wire_limit: number;
+}
+
 /** What `trace` answers: the recording now (after start or status) or the finished one (after stop). */
 export type TraceResult = PageTraceStatus;
 
@@ -88,7 +123,14 @@ export interface ControlMethods {
   stats: { params: Record<string, never>; result: StatsRecord };
   files: { params: { paths?: string[]; recursive?: boolean }; result: FileRecord[] };
   sync: { params: { path?: string }; result: { synced: string } };
-  evict: { params: { path?: string; all?: boolean; recursive?: boolean }; result: { evicted_pages: number; files: number } };
+  /** locked_files: files left alone because pages of theirs are wired (vmtouch -l holds them). */
+  evict: { params: { path?: string; all?: boolean; recursive?: boolean }; result: { evicted_pages: number; files: number; locked_files?: number } };
+  /** Per-page residency of files (vmtouch): paths as for files; map adds the page map. Faults nothing in. */
+  residency: { params: { paths: string[]; recursive?: boolean; map?: boolean }; result: ResidencyRecord[] };
+  /** Read every page of one file into the cache (vmtouch -t). */
+  touch: { params: { path: string }; result: TouchResult };
+  /** Wire every page of one file until this connection closes (vmtouch -l); refused past 3/4 of the cache. */
+  lock: { params: { path: string }; result: LockResult };
   policy: { params: { name?: string }; result: { policy: string; previous?: string; policies: string[] } };
   /** frames_retiring: what a shrink still owes when it answers (wired pages it waits for). */
   trace: { params: { action: 'start' | 'stop' | 'status'; path?: string }; result: TraceResult };

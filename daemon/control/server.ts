@@ -18,13 +18,51 @@ import { ControlError } from './control-error.js';
 import { LineBuffer } from './lines.js';
 import type { ControlError as WireError, ControlMethods, ControlRequest, ControlResponse } from './protocol.js';
 
-/** A method's handler: params as they came (checked by the handler) and who sent them; its result or a promise of it. */
+/**
+ * The connection a request came on. What a request holds for as long as
+ * its caller stays (vmtouch -l's wired pages) is let go when the
+ * connection closes: the caller exited, was killed, or the daemon is
+ * stopping.
+ */
+export interface ControlSession {
+  /** Run `release` once when this connection closes (at once if it is closed already). */
+  onClose(release: () => void): void;
+}
+
+/** A method's handler: params as they came (checked by the handler), who sent them and their connection; its result or a promise of it. */
 export type ControlHandlers = {
-  [M in keyof ControlMethods]: (params: Record<string, unknown>, caller: ControlCaller) => ControlMethods[M]['result'] | Promise<ControlMethods[M]['result']>;
+  [M in keyof ControlMethods]: (params: Record<string, unknown>, caller: ControlCaller, session: ControlSession) => ControlMethods[M]['result'] | Promise<ControlMethods[M]['result']>;
 };
 
 /** A connection's peer credentials (SO_PEERCRED), where the platform gives them. */
 export type PeerCredentials = (socket: net.Socket) => { readonly pid: number; readonly uid: number } | undefined;
+
+
+/** A connection's releases, run once when it closes. */
+class Session implements ControlSession {
+  private releases: (() => void)[] | undefined = [];
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  onClose(release: () => void): void {
+    if (this.releases) this.releases.push(release);
+    else this.run(release);
+  }
+
+  close(): void {
+    const releases = this.releases ?? [];
+    this.releases = undefined;
+    for (const release of releases.reverse()) this.run(release);
+  }
+
+  private run(release: () => void): void {
+    try {
+      release();
+    } catch (err) {
+      this.log(`control socket: releasing what a closed connection held: ${err instanceof Error && err.stack !== undefined ? err.stack : String(err)}`);
+    }
+  }
+}
 
 export interface ControlServerOptions {
   readonly socketPath: string;
@@ -41,7 +79,7 @@ export const MAX_REQUEST_BYTES = 1 << 20;
 const ERRNO_NAME = /^E[A-Z0-9]+$/;
 
 export class ControlServer {
-  private readonly connections = new Set<net.Socket>();
+  private readonly connections = new Map<net.Socket, Session>();
   private closed = false;
   private accepted = 0;
 
@@ -78,7 +116,11 @@ export class ControlServer {
     if (this.closed) return;
     this.closed = true;
     const done = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    for (const socket of this.connections) socket.destroy();
+    // What connections hold (wired pages) goes now, before the filesystem it belongs to closes.
+    for (const [socket, session] of this.connections) {
+      socket.destroy();
+      session.close();
+    }
     await done;
     await unlink(this.socketPath).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') this.options.log(`removing ${this.socketPath}: ${err.message}`);
@@ -90,7 +132,8 @@ export class ControlServer {
       socket.destroy();
       return;
     }
-    this.connections.add(socket);
+    const session = new Session(this.options.log);
+    this.connections.set(socket, session);
     const peer = this.options.peer?.(socket);
     const caller: ControlCaller = { connection: ++this.accepted, ...(peer ? { pid: peer.pid, uid: peer.uid } : {}) };
     socket.unref();
@@ -100,7 +143,7 @@ export class ControlServer {
     let queue: Promise<void> = Promise.resolve();
     socket.on('data', (chunk: string) => {
       for (const line of lines.push(chunk)) {
-        queue = queue.then(() => this.answer(socket, line, caller)).catch((err: unknown) => this.options.log(`control socket: ${String(err)}`));
+        queue = queue.then(() => this.answer(socket, line, caller, session)).catch((err: unknown) => this.options.log(`control socket: ${String(err)}`));
       }
       if (lines.pendingLength > MAX_REQUEST_BYTES) {
         lines.clear();
@@ -111,10 +154,13 @@ export class ControlServer {
       }
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => this.connections.delete(socket));
+    socket.on('close', () => {
+      this.connections.delete(socket);
+      session.close();
+    });
   }
 
-  private async answer(socket: net.Socket, line: string, caller: ControlCaller): Promise<void> {
+  private async answer(socket: net.Socket, line: string, caller: ControlCaller, session: Session): Promise<void> {
     const parsed = parseRequest(line);
     if ('error' in parsed) {
       write(socket, parsed);
@@ -122,18 +168,18 @@ export class ControlServer {
     }
     const { id, method, params } = parsed;
     try {
-      const result = await this.call(method, params ?? {}, caller);
+      const result = await this.call(method, params ?? {}, caller, session);
       write(socket, { id, result });
     } catch (err) {
       write(socket, { id, error: this.errorOf(method, err) });
     }
   }
 
-  private call(method: string, params: Record<string, unknown>, caller: ControlCaller): unknown {
+  private call(method: string, params: Record<string, unknown>, caller: ControlCaller, session: Session): unknown {
     if (!Object.hasOwn(this.options.handlers, method)) {
       throw new ControlError('ENOSYS', `unknown method "${method}" (known: ${Object.keys(this.options.handlers).join(', ')})`);
     }
-    return this.options.handlers[method as keyof ControlMethods](params, caller);
+    return this.options.handlers[method as keyof ControlMethods](params, caller, session);
   }
 
   private errorOf(method: string, err: unknown): WireError {

@@ -19,7 +19,7 @@ import type { LatencySummary, VmStatisticsRecord } from '../../kernel/index.js';
 import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { StoreStats as StoreCounters } from '../../stores/store.js';
 import type { PagerStatistics } from '../pager/index.js';
-import type { FileRecord, HelloResult } from './protocol.js';
+import type { FileRecord, HelloResult, ResidencyRecord } from './protocol.js';
 import { malformed } from './control-error.js';
 
 /** The pager library's counters (daemon/pager), summed over the mount's pagers. */
@@ -253,4 +253,18 @@ export function checkResult<T>(value: unknown, what: string, nums: readonly stri
   numbers(value, nums, `${what}: `);
   strings(value, strs, `${what}: `);
   return value as T;
+}
+
+const RESIDENCY_NUMBERS = ['ino', 'size', 'pages', 'resident_pages', 'dirty_pages', 'wired_pages'] as const;
+
+/** `value` as the residency answer (vmtouch), or an EPROTO ControlError. */
+export function checkResidencyRecords(value: unknown): ResidencyRecord[] {
+  if (!Array.isArray(value)) throw malformed('the residency list is not an array');
+  value.forEach((f: unknown, i) => {
+    if (!isObject(f)) throw malformed(`file ${i} is not an object`);
+    numbers(f, RESIDENCY_NUMBERS, `file ${i}: `);
+    strings(f, ['path'], `file ${i}: `);
+    if (f.map !== undefined && typeof f.map !== 'string') throw malformed(`file ${i}: map is not a string`);
+  });
+  return value as ResidencyRecord[];
 }

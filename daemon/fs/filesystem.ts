@@ -354,7 +354,7 @@ export class MachFilesystem implements FileObjectHost {
   /** Start recording every page read and written into `path` (a new file). */
   async startTrace(path: string): Promise<PageTraceStatus> {
     if (this.tracer) throw new FsError('EBUSY', `a trace is being recorded already (into ${this.tracer.path})`);
-    const tracer = await PageTraceRecorder.start(path, this.pageSize);
+    const tracer = await PageTraceRecorder.start(path, this.pageSize, (ino) => this.catalog.pathOf(ino));
     if (this.tracer) {
       // Another start won the race while the file was being created.
       await tracer.stop();

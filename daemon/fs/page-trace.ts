@@ -5,8 +5,12 @@
  * it is 10 page lookups for the kernel.
  *
  * Page ids are stable across the run: file number × 2^32 + page index, file
- * numbers given out in order of first access (the trace ends with comment
- * lines mapping them to inodes). Lines are batched and written through an
+ * numbers given out in order of first access. The first access to a file
+ * writes a header line naming it, `# file N: inode I path "/a/b"` (the
+ * path as a JSON string: any name stays one line), so that a trace read
+ * months later still says what was read. Traces before that ended with
+ * `# file N: inode I` lines instead; fileHeader() reads both, and replay
+ * skips every # line of either. Lines are batched and written through an
  * asynchronous stream; if the disk cannot keep up, requests are dropped and
  * counted, never waited for (the FUSE loop must not stall on the trace).
  */
@@ -34,6 +38,36 @@ export interface PageTraceStatus {
   started?: number;
 }
 
+/** What a trace's header line says of one of its files. */
+export interface TraceFileHeader {
+  file: number;
+  ino: number;
+  /** The file's path in the mount when recorded; absent in old traces and for a file with no name left. */
+  path?: string;
+}
+
+/** The header line for file `file` (inode `ino`, at `path` if it has a name). */
+export function fileHeaderLine(file: number, ino: number, path: string | undefined): string {
+  return path === undefined ? `# file ${file}: inode ${ino} (no name)\n` : `# file ${file}: inode ${ino} path ${JSON.stringify(path)}\n`;
+}
+
+const HEADER = /^# file (\d+): inode (\d+)(?: path ("(?:[^"\\]|\\.)*")| \(no name\))?\s*$/;
+
+/** A file header line of a trace, new (with the path) or old (inode only); undefined for any other line. */
+export function fileHeader(line: string): TraceFileHeader | undefined {
+  const m = HEADER.exec(line);
+  if (!m) return undefined;
+  const header: TraceFileHeader = { file: Number(m[1]), ino: Number(m[2]) };
+  if (m[3] !== undefined) {
+    try {
+      header.path = JSON.parse(m[3]) as string;
+    } catch {
+      return undefined;
+    }
+  }
+  return header;
+}
+
 export class PageTraceRecorder {
   private readonly fileNumbers = new Map<number, number>();
   private batch = '';
@@ -46,12 +80,13 @@ export class PageTraceRecorder {
     readonly path: string,
     private readonly pageSize: number,
     private readonly stream: WriteStream,
+    private readonly nameOf: (ino: number) => string | undefined,
   ) {
     stream.on('error', (err) => (this.failure ??= err));
   }
 
-  /** Create `path` (it must not exist) and start recording into it. */
-  static async start(path: string, pageSize: number): Promise<PageTraceRecorder> {
+  /** Create `path` (it must not exist) and start recording into it; `nameOf` gives a file's path in the mount (for its header line). */
+  static async start(path: string, pageSize: number, nameOf: (ino: number) => string | undefined = () => undefined): Promise<PageTraceRecorder> {
     const stream = createWriteStream(path, { flags: 'wx', mode: 0o644 });
     await Promise.race([
       once(stream, 'open'),
@@ -59,7 +94,7 @@ export class PageTraceRecorder {
         throw err as Error;
       }),
     ]);
-    const recorder = new PageTraceRecorder(path, pageSize, stream);
+    const recorder = new PageTraceRecorder(path, pageSize, stream, nameOf);
     stream.write(`# machpager page trace: page size ${pageSize}; id = file number * 2^32 + page index; started ${new Date(recorder.started).toISOString()}\n`);
     return recorder;
   }
@@ -82,6 +117,8 @@ export class PageTraceRecorder {
       }
       file = this.fileNumbers.size + 1;
       this.fileNumbers.set(ino, file);
+      // Named where it first appears: a trace cut short (a crash, a full disk) still says what it read.
+      this.batch += fileHeaderLine(file, ino, this.nameOf(ino));
     }
     const base = file * PAGE_RANGE;
     for (let page = first; page <= last; page++) this.batch += `${base + (page % PAGE_RANGE)}\n`;
@@ -96,8 +133,7 @@ export class PageTraceRecorder {
   /** Write what is left and the file map, and close. Rejects if the file could not be written. */
   async stop(): Promise<PageTraceStatus> {
     this.flush();
-    const map = [...this.fileNumbers].map(([ino, file]) => `# file ${file}: inode ${ino}\n`).join('');
-    this.stream.write(`# ${this.requests} requests, ${this.dropped} dropped, ${this.fileNumbers.size} files\n${map}`);
+    this.stream.write(`# ${this.requests} requests, ${this.dropped} dropped, ${this.fileNumbers.size} files\n`);
     const closed = once(this.stream, 'close');
     this.stream.end();
     await closed.catch(() => undefined);

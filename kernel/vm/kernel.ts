@@ -27,6 +27,7 @@ import { VM_PROT_ALL, type VmProt } from './prot.js';
 import { PG_CLUSTERED, PG_DIRTY, PG_PRECIOUS, PG_READAHEAD, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
 import { VmWindow } from './map.js';
+import { mincore } from './mincore.js';
 import { MAX_OFFSET } from './errno.js';
 import { DEFAULT_PAGER_TIMEOUT_MS, MIN_FRAMES, poolThresholds } from './vm-param.js';
 
@@ -243,6 +244,18 @@ export class Kernel {
   objectStatisticsByControl(control: PortName): ObjectRecord | undefined {
     const object = this.objectsByControl.get(control);
     return object && objectRecord(object);
+  }
+
+  /**
+   * mincore of [offset, offset + size) of the object whose control port is
+   * `control` (mincore.ts: one byte a page), or undefined when no object has
+   * that port now. For a pager's client that holds no window (vmtouch).
+   */
+  mincoreByControl(control: PortName, offset: number, size: number): Uint8Array | undefined {
+    const object = this.objectsByControl.get(control);
+    if (!object) return undefined;
+    this.checkRange(offset, size);
+    return mincore(this, object, offset, size);
   }
 
   /**

@@ -13,6 +13,7 @@ import { noteAccess } from './readahead.js';
 import type { VmObject } from './object.js';
 import { releaseObject } from './object-lifecycle.js';
 import { VM_PROT_READ, VM_PROT_WRITE, type VmProt } from './prot.js';
+import { mincore } from './mincore.js';
 import { wirePages, unwirePages } from './wire.js';
 
 export class VmWindow {
@@ -86,6 +87,33 @@ export class VmWindow {
     if (!this.wired) return;
     this.wired = false;
     unwirePages(this.kernel, this.object, this.offset, this.size);
+  }
+
+  /**
+   * vm_wire of [address, address + size) only (vmtouch -l): fault the pages
+   * in and keep them resident until unwireRange of the same range. Wires
+   * count: each wireRange needs its unwireRange. 0, or the pager's errno
+   * (nothing stays wired then).
+   */
+  wireRange(address: number, size: number): Promise<number> {
+    const offset = this.checked(address, size, VM_PROT_READ);
+    if (offset instanceof Promise) return offset;
+    if (offset < 0) return Promise.resolve(EFBIG);
+    return wirePages(this.kernel, this.object, offset, size, VM_PROT_READ);
+  }
+
+  /** Undo one wireRange of the same range. */
+  unwireRange(address: number, size: number): void {
+    if (this.deallocated) return;
+    const offset = this.check(address, size, VM_PROT_READ);
+    if (offset >= 0) unwirePages(this.kernel, this.object, offset, size);
+  }
+
+  /** mincore: one byte per page of [address, address + size), MINCORE_* bits (mincore.ts). Faults nothing in. */
+  mincore(address: number, size: number): Uint8Array {
+    const offset = this.check(address, size, VM_PROT_READ);
+    if (offset < 0) throw new KernError(KERN_INVALID_ADDRESS, `${address}+${size} past 2^53`);
+    return mincore(this.kernel, this.object, offset, size);
   }
 
   /** vm_deallocate: drop the mapping and with it this reference to the object. */

@@ -122,6 +122,8 @@ function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Arr
   } else {
     buffer.set(chunk.subarray(start, start + n), at);
   }
-  vm.policy.access(d - pages.fictitiousCount);
+  // A wired page is out of the policy (wire.ts untracked it): an access to it is none of the policy's
+  // business, and telling it would move a slot it does not hold (LRU's list breaks).
+  if (pages.wireCount[d] === 0) vm.policy.access(d - pages.fictitiousCount);
   return n;
 }

@@ -1,6 +1,10 @@
 /** The `files` table: the HELD column shows pages a failed write-back left held, and RA / RAHITS pages read ahead, only when there are some. */
 import { describe, expect, it } from 'vitest';
 import { renderFiles, type ShownFile } from '../../daemon/cli/commands/files.js';
+import { parseColumns } from '../../daemon/cli/files-table.js';
+import { CliError } from '../../daemon/cli/cli-error.js';
+import { EXIT } from '../../daemon/cli/exit-codes.js';
+import { runInProcess } from './harness.js';
 import type { FileRecord } from '../../daemon/control/protocol.js';
 
 function shown(over: Partial<FileRecord>, name: string): ShownFile {
@@ -51,5 +55,39 @@ describe('files table', () => {
     expect(lines[0]).toMatch(/DIRTY\s+HELD\s+SIZE/);
     expect(lines[1]).toMatch(/4096\s+12288\s+8192/);
     expect(lines[3]).toMatch(/^.*12288.*total$/);
+  });
+});
+
+describe("files table: fincore's -o, -n and --raw", () => {
+  const two = [shown({ size: 3 * 1024 * 1024, pages: 768, resident_pages: 512, pageins: 700 }, 'big'), shown({}, 'small')];
+
+  it('-o picks the columns and their order, in any case', () => {
+    const lines = renderFiles(two, { columns: parseColumns('res,pages,size,file') });
+    expect(lines).toEqual(['RES PAGES SIZE FILE', ' 2M   512   3M /mnt/big', ' 8K     2   8K /mnt/small']);
+  });
+
+  it('-o +COL adds to the default columns, before FILE', () => {
+    const [head] = renderFiles(two, { columns: parseColumns('+PAGEINS,INODE') });
+    expect(head.split(/\s+/)).toEqual(['RES', 'PAGES', 'DIRTY', 'SIZE', 'RES%', 'FAULTS', 'HITS', 'PAGEINS', 'INODE', 'FILE']);
+  });
+
+  it('-n drops the header; --raw is unaligned, one space apart, sizes in bytes', () => {
+    expect(renderFiles(two, { noHeadings: true, columns: parseColumns('PAGES,FILE') })).toEqual(['512 /mnt/big', '  2 /mnt/small']);
+    expect(renderFiles(two, { raw: true, columns: parseColumns('RES,SIZE,FILE') })).toEqual(['RES SIZE FILE', '2097152 3145728 /mnt/big', '8192 8192 /mnt/small']);
+    expect(renderFiles(two, { raw: true, noHeadings: true, total: true, columns: parseColumns('PAGES,FILE') })).toEqual(['512 /mnt/big', '2 /mnt/small', '514 total']);
+  });
+
+  it('an unknown column is a usage error naming it and the known ones', () => {
+    expect(() => parseColumns('RES,BOGUS')).toThrow(CliError);
+    expect(() => parseColumns('RES,BOGUS')).toThrow(/no column BOGUS \(known: RES, PAGES, /);
+    expect(() => parseColumns('RES,,FILE')).toThrow(/comma-separated list/);
+  });
+
+  it('the command refuses a bad -o before it looks for a mount, and -o with --json', async () => {
+    const bad = await runInProcess(['files', '-o', 'RES,NOPE', '/nowhere'], { cwd: '/' });
+    expect(bad.code).toBe(EXIT.USAGE);
+    expect(bad.lines).toEqual([expect.stringMatching(/^machpager: -o RES,NOPE: no column NOPE/)]);
+    const json = await runInProcess(['files', '--json', '-n', '/nowhere'], { cwd: '/' });
+    expect(json.code).toBe(EXIT.USAGE);
   });
 });

@@ -45,7 +45,10 @@ export function recordingFactory(opened: FilesystemConfig[], impl?: FilesystemFa
 }
 
 /** runCli in this process, with `env` as the whole environment (plus PATH). */
-export async function runInProcess(argv: readonly string[], options: { env?: Record<string, string>; cwd: string; uid?: number; fuseConfPath?: string; impl?: FilesystemFactory }): Promise<InProcess> {
+export async function runInProcess(
+  argv: readonly string[],
+  options: { env?: Record<string, string>; cwd: string; uid?: number; fuseConfPath?: string; impl?: FilesystemFactory; progressStream?: CliDeps['progressStream'] },
+): Promise<InProcess> {
   let stdout = '';
   let stderr = '';
   const opened: FilesystemConfig[] = [];
@@ -63,6 +66,7 @@ export async function runInProcess(argv: readonly string[], options: { env?: Rec
       stderr += t;
     },
     self: { command: process.execPath, args: [DOUBLE_CLI] },
+    ...(options.progressStream ? { progressStream: options.progressStream } : {}),
   };
   const code = await runCli(argv, deps);
   return { code, stdout, stderr, lines: stderr.split('\n').filter((l) => l !== ''), opened };

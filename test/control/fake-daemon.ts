@@ -255,6 +255,8 @@ export interface CliSetup {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The owner uid mountinfo gives the mounts (default UID). */
   readonly owner?: number;
+  /** Where progress bars go (default: none). */
+  readonly progressStream?: CliDeps['progressStream'];
 }
 
 export function mountEntries(mounts: readonly string[], owner = UID): MountEntry[] {
@@ -281,6 +283,7 @@ export async function runIn(setup: CliSetup, argv: readonly string[]): Promise<R
     self: { command: process.execPath, args: [] },
     mountinfo: () => Promise.resolve(mountEntries(setup.mounts, setup.owner)),
     ...(setup.terminal ? { terminal: setup.terminal } : {}),
+    ...(setup.progressStream ? { progressStream: setup.progressStream } : {}),
     sleep: setup.sleep ?? (() => Promise.resolve()),
   };
   const code = await runCli(argv, deps);

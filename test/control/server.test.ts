@@ -3,6 +3,7 @@
  * what a malformed request gets, ordering, errors, stale sockets.
  */
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,6 +44,9 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     cacheSize: unused,
     trace: unused,
     inject: unused,
+    residency: unused,
+    touch: unused,
+    lock: unused,
     ...overrides,
   };
 }
@@ -152,4 +156,42 @@ describe('control server', () => {
     server = undefined;
     await expect(stat(socketPath)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it("runs what a request holds for its connection when the connection closes (vmtouch -l's wires), once, and at close of the server too", async () => {
+    const released: string[] = [];
+    const socketPath = await start(
+      handlers({
+        lock: (params, _caller, session) => {
+          const p = String(params.path);
+          session.onClose(() => released.push(p));
+          return { path: p, locked_pages: 1, wired_pages: 1, frames: 8, wire_limit: 6 };
+        },
+      }),
+    );
+    // A caller that locks, hears the answer and goes away: its lock goes with it.
+    const [answer] = await exchange(socketPath, '{"id":1,"method":"lock","params":{"path":"/a"}}\n', 1);
+    expect(answer).toMatchObject({ id: 1, result: { locked_pages: 1 } });
+    await waitUntil(() => released.length === 1);
+    expect(released).toEqual(['/a']);
+    // A caller still connected when the server closes: released at close.
+    const socket = net.createConnection({ path: socketPath });
+    socket.setEncoding('utf8');
+    const answered = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    socket.write('{"id":2,"method":"lock","params":{"path":"/b"}}\n');
+    await answered;
+    expect(released).toEqual(['/a']);
+    await server?.close();
+    server = undefined;
+    expect(released).toEqual(['/a', '/b']);
+    socket.destroy();
+  });
 });
+
+/** Poll `done` until it holds (bounded). */
+async function waitUntil(done: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

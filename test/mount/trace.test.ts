@@ -46,7 +46,9 @@ describe('trace', () => {
     const ids = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map(Number);
     expect(ids).toEqual([f, f + 1, f + 2, f + 1, g, g + 1, f]);
     expect(text).toMatch(/^# machpager page trace: page size 4096;/);
-    expect(text).toMatch(/^# file 1: inode \d+$/m);
+    // Each file named where it first appears, by inode and by path.
+    expect(text).toMatch(/^# file 1: inode \d+ path "\/f"$/m);
+    expect(text).toMatch(/^# file 2: inode \d+ path "\/g"$/m);
     expect(parseTrace(text).ids.length).toBe(7);
   });
 

@@ -12,7 +12,7 @@ import { checkFileRecords, checkHello } from '../../control/stats-record.js';
 import type { MachpagerMount } from '../../control/client.js';
 import { usageError } from '../cli-error.js';
 import { chooseMount, choosePaths, jsonText, mountOption, parseSeconds, timeoutOption, withClient } from '../control-cli.js';
-import { humanSize, percent, table } from '../format.js';
+import { columnNames, parseColumns, renderFiles, type ShownFile } from '../files-table.js';
 import type { CliCommand, CommandContext } from './command.js';
 
 interface FilesOptions {
@@ -21,17 +21,13 @@ interface FilesOptions {
   recursive?: boolean;
   bytes?: boolean;
   total?: boolean;
+  noheadings?: boolean;
+  output?: string;
+  raw?: boolean;
   timeout: string;
 }
 
-/** A file as `files` shows it: the daemon's record, its mount, its page size and the name to print. */
-export interface ShownFile {
-  readonly record: FileRecord;
-  readonly mountpoint: string;
-  readonly pageSize: number;
-  /** The local name: as the user typed it (and below it, for -R), else mountpoint + path. */
-  readonly name: string;
-}
+export { renderFiles, type ShownFile } from '../files-table.js';
 
 const HELP_AFTER = `
 Columns (as fincore's): RES bytes resident, PAGES pages resident, DIRTY bytes
@@ -42,6 +38,14 @@ that found its stored data damaged (they failed with EIO). Sizes are human-reada
 -b prints exact bytes. --json prints the daemon's records (page counts, not
 bytes; fields and units: README, "Statistics and control"), each with the
 mountpoint it belongs to.
+
+-o picks the columns and their order, fincore's way (-o RES,PAGES,SIZE,FILE;
+-o +PAGEINS adds to the default ones); the columns are
+  ${columnNames().slice(0, 8).join(', ')},
+  ${columnNames().slice(8).join(', ')}
+(DIRTY_PAGES, TOTAL_PAGES: counts of pages; PAGEINS, PAGEOUTS, EVICTIONS: pages
+read in, written back, evicted; INODE: the inode number). -n drops the header;
+--raw prints cells one space apart, unaligned, sizes in bytes.
 
 A PATH that is a directory stands for the files in it (with -R: in its whole
 tree). PATHs may be relative, may go through symlinks and may lie in different
@@ -54,7 +58,7 @@ Examples:
 `;
 
 /** The name to print for a record of a mount whose requested paths were `asked` (inner → given). */
-export function displayName(record: FileRecord, mountpoint: string, asked: readonly { inner: string; given: string }[]): string {
+export function displayName(record: Pick<FileRecord, 'path' | 'ino'>, mountpoint: string, asked: readonly { inner: string; given: string }[]): string {
   if (record.path === '') return `(deleted, inode ${record.ino})`;
   let best: { inner: string; given: string } | undefined;
   for (const a of asked) {
@@ -65,53 +69,6 @@ export function displayName(record: FileRecord, mountpoint: string, asked: reado
   if (record.path === best.inner) return best.given;
   const rest = best.inner === '/' ? record.path.slice(1) : record.path.slice(best.inner.length + 1);
   return best.given.endsWith('/') ? `${best.given}${rest}` : `${best.given}/${rest}`;
-}
-
-/**
- * The fincore-style table (lines without newlines). HITS are demand hits;
- * RA (pages read ahead) and RAHITS (of those, used) appear when any file
- * has pages read ahead. A HELD column (pages whose write failed, held until
- * the store takes them) and a CKSUM column (reads that found damaged data)
- * appear when any file has some.
- */
-export function renderFiles(files: readonly ShownFile[], options: { bytes?: boolean; total?: boolean } = {}): string[] {
-  const size = (n: number): string => (options.bytes === true ? String(n) : humanSize(n));
-  const held = files.some((s) => s.record.held_pages > 0);
-  const heldCell = (pages: number, pageSize: number): string[] => (held ? [size(pages * pageSize)] : []);
-  // Damaged data is rare too: that column shows only when there is something to show.
-  const damaged = files.some((s) => s.record.checksum_errors > 0);
-  const readAhead = files.some((s) => s.record.readahead_pages > 0);
-  const rows = files.map(({ record: f, pageSize, name }) => [
-    size(f.resident_pages * pageSize),
-    String(f.resident_pages),
-    size(f.dirty_pages * pageSize),
-    ...heldCell(f.held_pages, pageSize),
-    size(f.size),
-    percent(f.resident_pages, f.pages),
-    String(f.faults),
-    String(f.hits),
-    ...(readAhead ? [String(f.readahead_pages), String(f.readahead_hits)] : []),
-    ...(damaged ? [String(f.checksum_errors)] : []),
-    name,
-  ]);
-  if (options.total === true) {
-    const sum = (get: (s: ShownFile) => number): number => files.reduce((n, s) => n + get(s), 0);
-    rows.push([
-      size(sum((s) => s.record.resident_pages * s.pageSize)),
-      String(sum((s) => s.record.resident_pages)),
-      size(sum((s) => s.record.dirty_pages * s.pageSize)),
-      ...(held ? [size(sum((s) => s.record.held_pages * s.pageSize))] : []),
-      size(sum((s) => s.record.size)),
-      percent(sum((s) => s.record.resident_pages), sum((s) => s.record.pages)),
-      String(sum((s) => s.record.faults)),
-      String(sum((s) => s.record.hits)),
-      ...(readAhead ? [String(sum((s) => s.record.readahead_pages)), String(sum((s) => s.record.readahead_hits))] : []),
-      ...(damaged ? [String(sum((s) => s.record.checksum_errors))] : []),
-      'total',
-    ]);
-  }
-  const heads = ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', 'RES%', 'FAULTS', 'HITS', ...(readAhead ? ['RA', 'RAHITS'] : []), ...(damaged ? ['CKSUM'] : []), 'FILE'];
-  return table(heads, rows, [...heads.slice(0, -1).map(() => 'right' as const), 'left' as const]);
 }
 
 interface Group {
@@ -146,6 +103,9 @@ async function fetchGroup(ctx: CommandContext, group: Group, recursive: boolean,
 async function runFiles(paths: readonly string[], command: Command, ctx: CommandContext): Promise<void> {
   const opts = command.opts<FilesOptions>();
   const timeoutS = parseSeconds(opts.timeout, `--timeout ${opts.timeout}`, { zero: true });
+  // Checked before asking the daemon: a typo in -o fails at once.
+  const columns = opts.output === undefined ? undefined : parseColumns(opts.output);
+  if (opts.json === true && (columns !== undefined || opts.raw === true || opts.noheadings === true)) throw usageError('files --json', 'prints every field; -o, -n and --raw shape the table');
   const groups: Group[] = [];
   if (paths.length === 0) {
     groups.push({ mount: await chooseMount(ctx, opts.mount), asked: [] });
@@ -166,7 +126,8 @@ async function runFiles(paths: readonly string[], command: Command, ctx: Command
     return;
   }
   if (shown.length === 0) return;
-  ctx.deps.stdout(`${renderFiles(shown, { bytes: opts.bytes === true, total: opts.total === true }).join('\n')}\n`);
+  const table = renderFiles(shown, { bytes: opts.bytes === true, total: opts.total === true, noHeadings: opts.noheadings === true, raw: opts.raw === true, ...(columns ? { columns } : {}) });
+  if (table.length > 0) ctx.deps.stdout(`${table.join('\n')}\n`);
 }
 
 export const filesCommand: CliCommand = {
@@ -181,6 +142,9 @@ export const filesCommand: CliCommand = {
       .addOption(new Option('-R, --recursive', 'go into directories'))
       .addOption(new Option('-b, --bytes', 'sizes in bytes, not human-readable'))
       .addOption(new Option('-c, --total', 'add a total line'))
+      .addOption(new Option('-n, --noheadings', "don't print a header line"))
+      .addOption(new Option('-o, --output <list>', 'the columns to print, comma-separated (+LIST: added to the default ones)'))
+      .addOption(new Option('-r, --raw', 'for scripts: one space between cells, no alignment, sizes in bytes'))
       .addOption(new Option('--json', 'print the records as JSON'))
       .addOption(mountOption())
       .addOption(timeoutOption(10))

@@ -19,6 +19,7 @@ import { table } from '../format.js';
 import { DEFAULT_CURVE, MAX_CACHE_PAGES, cachePages, choosePolicies, curveSizes, parseCacheList, parseCacheSpec, simulate, type CacheSpec, type CurveRange, type SimCell } from '../sim/plan.js';
 import { checkPngFont, plotFormat, renderPng, renderSvg, type Curve } from '../sim/plot.js';
 import { loadTrace } from '../sim/trace-file.js';
+import { startProgress } from '../progress.js';
 import type { CliCommand, CommandContext } from './command.js';
 
 interface SimOptions {
@@ -232,7 +233,14 @@ async function runSim(traceName: string, command: Command, ctx: CommandContext, 
   if (p.plot?.format === 'png') await checkPngFont(p.plot.file);
   const trace = await loadTrace(traceName, { cwd: ctx.deps.cwd, stdin });
   const sizes = sizesFor(p, trace);
-  const cells = simulate(trace, policies, sizes);
+  // A big trace takes a while per replay: a bar on a terminal (nothing in a pipe).
+  const progress = startProgress(ctx.deps, 'replays', policies.length * sizes.length);
+  let cells: SimCell[];
+  try {
+    cells = simulate(trace, policies, sizes, (done) => progress.update(done));
+  } finally {
+    progress.stop();
+  }
   const names = policies.map((f) => f.name);
   const label = traceLabel(traceName);
 

@@ -117,8 +117,8 @@ const WARM_UP_REQUESTS = 300_000;
 /** At most this many warm-up replays of a short trace (a tiny one is too quick to time anyway). */
 const WARM_UP_ROUNDS = 4;
 
-/** Replay `trace` through every policy × every size, policies outermost, in the order given. */
-export function simulate(trace: Trace, policies: readonly PolicyFactory[], sizes: readonly number[]): SimCell[] {
+/** Replay `trace` through every policy × every size, policies outermost, in the order given; `onReplay` hears of each replay done. */
+export function simulate(trace: Trace, policies: readonly PolicyFactory[], sizes: readonly number[], onReplay?: (done: number, total: number) => void): SimCell[] {
   const cells: SimCell[] = [];
   const warm: Trace = { ids: trace.ids.subarray(0, Math.min(trace.ids.length, WARM_UP_REQUESTS)), distinct: trace.distinct };
   for (const factory of policies) {
@@ -135,6 +135,7 @@ export function simulate(trace: Trace, policies: readonly PolicyFactory[], sizes
         miss_ratio: r.requests > 0 ? r.misses / r.requests : 0,
         requests_per_second: r.seconds > 0 ? r.requests / r.seconds : null,
       });
+      onReplay?.(cells.length, policies.length * sizes.length);
     }
   }
   return cells;

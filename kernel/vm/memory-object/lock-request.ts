@@ -3,8 +3,8 @@
  * should_flush, lock_value, reply_to) (memory_object_lock_page): for each
  * resident page of the range, in offset order:
  * - absent (a request outstanding): skipped; busy: any batch being built
- *   is sent, then we wait and look again; wired: waited for if anything
- *   would change.
+ *   is sent, then we wait and look again; wired: waited for if it would
+ *   be flushed or relocked (returned without a flush, it is cleaned in place).
  * - lock: should_flush counts as lock ALL; otherwise lock_value unless
  *   NO_CHANGE. A new lock clears unlock_request and wakes the faults
  *   waiting for it (that is how data_unlock is answered).
@@ -95,8 +95,10 @@ export async function lockPages(
       const returning =
         shouldReturn !== MEMORY_OBJECT_RETURN_NONE &&
         (dirty || ((flags & PG_PRECIOUS) !== 0 && shouldReturn === MEMORY_OBJECT_RETURN_ALL));
-      if (pages.wireCount[d] > 0 && (shouldFlush || returning || (lock !== VM_PROT_NO_CHANGE && lock !== pages.pageLock[d]))) {
-        // A wired page can change only once it is unwired.
+      if (pages.wireCount[d] > 0 && (shouldFlush || (lock !== VM_PROT_NO_CHANGE && lock !== pages.pageLock[d]))) {
+        // A wired page can be flushed or relocked only once it is unwired. Returned without a flush it
+        // is cleaned in place (a copy goes back; GNU Mach's memory_object_lock_page does the same), so
+        // an fsync of a file locked by vmtouch -l does not wait for the lock to end.
         batch.flush();
         await pages.wait(d);
         continue;

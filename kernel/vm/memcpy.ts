@@ -8,6 +8,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { fault } from './fault.js';
+import type { FaultWait } from './fault-wait.js';
 import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
 import { VM_PROT_WRITE, type VmProt } from './prot.js';
@@ -66,6 +67,7 @@ export async function memcpy(
   access: VmProt,
   done: number,
   sequential: boolean,
+  wait?: FaultWait,
 ): Promise<MemcpyResult> {
   const pageSize = vm.pageSize;
   const length = buffer.length;
@@ -85,7 +87,7 @@ export async function memcpy(
     // (pageout ran in between): then it is simply faulted again.
     let copied: number;
     do {
-      const error = await fault(vm, object, pageIndex, access, want, cluster);
+      const error = await fault(vm, object, pageIndex, access, want, cluster, wait);
       if (error !== 0) {
         vm.stats.faultLatency.record((performance.now() - started) * 1000);
         return { bytes: done, error };

@@ -88,6 +88,7 @@ export class MountControl {
         mountpoint: this.options.mountpoint,
         cache_mode: fs.config.cacheMode,
       },
+      requests: fs.suspended.statistics(),
       ...(fs.faults ? { inject: injectionStatus(fs.faults) } : {}),
     };
   }

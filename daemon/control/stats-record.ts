@@ -19,6 +19,7 @@ import type { LatencySummary, VmStatisticsRecord } from '../../kernel/index.js';
 import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { StoreStats as StoreCounters } from '../../stores/store.js';
 import type { PagerStatistics } from '../pager/index.js';
+import type { SuspendedStatistics } from '../fs/suspended-requests.js';
 import type { FileRecord, HelloResult } from './protocol.js';
 import { malformed } from './control-error.js';
 
@@ -46,9 +47,14 @@ export interface StatsRecord extends VmStatisticsRecord {
   pager: PagerStats;
   store: StoreStats;
   fs: FsStats;
+  /** The FUSE requests faults suspended: how many, for how long (µs), the longest. */
+  requests: RequestStats;
   /** Only on a mount that injects faults (--inject): its rules and counters. */
   inject?: InjectionStatus;
 }
+
+/** The FUSE requests faults suspended (daemon/fs/suspended-requests.ts). */
+export type RequestStats = SuspendedStatistics;
 
 export type Kind = 'counter' | 'gauge';
 
@@ -129,6 +135,12 @@ export const STORE_FIELDS: Readonly<Record<keyof StoreStats, Kind>> = {
   errors: 'counter',
 };
 
+export const REQUEST_FIELDS: Readonly<Record<NumericKeys<RequestStats>, Kind>> = {
+  suspended: 'counter',
+  suspended_now: 'gauge',
+  longest_us: 'gauge',
+};
+
 const FS_NUMBERS = ['files_open', 'objects'] as const satisfies readonly NumericKeys<FsStats>[];
 const FS_STRINGS = ['store', 'mountpoint', 'cache_mode'] as const satisfies readonly (keyof FsStats)[];
 const LATENCY_FIELDS = ['count', 'p50_us', 'p90_us', 'p99_us', 'max_us', 'mean_us'] as const satisfies readonly (keyof LatencySummary)[];
@@ -183,6 +195,9 @@ export function checkStatsRecord(value: unknown): StatsRecord {
   countMap(object(value, 'messages_received', ''), 'messages_received.');
   numbers(object(value, 'pager', ''), keysOf(PAGER_FIELDS), 'pager.');
   numbers(object(value, 'store', ''), keysOf(STORE_FIELDS), 'store.');
+  const requests = object(value, 'requests', '');
+  numbers(requests, keysOf(REQUEST_FIELDS), 'requests.');
+  numbers(object(requests, 'wait', 'requests.'), LATENCY_FIELDS, 'requests.wait.');
   const fs = object(value, 'fs', '');
   numbers(fs, FS_NUMBERS, 'fs.');
   strings(fs, FS_STRINGS, 'fs.');

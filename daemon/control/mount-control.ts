@@ -16,6 +16,8 @@ import type { MachFilesystem } from '../fs/filesystem.js';
 import type { Inode } from '../fs/inode.js';
 import { isDir, isReg } from '../fs/mode.js';
 import { ControlError } from './control-error.js';
+import { regionRecords } from './regions.js';
+import { requestRecords } from './requests.js';
 import { PROTOCOL_VERSION, type ControlMethods, type FileRecord, type HelloResult } from './protocol.js';
 import type { ControlHandlers } from './server.js';
 import type { StatsRecord } from './stats-record.js';
@@ -51,6 +53,8 @@ export class MountControl {
       cacheSize: (params) => this.cacheSize(params),
       trace: (params) => this.trace(params),
       inject: (params) => this.inject(params),
+      regions: () => regionRecords(this.fs),
+      requests: () => requestRecords(this.fs, this.options.mountpoint),
     };
   }
 

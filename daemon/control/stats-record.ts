@@ -20,7 +20,7 @@ import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { StoreStats as StoreCounters } from '../../stores/store.js';
 import type { PagerStatistics } from '../pager/index.js';
 import type { SuspendedStatistics } from '../fs/suspended-requests.js';
-import type { FileRecord, HelloResult } from './protocol.js';
+import type { FileRecord, HelloResult, RegionRecord, RequestRecord } from './protocol.js';
 import { malformed } from './control-error.js';
 
 /** The pager library's counters (daemon/pager), summed over the mount's pagers. */
@@ -233,6 +233,27 @@ export function checkFileRecords(value: unknown): FileRecord[] {
     if (typeof f.cached !== 'boolean' || typeof f.open !== 'boolean') throw malformed(`file ${i}: cached or open is not a boolean`);
   });
   return value as FileRecord[];
+}
+
+/** `value` as a list of objects with these number and string fields, or an EPROTO ControlError. */
+function checkList<T>(value: unknown, what: string, nums: readonly string[], strs: readonly string[]): T[] {
+  if (!Array.isArray(value)) throw malformed(`the ${what} list is not an array`);
+  value.forEach((v: unknown, i) => {
+    if (!isObject(v)) throw malformed(`${what} ${i} is not an object`);
+    numbers(v, nums, `${what} ${i}: `);
+    strings(v, strs, `${what} ${i}: `);
+  });
+  return value as T[];
+}
+
+/** `value` as RegionRecord[], or an EPROTO ControlError. */
+export function checkRegionRecords(value: unknown): RegionRecord[] {
+  return checkList<RegionRecord>(value, 'region', ['start', 'end', 'size', 'object', 'offset'], ['task', 'protection', 'max_protection', 'inheritance']);
+}
+
+/** `value` as RequestRecord[], or an EPROTO ControlError. */
+export function checkRequestRecords(value: unknown): RequestRecord[] {
+  return checkList<RequestRecord>(value, 'request', ['id', 'pid', 'ino', 'offset', 'length', 'since', 'waited_ms'], ['op', 'command', 'path', 'waits_for']);
 }
 
 /** `value` as a HelloResult, or an EPROTO ControlError. */

@@ -43,6 +43,8 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     cacheSize: unused,
     trace: unused,
     inject: unused,
+    regions: unused,
+    requests: unused,
     ...overrides,
   };
 }

@@ -20,6 +20,8 @@ import { withTimeout } from '../daemon/timeout.js';
 import {
   IpcSystem,
   Kernel,
+  KernError,
+  KERN_NO_SPACE,
   MACH_PORT_NULL,
   MEMORY_OBJECT_COPY_NONE,
   MEMORY_OBJECT_RETURN_NONE,
@@ -29,6 +31,7 @@ import {
   VM_PROT_READ,
   VM_PROT_WRITE,
   defineMessages,
+  inheritString,
   isKernelToPager,
   isNotification,
   protString,
@@ -46,7 +49,7 @@ import {
   type Message,
   type PortName,
   type VmProt,
-  type VmWindow,
+  type VmRegionInfo,
 } from '../kernel/index.js';
 
 const PAGE_SIZE = 4096;
@@ -338,17 +341,32 @@ function lockFor(desired: VmProt): VmProt {
 // ---------------------------------------------------------------- the client task
 
 /**
- * The seed's region_scan for the client's windows: where each sits in
- * its object, how big it is, its protection, and what of it is resident.
+ * The seed's region_scan: walk the client task's address map with
+ * vm_region, from address 0 up, region after region (KERN_NO_SPACE ends it),
+ * printing the holes between them and, per region, its start, size,
+ * protection and maximum protection, inheritance, whether it is shared, its
+ * object and offset, and (from the kernel's per-object figures) what of it is
+ * resident and dirty.
  */
-function regionScan(windows: readonly VmWindow[], trace: Trace): string[] {
-  const lines = windows.map((w) => {
-    const object = w.object;
-    return (
-      `Region: offset ${hex(w.offset)}, size ${hex(w.size)}, ${protString(w.protection)}, ` +
-      `object ${hex(object.id)}, resident ${object.residentCount}, dirty ${object.dirtyCount}`
+function regionScan(kernel: Kernel, task: IpcSpace, trace: Trace): string[] {
+  const lines: string[] = [];
+  let last = 0;
+  for (let address = 0; ; ) {
+    let r: VmRegionInfo;
+    try {
+      r = kernel.vmRegion(task, address);
+    } catch (err) {
+      if (err instanceof KernError && err.code === KERN_NO_SPACE) break;
+      throw err;
+    }
+    if (r.address !== last) lines.push(`unallocated: start ${hex(last)}, size ${hex(r.address - last)}`);
+    const object = kernel.objectStatistics().find((o) => o.object === r.objectName);
+    lines.push(
+      `Region: start ${hex(r.address)}, size ${hex(r.size)}, ${protString(r.protection)} ${protString(r.maxProtection)} ${inheritString(r.inheritance)}` +
+        `${r.shared ? ' shared' : ''}, object ${hex(r.objectName)}, offset ${hex(r.offset)}, resident ${object?.resident_count ?? 0}, dirty ${object?.dirty_count ?? 0}`,
     );
-  });
+    address = last = r.address + r.size;
+  }
   for (const line of lines) trace(line);
   return lines;
 }
@@ -373,7 +391,7 @@ async function runClient(kernel: Kernel, space: IpcSpace, memoryObject: PortName
   if (written.error !== 0) throw new Error(`client write failed with errno ${written.error}`);
   trace(`Client: wrote ${CLIENT_VALUE} into word ${CLIENT_VALUE_WORD}`);
 
-  const region = regionScan([window], trace);
+  const region = regionScan(kernel, space, trace);
 
   // vm_deallocate: the last reference to the object goes, so the kernel
   // returns the dirty page and terminates the object.

@@ -142,6 +142,18 @@ export function renderStats(r: StatsRecord): string {
     ]),
   );
 
+  const rq = r.requests;
+  out.push(
+    ...section('Requests suspended by faults (microseconds):', [
+      ['Suspended', rq.suspended],
+      ['Suspended now', rq.suspended_now],
+      ['Wait p50', rq.wait.p50_us],
+      ['Wait p90', rq.wait.p90_us],
+      ['Wait p99', rq.wait.p99_us],
+      ['Longest wait', rq.longest_us],
+    ]),
+  );
+
   out.push(
     ...section('Mount:', [
       ['Mountpoint', r.fs.mountpoint],

@@ -22,13 +22,17 @@
  *             _store_reads_total, _store_writes_total, _store_read_bytes_total,
  *             _store_written_bytes_total, _store_syncs_total, _store_errors_total,
  *             _fault_latency_observations_total,
- *             _injected_faults_total{op="read|write|sync|allocate"} (only with --inject)
+ *             _injected_faults_total{op="read|write|sync|allocate"} (only with --inject),
+ *             _requests_suspended_total (FUSE requests a fault suspended),
+ *             _request_wait_observations_total
  *   gauges    machpager_pages{state="free|active|inactive|wired|laundry"},
  *             _dirty_pages, _frames, _frames_retiring, _page_size_bytes, _cache_size_bytes,
  *             _free_target_pages{level="min|low|high"}, _objects,
  *             _objects_cached, _files_open, _uptime_seconds,
  *             _fault_latency_quantile_seconds{quantile="0.5|0.9|0.99"},
  *             _fault_latency_max_seconds, _fault_latency_mean_seconds,
+ *             _requests_suspended (now), _request_wait_seconds{quantile="0.5|0.9|0.99"},
+ *             _request_wait_longest_seconds (done or still waiting),
  *             _info{store, mountpoint, cache_mode, policy} (always 1)
  *   histogram machpager_fault_latency_seconds (_bucket{le}, _sum, _count;
  *             latency-histogram.ts)
@@ -174,6 +178,15 @@ function samples(r: StatsRecord): { spec: Spec; labels: Record<string, string>; 
   add({ ...g('fault_latency_max_seconds', 'The longest fault service, in seconds.'), scale: US }, l.max_us);
   add({ ...g('fault_latency_mean_seconds', 'The mean fault service time, in seconds.'), scale: US }, l.mean_us);
   add(c('fault_latency_observations_total', 'Faults whose service time was measured.'), l.count);
+  const rq = r.requests;
+  add(c('requests_suspended_total', 'FUSE requests (reads, writes) a fault suspended until the kernel had their pages.'), rq.suspended);
+  add(g('requests_suspended', 'FUSE requests suspended by a fault now.'), rq.suspended_now);
+  const w = g('request_wait_seconds', 'How long suspended FUSE requests waited, quantiles in seconds (since the mount started).');
+  add({ ...w, scale: US }, rq.wait.p50_us, { quantile: '0.5' });
+  add({ ...w, scale: US }, rq.wait.p90_us, { quantile: '0.9' });
+  add({ ...w, scale: US }, rq.wait.p99_us, { quantile: '0.99' });
+  add({ ...g('request_wait_longest_seconds', 'The longest wait of a suspended FUSE request, done or still waiting, in seconds.'), scale: US }, rq.longest_us);
+  add(c('request_wait_observations_total', 'Suspended FUSE requests whose wait was measured (answered).'), rq.wait.count);
   if (r.inject) {
     const injected = c('injected_faults_total', 'Store operations failed on purpose (mount --inject), by operation.');
     const f = r.inject.stats;
@@ -342,6 +355,7 @@ const ZERO_RECORD: StatsRecord = {
   pager: Object.fromEntries(Object.keys(PAGER_METRICS).map((k) => [k, 0])) as unknown as PagerStats,
   store: Object.fromEntries(Object.keys(STORE_METRICS).map((k) => [k, 0])) as unknown as StoreStats,
   fs: { files_open: 0, objects: 0, store: '', mountpoint: '', cache_mode: 'direct' },
+  requests: { suspended: 0, suspended_now: 0, longest_us: 0, wait: { count: 0, p50_us: 0, p90_us: 0, p99_us: 0, max_us: 0, mean_us: 0, sum_us: 0, buckets: [] } },
   // Declares the family; a mount without --inject has no samples in it.
   inject: {
     spec: '',

@@ -21,6 +21,8 @@ import type { ChangeSink, ControlCaller, ControlChange } from './change.js';
 import { ControlError } from './control-error.js';
 import { ResidencyControl } from './residency-control.js';
 import { optionalBoolean, optionalString, optionalStrings } from './params.js';
+import { regionRecords } from './regions.js';
+import { requestRecords } from './requests.js';
 import { PROTOCOL_VERSION, type ControlMethods, type FileRecord, type HelloResult } from './protocol.js';
 import type { ControlHandlers } from './server.js';
 import type { StatsRecord } from './stats-record.js';
@@ -62,6 +64,8 @@ export class MountControl {
       residency: (params) => this.residency.residency(params),
       touch: (params) => this.residency.touch(params),
       lock: (params, _caller, session) => this.residency.lock(params, session),
+      regions: () => regionRecords(this.fs),
+      requests: () => requestRecords(this.fs, this.options.mountpoint),
     };
   }
 
@@ -99,6 +103,7 @@ export class MountControl {
         mountpoint: this.options.mountpoint,
         cache_mode: fs.config.cacheMode,
       },
+      requests: fs.suspended.statistics(),
       ...(fs.faults ? { inject: injectionStatus(fs.faults) } : {}),
     };
   }

@@ -109,6 +109,60 @@ export interface LockResult {
   wire_limit: number;
 }
 
+/** One region of a task's address map, as `regions` reports it (vm_region's fields, and the file it maps). */
+export interface RegionRecord {
+  /** The task that maps it: fs (the filesystem's file windows), pager (pager_memcpy windows), kernel (its own). */
+  task: string;
+  start: number;
+  /** One past the last byte. */
+  end: number;
+  size: number;
+  /** 'rwx' with '-' for what is not allowed. */
+  protection: string;
+  max_protection: string;
+  inheritance: 'share' | 'copy' | 'none';
+  /** More than one mapping maps the object. */
+  shared: boolean;
+  /** The memory object (its kernel id, as `files` counts objects). */
+  object: number;
+  /** Offset in the object of the region's first byte. */
+  offset: number;
+  /** Grows with the file (the filesystem's windows). */
+  growable: boolean;
+  /** Anonymous memory of the default pager. */
+  internal: boolean;
+  /** The file whose object it maps: its path ('' when it has no name left) and inode; absent for other objects. */
+  path?: string;
+  ino?: number;
+}
+
+/** What a suspended request waits for: a kernel wait (fault-wait.ts), or its page data on another mount. */
+export type RequestWait = 'data_request' | 'data_unlock' | 'free_frame' | 'busy_page' | 'pager_init' | 'other_mount' | 'running';
+
+/** One FUSE request a fault holds now, as `requests` reports it. */
+export interface RequestRecord {
+  id: number;
+  op: 'read' | 'write';
+  /** The requester (the FUSE request context), and its command name (/proc/PID/comm; '' when gone or unknown). */
+  pid: number;
+  command: string;
+  uid: number;
+  path: string;
+  ino: number;
+  /** Where the copy waits: the first byte not yet copied, and the bytes left. */
+  offset: number;
+  length: number;
+  waits_for: RequestWait;
+  /** With other_mount: the mountpoint the page data waits on. */
+  other_mount?: string;
+  /** The object and its page the fault is for. */
+  object: number;
+  page_offset: number;
+  /** When the request was suspended (ms since the epoch), and for how long now (ms). */
+  since: number;
+  waited_ms: number;
+}
+
 /** What `trace` answers: the recording now (after start or status) or the finished one (after stop). */
 export type TraceResult = PageTraceStatus;
 
@@ -137,4 +191,8 @@ export interface ControlMethods {
   cacheSize: { params: { size?: number }; result: { cache_size: number; frames: number; page_size: number; frames_retiring: number; previous?: number } };
   /** Show the mount's fault injection, or replace its SPEC (spec), or remove every rule (clear). */
   inject: { params: { spec?: string; clear?: boolean }; result: InjectResult };
+  /** Every region of the mount's tasks' address maps (vm_region, task by task). */
+  regions: { params: Record<string, never>; result: RegionRecord[] };
+  /** The FUSE requests faults hold now, the oldest first. */
+  requests: { params: Record<string, never>; result: RequestRecord[] };
 }

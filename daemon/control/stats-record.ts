@@ -19,7 +19,8 @@ import type { LatencySummary, VmStatisticsRecord } from '../../kernel/index.js';
 import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { StoreStats as StoreCounters } from '../../stores/store.js';
 import type { PagerStatistics } from '../pager/index.js';
-import type { FileRecord, HelloResult, ResidencyRecord } from './protocol.js';
+import type { SuspendedStatistics } from '../fs/suspended-requests.js';
+import type { FileRecord, HelloResult, RegionRecord, RequestRecord, ResidencyRecord } from './protocol.js';
 import { malformed } from './control-error.js';
 
 /** The pager library's counters (daemon/pager), summed over the mount's pagers. */
@@ -46,9 +47,14 @@ export interface StatsRecord extends VmStatisticsRecord {
   pager: PagerStats;
   store: StoreStats;
   fs: FsStats;
+  /** The FUSE requests faults suspended: how many, for how long (µs), the longest. */
+  requests: RequestStats;
   /** Only on a mount that injects faults (--inject): its rules and counters. */
   inject?: InjectionStatus;
 }
+
+/** The FUSE requests faults suspended (daemon/fs/suspended-requests.ts). */
+export type RequestStats = SuspendedStatistics;
 
 export type Kind = 'counter' | 'gauge';
 
@@ -132,6 +138,12 @@ export const STORE_FIELDS: Readonly<Record<keyof StoreStats, Kind>> = {
   errors: 'counter',
 };
 
+export const REQUEST_FIELDS: Readonly<Record<NumericKeys<RequestStats>, Kind>> = {
+  suspended: 'counter',
+  suspended_now: 'gauge',
+  longest_us: 'gauge',
+};
+
 const FS_NUMBERS = ['files_open', 'objects'] as const satisfies readonly NumericKeys<FsStats>[];
 const FS_STRINGS = ['store', 'mountpoint', 'cache_mode'] as const satisfies readonly (keyof FsStats)[];
 const LATENCY_FIELDS = ['count', 'p50_us', 'p90_us', 'p99_us', 'max_us', 'mean_us', 'sum_us'] as const satisfies readonly (keyof LatencySummary)[];
@@ -202,6 +214,9 @@ export function checkStatsRecord(value: unknown): StatsRecord {
   countMap(object(value, 'messages_received', ''), 'messages_received.');
   numbers(object(value, 'pager', ''), keysOf(PAGER_FIELDS), 'pager.');
   numbers(object(value, 'store', ''), keysOf(STORE_FIELDS), 'store.');
+  const requests = object(value, 'requests', '');
+  numbers(requests, keysOf(REQUEST_FIELDS), 'requests.');
+  numbers(object(requests, 'wait', 'requests.'), LATENCY_FIELDS, 'requests.wait.');
   const fs = object(value, 'fs', '');
   numbers(fs, FS_NUMBERS, 'fs.');
   strings(fs, FS_STRINGS, 'fs.');
@@ -237,6 +252,27 @@ export function checkFileRecords(value: unknown): FileRecord[] {
     if (typeof f.cached !== 'boolean' || typeof f.open !== 'boolean') throw malformed(`file ${i}: cached or open is not a boolean`);
   });
   return value as FileRecord[];
+}
+
+/** `value` as a list of objects with these number and string fields, or an EPROTO ControlError. */
+function checkList<T>(value: unknown, what: string, nums: readonly string[], strs: readonly string[]): T[] {
+  if (!Array.isArray(value)) throw malformed(`the ${what} list is not an array`);
+  value.forEach((v: unknown, i) => {
+    if (!isObject(v)) throw malformed(`${what} ${i} is not an object`);
+    numbers(v, nums, `${what} ${i}: `);
+    strings(v, strs, `${what} ${i}: `);
+  });
+  return value as T[];
+}
+
+/** `value` as RegionRecord[], or an EPROTO ControlError. */
+export function checkRegionRecords(value: unknown): RegionRecord[] {
+  return checkList<RegionRecord>(value, 'region', ['start', 'end', 'size', 'object', 'offset'], ['task', 'protection', 'max_protection', 'inheritance']);
+}
+
+/** `value` as RequestRecord[], or an EPROTO ControlError. */
+export function checkRequestRecords(value: unknown): RequestRecord[] {
+  return checkList<RequestRecord>(value, 'request', ['id', 'pid', 'ino', 'offset', 'length', 'since', 'waited_ms'], ['op', 'command', 'path', 'waits_for']);
 }
 
 /** `value` as a HelloResult, or an EPROTO ControlError. */

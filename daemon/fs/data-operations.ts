@@ -43,7 +43,7 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
       openInode(fs, ctx, ns.resolve(path), flags, reply);
     },
 
-    read(_ctx, _path, fh, buffer, length, position, reply) {
+    read(ctx, _path, fh, buffer, length, position, reply) {
       const handle = fs.handle(fh);
       const inode = handle.inode;
       const window = handle.object?.window;
@@ -61,7 +61,8 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
         reply(null, n);
         return;
       }
-      window.completeCopy(position, buf, VM_PROT_READ, done).then(
+      const suspended = fs.suspended.begin('read', ctx, inode.ino, position + done, n - done);
+      window.completeCopy(position, buf, VM_PROT_READ, done, suspended.wait).finally(() => fs.suspended.end(suspended)).then(
         ({ bytes, error }) => {
           if (error !== 0 && bytes === 0) {
             reply(toFsError({ errno: error }));
@@ -99,7 +100,8 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
       // The copy has to wait for a fault: an append takes its range now, so that
       // another append meanwhile goes after it rather than over it.
       if (append) wrote(inode, at + length);
-      window.completeCopy(at, buf, VM_PROT_WRITE, done).then(
+      const suspended = fs.suspended.begin('write', ctx, inode.ino, at + done, length - done);
+      window.completeCopy(at, buf, VM_PROT_WRITE, done, suspended.wait).finally(() => fs.suspended.end(suspended)).then(
         ({ bytes, error }) => {
           if (append && bytes < length && inode.size === at + length) inode.size = at + bytes;
           if (bytes > 0) wrote(inode, at + bytes);

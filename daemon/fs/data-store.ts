@@ -59,6 +59,8 @@ export interface DataStore {
   storedEnd(ino: number): Promise<number>;
   /** Mark the page of `ino` at `offset` damaged: its reads give EIO until it is written again (fsck --repair). */
   markDamaged(ino: number, offset: number): Promise<void>;
+  /** The file that holds `ino`'s page data (the database, or its raw file): where a stuck store read waits. */
+  dataPath(ino: number): string;
   /** Make the catalog durable (stores sync themselves). */
   syncCatalog(): void;
   close(): void;
@@ -128,6 +130,10 @@ class SqliteDataStore extends CatalogDataStore implements DataStore {
     super({ kind: 'sqlite', path }, catalog, pageSize, readOnly);
   }
 
+  dataPath(): string {
+    return this.path;
+  }
+
   open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
     if (this.readOnly || options.readOnly === true) {
       return orZeros(SqliteStore.open({ path: this.path, space: ino, flags: STORE_READONLY }));
@@ -179,6 +185,10 @@ class FileDataStore extends CatalogDataStore implements DataStore {
 
   private pathOf(ino: number): string {
     return fsStoreDataFile(this.data, ino);
+  }
+
+  dataPath(ino: number): string {
+    return this.pathOf(ino);
   }
 
   async open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {

@@ -100,7 +100,8 @@ export class FileObject {
     try {
       const name = this.pager.makeSendRight(this.host.task);
       try {
-        this.window = await this.host.kernel.vmMap(this.host.task, name, 0, MAX_OFFSET);
+        // A growable region: it spans the file now and grows as writes reach further.
+        this.window = await this.host.kernel.vmMap(this.host.task, name, 0, MAX_OFFSET, { initialSize: this.inode.size });
       } finally {
         this.host.task.deallocate(name);
       }

@@ -6,6 +6,7 @@
 import { stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { IpcSystem, Kernel, type IpcSpace } from '../../kernel/index.js';
+import { SuspendedRequests } from './suspended-requests.js';
 import { PagerRequests, pagerErrno } from '../pager/index.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
@@ -77,6 +78,8 @@ export class MachFilesystem implements FileObjectHost {
   /** Open handles: fh → inode, open flags, and (regular files) the object the handle uses. */
   readonly handles = new Map<number, Handle>();
   readonly log: (line: string) => void;
+  /** The FUSE requests a fault holds now, and their waits so far (machpager requests, stats). */
+  readonly suspended = new SuspendedRequests();
   /** The page-access trace being recorded (machpager trace start), if any. */
   tracer: PageTraceRecorder | undefined;
   /** The rules every file's store obeys, when the mount injects faults (config.inject). */

@@ -18,6 +18,7 @@
  * finds it. After that, the next access asks again.
  */
 import { EIO } from './errno.js';
+import type { FaultWait, FaultWaitReason } from './fault-wait.js';
 import type { Kernel } from './kernel.js';
 import { ABSENT_MAX } from './vm-param.js';
 import type { MemoryObjectDataRequest, MemoryObjectDataUnlock } from './memory-object-defs.js';
@@ -40,8 +41,20 @@ export async function fault(
   access: VmProt,
   want: number,
   cluster: number,
+  wait?: FaultWait,
 ): Promise<number> {
   const pages = vm.pages;
+  const offset = pageIndex * vm.pageSize;
+  /** Wait on `waiting`, with what the fault waits for recorded in `wait` meanwhile. */
+  const waitFor = async <T>(reason: FaultWaitReason, waiting: Promise<T>): Promise<T> => {
+    if (!wait) return waiting;
+    wait.begin(reason, object.id, offset);
+    try {
+      return await waiting;
+    } finally {
+      wait.end();
+    }
+  };
   for (;;) {
     // No answer can come any more (and every wait was woken at shutdown).
     if (vm.isShutDown) return EIO;
@@ -49,7 +62,7 @@ export async function fault(
     if (d !== NIL) {
       const flags = pages.flags[d];
       if (flags & PG_BUSY) {
-        const woken = await pages.wait(d);
+        const woken = await waitFor('busy_page', pages.wait(d));
         if (woken !== 0) return woken;
         continue;
       }
@@ -62,7 +75,7 @@ export async function fault(
       }
       if (flags & PG_ABSENT) {
         // data_unavailable: no data anywhere below, so a zero-filled page (vm_fault_page's bottom case).
-        if (!zeroFill(vm, object, d)) await vm.waitForFrame();
+        if (!zeroFill(vm, object, d)) await waitFor('free_frame', vm.waitForFrame());
         continue;
       }
       if (pages.pageLock[d] & access) {
@@ -81,7 +94,7 @@ export async function fault(
           } satisfies MemoryObjectDataUnlock);
           if (!sent) return EIO;
         }
-        const woken = await pages.wait(d);
+        const woken = await waitFor('data_unlock', pages.wait(d));
         if (woken !== 0) return woken;
         continue;
       }
@@ -91,23 +104,23 @@ export async function fault(
     // Not resident: ask the pager.
     if (!object.hasPager()) return EIO;
     if (!object.pagerReady) {
-      const timedOut = await vm.timeouts.waitForReady(object);
+      const timedOut = await waitFor('pager_init', vm.timeouts.waitForReady(object));
       if (timedOut !== 0) return timedOut;
       continue;
     }
     if (object.absentCount >= ABSENT_MAX) {
-      await new Promise<void>((resolve) => object.absentWaiters.push(resolve));
+      await waitFor('free_frame', new Promise<void>((resolve) => object.absentWaiters.push(resolve)));
       continue;
     }
     if (vm.stalePlaceholders > 0 && pages.freeFictitiousCount <= vm.maxClusterPages) reclaimPlaceholders(vm);
     if (pages.freeFictitiousCount === 0) {
       // Out of placeholders (FICTITIOUS_SHORTAGE): all are outstanding requests or holding
       // pages, of any object. Wait for one to be freed, whichever object frees it.
-      await pages.waitForFictitious();
+      await waitFor('free_frame', pages.waitForFictitious());
       continue;
     }
     if (requestPages(vm, object, pageIndex, want, cluster, access) === 0) return EIO;
-    const woken = await pages.wait(pages.lookup(object.id, pageIndex));
+    const woken = await waitFor('data_request', pages.wait(pages.lookup(object.id, pageIndex)));
     if (woken !== 0) return woken;
   }
 }

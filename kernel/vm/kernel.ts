@@ -7,7 +7,7 @@
  * holds every control port it made, and handles each object's messages one
  * at a time in arrival order (different objects in parallel).
  */
-import { KernError, KERN_INVALID_ARGUMENT, MACH_SEND_INVALID_DEST } from '../ipc/kern-return.js';
+import { KernError, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, MACH_SEND_INVALID_DEST } from '../ipc/kern-return.js';
 import type { Message, PortName } from '../ipc/message.js';
 import { isNotification } from '../ipc/notify.js';
 import { serve } from '../ipc/receive-loop.js';
@@ -20,7 +20,7 @@ import { SerialQueues } from '../util/serial-queues.js';
 import { handleControlMessage } from './memory-object/dispatch.js';
 import { isPagerToKernel } from './memory-object-defs.js';
 import { VmObject, wakeAll, type ObjectStatistics } from './object.js';
-import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied } from './object-lifecycle.js';
+import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied, releaseObject } from './object-lifecycle.js';
 import { PageoutDaemon } from './pageout.js';
 import { PagerTimeouts } from './pager-timeout.js';
 import { VM_PROT_ALL, type VmProt } from './prot.js';
@@ -28,6 +28,11 @@ import { PG_CLUSTERED, PG_DIRTY, PG_PRECIOUS, PG_READAHEAD, PG_TABLED, ResidentT
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
 import { VmWindow } from './map.js';
 import { mincore } from './mincore.js';
+import { VM_INHERIT_DEFAULT, type VmInherit } from './inherit.js';
+import { mapSpec, type MapSpec, type VmMapOptions } from './vm-map-options.js';
+import { taskRegions, vmRegion, type VmRegionInfo } from './region.js';
+import { TaskMaps } from './task-maps.js';
+import type { AddressMap } from './address-map.js';
 import { MAX_OFFSET } from './errno.js';
 import { DEFAULT_PAGER_TIMEOUT_MS, MIN_FRAMES, poolThresholds } from './vm-param.js';
 
@@ -104,6 +109,9 @@ export class Kernel {
   /** Send right (in this space) to the default pager's port. */
   readonly defaultPagerPort: PortName;
 
+  /** Every task's address map: where each window sits, with its protection and inheritance. */
+  readonly maps: TaskMaps;
+
   readonly objects = new Map<number, VmObject>();
   readonly objectsByPager = new Map<PortName, VmObject>();
   readonly objectsByControl = new Map<PortName, VmObject>();
@@ -146,6 +154,7 @@ export class Kernel {
     if (!Number.isInteger(pageSize) || pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0)
       throw new RangeError(`page size must be a power of two from 512 to 65536 bytes, not ${pageSize}`);
     this.pageSize = pageSize;
+    this.maps = new TaskMaps(pageSize);
     const frames = this.framesFor(options.cacheSize);
     // Fictitious descriptors: request placeholders and holding pages. Faults wait when they run out.
     this.pages = new ResidentTable(frames, Math.max(1024, frames), pageSize);
@@ -189,22 +198,72 @@ export class Kernel {
 
   /**
    * vm_map: map [offset, offset+size) of the memory object `memoryObject`
-   * (a send right in `caller`) with protection `prot`. The first map of an
+   * (a send right in `caller`) into `caller`'s address map, with a
+   * protection (a number) or the options of vm_map. The first map of an
    * object sends memory_object_init; faults wait until the pager is ready.
    */
-  async vmMap(caller: IpcSpace, memoryObject: PortName, offset: number, size: number, prot: VmProt = VM_PROT_ALL): Promise<VmWindow> {
+  async vmMap(caller: IpcSpace, memoryObject: PortName, offset: number, size: number, options: VmProt | VmMapOptions = VM_PROT_ALL): Promise<VmWindow> {
     this.checkRange(offset, size);
+    const spec = mapSpec(options, size, this.pageSize);
     caller.copyRightTo(memoryObject, 'copy_send', this.space);
     const object = await enterObject(this, memoryObject);
-    return new VmWindow(this, object, offset, size, prot);
+    return this.enterWindow(caller, object, offset, size, spec);
   }
 
-  /** vm_allocate: anonymous zero-filled memory, paged by the default pager. */
-  vmAllocate(size: number): VmWindow {
+  /** vm_allocate: anonymous zero-filled memory in `task`'s map (default: the kernel's own), paged by the default pager. */
+  vmAllocate(size: number, task: IpcSpace = this.space): VmWindow {
     this.checkRange(0, size);
     const object = createInternalObject(this, size);
     object.refCount++;
-    return new VmWindow(this, object, 0, size, VM_PROT_ALL);
+    return this.enterWindow(task, object, 0, size, { size, protection: VM_PROT_ALL, maxProtection: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT });
+  }
+
+  /** vm_region: the region of `task`'s map at or after `address` (KERN_NO_SPACE past the last). */
+  vmRegion(task: IpcSpace, address: number): VmRegionInfo {
+    return vmRegion(this.maps, task, address);
+  }
+
+  /** Every region of `task`, lowest first. */
+  regions(task: IpcSpace): VmRegionInfo[] {
+    return taskRegions(this.maps, task);
+  }
+
+  /**
+   * vm_protect: set the protection of the whole entries that make up
+   * [address, address + size) of `task`'s map, or with setMaximum their maximum.
+   */
+  vmProtect(task: IpcSpace, address: number, size: number, setMaximum: boolean, protection: VmProt): void {
+    this.mapOf(task).protect(address, size, setMaximum, protection);
+  }
+
+  /** vm_inherit: set the inheritance of the whole entries that make up [address, address + size). */
+  vmInherit(task: IpcSpace, address: number, size: number, inheritance: VmInherit): void {
+    this.mapOf(task).inherit(address, size, inheritance);
+  }
+
+  private mapOf(task: IpcSpace): AddressMap {
+    const map = this.maps.find(task);
+    if (!map) throw new KernError(KERN_INVALID_ADDRESS, `task ${task.label} maps nothing`);
+    return map;
+  }
+
+  private enterWindow(
+    task: IpcSpace,
+    object: VmObject,
+    offset: number,
+    size: number,
+    spec: MapSpec,
+  ): VmWindow {
+    const map = this.maps.mapOf(task);
+    let entry;
+    try {
+      entry = map.insert({ ...spec, object, offset });
+    } catch (err) {
+      this.maps.release(task);
+      releaseObject(this, object);
+      throw err;
+    }
+    return new VmWindow(this, map, entry, size, () => this.maps.release(task));
   }
 
   statistics(): VmStatisticsRecord {

@@ -1,12 +1,17 @@
 /**
- * A mapping of a memory object (a vm_map entry): a window of
- * [offset, offset + size) of the object with a protection. Addresses given
+ * A mapping of a memory object: a window of [offset, offset + size) of the
+ * object, held by one entry of its task's address map (address-map.ts), whose
+ * protection it obeys (vm_protect changes it under the window's feet: a write
+ * through a read-only region is KERN_PROTECTION_FAILURE). Addresses given
  * to its methods are relative to the window. Clients use it as a task uses
  * mapped memory: copying in and out goes through the page cache and the
- * pager, exactly as pager_memcpy does in the Hurd.
+ * pager, exactly as pager_memcpy does in the Hurd. A growable window's entry
+ * grows as copies reach past its end (up to the window's size).
  */
 import { KernError, KERN_INVALID_ADDRESS, KERN_PROTECTION_FAILURE } from '../ipc/kern-return.js';
 import { EFBIG, MAX_OFFSET } from './errno.js';
+import type { AddressMap, MapEntry } from './address-map.js';
+import type { FaultWait } from './fault-wait.js';
 import type { Kernel } from './kernel.js';
 import { copySync, memcpy, type MemcpyResult } from './memcpy.js';
 import { noteAccess } from './readahead.js';
@@ -22,12 +27,33 @@ export class VmWindow {
 
   constructor(
     readonly kernel: Kernel,
-    readonly object: VmObject,
-    /** Offset of the window in the object. */
-    readonly offset: number,
+    /** The map of the task that mapped the window, and the window's entry in it. */
+    readonly map: AddressMap,
+    readonly entry: MapEntry,
+    /** Bytes the window may span (a growable entry's maximum). */
     readonly size: number,
-    readonly protection: VmProt,
+    /** Called once the entry is out of the map (the task's map may be forgotten). */
+    private readonly onUnmapped: () => void,
   ) {}
+
+  get object(): VmObject {
+    return this.entry.object;
+  }
+
+  /** Offset of the window in the object. */
+  get offset(): number {
+    return this.entry.offset;
+  }
+
+  /** The current protection of the window's region. */
+  get protection(): VmProt {
+    return this.entry.protection;
+  }
+
+  /** Where the window's region starts in its task's address space now (a growable one may move). */
+  get address(): number {
+    return this.entry.start;
+  }
 
   /**
    * Copy while the pages are resident: no promise, no timer. Returns the
@@ -44,11 +70,12 @@ export class VmWindow {
   }
 
   /** Finish a copy that copySync left at `done` bytes, faulting as needed. */
-  completeCopy(address: number, buffer: Uint8Array, access: VmProt, done: number): Promise<MemcpyResult> {
+  /** `wait`, if given, says what the copy's fault waits for while it waits (fault-wait.ts). */
+  completeCopy(address: number, buffer: Uint8Array, access: VmProt, done: number, wait?: FaultWait): Promise<MemcpyResult> {
     const offset = this.checked(address, buffer.length, access);
     if (offset instanceof Promise) return offset;
     if (offset < 0) return Promise.resolve({ bytes: 0, error: EFBIG });
-    return memcpy(this.kernel, this.object, offset, buffer, access, done);
+    return memcpy(this.kernel, this.object, offset, buffer, access, done, wait);
   }
 
   /** pager_memcpy: copy all of `buffer` in or out; a pager error stops it with the bytes done. */
@@ -121,6 +148,8 @@ export class VmWindow {
     if (this.deallocated) return;
     this.unwire();
     this.deallocated = true;
+    this.map.remove(this.entry);
+    this.onUnmapped();
     releaseObject(this.kernel, this.object);
   }
 
@@ -146,6 +175,7 @@ export class VmWindow {
     if (offset + length > MAX_OFFSET) return -1;
     if (!Number.isSafeInteger(address) || address < 0 || address + length > this.size)
       throw new KernError(KERN_INVALID_ADDRESS, `${address}+${length} outside a window of ${this.size} bytes`);
+    if (address + length > this.entry.size && this.entry.growable) this.map.grow(this.entry, address + length);
     return offset;
   }
 }

@@ -9,6 +9,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { fault } from './fault.js';
+import type { FaultWait } from './fault-wait.js';
 import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
 import { VM_PROT_WRITE, type VmProt } from './prot.js';
@@ -55,6 +56,7 @@ export async function memcpy(
   buffer: Uint8Array,
   access: VmProt,
   done: number,
+  wait?: FaultWait,
 ): Promise<MemcpyResult> {
   const pageSize = vm.pageSize;
   const length = buffer.length;
@@ -73,7 +75,7 @@ export async function memcpy(
       // Not for a write: read ahead of a write, a pager that supplies pages past a file's end
       // write-locked (to allocate them at unlock) fills the cache with pages nobody wrote.
       const ahead = (access & VM_PROT_WRITE) === 0 && readAheadAtFault(vm, object, pageIndex);
-      const faulted = fault(vm, object, pageIndex, access, want, want);
+      const faulted = fault(vm, object, pageIndex, access, want, want, wait);
       // The fault has sent its request (if it needed one) before its first wait: the window
       // ahead goes after it.
       if (ahead) readAheadAfterFault(vm, object, pageIndex, want);

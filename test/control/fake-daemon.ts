@@ -163,6 +163,7 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     pager: { data_requests: 0, pages_read: 0, pages_unavailable: 0, read_errors: 0, checksum_errors: 0, data_returns: 0, pages_written: 0, write_errors: 0, write_retries: 0, pages_held: 0, write_runs: 0, unlocks: 0, unlock_errors: 0, pagein_waits: 0, evict_notifications: 0 },
     store: { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 },
     fs: { files_open: 0, objects: 0, store: 'sqlite:/srv/fs.db', mountpoint: '/mnt/x', cache_mode: 'direct' },
+    requests: { suspended: 0, suspended_now: 0, longest_us: 0, wait: { count: 0, p50_us: 0, p90_us: 0, p99_us: 0, max_us: 0, mean_us: 0, sum_us: 0, buckets: [] } },
   };
   const { pager, store, fs, fault_latency, ...rest } = over;
   return {

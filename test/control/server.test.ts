@@ -47,6 +47,8 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     residency: unused,
     touch: unused,
     lock: unused,
+    regions: unused,
+    requests: unused,
     ...overrides,
   };
 }

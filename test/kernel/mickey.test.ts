@@ -51,10 +51,22 @@ describe('the Mickey Mouse pager example', () => {
     expect(counts(printed, 'Main: kernel sent ')).toEqual({ init: 1, data_request: 1, data_unlock: 1, lock_completed: 1, data_return: 1, terminate: 1 });
     expect(counts(printed, 'Main: kernel received ')).toEqual({ ready: 1, data_supply: 1, lock_request: 1 });
 
-    // The region scan, taken after the write: the one page is resident and dirty in the kernel.
-    expect(result.region).toHaveLength(1);
-    const [, offset, size, protection, resident, dirty] = /offset (\w+), size (\w+), (\S+), object \w+, resident (\d+), dirty (\d+)/.exec(result.region[0] ?? '') ?? [];
-    expect({ offset, size, protection, resident, dirty }).toEqual({ offset: '0x0', size: '0x1000', protection: 'rwx', resident: '1', dirty: '1' });
+    // The region scan (vm_region), taken after the write: page 0 unmapped, then the one region,
+    // whose page is resident and dirty in the kernel.
+    expect(result.region).toHaveLength(2);
+    expect(result.region[0]).toBe('unallocated: start 0x0, size 0x1000');
+    const [, start, size, protection, max, inheritance, offset, resident, dirty] =
+      /^Region: start (\w+), size (\w+), (\S+) (\S+) (\w+), object \w+, offset (\w+), resident (\d+), dirty (\d+)$/.exec(result.region[1] ?? '') ?? [];
+    expect({ start, size, protection, max, inheritance, offset, resident, dirty }).toEqual({
+      start: '0x1000',
+      size: '0x1000',
+      protection: 'rwx',
+      max: 'rwx',
+      inheritance: 'copy',
+      offset: '0x0',
+      resident: '1',
+      dirty: '1',
+    });
     // The kernel reported no protocol error.
     expect(printed.filter((line) => line.startsWith('Kernel:'))).toEqual([]);
   });

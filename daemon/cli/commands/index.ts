@@ -10,6 +10,8 @@ import { injectCommand } from './inject.js';
 import { fsckCommand } from './fsck.js';
 import { mountCommand } from './mount.js';
 import { policyCommand } from './policy.js';
+import { regionsCommand } from './regions.js';
+import { requestsCommand } from './requests.js';
 import { simCommand } from './sim.js';
 import { statsCommand } from './stats.js';
 import { syncCommand } from './sync.js';
@@ -17,6 +19,6 @@ import { topCommand } from './top.js';
 import { traceCommand } from './trace.js';
 import { vmtouchCommand } from './vmtouch.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, vmtouchCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, vmtouchCommand, regionsCommand, requestsCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

@@ -27,6 +27,8 @@ import { VM_PROT_ALL, type VmProt } from './prot.js';
 import { PG_DIRTY, PG_PRECIOUS, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
 import { VmWindow } from './map.js';
+import { frameMap, type FrameMap } from './frame-map.js';
+import type { LatencyBucket } from './latency.js';
 import { MAX_OFFSET } from './errno.js';
 import { DEFAULT_PAGER_TIMEOUT_MS, MIN_FRAMES, poolThresholds } from './vm-param.js';
 
@@ -228,6 +230,16 @@ export class Kernel {
       free_high: this.freeHigh,
       reactivations: this.policy.reactivations,
     });
+  }
+
+  /** Every frame of the pool: its state (free, active, inactive, dirty, busy, wired) and whose page it holds. */
+  frameMap(): FrameMap {
+    return frameMap(this);
+  }
+
+  /** The fault service latency histogram's non-empty buckets (µs). */
+  faultLatencyBuckets(): LatencyBucket[] {
+    return this.stats.faultLatency.buckets();
   }
 
   /** Per-object figures: resident and dirty pages, faults, hits, pageins, pageouts. */

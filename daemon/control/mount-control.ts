@@ -15,6 +15,7 @@ import type { FileObject } from '../fs/file-object.js';
 import type { MachFilesystem } from '../fs/filesystem.js';
 import type { Inode } from '../fs/inode.js';
 import { isDir, isReg } from '../fs/mode.js';
+import { encodeFrameMap } from '../web/frame-map.js';
 import { ControlError } from './control-error.js';
 import { PROTOCOL_VERSION, type ControlMethods, type FileRecord, type HelloResult } from './protocol.js';
 import type { ControlHandlers } from './server.js';
@@ -34,6 +35,8 @@ const WALK_BATCH = 256;
 
 export class MountControl {
   readonly started = Date.now();
+  /** The web view this daemon serves (mount --web), with its control key: what `web` answers. */
+  webUrl: string | undefined;
 
   constructor(
     private readonly fs: MachFilesystem,
@@ -51,6 +54,9 @@ export class MountControl {
       cacheSize: (params) => this.cacheSize(params),
       trace: (params) => this.trace(params),
       inject: (params) => this.inject(params),
+      frames: () => this.frames(),
+      latency: () => ({ buckets: this.fs.kernel.faultLatencyBuckets() }),
+      web: () => ({ url: this.webUrl ?? null }),
     };
   }
 
@@ -258,6 +264,16 @@ export class MountControl {
       throw new ControlError('EINVAL', err instanceof Error ? err.message.replace(/^EINVAL: /, '') : String(err));
     }
     return { ...injectionStatus(faults), previous };
+  }
+
+  /** The frame map, each frame's object named by its file. */
+  frames(): Result<'frames'> {
+    const byControl = new Map<number, { path: string; ino: number }>();
+    for (const object of this.liveObjects()) {
+      if (object.pager.state !== 'normal') continue;
+      byControl.set(object.pager.control, { path: this.fs.catalog.pathOf(object.inode.ino) ?? '', ino: object.inode.ino });
+    }
+    return encodeFrameMap(this.fs.kernel.frameMap(), this.fs.pageSize, byControl);
   }
 
   // ------------------------------------------------------------------ helpers

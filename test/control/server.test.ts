@@ -43,6 +43,9 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     cacheSize: unused,
     trace: unused,
     inject: unused,
+    frames: unused,
+    latency: unused,
+    web: unused,
     ...overrides,
   };
 }

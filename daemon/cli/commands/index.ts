@@ -15,7 +15,8 @@ import { statsCommand } from './stats.js';
 import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
 import { traceCommand } from './trace.js';
+import { webCommand } from './web.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, webCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

@@ -79,7 +79,11 @@ function drawFrames(frames) {
     ctx.fillStyle = STATE_COLORS[s];
     ctx.fillRect((i % cols) * cell, Math.floor(i / cols) * cell, cell - gap, cell - gap);
   }
+  // For tests and scripts: the grid's geometry and states, readable from the DOM.
   canvas.dataset.frames = String(n);
+  canvas.dataset.cell = String(cell);
+  canvas.dataset.cols = String(cols);
+  canvas.dataset.states = frames.states;
   canvas.dataset.counts = JSON.stringify(Object.fromEntries(STATES.map((s, i) => [s, counts[i]])));
   $('legend').replaceChildren(...STATES.map((s, i) => {
     const span = document.createElement('span');

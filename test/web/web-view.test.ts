@@ -16,7 +16,7 @@
  * build (npm run build).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,5 +194,27 @@ describe('machpager web in a real browser', () => {
     const origin = new URL(links.control).origin;
     expect(requested.filter((u) => !u.startsWith(origin))).toEqual([]);
     expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('mount --web: the daemon serves the view; machpager web prints its link with the key; no other address without the flag', async () => {
+    const mnt = path.join(dir, 'mnt-web');
+    const served = await mount({ store: `sqlite:${path.join(dir, 'web.db')}`, mnt, cacheSize: '2M', options: [], args: ['--web', '127.0.0.1:0'] });
+    const readOnly = /web view (http:\/\/127\.0\.0\.1:\d+\/) \(read-only/.exec(served.log)?.[1];
+    expect(readOnly, served.log).toBeDefined();
+    // The key is never logged.
+    expect(served.log).not.toMatch(/key=/);
+    const r = await machpager(['web', mnt]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(new RegExp(`^${(readOnly ?? '').replace(/[.?/]/g, '\\$&')}\\?key=[\\w-]{20,}$`));
+    const answer = await fetch(`${readOnly ?? ''}api/snapshot`, { signal: AbortSignal.timeout(WAIT_MS) });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { mount: { mountpoint: string } }).mount.mountpoint).toBe(mnt);
+    expect(await served.stop()).toBe(0);
+
+    const refused = await machpager(['mount', `sqlite:${path.join(dir, 'other.db')}`, mnt, '--web', '0.0.0.0:8080']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not a loopback address/);
+    // Refused before anything was opened: no store made.
+    await expect(access(path.join(dir, 'other.db'))).rejects.toMatchObject({ code: 'ENOENT' });
   }, 120_000);
 });

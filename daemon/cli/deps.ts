@@ -37,6 +37,8 @@ export interface MountableFilesystem {
 export interface MountController {
   handlers(): ControlHandlers;
   stats(): StatsRecord;
+  /** The web view's URL with its key, once mount --web serves one: what the control method `web` answers. */
+  webUrl?: string | undefined;
 }
 
 /** Opens (or creates) the filesystem in `config.store`; throws an error with a code ('EINVAL', 'EACCES' ...) and a one-line message. */

@@ -22,6 +22,7 @@ import { formatSize, parseSize } from '../../stores/size.js';
 import type { FuseMountOptions } from '../fs/fuse/options.js';
 import { parseMetricsAddress, type MetricsAddress } from '../control/metrics-address.js';
 import { DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL, parseLogFormat, parseLogLevel, type LogFormat, type LogLevel } from '../service/log-options.js';
+import { parseWebAddress, type WebAddress } from '../web/web-address.js';
 import { usageError } from './cli-error.js';
 import { checkInjectSpec, joinSpecs, splitFaultName } from './inject-spec.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -68,6 +69,10 @@ export interface MountInput {
   readonly daemonTimeout: Given;
   /** --metrics ADDR:PORT (absent: no metrics endpoint). */
   readonly metrics?: Given;
+  /** --web ADDR:PORT (absent: no web view). */
+  readonly web?: Given;
+  /** --web-allow-remote: the web view may listen on an address that is not loopback. */
+  readonly webAllowRemote?: boolean;
   /** --inject SPEC (absent: no fault injection unless the store is a fault: name). */
   readonly inject?: Given;
   /** --pager-timeout DURATION (absent: the default). */
@@ -109,6 +114,8 @@ export interface MountPlan {
   readonly debug: boolean;
   /** Where the Prometheus endpoint listens (--metrics, -o metrics=): a loopback address; undefined: none. */
   readonly metrics: MetricsAddress | undefined;
+  /** Where the web view listens (--web); undefined: none. */
+  readonly web: WebAddress | undefined;
   /** Fault injection SPEC for every file's data store (--inject, fault:SPEC:STORE); undefined: none. */
   readonly inject: string | undefined;
   /** How long a fault waits for a pager's answer before it fails with EIO (ms); 0: for ever. */
@@ -265,6 +272,15 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     }
   }
 
+  let web: WebAddress | undefined;
+  if (input.web?.value !== undefined && input.web.value !== '') {
+    try {
+      web = parseWebAddress(input.web.value, { allowRemote: input.webAllowRemote === true });
+    } catch (err) {
+      throw usageError(`--web ${input.web.value}`, err instanceof Error ? err.message : String(err));
+    }
+  }
+
   let pagerTimeoutMs = DEFAULT_PAGER_TIMEOUT_MS;
   const pt = pick(input.pagerTimeout ?? { value: undefined, source: undefined, flag: '--pager-timeout' }, 'pager_timeout', o.own.pagerTimeout, e.own.pagerTimeout);
   if (pt.value !== undefined) {
@@ -300,6 +316,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     dryRun: input.dryRun,
     debug: input.debug || fuse.debug === true,
     metrics,
+    web,
     inject,
     pagerTimeoutMs,
   };

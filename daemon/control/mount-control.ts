@@ -18,6 +18,7 @@ import type { MachFilesystem } from '../fs/filesystem.js';
 import type { Inode } from '../fs/inode.js';
 import { isDir } from '../fs/mode.js';
 import type { ChangeSink, ControlCaller, ControlChange } from './change.js';
+import { encodeFrameMap } from '../web/frame-map.js';
 import { ControlError } from './control-error.js';
 import { ResidencyControl } from './residency-control.js';
 import { optionalBoolean, optionalString, optionalStrings } from './params.js';
@@ -42,6 +43,8 @@ type Result<M extends keyof ControlMethods> = ControlMethods[M]['result'];
 export class MountControl {
   readonly started = Date.now();
   private readonly residency: ResidencyControl;
+  /** The web view this daemon serves (mount --web), with its control key: what `web` answers. */
+  webUrl: string | undefined;
 
   constructor(
     private readonly fs: MachFilesystem,
@@ -66,6 +69,9 @@ export class MountControl {
       lock: (params, _caller, session) => this.residency.lock(params, session),
       regions: () => regionRecords(this.fs),
       requests: () => requestRecords(this.fs, this.options.mountpoint),
+      frames: () => this.frames(),
+      latency: () => ({ buckets: this.fs.kernel.faultLatencyBuckets() }),
+      web: () => ({ url: this.webUrl ?? null }),
     };
   }
 
@@ -317,6 +323,16 @@ export class MountControl {
     const spelled = (spec: string): string => (spec === '' ? 'no rules' : `'${spec}'`);
     this.report({ change: 'inject', msg: `inject ${spelled(previous)} -> ${spelled(now.spec)}`, old: previous, new: now.spec }, caller);
     return { ...now, previous };
+  }
+
+  /** The frame map, each frame's object named by its file. */
+  frames(): Result<'frames'> {
+    const byControl = new Map<number, { path: string; ino: number }>();
+    for (const object of this.liveObjects()) {
+      if (object.pager.state !== 'normal') continue;
+      byControl.set(object.pager.control, { path: this.fs.catalog.pathOf(object.inode.ino) ?? '', ino: object.inode.ino });
+    }
+    return encodeFrameMap(this.fs.kernel.frameMap(), this.fs.pageSize, byControl);
   }
 
   // ------------------------------------------------------------------ helpers

@@ -7,6 +7,7 @@
  * stays open.
  */
 
+import type { LatencyBucket } from '../../kernel/index.js';
 import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { PageTraceStatus } from '../fs/page-trace.js';
 import type { StatsRecord } from './stats-record.js';
@@ -171,6 +172,27 @@ export interface InjectResult extends InjectionStatus {
   previous?: string;
 }
 
+/** What `frames` answers: the frame pool as the web view draws it (daemon/web/frame-map.ts codes it). */
+export interface FramesResult {
+  page_size: number;
+  /** One letter per frame of the pool, in frame order: f free, a active, i inactive, d dirty, b busy, w wired. */
+  states: string;
+  /** The files whose pages frames hold; the default pager's anonymous memory is path '(anonymous)', ino 0. */
+  files: { path: string; ino: number }[];
+  /** Whose page each frame holds, run-length coded: file index, run length, file index, run length, ... (index -1: none). */
+  owners: number[];
+}
+
+/** What `latency` answers: the fault service latency histogram's non-empty buckets. */
+export interface LatencyResult {
+  buckets: LatencyBucket[];
+}
+
+/** What `web` answers: the URL of the web view the daemon serves (with its control key), or null for none. */
+export interface WebResult {
+  url: string | null;
+}
+
 /** Method names and their params / results. */
 export interface ControlMethods {
   hello: { params: Record<string, never>; result: HelloResult };
@@ -195,4 +217,9 @@ export interface ControlMethods {
   regions: { params: Record<string, never>; result: RegionRecord[] };
   /** The FUSE requests faults hold now, the oldest first. */
   requests: { params: Record<string, never>; result: RequestRecord[] };
+  /** The frame map: every frame's state and the file whose page it holds. */
+  frames: { params: Record<string, never>; result: FramesResult };
+  latency: { params: Record<string, never>; result: LatencyResult };
+  /** Only for those who may control the mount (the socket's rules): the URL carries the web view's control key. */
+  web: { params: Record<string, never>; result: WebResult };
 }

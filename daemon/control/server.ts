@@ -38,6 +38,14 @@ export type ControlHandlers = {
 export type PeerCredentials = (socket: net.Socket) => { readonly pid: number; readonly uid: number } | undefined;
 
 
+/**
+ * The daemon calling its own handlers (the web view of mount --web): caller
+ * 0, and a session that lasts as long as the daemon (what it holds goes
+ * when the filesystem closes).
+ */
+export const IN_PROCESS_CALLER: ControlCaller = { connection: 0 };
+export const IN_PROCESS_SESSION: ControlSession = { onClose: () => undefined };
+
 /** A connection's releases, run once when it closes. */
 class Session implements ControlSession {
   private releases: (() => void)[] | undefined = [];

@@ -27,7 +27,9 @@ import type { FuseMountOptions } from '../fs/fuse/options.js';
 import { fusermount } from '../fs/fuse/mount-table.js';
 import { FuseMount } from '../fs/fuse/mount.js';
 import { startMetrics, type MetricsEndpoint } from '../control/metrics.js';
-import { ControlServer } from '../control/server.js';
+import { ControlServer, IN_PROCESS_CALLER, IN_PROCESS_SESSION } from '../control/server.js';
+import type { WebView } from '../web/web-launcher.js';
+import { webUrl } from '../web/web-address.js';
 import { socketCandidates } from '../control/socket-path.js';
 import { withTimeout } from '../timeout.js';
 import { machpagerVersion } from '../version.js';
@@ -101,6 +103,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
   let lock: StoreLock | undefined;
   let control: ControlServer | undefined;
   let metrics: MetricsEndpoint | undefined;
+  let web: WebView | undefined;
   let stopRequested = false;
   let extraSignals = 0;
   let stopStarted = 0;
@@ -117,11 +120,13 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
 
   /** The control socket and the metrics endpoint go first: nothing asks a closing filesystem. */
   const closeControl = async (): Promise<void> => {
-    const [c, e] = [control, metrics];
+    const [c, e, w] = [control, metrics, web];
     control = undefined;
     metrics = undefined;
+    web = undefined;
     await c?.close().catch((err: unknown) => log.warn(`closing the control socket: ${errorMessage(err)}`));
     await e?.close().catch((err: unknown) => log.warn(`closing the metrics endpoint: ${errorMessage(err)}`));
+    await w?.close().catch((err: unknown) => log.warn(`closing the web view: ${errorMessage(err)}`));
   };
 
   const stop = async (external: boolean): Promise<number> => {
@@ -347,6 +352,19 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
         await failed(err, `--metrics ${plan.metrics.host}:${plan.metrics.port}`, EXIT.UNAVAILABLE);
       }
     }
+    if (plan.web) {
+      try {
+        // The web view calls the control handlers in process: the same operations, the same checks.
+        const { startWebView } = await import('../web/web-launcher.js');
+        const handlers = controller.handlers();
+        web = await startWebView({ address: plan.web, call: async (method, params) => handlers[method](params, IN_PROCESS_CALLER, IN_PROCESS_SESSION), log: log.at('warn') });
+        controller.webUrl = web.controlUrl;
+      } catch (err) {
+        await closeControl();
+        await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log.error(`cannot unmount ${mnt}: ${errorMessage(e)}`));
+        await failed(err, `--web ${webUrl(plan.web)}`, EXIT.UNAVAILABLE);
+      }
+    }
   };
 
   // A fatal error or a third signal can end things while starting: race them.
@@ -373,7 +391,9 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     log.info('syncing...');
     beginStop(false);
   } else {
-    hooks.ready(`mounted ${plan.store.name} on ${mnt} (${describePlan(plan)})`);
+    // The web view's key is not logged (a log file may be read by others): `machpager web MOUNT` prints it.
+    const view = web ? `; web view ${web.url} (read-only; machpager web ${mnt} prints the link that can change the mount)` : '';
+    hooks.ready(`mounted ${plan.store.name} on ${mnt} (${describePlan(plan)})${view}`);
   }
   try {
     return await done;

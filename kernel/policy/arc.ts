@@ -75,6 +75,10 @@ export class ArcPolicy implements ReplacementPolicy {
     return this.t1.size;
   }
 
+  isInactive(slot: number): boolean {
+    return this.t1.has(slot);
+  }
+
   /** T1's target size (for tests and statistics). */
   get target(): number {
     return this.p;

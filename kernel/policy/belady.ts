@@ -45,6 +45,10 @@ export class BeladyPolicy implements ReplacementPolicy {
     return this.heap.has(slot);
   }
 
+  isInactive(_slot: number): boolean {
+    return false;
+  }
+
   nextAccess(slot: number, time: number): void {
     if (this.heap.has(slot)) this.heap.update(slot, time);
     else this.pending[slot] = time;

@@ -113,6 +113,11 @@ export class LirsPolicy implements ReplacementPolicy {
     return this.stack.has(slot) || this.qOwner[slot] !== 0;
   }
 
+  /** Resident HIR blocks (on Q or on S only) and evicted ones not handed out: what inactiveCount counts. */
+  isInactive(slot: number): boolean {
+    return this.qOwner[slot] !== 0 || (this.stack.has(slot) && this.isLir[slot] === 0);
+  }
+
   miss(key: number): void {
     this.missPending = true;
     this.missedKey = key;

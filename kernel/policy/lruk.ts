@@ -64,6 +64,10 @@ export class LruKPolicy implements ReplacementPolicy {
     return this.fifo.has(slot) || this.ranked.has(slot);
   }
 
+  isInactive(slot: number): boolean {
+    return this.fifo.has(slot);
+  }
+
   insert(slot: number, _key: number, flags: number): void {
     this.vtime++;
     this.ringNext[slot] = 0;

@@ -60,6 +60,10 @@ export class MachPolicy implements ReplacementPolicy {
     return this.activeExternal.links.owner[slot] !== 0;
   }
 
+  isInactive(slot: number): boolean {
+    return this.inactiveExternal.has(slot) || this.inactiveInternal.has(slot);
+  }
+
   insert(slot: number, _key: number, flags: number): void {
     this.internal[slot] = (flags & INSERT_INTERNAL) !== 0 ? 1 : 0;
     if ((flags & INSERT_PREFETCH) !== 0) {

@@ -37,6 +37,10 @@ export abstract class MarkedFifoPolicy implements ReplacementPolicy {
     return this.queue.has(slot);
   }
 
+  isInactive(slot: number): boolean {
+    return this.queue.has(slot) && this.mark[slot] === 0;
+  }
+
   /** A new page enters at the newest end, unmarked (inactive). */
   insert(slot: number, _key: number, _flags: number): void {
     this.enqueue(slot, 0);

@@ -41,6 +41,12 @@ export interface ReplacementPolicy {
   victim(): number;
   /** Whether `slot` is tracked now. */
   has(slot: number): boolean;
+  /**
+   * Whether the page in `slot` is tracked and counted inactive now (the
+   * part inactiveCount counts): the frame map of the web view colours each
+   * frame by it. False for a slot not tracked.
+   */
+  isInactive(slot: number): boolean;
 
   // Optional hooks. The trace replay (replay.ts) calls them to follow
   // cache-policies.md exactly; the live kernel calls miss() before it

@@ -57,6 +57,10 @@ export abstract class ProbationPolicy implements ReplacementPolicy {
     return this.probation.links.owner[slot] !== 0;
   }
 
+  isInactive(slot: number): boolean {
+    return this.probation.has(slot);
+  }
+
   miss(key: number): void {
     const entry = this.ghosts.find(key);
     this.ghostHit = entry !== NO_ENTRY;

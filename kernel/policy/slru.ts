@@ -74,6 +74,10 @@ export class SlruPolicy implements ReplacementPolicy {
     return this.owner[slot] !== 0;
   }
 
+  isInactive(slot: number): boolean {
+    return this.segments[0].has(slot) || this.evictedList.has(slot);
+  }
+
   canInsert(): boolean {
     return this.exactSegmentSize >= 1;
   }

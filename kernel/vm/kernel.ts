@@ -33,6 +33,8 @@ import { mapSpec, type MapSpec, type VmMapOptions } from './vm-map-options.js';
 import { taskRegions, vmRegion, type VmRegionInfo } from './region.js';
 import { TaskMaps } from './task-maps.js';
 import type { AddressMap } from './address-map.js';
+import { frameMap, type FrameMap } from './frame-map.js';
+import type { LatencyBucket } from './latency.js';
 import { MAX_OFFSET } from './errno.js';
 import { DEFAULT_PAGER_TIMEOUT_MS, MIN_FRAMES, poolThresholds } from './vm-param.js';
 
@@ -288,6 +290,16 @@ export class Kernel {
       free_high: this.freeHigh,
       reactivations: this.policy.reactivations,
     });
+  }
+
+  /** Every frame of the pool: its state (free, active, inactive, dirty, busy, wired) and whose page it holds. */
+  frameMap(): FrameMap {
+    return frameMap(this);
+  }
+
+  /** The fault service latency histogram's non-empty buckets (µs). */
+  faultLatencyBuckets(): LatencyBucket[] {
+    return this.stats.faultLatency.buckets();
   }
 
   /** Per-object figures: resident and dirty pages, faults, hits, pageins, pageouts. */

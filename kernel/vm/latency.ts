@@ -38,6 +38,12 @@ export interface LatencySummary {
   buckets: LatencyBound[];
 }
 
+export interface LatencyBucket {
+  /** Values in this bucket are at most this many µs. */
+  le_us: number;
+  count: number;
+}
+
 export class LatencyHistogram {
   private readonly counts = new Float64Array(MAX_POWER * SUB_BUCKETS);
   /** Values in (LATENCY_BOUNDS_US[i-1], LATENCY_BOUNDS_US[i]]; the last slot: above every bound. */
@@ -69,6 +75,15 @@ export class LatencyHistogram {
       if (seen >= rank) return Math.min(upperBound(i), this.max);
     }
     return this.max;
+  }
+
+  /** The non-empty buckets, smallest first: each one's upper bound (µs, at most the largest value seen) and count. */
+  buckets(): LatencyBucket[] {
+    const out: LatencyBucket[] = [];
+    for (let i = 0; i < this.counts.length; i++) {
+      if (this.counts[i] > 0) out.push({ le_us: round(Math.min(upperBound(i), this.max)), count: this.counts[i] });
+    }
+    return out;
   }
 
   summary(): LatencySummary {

@@ -49,6 +49,9 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     lock: unused,
     regions: unused,
     requests: unused,
+    frames: unused,
+    latency: unused,
+    web: unused,
     ...overrides,
   };
 }

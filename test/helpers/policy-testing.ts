@@ -19,10 +19,18 @@ export function drainVictims(policy: ReplacementPolicy): number[] {
   return out;
 }
 
-/** Active and inactive add up to the size (and, unless live use may overfill it, the size fits the capacity). */
+/** Active and inactive add up to the size, isInactive() agrees page by page (and, unless live use may overfill it, the size fits the capacity). */
 export function checkCounts(policy: ReplacementPolicy, options: { withinCapacity?: boolean } = {}): void {
   expect(policy.activeCount).toBeGreaterThanOrEqual(0);
   expect(policy.inactiveCount).toBeGreaterThanOrEqual(0);
   expect(policy.activeCount + policy.inactiveCount).toBe(policy.size);
+  // Page by page (the web view's frame map), the inactive pages are the ones inactiveCount counts.
+  let inactive = 0;
+  for (let slot = 0; slot < policy.slots; slot++) {
+    if (!policy.isInactive(slot)) continue;
+    inactive++;
+    expect(policy.has(slot)).toBe(true);
+  }
+  expect(inactive).toBe(policy.inactiveCount);
   if (options.withinCapacity === true) expect(policy.size).toBeLessThanOrEqual(policy.capacity);
 }

@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander';
 import { DEFAULT_POLICY, policyNames } from '../../../kernel/index.js';
 import { formatMetricsAddress } from '../../control/metrics-address.js';
+import { webUrl } from '../../web/web-address.js';
 import { buildMountOptions } from '../../fs/fuse/options.js';
 import { formatDuration } from '../duration.js';
 import { EXIT, EXIT_CODES_HELP } from '../exit-codes.js';
@@ -43,6 +44,8 @@ interface MountOptions {
   dryRun?: boolean;
   daemonChild?: boolean;
   metrics?: string;
+  web?: string;
+  webAllowRemote?: boolean;
   inject?: string;
   pagerTimeout?: string;
 }
@@ -95,6 +98,13 @@ Metrics: --metrics 127.0.0.1:9464 serves the page-cache statistics in the
 Prometheus text format at http://127.0.0.1:9464/metrics while mounted. Loopback
 addresses only (127.x.y.z, localhost, [::1]): the endpoint has no
 authentication; publish it through a reverse proxy. Port 0 takes a free port.
+
+Web view: --web 127.0.0.1:8080 serves a live picture of the page cache at
+http://127.0.0.1:8080/ while mounted (the frame pool, hit ratio, faults,
+residency per file, fault latency, the miss-ratio curve of a recorded trace).
+Loopback only unless --web-allow-remote. The page is read-only; the link that
+can switch the policy and the cache size carries a key, printed by
+machpager web MOUNTPOINT for those who may control the mount.
 
 Rehearsing failures: --inject SPEC makes every file's data store fail or slow
 down on purpose (the catalog is left alone). SPEC is comma-separated:
@@ -178,6 +188,8 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     logFormat: given(command, deps.env, 'logFormat', '--log-format', 'MACHPAGER_LOG_FORMAT'),
     daemonTimeout: given(command, deps.env, 'daemonTimeout', '--daemon-timeout'),
     metrics: given(command, deps.env, 'metrics', '--metrics', 'MACHPAGER_METRICS'),
+    web: given(command, deps.env, 'web', '--web'),
+    webAllowRemote: opts.webAllowRemote === true,
     inject: given(command, deps.env, 'inject', '--inject', 'MACHPAGER_INJECT'),
     pagerTimeout: given(command, deps.env, 'pagerTimeout', '--pager-timeout', 'MACHPAGER_PAGER_TIMEOUT'),
     options: opts.o ?? [],
@@ -200,6 +212,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
         `${pre.staleMount ? ', after cleaning the stale mount there' : ''}; FUSE options ${fuse} over the filesystem's own` +
         `; pager timeout ${plan.pagerTimeoutMs === 0 ? 'none' : formatDuration(plan.pagerTimeoutMs)}` +
         `${plan.metrics ? `; metrics on http://${formatMetricsAddress(plan.metrics)}/metrics` : ''}` +
+        `${plan.web ? `; web view on ${webUrl(plan.web)}` : ''}` +
         `; ${plan.daemon ? 'as a daemon' : 'in the foreground'}; nothing was changed\n`,
     );
     ctx.exitCode = EXIT.OK;
@@ -257,6 +270,8 @@ export const mountCommand: CliCommand = {
           .default(DEFAULT_PAGER_TIMEOUT),
       )
       .addOption(new Option('--metrics <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (loopback only; see below)').env('MACHPAGER_METRICS'))
+      .addOption(new Option('--web <addr:port>', 'serve the live web view of the page cache at http://ADDR:PORT/ (loopback only; see below)'))
+      .addOption(new Option('--web-allow-remote', 'let --web listen on an address that is not loopback (anyone who reaches it reads the view)'))
       .addOption(new Option('--inject <spec>', 'inject faults into every file\'s data store, for rehearsing failures (see below)').env('MACHPAGER_INJECT'))
       .addOption(new Option('--daemon', 'return once mounted; a detached daemon serves the mount'))
       .addOption(new Option('--log-file <path>', "with --daemon: append the daemon's messages here (default: discard them)"))

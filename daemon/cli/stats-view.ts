@@ -35,6 +35,7 @@ export function renderStats(r: StatsRecord): string {
       ['Pages dirty', r.dirty_count],
       ['Page faults', r.faults],
       ['Pages copy-on-write', r.cow_faults],
+      ['Pages pushed to copies', r.copy_pushes],
       ['Pages zero filled', r.zero_fill_count],
       ['Pages reactivated', r.reactivations],
       ['Pageins', r.pageins],

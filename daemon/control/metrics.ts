@@ -6,7 +6,8 @@
  * read once, through `collect`, and every metric is a view of it.
  *
  * Names (prefix machpager_, base units, `_total` on counters):
- *   counters  machpager_faults_total, _cow_faults_total, _pageins_total,
+ *   counters  machpager_faults_total, _cow_faults_total, _copy_pushes_total,
+ *             _object_collapses_total, _pageins_total,
  *             _pageouts_total, _zero_fills_total, _reactivations_total,
  *             _lookups_total, _hits_total, _evictions_total{kind="clean|dirty"},
  *             _double_paged_total, _double_paged_delivered_total,
@@ -81,6 +82,8 @@ const VM_METRICS: Readonly<Record<NumericKeys<VmStatisticsRecord>, Spec>> = {
   pageouts: c('pageouts_total', 'Pages returned to pagers (data_return).'),
   faults: c('faults_total', 'Page accesses that needed the fault path.'),
   cow_faults: c('cow_faults_total', 'Copy-on-write faults.'),
+  copy_pushes: c('copy_pushes_total', 'Pages pushed into a delayed copy before a write changed them.'),
+  object_collapses: c('object_collapses_total', 'Shadow chain links collapsed.'),
   lookups: c('lookups_total', 'Page lookups.'),
   hits: c('hits_total', 'Page lookups that found the page resident and accessible.'),
   evictions_clean: c('evictions_total', 'Pages evicted by the pageout daemon.', { kind: 'clean' }),

@@ -70,6 +70,8 @@ export const VM_FIELDS: Readonly<Record<NumericKeys<VmStatisticsRecord>, Kind>> 
   pageouts: 'counter',
   faults: 'counter',
   cow_faults: 'counter',
+  copy_pushes: 'counter',
+  object_collapses: 'counter',
   lookups: 'counter',
   hits: 'counter',
   evictions_clean: 'counter',

@@ -24,9 +24,10 @@ import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied } fro
 import { PageoutDaemon } from './pageout.js';
 import { PagerTimeouts } from './pager-timeout.js';
 import { VM_PROT_ALL, type VmProt } from './prot.js';
-import { PG_DIRTY, PG_PRECIOUS, PG_TABLED, ResidentTable } from './resident.js';
+import { PG_DIRTY, PG_INITIAL, PG_PRECIOUS, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
 import { VmWindow } from './map.js';
+import { copyStrategically } from './copy-strategy.js';
 import { MAX_OFFSET } from './errno.js';
 import { DEFAULT_PAGER_TIMEOUT_MS, MIN_FRAMES, poolThresholds } from './vm-param.js';
 
@@ -196,6 +197,19 @@ export class Kernel {
     caller.copyRightTo(memoryObject, 'copy_send', this.space);
     const object = await enterObject(this, memoryObject);
     return new VmWindow(this, object, offset, size, prot);
+  }
+
+  /**
+   * A private (copy-on-write) copy of [address, address + size) of a
+   * window, made as the object's copy strategy says
+   * (vm_object_copy_strategically, copy-strategy.ts): what vm_map with
+   * copy=TRUE, vm_copy and vm_read give. The copy is a new window at 0.
+   */
+  vmCopy(window: VmWindow, address = 0, size = window.size - address): Promise<VmWindow> {
+    this.checkRange(window.offset + address, size);
+    if (window.isDeallocated || address + size > window.size)
+      throw new KernError(KERN_INVALID_ARGUMENT, `copy of ${address}+${size} from a window of ${window.size} bytes`);
+    return copyStrategically(this, window.object, window.offset + address, size);
   }
 
   /** vm_allocate: anonymous zero-filled memory, paged by the default pager. */
@@ -429,6 +443,9 @@ export class Kernel {
     if ((flags & PG_DIRTY) === 0) {
       this.pages.flags[d] = flags | PG_DIRTY;
       object.dirtyCount++;
+    } else if (flags & PG_INITIAL) {
+      // Written after its push: the pager's copy must be overwritten, not only initialised.
+      this.pages.flags[d] = flags & ~PG_INITIAL;
     }
   }
 

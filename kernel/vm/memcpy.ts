@@ -7,11 +7,11 @@
  * of bytes done, as pager_memcpy returns it with *size.
  */
 import { performance } from 'node:perf_hooks';
-import { fault } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
 import { VM_PROT_WRITE, type VmProt } from './prot.js';
 import { PG_ABSENT, PG_BUSY } from './resident.js';
+import { faultPage, lookupThroughChain, needsPush } from './shadow.js';
 
 export interface MemcpyResult {
   /** Bytes copied. */
@@ -85,7 +85,7 @@ export async function memcpy(
     // (pageout ran in between): then it is simply faulted again.
     let copied: number;
     do {
-      const error = await fault(vm, object, pageIndex, access, want, cluster);
+      const error = await faultPage(vm, object, pageIndex, access, want, cluster);
       if (error !== 0) {
         vm.stats.faultLatency.record((performance.now() - started) * 1000);
         return { bytes: done, error };
@@ -108,14 +108,19 @@ function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Arr
   const pages = vm.pages;
   const pageSize = vm.pageSize;
   const pageIndex = Math.floor(offset / pageSize);
-  const d = pages.lookup(object.id, pageIndex);
+  const write = (access & VM_PROT_WRITE) !== 0;
+  let d = pages.lookup(object.id, pageIndex);
+  // Reads of a page the object does not hold come from its shadow chain (shared in the cache).
+  if (object.shadow !== undefined && !write && (d === NIL || (pages.flags[d] & UNUSABLE) !== 0)) d = lookupThroughChain(vm, object, pageIndex);
   if (d === NIL) return 0;
   if ((pages.flags[d] & UNUSABLE) !== 0 || (pages.pageLock[d] & access) !== 0) return 0;
+  // The first write to a page a delayed copy has not got yet pushes it there first (a fault does).
+  if (write && object.copy !== undefined && needsPush(object, pageIndex)) return 0;
   const inPage = offset - pageIndex * pageSize;
   const n = Math.min(pageSize - inPage, buffer.length - at);
   const chunk = pages.chunkOf(d);
   const start = pages.chunkOffset(d) + inPage;
-  if ((access & VM_PROT_WRITE) !== 0) {
+  if (write) {
     chunk.set(buffer.subarray(at, at + n), start);
     vm.setDirty(d, object);
   } else {

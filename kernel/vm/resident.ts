@@ -32,6 +32,7 @@ export const PG_FREE = 1 << 9; //        on a free list
 export const PG_HOLDING = 1 << 10; //    pageout holding page: page-ins of its offset wait
 export const PG_PREFETCH = 1 << 11; //   placeholder nobody faulted on (read-ahead)
 export const PG_RETIRED = 1 << 12; //    frame taken out of the pool by a shrink
+export const PG_INITIAL = 1 << 13; //    pushed into a copy object: its first write-out is data_initialize
 
 const NIL = -1;
 const MAX_CHUNK_BYTES = 1 << 30;

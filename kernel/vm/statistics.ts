@@ -32,6 +32,10 @@ export interface VmStatisticsRecord {
   pageouts: number;
   faults: number;
   cow_faults: number;
+  /** Pages pushed into a delayed copy before a write changed them. */
+  copy_pushes: number;
+  /** Shadow chain links merged into the object above (vm_object_collapse). */
+  object_collapses: number;
   lookups: number;
   hits: number;
   evictions_clean: number;
@@ -93,6 +97,8 @@ export class VmStatistics {
   pageouts = 0;
   faults = 0;
   cow_faults = 0;
+  copy_pushes = 0;
+  object_collapses = 0;
   lookups = 0;
   hits = 0;
   evictions_clean = 0;
@@ -137,6 +143,8 @@ export class VmStatistics {
       pageouts: this.pageouts,
       faults: this.faults,
       cow_faults: this.cow_faults,
+      copy_pushes: this.copy_pushes,
+      object_collapses: this.object_collapses,
       lookups: this.lookups,
       hits: this.hits,
       evictions_clean: this.evictions_clean,

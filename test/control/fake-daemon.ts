@@ -126,6 +126,8 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     pageouts: 0,
     faults: 0,
     cow_faults: 0,
+    copy_pushes: 0,
+    object_collapses: 0,
     lookups: 0,
     hits: 0,
     evictions_clean: 0,

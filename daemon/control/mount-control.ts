@@ -15,6 +15,7 @@ import type { FileObject } from '../fs/file-object.js';
 import type { MachFilesystem } from '../fs/filesystem.js';
 import type { Inode } from '../fs/inode.js';
 import { isDir, isReg } from '../fs/mode.js';
+import { snapshotFile } from '../fs/snapshot.js';
 import { ControlError } from './control-error.js';
 import { PROTOCOL_VERSION, type ControlMethods, type FileRecord, type HelloResult } from './protocol.js';
 import type { ControlHandlers } from './server.js';
@@ -51,6 +52,7 @@ export class MountControl {
       cacheSize: (params) => this.cacheSize(params),
       trace: (params) => this.trace(params),
       inject: (params) => this.inject(params),
+      snapshot: (params) => this.snapshot(params),
     };
   }
 
@@ -111,6 +113,22 @@ export class MountControl {
       else if (isDir(inode.mode)) await this.walk(inode, p === '/' ? '' : p, recursive, out);
     }
     return out;
+  }
+
+  /** A copy-on-write copy of one file in this mount (snapshot.ts). */
+  async snapshot(params: Record<string, unknown>): Promise<Result<'snapshot'>> {
+    const source = optionalString(params.source, 'source');
+    const target = optionalString(params.target, 'target');
+    if (source === undefined || target === undefined) throw new ControlError('EINVAL', 'snapshot needs a source and a target');
+    for (const p of [source, target]) if (!p.startsWith('/')) throw new ControlError('EINVAL', `"${p}" is not a path inside the mount (it must start with /)`);
+    try {
+      return await snapshotFile(this.fs, source, target);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string') throw err;
+      const what = code === 'EEXIST' ? `${target}: file exists` : code === 'EISDIR' ? `${source}: is a directory` : code === 'ENOENT' ? `${source} or the directory of ${target}: no such file or directory` : (err as Error).message;
+      throw new ControlError(code, what);
+    }
   }
 
   /** pager_sync of one file (and its store and catalog record, durably), or of everything. */
@@ -295,6 +313,7 @@ export class MountControl {
       pages,
       resident_pages: resident,
       dirty_pages: record?.dirty_count ?? 0,
+      shared_pages: this.fs.sharedPages.sharedPages(inode.ino, inode.size),
       resident_fraction: pages === 0 ? 0 : resident / pages,
       faults: record?.faults ?? 0,
       hits: record?.hits ?? 0,

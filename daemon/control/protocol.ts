@@ -27,6 +27,9 @@ export interface ControlError {
 
 export type ControlResponse = { id: number | string | null; result: unknown } | { id: number | string | null; error: ControlError };
 
+export type { SnapshotResult } from '../fs/snapshot.js';
+import type { SnapshotResult } from '../fs/snapshot.js';
+
 /** What `hello` answers. */
 export interface HelloResult {
   protocol: number;
@@ -49,6 +52,8 @@ export interface FileRecord {
   pages: number;
   resident_pages: number;
   dirty_pages: number;
+  /** Pages a snapshot still shares with the file it was made from (read through to it, stored once). */
+  shared_pages: number;
   /** resident_pages / pages (0 for an empty file). */
   resident_fraction: number;
   faults: number;
@@ -90,4 +95,6 @@ export interface ControlMethods {
   cacheSize: { params: { size?: number }; result: { cache_size: number; frames: number; page_size: number; frames_retiring: number; previous?: number } };
   /** Show the mount's fault injection, or replace its SPEC (spec), or remove every rule (clear). */
   inject: { params: { spec?: string; clear?: boolean }; result: InjectResult };
+  /** A copy-on-write copy of the file `source` at `target` (both inside the mount). */
+  snapshot: { params: { source: string; target: string }; result: SnapshotResult };
 }

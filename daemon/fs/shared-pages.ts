@@ -41,6 +41,8 @@ export class SharedPages {
   private readonly children = new Map<number, Set<number>>();
   private readonly hasZero;
   private readonly hasOwn: (ino: number, page: number) => boolean;
+  /** Pages below `end` that `ino` holds itself. */
+  private readonly countOwned: (ino: number, end: number) => number;
 
   constructor(
     private readonly connection: SqliteConnection,
@@ -55,7 +57,15 @@ export class SharedPages {
         this.remember({ ino: row.ino, base: row.base, end: row.base_end });
     }
     this.hasZero = exists ? db.prepare<[number, number]>('SELECT 1 FROM page_zero WHERE ino = ? AND page = ?') : undefined;
+    const zeroPages = exists ? 'UNION SELECT page FROM page_zero WHERE ino = ? AND page < ?' : '';
     if (kind === 'sqlite') {
+      const count = db
+        .prepare<unknown[], number>(`SELECT count(*) FROM (SELECT block / ? AS page FROM store_block WHERE space = ? AND block < ? ${zeroPages})`)
+        .pluck();
+      this.countOwned = (ino, end) => {
+        const per = Math.max(1, pageSize / (connection.getSpace(ino)?.blockSize ?? pageSize));
+        return count.get(per, ino, end * per, ...(exists ? [ino, end] : [])) ?? 0;
+      };
       this.hasOwn = (ino, page) => {
         const space = connection.getSpace(ino);
         if (!space) return false;
@@ -70,6 +80,10 @@ export class SharedPages {
         connection.flush();
         return crc?.get(ino, page) !== undefined;
       };
+      const count = crc
+        ? db.prepare<unknown[], number>(`SELECT count(*) FROM (SELECT page FROM page_crc WHERE file = ? AND page < ? ${zeroPages})`).pluck()
+        : undefined;
+      this.countOwned = (ino, end) => count?.get(ino, end, ...(exists ? [ino, end] : [])) ?? 0;
     }
   }
 
@@ -97,14 +111,13 @@ export class SharedPages {
     return this.hasZero?.get(ino, page) !== undefined;
   }
 
-  /** Pages of `ino` below its link's end that still read through to the base. */
+  /** Pages of `ino` below its link's end that still read through to the base (one query, not one a page). */
   sharedPages(ino: number, size: number): number {
     const link = this.links.get(ino);
     if (!link) return 0;
     const end = Math.ceil(Math.min(size, link.end) / this.pageSize);
-    let shared = 0;
-    for (let page = 0; page < end; page++) if (!this.owns(ino, page)) shared++;
-    return shared;
+    this.connection.flush();
+    return end - this.countOwned(ino, end);
   }
 
   /** `ino` (new, with no data) reads through to `base` for [0, end). */

@@ -189,7 +189,7 @@ export const WORKLOAD: Parameters<typeof statsRecord>[0] = {
 };
 
 export function fileRecord(path: string, over: Partial<FileRecord> = {}): FileRecord {
-  return { path, ino: 2, size: 0, pages: 0, resident_pages: 0, dirty_pages: 0, resident_fraction: 0, faults: 0, hits: 0, pageins: 0, zero_fills: 0, pageouts: 0, evictions: 0, write_errors: 0, held_pages: 0, checksum_errors: 0, cached: false, open: false, ...over };
+  return { path, ino: 2, size: 0, pages: 0, resident_pages: 0, dirty_pages: 0, shared_pages: 0, resident_fraction: 0, faults: 0, hits: 0, pageins: 0, zero_fills: 0, pageouts: 0, evictions: 0, write_errors: 0, held_pages: 0, checksum_errors: 0, cached: false, open: false, ...over };
 }
 
 export function hello(mountpoint: string, pageSize = 4096): HelloResult {

@@ -43,6 +43,7 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     cacheSize: unused,
     trace: unused,
     inject: unused,
+    snapshot: unused,
     ...overrides,
   };
 }

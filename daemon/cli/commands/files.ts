@@ -70,7 +70,8 @@ export function displayName(record: FileRecord, mountpoint: string, asked: reado
 /**
  * The fincore-style table (lines without newlines). A HELD column (pages
  * whose write failed, held until the store takes them) and a CKSUM column
- * (reads that found damaged data) appear when any file has some.
+ * (reads that found damaged data) and a SHARED column (pages a snapshot
+ * shares with its source, stored once) appear when any file has some.
  */
 export function renderFiles(files: readonly ShownFile[], options: { bytes?: boolean; total?: boolean } = {}): string[] {
   const size = (n: number): string => (options.bytes === true ? String(n) : humanSize(n));
@@ -78,12 +79,15 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
   const heldCell = (pages: number, pageSize: number): string[] => (held ? [size(pages * pageSize)] : []);
   // Damaged data is rare too: that column shows only when there is something to show.
   const damaged = files.some((s) => s.record.checksum_errors > 0);
+  // Pages a snapshot shares with its source: only when some file has some.
+  const shared = files.some((s) => (s.record.shared_pages ?? 0) > 0);
   const rows = files.map(({ record: f, pageSize, name }) => [
     size(f.resident_pages * pageSize),
     String(f.resident_pages),
     size(f.dirty_pages * pageSize),
     ...heldCell(f.held_pages, pageSize),
     size(f.size),
+    ...(shared ? [size((f.shared_pages ?? 0) * pageSize)] : []),
     percent(f.resident_pages, f.pages),
     String(f.faults),
     String(f.hits),
@@ -98,6 +102,7 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
       size(sum((s) => s.record.dirty_pages * s.pageSize)),
       ...(held ? [size(sum((s) => s.record.held_pages * s.pageSize))] : []),
       size(sum((s) => s.record.size)),
+      ...(shared ? [size(sum((s) => (s.record.shared_pages ?? 0) * s.pageSize))] : []),
       percent(sum((s) => s.record.resident_pages), sum((s) => s.record.pages)),
       String(sum((s) => s.record.faults)),
       String(sum((s) => s.record.hits)),
@@ -105,7 +110,7 @@ export function renderFiles(files: readonly ShownFile[], options: { bytes?: bool
       'total',
     ]);
   }
-  const heads = ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', 'RES%', 'FAULTS', 'HITS', ...(damaged ? ['CKSUM'] : []), 'FILE'];
+  const heads = ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', ...(shared ? ['SHARED'] : []), 'RES%', 'FAULTS', 'HITS', ...(damaged ? ['CKSUM'] : []), 'FILE'];
   return table(heads, rows, [...heads.slice(0, -1).map(() => 'right' as const), 'left' as const]);
 }
 

@@ -11,11 +11,12 @@ import { fsckCommand } from './fsck.js';
 import { mountCommand } from './mount.js';
 import { policyCommand } from './policy.js';
 import { simCommand } from './sim.js';
+import { snapshotCommand } from './snapshot.js';
 import { statsCommand } from './stats.js';
 import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
 import { traceCommand } from './trace.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, topCommand, syncCommand, evictCommand, snapshotCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDataStore } from '../../daemon/fs/data-store.js';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
 import type { FuseOperations } from '../../daemon/fs/fuse/contract.js';
 import { snapshotFile } from '../../daemon/fs/snapshot.js';
@@ -114,6 +115,31 @@ describe.each(KINDS)('snapshot, $kind store', ({ store }) => {
     fs = undefined;
     const checked = await runInProcess(['fsck', '--json', store(dir)], { cwd: dir });
     expect(checked.code, checked.stdout).toBe(0);
+  });
+
+  it('fsck: a link whose snapshot is gone is reported and repaired; shared pages are no problem', async () => {
+    if (!fs) throw new Error('no fs');
+    await snapshotFile(fs, '/a', '/b');
+    await fs.close();
+    fs = undefined;
+    const clean = await runInProcess(['fsck', '--json', store(dir)], { cwd: dir });
+    expect(clean.code, clean.stdout).toBe(0);
+    const opened = await openDataStore(store(dir), { create: false, pageSize: PAGE, readOnly: false });
+    try {
+      opened.catalog.db.prepare('INSERT INTO page_base (ino, base, base_end) VALUES (999, 2, 4096)').run();
+      opened.syncCatalog();
+    } finally {
+      opened.close();
+    }
+    const found = await runInProcess(['fsck', '--json', store(dir)], { cwd: dir });
+    expect(found.code).toBe(4);
+    expect((JSON.parse(found.stdout) as { problems: { kind: string }[] }).problems.map((p) => p.kind)).toEqual(['shared-pages']);
+    const repaired = await runInProcess(['fsck', '--repair', '--json', store(dir)], { cwd: dir });
+    expect(repaired.code, repaired.stdout).not.toBe(4);
+    const after = await runInProcess(['fsck', '--json', store(dir)], { cwd: dir });
+    expect(after.code, after.stdout).toBe(0);
+    fs = await openFs(store(dir));
+    expect(await readAll(fs.operations(), '/b')).toEqual(data);
   });
 
   it('refuses a directory (EISDIR), an existing target (EEXIST) and a missing source (ENOENT)', async () => {

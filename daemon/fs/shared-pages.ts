@@ -120,13 +120,15 @@ export class SharedPages {
     return end - this.countOwned(ino, end);
   }
 
-  /** `ino` (new, with no data) reads through to `base` for [0, end). */
-  link(ino: number, base: number, end: number): Promise<void> {
-    const link = { ino, base, end };
-    this.remember(link);
-    return this.connection.queueWrite(() => {
-      this.connection.db.prepare('INSERT OR REPLACE INTO page_base (ino, base, base_end) VALUES (?, ?, ?)').run(ino, base, end);
-    });
+  /**
+   * `ino` (new, with no data) reads through to `base` for [0, end). Written
+   * at once, not queued: the caller runs it in the transaction that makes
+   * the inode, so that no crash leaves one without the other.
+   */
+  linkNow(ino: number, base: number, end: number): void {
+    this.connection.flush();
+    this.connection.db.prepare('INSERT OR REPLACE INTO page_base (ino, base, base_end) VALUES (?, ?, ?)').run(ino, base, end);
+    this.remember({ ino, base, end });
   }
 
   /** `ino` reads nothing through any more (it has every page it needs, or it is gone). */

@@ -44,14 +44,18 @@ export async function snapshotFile(fs: MachFilesystem, source: string, target: s
   const record = { mode: inode.mode, uid: inode.uid, gid: inode.gid, nlink: 1, size: inode.size, rdev: 0, atime: now, mtime: inode.mtime, ctime: now, target: null };
   const undo = undoOf(parent);
   parent.mtime = parent.ctime = now;
-  const ino = fs.commit(undo, () => fs.catalog.create(recordOf(parent), name, record));
+  const end = Math.ceil(inode.size / fs.pageSize) * fs.pageSize;
+  // The inode and its link in one transaction: a crash leaves both or neither.
+  const ino = fs.commit(undo, () =>
+    fs.catalog.db.transaction(() => {
+      const made = fs.catalog.create(recordOf(parent), name, record);
+      fs.sharedPages.linkNow(made, inode.ino, end);
+      return made;
+    })(),
+  );
   ns.written(parent);
   ns.setEntry(parent, name, ino);
-  const end = Math.ceil(inode.size / fs.pageSize) * fs.pageSize;
-  const linked = fs.sharedPages.link(ino, inode.ino, end);
   ns.flush();
-  fs.data.syncCatalog();
-  await linked;
   fs.data.syncCatalog();
   return { source, target, ino, size: inode.size, shared_pages: end / fs.pageSize };
 }

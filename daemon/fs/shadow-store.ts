@@ -26,6 +26,8 @@ interface Shared {
 /** A DataStore whose stores follow the links of `pages`; everything else is `inner`'s. */
 export class SharingDataStore implements DataStore {
   private readonly open_ = new Map<number, Shared>();
+  /** Writes to each inode's own store, one after another: a push never lands over the inode's own newer write. */
+  private readonly writes = new Map<number, Promise<unknown>>();
 
   constructor(
     readonly inner: DataStore,
@@ -60,6 +62,17 @@ export class SharingDataStore implements DataStore {
     }
     shared.refs++;
     return shared.store;
+  }
+
+  /** Run `write` after every earlier write to `ino`'s own store has settled. */
+  serialWrite<T>(ino: number, write: () => Promise<T>): Promise<T> {
+    const next = (this.writes.get(ino) ?? Promise.resolve()).then(write);
+    const settled = next.catch(() => undefined);
+    this.writes.set(ino, settled);
+    void settled.then(() => {
+      if (this.writes.get(ino) === settled) this.writes.delete(ino);
+    });
+    return next;
   }
 
   async release(ino: number): Promise<void> {
@@ -179,7 +192,11 @@ export class ShadowStore implements Store {
     return this.writeOwn(first, data);
   }
 
-  private async writeOwn(first: number, data: Buffer): Promise<number> {
+  private writeOwn(first: number, data: Buffer): Promise<number> {
+    return this.owner.serialWrite(this.ino, () => this.writeOwnNow(first, data));
+  }
+
+  private async writeOwnNow(first: number, data: Buffer): Promise<number> {
     const ps = this.pageSize;
     // The file's size may lie in its base: its own raw file grows to take the write.
     if (this.owner.grows && this.own.size < first * ps + data.length) await this.own.setSize(first * ps + data.length);
@@ -206,13 +223,18 @@ export class ShadowStore implements Store {
       try {
         for (let p = first; p < stop; p++) {
           if (this.owner.pages.owns(child.ino, p)) continue;
-          page.fill(0);
-          await this.read(p * ps, page);
-          store ??= await this.owner.acquire(child.ino);
-          if (store.size < (p + 1) * ps && this.owner.grows) await store.setSize((p + 1) * ps);
-          await store.write(p * ps, page);
-          await this.owner.pages.noteWritten(child.ino, p, [isAllZero(page)]);
-          pushed = true;
+          const target = (store ??= await this.owner.acquire(child.ino));
+          // In the child's write order, looked at again there: a write of its own may have come first.
+          pushed =
+            (await this.owner.serialWrite(child.ino, async () => {
+              if (this.owner.pages.owns(child.ino, p)) return false;
+              page.fill(0);
+              await this.read(p * ps, page);
+              if (target.size < (p + 1) * ps && this.owner.grows) await target.setSize((p + 1) * ps);
+              await target.write(p * ps, page);
+              await this.owner.pages.noteWritten(child.ino, p, [isAllZero(page)]);
+              return true;
+            })) || pushed;
         }
         if (pushed && store) await store.sync();
       } finally {

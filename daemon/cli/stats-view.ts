@@ -145,6 +145,8 @@ export function renderStats(r: StatsRecord): string {
       ['Store', r.fs.store],
       ['Cache mode', r.fs.cache_mode],
       ['Files open', r.fs.files_open],
+      ['Snapshots', r.fs.snapshots],
+      ['Pages shared by snapshots', r.fs.shared_pages],
       ['Uptime (seconds)', Math.floor(r.uptime_s)],
     ]),
   );

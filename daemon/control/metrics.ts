@@ -318,7 +318,7 @@ const ZERO_RECORD: StatsRecord = {
   timestamp: 0,
   pager: Object.fromEntries(Object.keys(PAGER_METRICS).map((k) => [k, 0])) as unknown as PagerStats,
   store: Object.fromEntries(Object.keys(STORE_METRICS).map((k) => [k, 0])) as unknown as StoreStats,
-  fs: { files_open: 0, objects: 0, store: '', mountpoint: '', cache_mode: 'direct' },
+  fs: { files_open: 0, objects: 0, snapshots: 0, shared_pages: 0, store: '', mountpoint: '', cache_mode: 'direct' },
   // Declares the family; a mount without --inject has no samples in it.
   inject: {
     spec: '',

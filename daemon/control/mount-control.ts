@@ -85,6 +85,7 @@ export class MountControl {
       store: fs.storeStatistics(),
       fs: {
         files_open: open.size,
+        ...this.sharing(),
         objects: fs.objects.size,
         store: fs.data.name,
         mountpoint: this.options.mountpoint,
@@ -113,6 +114,19 @@ export class MountControl {
       else if (isDir(inode.mode)) await this.walk(inode, p === '/' ? '' : p, recursive, out);
     }
     return out;
+  }
+
+  /** Snapshots and the pages they share (the catalog's links; one count query each). */
+  private sharing(): { snapshots: number; shared_pages: number } {
+    let snapshots = 0;
+    let shared = 0;
+    for (const link of this.fs.sharedPages.all()) {
+      const inode = this.fs.catalog.get(link.ino);
+      if (!inode) continue;
+      snapshots++;
+      shared += this.fs.sharedPages.sharedPages(link.ino, inode.size);
+    }
+    return { snapshots, shared_pages: shared };
   }
 
   /** A copy-on-write copy of one file in this mount (snapshot.ts). */

@@ -31,6 +31,10 @@ export type StoreStats = StoreCounters;
 export interface FsStats {
   files_open: number;
   objects: number;
+  /** Files made by `snapshot` that still share pages with the file they were made from. */
+  snapshots: number;
+  /** Pages those files share (read through, stored once): what copies would have taken. */
+  shared_pages: number;
   /** The store's typed name (sqlite:/a.db). */
   store: string;
   mountpoint: string;
@@ -131,7 +135,7 @@ export const STORE_FIELDS: Readonly<Record<keyof StoreStats, Kind>> = {
   errors: 'counter',
 };
 
-const FS_NUMBERS = ['files_open', 'objects'] as const satisfies readonly NumericKeys<FsStats>[];
+const FS_NUMBERS = ['files_open', 'objects', 'snapshots', 'shared_pages'] as const satisfies readonly NumericKeys<FsStats>[];
 const FS_STRINGS = ['store', 'mountpoint', 'cache_mode'] as const satisfies readonly (keyof FsStats)[];
 const LATENCY_FIELDS = ['count', 'p50_us', 'p90_us', 'p99_us', 'max_us', 'mean_us'] as const satisfies readonly (keyof LatencySummary)[];
 

@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FileRecord } from '../../daemon/control/protocol.js';
+import type { StatsRecord } from '../../daemon/control/stats-record.js';
 import { cleanupMounts, machpager, mount, removeDir, sh, shOk, STORE_KINDS, tempDir } from '../helpers/mounted.js';
 
 const MIB = 1024 * 1024;
@@ -49,6 +50,9 @@ describe.each(STORE_KINDS)('snapshot on a real mount, $kind store', ({ store }) 
     await m.shOk(`cmp a b && cmp b ${ref}/a`);
     const files = JSON.parse((await machpager(['files', '--json', `${mnt}/b`])).stdout) as FileRecord[];
     expect(files[0]?.shared_pages).toBe(2048);
+    const stats = JSON.parse((await machpager(['stats', '--json', mnt])).stdout) as StatsRecord;
+    expect(stats.fs.snapshots).toBe(1);
+    expect(stats.fs.shared_pages).toBe(2048);
 
     // A write to each side, fsynced: the other keeps what it had.
     await m.shOk(`dd if=${ref}/patch of=a bs=4096 seek=10 conv=notrunc,fsync status=none`);

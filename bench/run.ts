@@ -20,6 +20,7 @@ import { benchSlowStore } from './slow-store.js';
 import { benchWorkloads } from './workloads.js';
 import { benchMemory } from './memory.js';
 import { benchProfile } from './profile.js';
+import { benchSnapshot } from './snapshot.js';
 import type { BenchRow, Print } from './table.js';
 
 interface Bench {
@@ -59,6 +60,10 @@ const benches: readonly Bench[] = [
   {
     name: 'memory',
     run: (print, quick) => benchMemory({ print, quick }),
+  },
+  {
+    name: 'snapshot',
+    run: (print, quick) => benchSnapshot({ print, quick }),
   },
   {
     name: 'profile',

@@ -36,7 +36,7 @@ export interface CommandSpec {
 const FILE: ValueKind = { kind: 'file' };
 const NONE: ValueKind = { kind: 'none' };
 // Placeholders and argument names that name a path (a store's path, a mount, a trace file).
-const PATH_WORDS = new Set(['path', 'file', 'store', 'mountpoint', 'trace', 'dir', 'args', 'spec-or-store', 'png', 'svg']);
+const PATH_WORDS = new Set(['path', 'file', 'newfile', 'store', 'mountpoint', 'trace', 'dir', 'args', 'spec-or-store', 'png', 'svg']);
 
 function words(list: readonly string[]): ValueKind {
   return { kind: 'words', words: list };

@@ -3,7 +3,7 @@
  * +COL adds to the default ones), a header unless -n, sizes human-readable
  * unless -b, and --raw for scripts: one space between cells, no alignment,
  * sizes in bytes. HELD (pages whose write failed, held until the store
- * takes them), RA and RAHITS (pages read ahead, and of those used) and
+ * takes them), SHARED (pages a snapshot shares with its source), RA and RAHITS (pages read ahead, and of those used) and
  * CKSUM (reads that found damaged data) join the default columns only when
  * some file has any.
  */
@@ -67,6 +67,7 @@ export const FILE_COLUMNS: readonly Column[] = [
     total: (files, size) => size(sum(files, (f) => f.record.size)),
   },
   countColumn('TOTAL_PAGES', "pages the file's size covers", (r) => r.pages),
+  bytesColumn('SHARED', 'bytes a snapshot still shares with the file it was made from (stored once)', (r) => r.shared_pages ?? 0),
   {
     name: 'RES%',
     help: "the share of the file's pages resident",
@@ -91,7 +92,8 @@ export function defaultColumns(files: readonly ShownFile[]): string[] {
   const held = files.some((f) => f.record.held_pages > 0);
   const damaged = files.some((f) => f.record.checksum_errors > 0);
   const readAhead = files.some((f) => f.record.readahead_pages > 0);
-  return ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', 'RES%', 'FAULTS', 'HITS', ...(readAhead ? ['RA', 'RAHITS'] : []), ...(damaged ? ['CKSUM'] : []), 'FILE'];
+  const shared = files.some((f) => (f.record.shared_pages ?? 0) > 0);
+  return ['RES', 'PAGES', 'DIRTY', ...(held ? ['HELD'] : []), 'SIZE', ...(shared ? ['SHARED'] : []), 'RES%', 'FAULTS', 'HITS', ...(readAhead ? ['RA', 'RAHITS'] : []), ...(damaged ? ['CKSUM'] : []), 'FILE'];
 }
 
 /** The column names -o takes, for help and errors. */

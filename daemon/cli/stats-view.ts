@@ -35,6 +35,7 @@ export function renderStats(r: StatsRecord): string {
       ['Pages dirty', r.dirty_count],
       ['Page faults', r.faults],
       ['Pages copy-on-write', r.cow_faults],
+      ['Pages pushed to copies', r.copy_pushes],
       ['Pages zero filled', r.zero_fill_count],
       ['Pages reactivated', r.reactivations],
       ['Pageins', r.pageins],
@@ -160,6 +161,8 @@ export function renderStats(r: StatsRecord): string {
       ['Store', r.fs.store],
       ['Cache mode', r.fs.cache_mode],
       ['Files open', r.fs.files_open],
+      ['Snapshots', r.fs.snapshots],
+      ['Pages shared by snapshots', r.fs.shared_pages],
       ['Uptime (seconds)', Math.floor(r.uptime_s)],
     ]),
   );

@@ -6,7 +6,8 @@
  * read once, through `collect`, and every metric is a view of it.
  *
  * Names (prefix machpager_, base units, `_total` on counters):
- *   counters  machpager_faults_total, _cow_faults_total, _pageins_total,
+ *   counters  machpager_faults_total, _cow_faults_total, _copy_pushes_total,
+ *             _object_collapses_total, _pageins_total,
  *             _pageouts_total, _zero_fills_total, _reactivations_total,
  *             _lookups_total, _hits_total (demand hits, as cachestat),
  *             _readahead_pages_total, _readahead_hits_total, _readahead_unused_total,
@@ -96,6 +97,8 @@ const VM_METRICS: Readonly<Record<NumericKeys<VmStatisticsRecord>, Spec>> = {
   pageouts: c('pageouts_total', 'Pages returned to pagers (data_return).'),
   faults: c('faults_total', 'Page accesses that needed the fault path.'),
   cow_faults: c('cow_faults_total', 'Copy-on-write faults.'),
+  copy_pushes: c('copy_pushes_total', 'Pages pushed into a delayed copy before a write changed them.'),
+  object_collapses: c('object_collapses_total', 'Shadow chain links collapsed.'),
   lookups: c('lookups_total', 'Page lookups.'),
   hits: c('hits_total', 'Demand hits: page lookups that found the page resident and accessible, not counting the first use of a page brought in by read-ahead or with a cluster.'),
   readahead_pages: c('readahead_pages_total', 'Pages brought in ahead of demand (read-ahead).'),
@@ -354,7 +357,7 @@ const ZERO_RECORD: StatsRecord = {
   timestamp: 0,
   pager: Object.fromEntries(Object.keys(PAGER_METRICS).map((k) => [k, 0])) as unknown as PagerStats,
   store: Object.fromEntries(Object.keys(STORE_METRICS).map((k) => [k, 0])) as unknown as StoreStats,
-  fs: { files_open: 0, objects: 0, store: '', mountpoint: '', cache_mode: 'direct' },
+  fs: { files_open: 0, objects: 0, snapshots: 0, shared_pages: 0, store: '', mountpoint: '', cache_mode: 'direct' },
   requests: { suspended: 0, suspended_now: 0, longest_us: 0, wait: { count: 0, p50_us: 0, p90_us: 0, p99_us: 0, max_us: 0, mean_us: 0, sum_us: 0, buckets: [] } },
   // Declares the family; a mount without --inject has no samples in it.
   inject: {

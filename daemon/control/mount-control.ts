@@ -19,6 +19,7 @@ import type { Inode } from '../fs/inode.js';
 import { isDir } from '../fs/mode.js';
 import type { ChangeSink, ControlCaller, ControlChange } from './change.js';
 import { encodeFrameMap } from '../web/frame-map.js';
+import { snapshotFile } from '../fs/snapshot.js';
 import { ControlError } from './control-error.js';
 import { ResidencyControl } from './residency-control.js';
 import { optionalBoolean, optionalString, optionalStrings } from './params.js';
@@ -72,6 +73,7 @@ export class MountControl {
       frames: () => this.frames(),
       latency: () => ({ buckets: this.fs.kernel.faultLatencyBuckets() }),
       web: () => ({ url: this.webUrl ?? null }),
+      snapshot: (params) => this.snapshot(params),
     };
   }
 
@@ -104,6 +106,7 @@ export class MountControl {
       store: fs.storeStatistics(),
       fs: {
         files_open: open.size,
+        ...this.sharing(),
         objects: fs.objects.size,
         store: fs.data.name,
         mountpoint: this.options.mountpoint,
@@ -127,6 +130,35 @@ export class MountControl {
       return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.ino - b.ino));
     }
     return (await filesAt(this.fs, paths, recursive)).map((f) => this.fileRecord(f.inode, f.path));
+  }
+
+  /** Snapshots and the pages they share (the catalog's links; one count query each). */
+  private sharing(): { snapshots: number; shared_pages: number } {
+    let snapshots = 0;
+    let shared = 0;
+    for (const link of this.fs.sharedPages.all()) {
+      const inode = this.fs.catalog.get(link.ino);
+      if (!inode) continue;
+      snapshots++;
+      shared += this.fs.sharedPages.sharedPages(link.ino, inode.size);
+    }
+    return { snapshots, shared_pages: shared };
+  }
+
+  /** A copy-on-write copy of one file in this mount (snapshot.ts). */
+  async snapshot(params: Record<string, unknown>): Promise<Result<'snapshot'>> {
+    const source = optionalString(params.source, 'source');
+    const target = optionalString(params.target, 'target');
+    if (source === undefined || target === undefined) throw new ControlError('EINVAL', 'snapshot needs a source and a target');
+    for (const p of [source, target]) if (!p.startsWith('/')) throw new ControlError('EINVAL', `"${p}" is not a path inside the mount (it must start with /)`);
+    try {
+      return await snapshotFile(this.fs, source, target);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string') throw err;
+      const what = code === 'EEXIST' ? `${target}: file exists` : code === 'EISDIR' ? `${source}: is a directory` : code === 'ENOENT' ? `${source} or the directory of ${target}: no such file or directory` : (err as Error).message;
+      throw new ControlError(code, what);
+    }
   }
 
   /** pager_sync of one file (and its store and catalog record, durably), or of everything. */
@@ -363,6 +395,7 @@ export class MountControl {
       pages,
       resident_pages: resident,
       dirty_pages: record?.dirty_count ?? 0,
+      shared_pages: this.fs.sharedPages.sharedPages(inode.ino, inode.size),
       resident_fraction: pages === 0 ? 0 : resident / pages,
       faults: record?.faults ?? 0,
       hits: record?.hits ?? 0,

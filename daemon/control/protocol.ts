@@ -28,6 +28,9 @@ export interface ControlError {
 
 export type ControlResponse = { id: number | string | null; result: unknown } | { id: number | string | null; error: ControlError };
 
+export type { SnapshotResult } from '../fs/snapshot.js';
+import type { SnapshotResult } from '../fs/snapshot.js';
+
 /** What `hello` answers. */
 export interface HelloResult {
   protocol: number;
@@ -50,6 +53,8 @@ export interface FileRecord {
   pages: number;
   resident_pages: number;
   dirty_pages: number;
+  /** Pages a snapshot still shares with the file it was made from (read through to it, stored once). */
+  shared_pages: number;
   /** resident_pages / pages (0 for an empty file). */
   resident_fraction: number;
   faults: number;
@@ -222,4 +227,6 @@ export interface ControlMethods {
   latency: { params: Record<string, never>; result: LatencyResult };
   /** Only for those who may control the mount (the socket's rules): the URL carries the web view's control key. */
   web: { params: Record<string, never>; result: WebResult };
+  /** A copy-on-write copy of the file `source` at `target` (both inside the mount). */
+  snapshot: { params: { source: string; target: string }; result: SnapshotResult };
 }

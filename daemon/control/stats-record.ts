@@ -32,6 +32,10 @@ export type StoreStats = StoreCounters;
 export interface FsStats {
   files_open: number;
   objects: number;
+  /** Files made by `snapshot` that still share pages with the file they were made from. */
+  snapshots: number;
+  /** Pages those files share (read through, stored once): what copies would have taken. */
+  shared_pages: number;
   /** The store's typed name (sqlite:/a.db). */
   store: string;
   mountpoint: string;
@@ -76,6 +80,8 @@ export const VM_FIELDS: Readonly<Record<NumericKeys<VmStatisticsRecord>, Kind>> 
   pageouts: 'counter',
   faults: 'counter',
   cow_faults: 'counter',
+  copy_pushes: 'counter',
+  object_collapses: 'counter',
   lookups: 'counter',
   hits: 'counter',
   readahead_pages: 'counter',
@@ -144,7 +150,7 @@ export const REQUEST_FIELDS: Readonly<Record<NumericKeys<RequestStats>, Kind>> =
   longest_us: 'gauge',
 };
 
-const FS_NUMBERS = ['files_open', 'objects'] as const satisfies readonly NumericKeys<FsStats>[];
+const FS_NUMBERS = ['files_open', 'objects', 'snapshots', 'shared_pages'] as const satisfies readonly NumericKeys<FsStats>[];
 const FS_STRINGS = ['store', 'mountpoint', 'cache_mode'] as const satisfies readonly (keyof FsStats)[];
 const LATENCY_FIELDS = ['count', 'p50_us', 'p90_us', 'p99_us', 'max_us', 'mean_us', 'sum_us'] as const satisfies readonly (keyof LatencySummary)[];
 

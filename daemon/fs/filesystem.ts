@@ -23,6 +23,8 @@ import { buildOperations } from './operations.js';
 import { trimPastSizes, type TrimCounts } from './recovery-trim.js';
 import { Reserve, reserveSize } from './reserve.js';
 import { SpaceAccount } from './space.js';
+import { SharingDataStore } from './shadow-store.js';
+import { SharedPages } from './shared-pages.js';
 
 export interface Handle {
   readonly inode: Inode;
@@ -98,6 +100,8 @@ export class MachFilesystem implements FileObjectHost {
     readonly catalog: Catalog,
     /** The reserve and the space account of the store's disk (none when read-only). */
     readonly space: { reserve: Reserve; account: SpaceAccount } | undefined,
+    /** Which files read pages through to which (snapshots). */
+    readonly sharedPages: SharedPages,
   ) {
     this.log = config.log ?? ((line) => process.stderr.write(`machpager: ${line}\n`));
     this.pageSize = config.pageSize;
@@ -129,23 +133,25 @@ export class MachFilesystem implements FileObjectHost {
   static async open(config: FilesystemConfig): Promise<MachFilesystem> {
     // A bad SPEC fails before anything is opened.
     const faults = config.inject === undefined ? undefined : injectorFor(config.inject);
-    const opened = await openDataStore(config.store, { create: config.create, pageSize: config.pageSize, readOnly: config.readOnly });
-    const data = faults ? injectFaults(opened, faults) : opened;
+    const raw = await openDataStore(config.store, { create: config.create, pageSize: config.pageSize, readOnly: config.readOnly });
     try {
       const owner = config.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-      Catalog.initialise(data.catalog.db, config.create && !config.readOnly, owner, config.pageSize);
+      Catalog.initialise(raw.catalog.db, config.create && !config.readOnly, owner, config.pageSize);
+      // Files made by `snapshot` read the pages they share through their links.
+      const opened = new SharingDataStore(raw, new SharedPages(raw.catalog, raw.kind, config.pageSize));
+      const data = faults ? injectFaults(opened, faults) : opened;
       const catalog = new Catalog(data.catalog.db, data.catalog.group);
       // SQLite keeps each file's pages as blocks of the page size it was made with.
       const made = catalog.meta('page_size');
       if (data.kind === 'sqlite' && typeof made === 'number' && made !== config.pageSize)
         throw new FsError('EINVAL', `${data.name} was made with page size ${made}: mount it with --page-size ${made}`);
       const space = config.readOnly ? undefined : await openSpace(data, config, config.log);
-      const fs = new MachFilesystem(config, data, catalog, space);
+      const fs = new MachFilesystem(config, data, catalog, space, opened.pages);
       fs.faults = faults;
       await fs.recover();
       return fs;
     } catch (err) {
-      data.close();
+      raw.close();
       throw err;
     }
   }

@@ -17,9 +17,9 @@
  * the pageout daemon double-pages to the default pager when memory is short.
  */
 import type { Kernel } from './kernel.js';
-import type { MemoryObjectDataReturn } from './memory-object-defs.js';
+import type { MemoryObjectDataInitialize, MemoryObjectDataReturn } from './memory-object-defs.js';
 import type { VmObject } from './object.js';
-import { PG_LAUNDRY } from './resident.js';
+import { PG_INITIAL, PG_LAUNDRY } from './resident.js';
 
 /** PAGEOUT_PAGES / DATA_WRITE_MAX: the most pages in one data_return. */
 export const DATA_WRITE_MAX = 32;
@@ -40,6 +40,16 @@ export function sendDataReturn(
   kernelCopy: boolean,
 ): void {
   const pages = vm.pages;
+  // Pages pushed into a copy object and not written since go out as memory_object_data_initialize
+  // (vm_pageout_page with initial): the pager keeps what it has if it already has the page.
+  const initial = (pages.flags[frames[0]] & PG_INITIAL) !== 0;
+  let run = 1;
+  while (run < frames.length && ((pages.flags[frames[run]] & PG_INITIAL) !== 0) === initial) run++;
+  if (run < frames.length) {
+    sendDataReturn(vm, object, firstPage, frames.slice(0, run), dirty, kernelCopy);
+    sendDataReturn(vm, object, firstPage + run, frames.slice(run), dirty, kernelCopy);
+    return;
+  }
   const kind: LaundryKind = object.internal ? 'default' : 'external';
   for (const d of frames) pages.flags[d] = PG_LAUNDRY;
   vm.pageout.laundrySent(kind, (kind === 'external' ? vm.externalLaundry : vm.defaultLaundry) === 0);
@@ -48,15 +58,17 @@ export function sendDataReturn(
     object.laundry += frames.length;
   } else vm.defaultLaundry += frames.length;
 
-  const msg: MemoryObjectDataReturn = {
-    id: 'memory_object_data_return',
-    dest: object.pager,
-    control: object.control,
-    offset: firstPage * vm.pageSize,
-    data: EMPTY,
-    dirty,
-    kernelCopy,
-  };
+  const msg: MemoryObjectDataReturn | MemoryObjectDataInitialize = initial && dirty
+    ? { id: 'memory_object_data_initialize', dest: object.pager, control: object.control, offset: firstPage * vm.pageSize, data: EMPTY }
+    : {
+        id: 'memory_object_data_return',
+        dest: object.pager,
+        control: object.control,
+        offset: firstPage * vm.pageSize,
+        data: EMPTY,
+        dirty,
+        kernelCopy,
+      };
   const release = (delivered: boolean): void => {
     if (delivered) msg.data = gather(vm, frames);
     for (const d of frames) pages.release(d);

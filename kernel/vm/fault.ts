@@ -29,10 +29,17 @@ import { PG_ABSENT, PG_BUSY, PG_ERROR, PG_PREFETCH, PG_TABLED } from './resident
 const NIL = -1;
 
 /**
+ * fault's answer when the page's data is not in this object but in its
+ * shadow (an internal object that never held the page, or a pager that
+ * answered data_unavailable): shadow.ts goes down the chain.
+ */
+export const FAULT_SHADOW = -1;
+
+/**
  * Fault in page `pageIndex` of `object`. `want` is how many pages from here
  * on the caller will touch, `cluster` how many to ask for at most (want
  * plus read-ahead). Resolves to 0 when the page is resident and allows
- * `access`, else an errno.
+ * `access`, FAULT_SHADOW when its data is in the shadow, else an errno.
  */
 export async function fault(
   vm: Kernel,
@@ -74,6 +81,8 @@ export async function fault(
         return error;
       }
       if (flags & PG_ABSENT) {
+        // Unavailable here: with a shadow the data is below (vm_fault_page goes down the chain).
+        if (object.shadow !== undefined) return FAULT_SHADOW;
         // data_unavailable: no data anywhere below, so a zero-filled page (vm_fault_page's bottom case).
         if (!zeroFill(vm, object, d)) await waitFor('free_frame', vm.waitForFrame());
         continue;
@@ -101,7 +110,9 @@ export async function fault(
       return 0;
     }
 
-    // Not resident: ask the pager.
+    // Not resident. An internal object with a shadow that never held the page: the data is below.
+    if (object.shadow !== undefined && object.internal && !object.existence.has(pageIndex)) return FAULT_SHADOW;
+    // Ask the pager.
     if (!object.hasPager()) return EIO;
     if (!object.pagerReady) {
       const timedOut = await waitFor('pager_init', vm.timeouts.waitForReady(object));

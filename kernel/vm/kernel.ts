@@ -24,7 +24,7 @@ import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied, rele
 import { PageoutDaemon } from './pageout.js';
 import { PagerTimeouts } from './pager-timeout.js';
 import { VM_PROT_ALL, type VmProt } from './prot.js';
-import { PG_CLUSTERED, PG_DIRTY, PG_PRECIOUS, PG_READAHEAD, PG_TABLED, ResidentTable } from './resident.js';
+import { PG_CLUSTERED, PG_DIRTY, PG_INITIAL, PG_PRECIOUS, PG_READAHEAD, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
 import { VmWindow } from './map.js';
 import { mincore } from './mincore.js';
@@ -35,6 +35,7 @@ import { TaskMaps } from './task-maps.js';
 import type { AddressMap } from './address-map.js';
 import { frameMap, type FrameMap } from './frame-map.js';
 import type { LatencyBucket } from './latency.js';
+import { copyStrategically } from './copy-strategy.js';
 import { MAX_OFFSET } from './errno.js';
 import { DEFAULT_PAGER_TIMEOUT_MS, MIN_FRAMES, poolThresholds } from './vm-param.js';
 
@@ -212,12 +213,30 @@ export class Kernel {
     return this.enterWindow(caller, object, offset, size, spec);
   }
 
+  /**
+   * A private (copy-on-write) copy of [address, address + size) of a
+   * window, made as the object's copy strategy says
+   * (vm_object_copy_strategically, copy-strategy.ts): what vm_map with
+   * copy=TRUE, vm_copy and vm_read give. The copy is a new window at 0.
+   */
+  vmCopy(window: VmWindow, address = 0, size = window.size - address): Promise<VmWindow> {
+    this.checkRange(window.offset + address, size);
+    if (window.isDeallocated || address + size > window.size)
+      throw new KernError(KERN_INVALID_ARGUMENT, `copy of ${address}+${size} from a window of ${window.size} bytes`);
+    return copyStrategically(this, window.object, window.offset + address, size);
+  }
+
   /** vm_allocate: anonymous zero-filled memory in `task`'s map (default: the kernel's own), paged by the default pager. */
   vmAllocate(size: number, task: IpcSpace = this.space): VmWindow {
     this.checkRange(0, size);
     const object = createInternalObject(this, size);
     object.refCount++;
     return this.enterWindow(task, object, 0, size, { size, protection: VM_PROT_ALL, maxProtection: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT });
+  }
+
+  /** The window of a private copy (copy-strategy.ts) on `object`, in the kernel's own map, read-write, at 0. */
+  mapCopy(object: VmObject, size: number): VmWindow {
+    return this.enterWindow(this.space, object, 0, size, { size, protection: VM_PROT_ALL, maxProtection: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT });
   }
 
   /** vm_region: the region of `task`'s map at or after `address` (KERN_NO_SPACE past the last). */
@@ -513,6 +532,9 @@ export class Kernel {
     if ((flags & PG_DIRTY) === 0) {
       this.pages.flags[d] = flags | PG_DIRTY;
       object.dirtyCount++;
+    } else if (flags & PG_INITIAL) {
+      // Written after its push: the pager's copy must be overwritten, not only initialised.
+      this.pages.flags[d] = flags & ~PG_INITIAL;
     }
   }
 

@@ -19,6 +19,7 @@ import type { VmObject } from './object.js';
 import { releaseObject } from './object-lifecycle.js';
 import { VM_PROT_READ, VM_PROT_WRITE, type VmProt } from './prot.js';
 import { mincore } from './mincore.js';
+import { pushRange } from './shadow.js';
 import { wirePages, unwirePages } from './wire.js';
 
 export class VmWindow {
@@ -100,6 +101,20 @@ export class VmWindow {
   /** Write `data` at `address`. */
   write(address: number, data: Uint8Array): Promise<MemcpyResult> {
     return this.memcpy(address, data, VM_PROT_WRITE);
+  }
+
+  /**
+   * Before the pager changes data under the kernel (a truncate): give the
+   * object's delayed copies their own copies of the pages of
+   * [address, address + size), as ext2fs's force_delayed_copies does by
+   * touching them. Resolves to 0 or an errno.
+   */
+  forceDelayedCopies(address: number, size: number): Promise<number> {
+    if (size <= 0 || this.object.copy === undefined) return Promise.resolve(0);
+    const offset = this.offset + address;
+    const first = Math.floor(offset / this.kernel.pageSize);
+    const end = Math.ceil(Math.min(offset + size, this.offset + this.size) / this.kernel.pageSize);
+    return pushRange(this.kernel, this.object, first, end);
   }
 
   /** vm_wire: fault in every page of the window and keep it resident until unwire. */

@@ -8,13 +8,13 @@
  * sequential stream also starts read-ahead (readahead.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { fault } from './fault.js';
 import type { FaultWait } from './fault-wait.js';
 import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
 import { VM_PROT_WRITE, type VmProt } from './prot.js';
 import { firstTouch, readAheadAfterFault, readAheadAtFault } from './readahead.js';
 import { PG_ABSENT, PG_BUSY, PG_CLUSTERED, PG_READAHEAD } from './resident.js';
+import { faultPage, lookupThroughChain, needsPush } from './shadow.js';
 
 export interface MemcpyResult {
   /** Bytes copied. */
@@ -75,7 +75,7 @@ export async function memcpy(
       // Not for a write: read ahead of a write, a pager that supplies pages past a file's end
       // write-locked (to allocate them at unlock) fills the cache with pages nobody wrote.
       const ahead = (access & VM_PROT_WRITE) === 0 && readAheadAtFault(vm, object, pageIndex);
-      const faulted = fault(vm, object, pageIndex, access, want, want, wait);
+      const faulted = faultPage(vm, object, pageIndex, access, want, want, wait);
       // The fault has sent its request (if it needed one) before its first wait: the window
       // ahead goes after it.
       if (ahead) readAheadAfterFault(vm, object, pageIndex, want);
@@ -104,7 +104,10 @@ function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Arr
   const pages = vm.pages;
   const pageSize = vm.pageSize;
   const pageIndex = Math.floor(offset / pageSize);
-  const d = pages.lookup(object.id, pageIndex);
+  const write = (access & VM_PROT_WRITE) !== 0;
+  let d = pages.lookup(object.id, pageIndex);
+  // Reads of a page the object does not hold come from its shadow chain (shared in the cache).
+  if (object.shadow !== undefined && !write && (d === NIL || (pages.flags[d] & UNUSABLE) !== 0)) d = lookupThroughChain(vm, object, pageIndex);
   if (d === NIL) return 0;
   const flags = pages.flags[d];
   if ((flags & UNUSABLE) !== 0 || (pages.pageLock[d] & access) !== 0) return 0;
@@ -114,11 +117,13 @@ function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Arr
     object.stats.hits++;
   }
   if (lookup) vm.stats.lookups++;
+  // The first write to a page a delayed copy has not got yet pushes it there first (a fault does).
+  if (write && object.copy !== undefined && needsPush(object, pageIndex)) return 0;
   const inPage = offset - pageIndex * pageSize;
   const n = Math.min(pageSize - inPage, buffer.length - at);
   const chunk = pages.chunkOf(d);
   const start = pages.chunkOffset(d) + inPage;
-  if ((access & VM_PROT_WRITE) !== 0) {
+  if (write) {
     chunk.set(buffer.subarray(at, at + n), start);
     vm.setDirty(d, object);
   } else {

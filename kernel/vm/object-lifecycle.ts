@@ -8,6 +8,7 @@
 import { KernError, KERN_INVALID_RIGHT } from '../ipc/kern-return.js';
 import type { PortName } from '../ipc/message.js';
 import { EIO } from './errno.js';
+import { collapseAbove } from './collapse.js';
 import { dropPlaceholder } from './fault.js';
 import type { Kernel } from './kernel.js';
 import { lockPages } from './memory-object/lock-request.js';
@@ -105,7 +106,12 @@ function newObject(vm: Kernel, pager: PortName, internal: boolean): VmObject {
 export function releaseObject(vm: Kernel, object: VmObject): void {
   if (object.refCount <= 0) throw new Error(`object ${object.id}: reference count underflow`);
   object.refCount--;
-  if (object.refCount > 0) return;
+  if (object.refCount > 0) {
+    // Only the object above may use it now: the chain can be shortened.
+    if (object.refCount === 1) collapseAbove(vm, object);
+    return;
+  }
+  dropShadow(vm, object);
   if (object.state === 'dead') {
     discard(vm, object);
     return;
@@ -116,6 +122,15 @@ export function releaseObject(vm: Kernel, object: VmObject): void {
     return;
   }
   vm.serial.run(object.id, () => terminate(vm, object));
+}
+
+/** An object that goes gives up its place in a shadow chain and its reference to its shadow. */
+function dropShadow(vm: Kernel, object: VmObject): void {
+  const shadow = object.shadow;
+  if (shadow === undefined) return;
+  object.shadow = undefined;
+  if (shadow.copy === object) shadow.copy = undefined;
+  releaseObject(vm, shadow);
 }
 
 /** vm_object_collect: a cached object whose last page left is terminated. */

@@ -58,6 +58,23 @@ export class VmObject implements MemqOwner {
   pagerGone = false;
   /** Sequential-access detection and the read-ahead window. */
   readonly readAhead = new ReadAheadState();
+  /**
+   * The backing object (vm_object.shadow): pages this object does not hold
+   * are looked up there, at page index + shadowOffset. The object holds a
+   * reference on it.
+   */
+  shadow: VmObject | undefined = undefined;
+  shadowOffset = 0;
+  /** The newest delayed copy of this object (vm_object.copy): writes push the old page into it first. Not a reference. */
+  copy: VmObject | undefined = undefined;
+  /** Pages of this object a copy keeps (pushes past them are not needed): a private copy's window size. */
+  sizePages = Infinity;
+  /**
+   * For an internal object with a shadow: the pages it holds data for
+   * itself, resident or with the default pager (GNU Mach's existence map).
+   * A page not in it is read from the shadow.
+   */
+  readonly existence = new Set<number>();
 
   readonly stats: ObjectStatistics = {
     faults: 0,

@@ -34,6 +34,7 @@ export const PG_PREFETCH = 1 << 11; //   placeholder nobody faulted on (read-ahe
 export const PG_RETIRED = 1 << 12; //    frame taken out of the pool by a shrink
 export const PG_READAHEAD = 1 << 13; //  came in ahead of demand, not accessed since (readahead.ts)
 export const PG_CLUSTERED = 1 << 14; //  came in with a demand cluster nobody waited on, not accessed since
+export const PG_INITIAL = 1 << 15; //    pushed into a copy object: its first write-out is data_initialize
 
 const NIL = -1;
 const MAX_CHUNK_BYTES = 1 << 30;

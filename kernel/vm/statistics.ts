@@ -36,6 +36,10 @@ export interface VmStatisticsRecord {
   pageouts: number;
   faults: number;
   cow_faults: number;
+  /** Pages pushed into a delayed copy before a write changed them. */
+  copy_pushes: number;
+  /** Shadow chain links merged into the object above (vm_object_collapse). */
+  object_collapses: number;
   lookups: number;
   hits: number;
   /** Pages brought in ahead of demand (read-ahead windows, pages a pager supplied unasked). */
@@ -103,6 +107,8 @@ export class VmStatistics {
   pageouts = 0;
   faults = 0;
   cow_faults = 0;
+  copy_pushes = 0;
+  object_collapses = 0;
   lookups = 0;
   hits = 0;
   readahead_pages = 0;
@@ -150,6 +156,8 @@ export class VmStatistics {
       pageouts: this.pageouts,
       faults: this.faults,
       cow_faults: this.cow_faults,
+      copy_pushes: this.copy_pushes,
+      object_collapses: this.object_collapses,
       lookups: this.lookups,
       hits: this.hits,
       readahead_pages: this.readahead_pages,

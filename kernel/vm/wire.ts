@@ -4,9 +4,9 @@
  * zero; lock_request waits for it if it would have to change it.
  */
 import type { Kernel } from './kernel.js';
-import { fault } from './fault.js';
 import type { VmObject } from './object.js';
-import type { VmProt } from './prot.js';
+import { VM_PROT_WRITE, type VmProt } from './prot.js';
+import { faultPage } from './shadow.js';
 
 export async function wirePages(vm: Kernel, object: VmObject, offset: number, size: number, access: VmProt): Promise<number> {
   const pages = vm.pages;
@@ -23,7 +23,8 @@ export async function wirePages(vm: Kernel, object: VmObject, offset: number, si
       i++;
       continue;
     }
-    const error = await fault(vm, object, i, access, end - i, end - i);
+    // A page of a shadow chain is wired as a private copy (Mach copies on wiring a copy-on-write entry).
+    const error = await faultPage(vm, object, i, object.shadow !== undefined ? access | VM_PROT_WRITE : access, end - i, end - i);
     if (error !== 0) {
       unwirePages(vm, object, offset, (i - first) * vm.pageSize);
       return error;

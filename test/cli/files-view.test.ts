@@ -15,6 +15,7 @@ function shown(over: Partial<FileRecord>, name: string): ShownFile {
     pages: 2,
     resident_pages: 2,
     dirty_pages: 1,
+    shared_pages: 0,
     resident_fraction: 1,
     faults: 2,
     hits: 0,

@@ -127,6 +127,8 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     pageouts: 0,
     faults: 0,
     cow_faults: 0,
+    copy_pushes: 0,
+    object_collapses: 0,
     lookups: 0,
     hits: 0,
     readahead_pages: 0,
@@ -162,7 +164,7 @@ export function statsRecord(over: Partial<Omit<StatsRecord, 'pager' | 'store' | 
     timestamp: 1_700_000_000_000,
     pager: { data_requests: 0, pages_read: 0, pages_unavailable: 0, read_errors: 0, checksum_errors: 0, data_returns: 0, pages_written: 0, write_errors: 0, write_retries: 0, pages_held: 0, write_runs: 0, unlocks: 0, unlock_errors: 0, pagein_waits: 0, evict_notifications: 0 },
     store: { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 },
-    fs: { files_open: 0, objects: 0, store: 'sqlite:/srv/fs.db', mountpoint: '/mnt/x', cache_mode: 'direct' },
+    fs: { files_open: 0, objects: 0, snapshots: 0, shared_pages: 0, store: 'sqlite:/srv/fs.db', mountpoint: '/mnt/x', cache_mode: 'direct' },
     requests: { suspended: 0, suspended_now: 0, longest_us: 0, wait: { count: 0, p50_us: 0, p90_us: 0, p99_us: 0, max_us: 0, mean_us: 0, sum_us: 0, buckets: [] } },
   };
   const { pager, store, fs, fault_latency, ...rest } = over;
@@ -202,7 +204,7 @@ export const WORKLOAD: Parameters<typeof statsRecord>[0] = {
 };
 
 export function fileRecord(path: string, over: Partial<FileRecord> = {}): FileRecord {
-  return { path, ino: 2, size: 0, pages: 0, resident_pages: 0, dirty_pages: 0, resident_fraction: 0, faults: 0, hits: 0, readahead_pages: 0, readahead_hits: 0, readahead_unused: 0, pageins: 0, zero_fills: 0, pageouts: 0, evictions: 0, write_errors: 0, held_pages: 0, checksum_errors: 0, cached: false, open: false, ...over };
+  return { path, ino: 2, size: 0, pages: 0, resident_pages: 0, dirty_pages: 0, shared_pages: 0, resident_fraction: 0, faults: 0, hits: 0, readahead_pages: 0, readahead_hits: 0, readahead_unused: 0, pageins: 0, zero_fills: 0, pageouts: 0, evictions: 0, write_errors: 0, held_pages: 0, checksum_errors: 0, cached: false, open: false, ...over };
 }
 
 export function hello(mountpoint: string, pageSize = 4096): HelloResult {

@@ -52,6 +52,7 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     frames: unused,
     latency: unused,
     web: unused,
+    snapshot: unused,
     ...overrides,
   };
 }

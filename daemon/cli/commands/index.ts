@@ -13,6 +13,7 @@ import { policyCommand } from './policy.js';
 import { regionsCommand } from './regions.js';
 import { requestsCommand } from './requests.js';
 import { simCommand } from './sim.js';
+import { snapshotCommand } from './snapshot.js';
 import { statsCommand } from './stats.js';
 import { syncCommand } from './sync.js';
 import { topCommand } from './top.js';
@@ -20,6 +21,6 @@ import { traceCommand } from './trace.js';
 import { vmtouchCommand } from './vmtouch.js';
 import { webCommand } from './web.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, vmtouchCommand, regionsCommand, requestsCommand, topCommand, webCommand, syncCommand, evictCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, vmtouchCommand, regionsCommand, requestsCommand, topCommand, webCommand, syncCommand, evictCommand, snapshotCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

@@ -12,6 +12,7 @@
  */
 import { isDataError, type Store } from '../../../stores/index.js';
 import { isReg } from '../mode.js';
+import { SharingDataStore } from '../shadow-store.js';
 import type { FsckRun } from './run.js';
 
 /** Pages read at once; a run that fails is read again page by page to find the bad ones. */
@@ -19,6 +20,7 @@ const CHUNK_PAGES = 64;
 
 export async function checkData(run: FsckRun): Promise<void> {
   const inodes = new Map(run.scan.inodes().map((i) => [i.ino, i]));
+  await checkSharedPages(run, inodes);
   for (const ino of await run.data.inodesWithData()) {
     const inode = inodes.get(ino);
     if (inode && isReg(inode.mode)) continue;
@@ -46,6 +48,34 @@ export async function checkData(run: FsckRun): Promise<void> {
       });
     }
     await checkPages(run, inode.ino, path, pages);
+  }
+}
+
+/**
+ * Snapshot links (shared-pages.ts): pages a snapshot does not hold are its
+ * base's, stored once, so they are no leak and their absence no loss. A link
+ * is wrong when its snapshot is gone (repair: the link goes), or when its
+ * base is gone with no data left (repair: the link goes; those pages read
+ * as zeros). A base inode gone with its data still there is extra-data,
+ * whose repair gives every snapshot its pages first.
+ */
+async function checkSharedPages(run: FsckRun, inodes: Map<number, { mode: number }>): Promise<void> {
+  if (!(run.data instanceof SharingDataStore)) return;
+  const shared = run.data.pages;
+  const withData = new Set(await run.data.inodesWithData());
+  for (const link of shared.all()) {
+    const child = inodes.get(link.ino);
+    const base = inodes.get(link.base);
+    const broken = !child || !isReg(child.mode)
+      ? `shares pages with inode ${link.base}, but inode ${link.ino} does not exist or is no regular file`
+      : (!base || !isReg(base.mode)) && !withData.has(link.base)
+        ? `reads ${link.end} bytes through to inode ${link.base}, which is gone with its data`
+        : undefined;
+    if (broken === undefined) continue;
+    await run.problem({ kind: 'shared-pages', path: child ? run.pathOf(link.ino) : `(snapshot inode ${link.ino})`, ino: link.ino, message: broken }, async () => {
+      await shared.unlink(link.ino);
+      return child ? 'the link was removed (the pages it shared read as zeros)' : 'the link was removed';
+    });
   }
 }
 

@@ -3,6 +3,8 @@
  * repairing), check the catalog (tree.ts), then the page data against it
  * (data.ts), and report. The caller makes sure no daemon serves the store.
  */
+import { SharingDataStore } from '../shadow-store.js';
+import { SharedPages } from '../shared-pages.js';
 import { Catalog } from '../catalog.js';
 import { openDataStore, type DataStore } from '../data-store.js';
 import { isDir } from '../mode.js';
@@ -31,7 +33,8 @@ async function open(options: FsckOptions): Promise<{ data: DataStore; catalog: C
       data.close();
       data = await openDataStore(options.store, { create: false, pageSize, readOnly });
     }
-    return { data, catalog: new Catalog(data.catalog.db), pageSize };
+    // Snapshots share pages: a repair that removes data pushes what they still share first.
+    return { data: new SharingDataStore(data, new SharedPages(data.catalog, data.kind, pageSize)), catalog: new Catalog(data.catalog.db), pageSize };
   } catch (err) {
     data.close();
     throw err;

@@ -40,7 +40,9 @@ export type ProblemKind =
   /** Page data or checksums for an inode that does not exist or is no regular file. */
   | 'extra-data'
   /** A page whose data fails its checksum, is missing, or is unreadable. */
-  | 'damaged-page';
+  | 'damaged-page'
+  /** A snapshot's link to the file it shares pages with names an inode that does not exist or no regular file. */
+  | 'shared-pages';
 
 export interface Problem {
   readonly kind: ProblemKind;

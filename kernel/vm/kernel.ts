@@ -20,16 +20,18 @@ import { SerialQueues } from '../util/serial-queues.js';
 import { handleControlMessage } from './memory-object/dispatch.js';
 import { isPagerToKernel } from './memory-object-defs.js';
 import { VmObject, wakeAll, type ObjectStatistics } from './object.js';
-import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied, releaseObject } from './object-lifecycle.js';
+import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied } from './object-lifecycle.js';
 import { PageoutDaemon } from './pageout.js';
 import { PagerTimeouts } from './pager-timeout.js';
 import { VM_PROT_ALL, type VmProt } from './prot.js';
 import { PG_CLUSTERED, PG_DIRTY, PG_INITIAL, PG_PRECIOUS, PG_READAHEAD, PG_TABLED, ResidentTable } from './resident.js';
 import { VmStatistics, type VmStatisticsRecord } from './statistics.js';
-import { VmWindow } from './map.js';
+import type { VmWindow } from './map.js';
+import { enterWindow } from './enter-window.js';
+import { vmStatistics } from './vm-statistics.js';
 import { mincore } from './mincore.js';
 import { VM_INHERIT_DEFAULT, type VmInherit } from './inherit.js';
-import { mapSpec, type MapSpec, type VmMapOptions } from './vm-map-options.js';
+import { mapSpec, type VmMapOptions } from './vm-map-options.js';
 import { taskRegions, vmRegion, type VmRegionInfo } from './region.js';
 import { TaskMaps } from './task-maps.js';
 import type { AddressMap } from './address-map.js';
@@ -37,7 +39,7 @@ import { frameMap, type FrameMap } from './frame-map.js';
 import type { LatencyBucket } from './latency.js';
 import { copyStrategically } from './copy-strategy.js';
 import { MAX_OFFSET } from './errno.js';
-import { DEFAULT_PAGER_TIMEOUT_MS, MIN_FRAMES, poolThresholds } from './vm-param.js';
+import { DEFAULT_PAGER_TIMEOUT_MS, framesFor, poolThresholds } from './vm-param.js';
 
 export interface ObjectRecord extends ObjectStatistics {
   object: number;
@@ -158,7 +160,7 @@ export class Kernel {
       throw new RangeError(`page size must be a power of two from 512 to 65536 bytes, not ${pageSize}`);
     this.pageSize = pageSize;
     this.maps = new TaskMaps(pageSize);
-    const frames = this.framesFor(options.cacheSize);
+    const frames = framesFor(this.pageSize, options.cacheSize);
     // Fictitious descriptors: request placeholders and holding pages. Faults wait when they run out.
     this.pages = new ResidentTable(frames, Math.max(1024, frames), pageSize);
     this.pages.onRetired = () => wakeAll(this.resizeWaiters);
@@ -210,7 +212,7 @@ export class Kernel {
     const spec = mapSpec(options, size, this.pageSize);
     caller.copyRightTo(memoryObject, 'copy_send', this.space);
     const object = await enterObject(this, memoryObject);
-    return this.enterWindow(caller, object, offset, size, spec);
+    return enterWindow(this, caller, object, offset, size, spec);
   }
 
   /**
@@ -231,12 +233,12 @@ export class Kernel {
     this.checkRange(0, size);
     const object = createInternalObject(this, size);
     object.refCount++;
-    return this.enterWindow(task, object, 0, size, { size, protection: VM_PROT_ALL, maxProtection: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT });
+    return enterWindow(this, task, object, 0, size, { size, protection: VM_PROT_ALL, maxProtection: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT });
   }
 
   /** The window of a private copy (copy-strategy.ts) on `object`, in the kernel's own map, read-write, at 0. */
   mapCopy(object: VmObject, size: number): VmWindow {
-    return this.enterWindow(this.space, object, 0, size, { size, protection: VM_PROT_ALL, maxProtection: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT });
+    return enterWindow(this, this.space, object, 0, size, { size, protection: VM_PROT_ALL, maxProtection: VM_PROT_ALL, inheritance: VM_INHERIT_DEFAULT });
   }
 
   /** vm_region: the region of `task`'s map at or after `address` (KERN_NO_SPACE past the last). */
@@ -268,47 +270,8 @@ export class Kernel {
     return map;
   }
 
-  private enterWindow(
-    task: IpcSpace,
-    object: VmObject,
-    offset: number,
-    size: number,
-    spec: MapSpec,
-  ): VmWindow {
-    const map = this.maps.mapOf(task);
-    let entry;
-    try {
-      entry = map.insert({ ...spec, object, offset });
-    } catch (err) {
-      this.maps.release(task);
-      releaseObject(this, object);
-      throw err;
-    }
-    return new VmWindow(this, map, entry, size, () => this.maps.release(task));
-  }
-
   statistics(): VmStatisticsRecord {
-    let dirty = 0;
-    for (const object of this.objects.values()) dirty += object.dirtyCount;
-    return this.stats.snapshot({
-      pagesize: this.pageSize,
-      free_count: this.pages.freeFrameCount,
-      active_count: this.policy.activeCount,
-      inactive_count: this.policy.inactiveCount,
-      wire_count: this.wiredPages,
-      laundry_count: this.externalLaundry + this.defaultLaundry,
-      laundry_writing: this.externalWriting,
-      dirty_count: dirty,
-      objects: this.objects.size,
-      objects_cached: this.cachedObjects.size,
-      policy: this.policy.name,
-      frames: this.frameCount,
-      frames_retiring: this.pages.retireDebt,
-      free_min: this.freeMin,
-      free_low: this.freeLow,
-      free_high: this.freeHigh,
-      reactivations: this.policy.reactivations,
-    });
+    return vmStatistics(this);
   }
 
   /** Every frame of the pool: its state (free, active, inactive, dirty, busy, wired) and whose page it holds. */
@@ -373,7 +336,7 @@ export class Kernel {
    * the evictions, and for wired pages to be unwired).
    */
   resize(cacheSize: number): Promise<void> {
-    const frames = this.framesFor(cacheSize);
+    const frames = framesFor(this.pageSize, cacheSize);
     this.pages.resize(frames);
     this.setThresholds();
     this.setPolicy(this.policy.name);
@@ -418,13 +381,6 @@ export class Kernel {
   }
 
   // ------------------------------------------------------------------ frames
-
-  private framesFor(cacheSize: number): number {
-    const frames = Math.floor(cacheSize / this.pageSize);
-    if (!Number.isFinite(frames) || frames < MIN_FRAMES)
-      throw new RangeError(`cache size must hold at least ${MIN_FRAMES} pages of ${this.pageSize} bytes`);
-    return frames;
-  }
 
   /** Thresholds follow the pool size (vm-param.ts). */
   private setThresholds(): void {

@@ -62,3 +62,10 @@ export function poolThresholds(frames: number, tuning: { externalLaundryMax?: nu
     maxClusterPages: Math.max(1, Math.min(tuning.maxClusterPages ?? DEFAULT_MAX_CLUSTER_PAGES, quarter)),
   };
 }
+
+/** The frames a cache of `cacheSize` bytes holds; a RangeError below MIN_FRAMES. */
+export function framesFor(pageSize: number, cacheSize: number): number {
+  const frames = Math.floor(cacheSize / pageSize);
+  if (!Number.isFinite(frames) || frames < MIN_FRAMES) throw new RangeError(`cache size must hold at least ${MIN_FRAMES} pages of ${pageSize} bytes`);
+  return frames;
+}

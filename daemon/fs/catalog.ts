@@ -307,6 +307,14 @@ export class Catalog {
     return this.selectOrphans.all();
   }
 
+  /**
+   * Commit the group now (what a change that must not wait for fsync needs: a dropped
+   * setuid bit). Committed to the WAL, so a killed daemon keeps it; throws like commit().
+   */
+  commitNow(): void {
+    this.group?.commit();
+  }
+
   // ------------------------------------------------------------------ changes (each one savepoint of the group)
 
   /** Run one change whole or not at all: a savepoint of the commit group, or (no group) a transaction. */

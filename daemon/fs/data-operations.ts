@@ -201,4 +201,6 @@ function dropSetIdOnWrite(fs: MachFilesystem, ctx: FuseContext, inode: Inode): v
   touchTimes(inode, 'c');
   fs.namespace.touch(inode);
   fs.namespace.flushOne(inode);
+  // The catalog groups its changes until fsync; this one may not wait.
+  fs.catalog.commitNow();
 }

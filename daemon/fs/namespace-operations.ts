@@ -162,10 +162,14 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
       writable(fs);
       const inode = ns.resolve(path);
       const undo = snapshot(inode);
+      // Setuid/setgid taken away (Linux's killpriv on a write in kernel cache mode comes as this
+      // chmod): durable at once, as a write's own drop is (data-operations.ts).
+      const dropsSetId = (inode.mode & SETID_BITS & ~mode) !== 0;
       inode.mode = (inode.mode & S_IFMT) | (mode & PERMISSION_BITS);
       touchTimes(inode, 'c');
       ns.touch(inode);
       fs.commit(undo, () => ns.flushOne(inode));
+      if (dropsSetId) fs.catalog.commitNow();
       reply();
     },
 

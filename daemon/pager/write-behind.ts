@@ -20,7 +20,7 @@
  * timer that backs off; sync, return and the close of a file report the
  * errno for as long as the page is not stored.
  */
-import { MACH_PORT_NULL, VM_PROT_NONE, type MemoryObjectDataSupply } from '../../kernel/index.js';
+import { MACH_PORT_NULL, VM_PROT_NONE, type MemoryObjectDataSupply, type OolMemory } from '../../kernel/index.js';
 import { pagerErrno, type PagerErrno } from './errors.js';
 import { PM_HELD, PM_INCORE, PM_INIT, PM_INVALID, PM_PAGEINWAIT, PM_PAGINGOUT, PM_WRITEWAIT } from './pagemap.js';
 import type { Pager } from './pager.js';
@@ -283,28 +283,34 @@ export class WriteBehind {
     const callbacks = pager.callbacks;
     const attempt = this.writeAttempts;
     const failed = new Map<number, PagerErrno>();
-    for (const span of spans(run)) {
-      let done = 0;
-      if (callbacks.writePages && span.pages > 1) {
-        try {
-          const written = await callbacks.writePages(span.first * pageSize, span.data);
-          done = Math.max(0, Math.min(span.pages, Math.floor(written / pageSize)));
-        } catch (err) {
-          // A failed bulk write leaves the span to the per-page path, which reports per page.
-          pager.requests.log(`pager ${pager.label}: writePages at ${span.first * pageSize}: ${String(err)}`);
+    const memory = pager.space.system.memory;
+    for (const span of spans(run, memory)) {
+      try {
+        let done = 0;
+        if (callbacks.writePages && span.pages > 1) {
+          try {
+            const written = await callbacks.writePages(span.first * pageSize, span.data);
+            done = Math.max(0, Math.min(span.pages, Math.floor(written / pageSize)));
+          } catch (err) {
+            // A failed bulk write leaves the span to the per-page path, which reports per page.
+            pager.requests.log(`pager ${pager.label}: writePages at ${span.first * pageSize}: ${String(err)}`);
+          }
+          if (done > 0) pager.stats.write_runs++;
         }
-        if (done > 0) pager.stats.write_runs++;
-      }
-      for (let i = done; i < span.pages; i++) {
-        const page = span.first + i;
-        try {
-          await callbacks.writePage(page * pageSize, span.data.subarray(i * pageSize, (i + 1) * pageSize));
-        } catch (err) {
-          const errno = pagerErrno(err);
-          failed.set(page, errno);
-          pager.stats.write_errors++;
-          pager.requests.log(`pager ${pager.label}: writePage at ${page * pageSize}: ${String(err)} (errno ${errno}; kept for retry)`);
+        for (let i = done; i < span.pages; i++) {
+          const page = span.first + i;
+          try {
+            await callbacks.writePage(page * pageSize, span.data.subarray(i * pageSize, (i + 1) * pageSize));
+          } catch (err) {
+            const errno = pagerErrno(err);
+            failed.set(page, errno);
+            pager.stats.write_errors++;
+            pager.requests.log(`pager ${pager.label}: writePage at ${page * pageSize}: ${String(err)} (errno ${errno}; kept for retry)`);
+          }
         }
+      } finally {
+        // A joined span is memory of the pager's own: back to the pool once the store has it.
+        if (span.joined) memory.deallocate(span.data);
       }
     }
     pager.stats.pages_written += run.pages.length - failed.size;
@@ -376,6 +382,8 @@ interface Span {
   first: number;
   pages: number;
   data: Buffer;
+  /** Pages copied together into memory from the pool (given back after the write), not a view of a returned buffer. */
+  joined: boolean;
 }
 
 /**
@@ -384,14 +392,20 @@ interface Span {
  * from separate data_returns are copied together, up to JOIN_PAGES, so that
  * the store still sees large writes without copying what needs none.
  */
-function spans(run: Run): Span[] {
+function spans(run: Run, memory: OolMemory): Span[] {
   const out: Span[] = [];
   const pages = run.pages;
   let pending: { first: number; parts: Buffer[] } | undefined;
   const flushPending = (): void => {
     if (!pending) return;
-    const data = pending.parts.length === 1 ? pending.parts[0] : Buffer.concat(pending.parts);
-    out.push({ first: pending.first, pages: pending.parts.length, data });
+    const parts = pending.parts;
+    if (parts.length === 1) {
+      out.push({ first: pending.first, pages: 1, data: parts[0], joined: false });
+    } else {
+      const data = memory.allocate(parts.length * parts[0].length);
+      for (let k = 0; k < parts.length; k++) parts[k].copy(data, k * parts[0].length);
+      out.push({ first: pending.first, pages: parts.length, data, joined: true });
+    }
     pending = undefined;
   };
   let i = 0;
@@ -405,7 +419,7 @@ function spans(run: Run): Span[] {
     }
     if (j - i >= JOIN_PAGES) {
       flushPending();
-      out.push({ first: run.first + i, pages: j - i, data: Buffer.from(first.buffer, first.byteOffset, first.length * (j - i)) });
+      out.push({ first: run.first + i, pages: j - i, data: Buffer.from(first.buffer, first.byteOffset, first.length * (j - i)), joined: false });
     } else {
       for (let k = i; k < j; k++) {
         if (pending && pending.parts.length >= JOIN_PAGES) flushPending();

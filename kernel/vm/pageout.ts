@@ -26,7 +26,7 @@ import type { Kernel } from './kernel.js';
 import { MAX_DEFAULT_LAUNDRY, PAGEOUT_TIMEOUT_MS } from './vm-param.js';
 import { DATA_WRITE_MAX, sendDataReturn, type LaundryKind } from './data-return.js';
 import { fault } from './fault.js';
-import type { VmObject } from './object.js';
+import { wakeAll, type VmObject } from './object.js';
 import { collectIfEmpty, createInternalObject } from './object-lifecycle.js';
 import { VM_PROT_READ } from './prot.js';
 import { MAX_OFFSET } from './errno.js';
@@ -61,6 +61,8 @@ export class PageoutDaemon {
   private forwarding = false;
   /** When each kind of laundry last moved (sent while empty, or came back). */
   private readonly laundryMoved: Record<LaundryKind, number> = { external: 0, default: 0 };
+  /** Those waiting for laundry to come back (a sync that keeps clean copies, lock-request.ts). */
+  private readonly laundryWaiters: (() => void)[] = [];
 
   constructor(private readonly vm: Kernel) {}
 
@@ -76,6 +78,7 @@ export class PageoutDaemon {
 
   stop(): void {
     this.stopped = true;
+    wakeAll(this.laundryWaiters);
     if (this.throttleTimer) clearTimeout(this.throttleTimer);
     this.throttleTimer = undefined;
   }
@@ -83,6 +86,11 @@ export class PageoutDaemon {
   /** Pages double-paged and not yet handed to their pager. */
   get doublePagedPending(): number {
     return this.doublePaged.length;
+  }
+
+  /** Resolves when some laundry comes back (or the daemon stops). */
+  waitForLaundry(): Promise<void> {
+    return new Promise((resolve) => this.laundryWaiters.push(resolve));
   }
 
   /** A data_return was queued: laundry that was idle starts moving now. */
@@ -93,6 +101,7 @@ export class PageoutDaemon {
   /** Laundry came back: a paused pass may go on, double-paged pages may be delivered. */
   laundryReleased(kind: LaundryKind): void {
     this.laundryMoved[kind] = performance.now();
+    wakeAll(this.laundryWaiters);
     if (this.throttleTimer) {
       clearTimeout(this.throttleTimer);
       this.throttleTimer = undefined;

@@ -113,7 +113,14 @@ export async function lockPages(
           vm.detachPage(d, object);
           batch.add(pageIndex, d, dirty);
         } else {
-          // Keep a clean copy: the data_return gets a copy in a frame of its own.
+          // Keep a clean copy: the data_return gets a copy in a frame of its own. Copies go out as
+          // fast as frames allow, and what the pager has not written is memory beyond the cache:
+          // past a quarter of the pool in flight for this object, wait for its pager to write some.
+          if (object.laundry >= Math.min(vm.externalLaundryMax, 2048) && !vm.isShutDown && object.hasPager()) {
+            batch.flush();
+            await vm.pageout.waitForLaundry();
+            continue;
+          }
           if (!batch.fits(pageIndex, dirty)) batch.flush();
           const copy = vm.grabFrame(true);
           if (copy < 0) {

@@ -182,6 +182,22 @@ describe('OolMemory.watch', () => {
     expect(fired).toBe(1);
   });
 
+  it('pools by size class: a block given back serves any length of its class; views and second give-backs are not pooled', () => {
+    const memory = new OolMemory();
+    const three = memory.allocate(3 * PAGE);
+    expect(three.length).toBe(3 * PAGE);
+    memory.deallocate(three);
+    const four = memory.allocate(4 * PAGE);
+    expect(four.buffer).toBe(three.buffer);
+    expect(four.length).toBe(4 * PAGE);
+    memory.deallocate(four.subarray(0, PAGE));
+    expect(memory.bytesPooled).toBe(0);
+    memory.deallocate(four);
+    expect(memory.bytesPooled).toBe(4 * PAGE);
+    memory.deallocate(four);
+    expect(memory.bytesPooled).toBe(4 * PAGE);
+  });
+
   it('fires when a receiver never gives the buffer back and the collector takes it (a pager that drops it)', async () => {
     // A child with --expose-gc, so that collection can be forced rather than waited for.
     const module = path.resolve('dist/kernel/ipc/ool-memory.js');

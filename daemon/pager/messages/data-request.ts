@@ -143,7 +143,7 @@ function supply(pager: Pager, start: number, end: number, data: Buffer, lockOf: 
       dest: pager.control,
       offset: from * pageSize,
       // The whole buffer when one message takes it all: the kernel gives that back to the pool.
-      data: from === start && to === end ? data : data.subarray((from - start) * pageSize, (to - start) * pageSize),
+      data: from === start && data.length === (to - start) * pageSize ? data : data.subarray((from - start) * pageSize, (to - start) * pageSize),
       lockValue: locked ? VM_PROT_WRITE : VM_PROT_NONE,
       precious: pager.notifyOnEvict,
       replyTo: MACH_PORT_NULL,

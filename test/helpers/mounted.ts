@@ -209,7 +209,11 @@ export async function cleanupMounts(): Promise<void> {
         m.child.kill('SIGKILL');
         forget(m);
       }
-      if (await findMount(m.mnt)) await fusermount(m.mnt, { lazy: true }).catch((err: unknown) => failures.push(`fusermount -uz ${m.mnt}: ${String(err)}`));
+      // The daemon may finish its own unmount between the look and fusermount: only a mount still there is a failure.
+      if (await findMount(m.mnt))
+        await fusermount(m.mnt, { lazy: true }).catch(async (err: unknown) => {
+          if (await findMount(m.mnt)) failures.push(`fusermount -uz ${m.mnt}: ${String(err)}`);
+        });
     }),
   );
   if (failures.length > 0) throw new Error(failures.join('\n\n'));

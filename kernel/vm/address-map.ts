@@ -6,13 +6,16 @@
  * task's: entries start and end on page boundaries, and multiples of a page
  * are exact numbers that far (an offset inside a window stays below 2^53).
  *
- * Differences from GNU Mach, said once: an entry is one mapping as vm_map
- * made it, and vm_protect / vm_inherit change whole entries (no clipping:
- * a range that cuts an entry is KERN_INVALID_ARGUMENT). A growable entry
- * (the filesystem's file windows, which follow the file) grows in place
- * when the space after it is free, and moves to a free range when it is not,
- * as mremap(MREMAP_MAYMOVE) does: its users address it relative to its
- * start, so a move is invisible to them.
+ * vm_protect / vm_inherit on part of an entry split it first, as GNU
+ * Mach's vm_map_clip_start / vm_map_clip_end do: the pieces map the same
+ * object at their own offsets and belong to one mapping (the window vm_map
+ * made), whose user sees a protection per piece; neighbouring pieces that
+ * end up alike join again (vm_map_simplify). Unlike GNU Mach, the pieces
+ * share the mapping's one object reference. A growable entry (the
+ * filesystem's file windows, which follow the file) grows at its last piece
+ * in place when the space after it is free, and moves whole to a free range
+ * when it is not, as mremap(MREMAP_MAYMOVE) does: its users address it
+ * relative to its start, so a move is invisible to them.
  */
 import { KernError, KERN_INVALID_ADDRESS, KERN_INVALID_ARGUMENT, KERN_NO_SPACE, KERN_PROTECTION_FAILURE } from '../ipc/kern-return.js';
 import { checkInherit, type VmInherit } from './inherit.js';
@@ -28,10 +31,12 @@ export interface MapEntry {
   readonly object: VmObject;
   /** Offset in the object of the entry's first byte. */
   readonly offset: number;
-  /** Grows (up to maxSize) as accesses reach past its end. */
+  /** Its mapping grows (up to maxSize) as accesses reach past its end. */
   readonly growable: boolean;
-  /** The most the entry may span: its size for a fixed entry. */
+  /** The most the entry's mapping may span from its first piece's start: its size for a fixed entry. */
   readonly maxSize: number;
+  /** The pieces of the vm_map this entry belongs to, lowest first (one until a clip splits it). */
+  readonly mapping: MapEntry[];
 }
 
 export interface EntrySpec {
@@ -91,15 +96,41 @@ export class AddressMap {
       offset: spec.offset,
       growable: spec.maxSize !== undefined,
       maxSize,
+      mapping: [],
     };
+    entry.mapping.push(entry);
     this.list.splice(this.indexAfter(start), 0, entry);
     return entry;
   }
 
-  /** vm_map_delete of one entry. */
+  /** vm_map_delete of a mapping: the entry and every piece a clip split from it. */
   remove(entry: MapEntry): void {
-    const i = this.list.indexOf(entry);
-    if (i >= 0) this.list.splice(i, 1);
+    for (const piece of entry.mapping) {
+      const i = this.list.indexOf(piece);
+      if (i >= 0) this.list.splice(i, 1);
+    }
+  }
+
+  /** Bytes the mapping of `entry` spans now, from its first piece's start (its pieces are contiguous). */
+  spanOf(entry: MapEntry): number {
+    const pieces = entry.mapping;
+    const last = pieces[pieces.length - 1];
+    return last.start + last.size - pieces[0].start;
+  }
+
+  /**
+   * The protection every piece of `entry`'s mapping that covers bytes
+   * [at, at + length) from the mapping's start allows (all of them when it
+   * is one piece).
+   */
+  protectionOver(entry: MapEntry, at: number, length: number): VmProt {
+    const pieces = entry.mapping;
+    if (pieces.length === 1) return pieces[0].protection;
+    const start = pieces[0].start + at;
+    const end = start + Math.max(1, length);
+    let prot = VM_PROT_ALL;
+    for (const piece of pieces) if (piece.start < end && start < piece.start + piece.size) prot &= piece.protection;
+    return prot;
   }
 
   /** vm_map_lookup_entry: the entry that holds `address`. */
@@ -115,64 +146,76 @@ export class AddressMap {
   }
 
   /**
-   * Make a growable entry span at least `size` bytes (page-rounded, at most
-   * its maxSize): in place if the range after it is free, else moved.
+   * Make a growable entry's mapping span at least `size` bytes from its
+   * start (page-rounded, at most its maxSize): its last piece grows in place
+   * if the range after it is free, else the whole mapping moves.
    */
   grow(entry: MapEntry, size: number): void {
     if (!entry.growable) throw new KernError(KERN_INVALID_ARGUMENT, `the entry at ${entry.start} is not growable`);
-    const want = Math.min(this.round(size), entry.maxSize);
-    if (want <= entry.size) return;
-    const i = this.list.indexOf(entry);
+    const pieces = entry.mapping;
+    const head = pieces[0];
+    const last = pieces[pieces.length - 1];
+    const want = Math.min(this.round(size), head.maxSize);
+    const span = this.spanOf(head);
+    if (want <= span) return;
+    const i = this.list.indexOf(last);
     if (i < 0) throw new KernError(KERN_INVALID_ADDRESS, 'the entry is not in this map');
     const next = this.list[i + 1];
     const limit = next ? next.start : this.maxAddress;
-    if (entry.start + want <= limit) {
-      entry.size = want;
+    if (head.start + want <= limit) {
+      last.size += want - span;
       return;
     }
-    this.list.splice(i, 1);
+    const first = this.list.indexOf(head);
+    this.list.splice(first, pieces.length);
+    let to: number;
     try {
-      entry.start = this.findSpace(want);
+      to = this.findSpace(want);
     } catch (err) {
-      this.list.splice(i, 0, entry);
+      this.list.splice(first, 0, ...pieces);
       throw err;
     }
-    entry.size = want;
-    this.list.splice(this.indexAfter(entry.start), 0, entry);
+    const shift = to - head.start;
+    for (const piece of pieces) piece.start += shift;
+    last.size += want - span;
+    this.list.splice(this.indexAfter(to), 0, ...pieces);
   }
 
   /**
-   * The entries that make up [start, start + size) exactly: it must begin
-   * at an entry's start, end at an entry's end and have no hole.
+   * The entries that make up [start, start + size) exactly, after clipping
+   * the ones it cuts at its ends (vm_map_clip_start / vm_map_clip_end). The
+   * range must be mapped with no hole (KERN_INVALID_ADDRESS, nothing changed).
    */
-  wholeEntries(start: number, size: number): MapEntry[] {
-    if (!Number.isInteger(start) || !Number.isInteger(size) || size <= 0) throw new KernError(KERN_INVALID_ARGUMENT, `bad range ${start}+${size}`);
-    const end = start + size;
-    const out: MapEntry[] = [];
-    let at = start;
-    for (let i = this.indexAfter(start) - 1; at < end; i++) {
+  clippedEntries(address: number, size: number): MapEntry[] {
+    if (!Number.isInteger(address) || !Number.isInteger(size) || size <= 0 || address < 0) throw new KernError(KERN_INVALID_ARGUMENT, `bad range ${address}+${size}`);
+    // Page-rounded outwards, as vm_protect's trunc_page / round_page.
+    const start = address - (address % this.pageSize);
+    const end = this.round(address + size);
+    for (let at = start, i = this.indexAfter(start) - 1; at < end; i++) {
       const entry = i >= 0 ? this.list[i] : undefined;
       if (!entry || entry.start > at || entry.start + entry.size <= at) throw new KernError(KERN_INVALID_ADDRESS, `${at} is not mapped`);
-      if (entry.start !== at || entry.start + entry.size > end)
-        throw new KernError(KERN_INVALID_ARGUMENT, `${start}+${size} cuts the entry at ${entry.start}+${entry.size} (whole entries only)`);
-      out.push(entry);
       at = entry.start + entry.size;
     }
+    this.clip(start);
+    this.clip(end);
+    const out: MapEntry[] = [];
+    for (let i = this.indexAfter(start) - 1; i < this.list.length && this.list[i].start < end; i++) out.push(this.list[i]);
     return out;
   }
 
   /**
-   * vm_protect over whole entries: set the protection, or with setMaximum
-   * the maximum (which lowers the protection with it). Raising the
-   * protection past an entry's maximum is KERN_PROTECTION_FAILURE and
-   * changes nothing.
+   * vm_protect: set the protection, or with setMaximum the maximum (which
+   * lowers the protection with it), of [start, start + size), splitting
+   * entries it cuts. Raising the protection past an entry's maximum is
+   * KERN_PROTECTION_FAILURE and changes nothing.
    */
   protect(start: number, size: number, setMaximum: boolean, protection: VmProt): void {
-    const entries = this.wholeEntries(start, size);
     const prot = protection & VM_PROT_ALL;
-    if (!setMaximum) {
-      const over = entries.find((e) => (prot & ~e.maxProtection) !== 0);
-      if (over) throw new KernError(KERN_PROTECTION_FAILURE, `protection ${prot} exceeds the maximum ${over.maxProtection} of the region at ${over.start}`);
+    const entries = this.clippedEntries(start, size);
+    const over = setMaximum ? undefined : entries.find((e) => (prot & ~e.maxProtection) !== 0);
+    if (over) {
+      this.simplify(start, size); // the clips join again: nothing changed
+      throw new KernError(KERN_PROTECTION_FAILURE, `protection ${prot} exceeds the maximum ${over.maxProtection} of the region at ${over.start}`);
     }
     for (const entry of entries) {
       if (setMaximum) {
@@ -182,12 +225,51 @@ export class AddressMap {
         entry.protection = prot;
       }
     }
+    this.simplify(start, size);
   }
 
-  /** vm_inherit over whole entries. */
+  /** vm_inherit of [start, start + size), splitting entries it cuts. */
   inherit(start: number, size: number, inheritance: VmInherit): void {
     const value = checkInherit(inheritance);
-    for (const entry of this.wholeEntries(start, size)) entry.inheritance = value;
+    for (const entry of this.clippedEntries(start, size)) entry.inheritance = value;
+    this.simplify(start, size);
+  }
+
+  /** Split the entry that holds `address` inside it in two at `address` (the right piece is new). */
+  private clip(address: number): void {
+    const entry = this.lookup(address);
+    if (!entry || entry.start === address) return;
+    const cut = address - entry.start;
+    const right: MapEntry = { ...entry, start: address, size: entry.size - cut, offset: entry.offset + cut };
+    entry.size = cut;
+    this.list.splice(this.list.indexOf(entry) + 1, 0, right);
+    entry.mapping.splice(entry.mapping.indexOf(entry) + 1, 0, right);
+  }
+
+  /**
+   * vm_map_simplify around [start, start + size): neighbouring pieces of one
+   * mapping with the same protection, maximum and inheritance join again.
+   */
+  private simplify(start: number, size: number): void {
+    const end = this.round(start + size);
+    let i = Math.max(0, this.indexAfter(start) - 2);
+    while (i + 1 < this.list.length && this.list[i].start <= end) {
+      const a = this.list[i];
+      const b = this.list[i + 1];
+      const alike =
+        a.mapping === b.mapping &&
+        a.start + a.size === b.start &&
+        a.protection === b.protection &&
+        a.maxProtection === b.maxProtection &&
+        a.inheritance === b.inheritance;
+      if (!alike) {
+        i++;
+        continue;
+      }
+      a.size += b.size;
+      this.list.splice(i + 1, 1);
+      a.mapping.splice(a.mapping.indexOf(b), 1);
+    }
   }
 
   private round(size: number): number {

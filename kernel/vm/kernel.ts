@@ -252,14 +252,14 @@ export class Kernel {
   }
 
   /**
-   * vm_protect: set the protection of the whole entries that make up
-   * [address, address + size) of `task`'s map, or with setMaximum their maximum.
+   * vm_protect: set the protection of [address, address + size) of `task`'s
+   * map, or with setMaximum its maximum; entries it cuts are split (clipped).
    */
   vmProtect(task: IpcSpace, address: number, size: number, setMaximum: boolean, protection: VmProt): void {
     this.mapOf(task).protect(address, size, setMaximum, protection);
   }
 
-  /** vm_inherit: set the inheritance of the whole entries that make up [address, address + size). */
+  /** vm_inherit: set the inheritance of [address, address + size); entries it cuts are split (clipped). */
   vmInherit(task: IpcSpace, address: number, size: number, inheritance: VmInherit): void {
     this.mapOf(task).inherit(address, size, inheritance);
   }

@@ -46,7 +46,7 @@ export class VmWindow {
     return this.entry.offset;
   }
 
-  /** The current protection of the window's region. */
+  /** The current protection of the window's region (of its first piece, if vm_protect split it). */
   get protection(): VmProt {
     return this.entry.protection;
   }
@@ -184,13 +184,15 @@ export class VmWindow {
   /** The object offset of `address`, or -1 past 2^53 (EFBIG). Throws on a bad address or access. */
   private check(address: number, length: number, access: VmProt): number {
     if (this.deallocated) throw new KernError(KERN_INVALID_ADDRESS, 'window deallocated');
-    if ((access & ~this.protection & (VM_PROT_READ | VM_PROT_WRITE)) !== 0)
-      throw new KernError(KERN_PROTECTION_FAILURE, `access ${access} on a window with protection ${this.protection}`);
     const offset = this.offset + address;
     if (offset + length > MAX_OFFSET) return -1;
     if (!Number.isSafeInteger(address) || address < 0 || address + length > this.size)
       throw new KernError(KERN_INVALID_ADDRESS, `${address}+${length} outside a window of ${this.size} bytes`);
-    if (address + length > this.entry.size && this.entry.growable) this.map.grow(this.entry, address + length);
+    if (this.entry.growable && address + length > this.map.spanOf(this.entry)) this.map.grow(this.entry, address + length);
+    // Each piece vm_protect split the region into has its own protection.
+    const protection = this.map.protectionOver(this.entry, address, length);
+    if ((access & ~protection & (VM_PROT_READ | VM_PROT_WRITE)) !== 0)
+      throw new KernError(KERN_PROTECTION_FAILURE, `access ${access} on a region with protection ${protection}`);
     return offset;
   }
 }

@@ -38,10 +38,10 @@ export class TaskMaps {
     return [...this.maps.keys()];
   }
 
-  /** How many entries of all maps map `object` (more than one: the region is shared). */
+  /** How many mappings of all maps map `object` (more than one: the region is shared); the pieces of a clipped one count once. */
   mappingsOf(object: VmObject): number {
     let n = 0;
-    for (const map of this.maps.values()) for (const entry of map.entries) if (entry.object === object) n++;
+    for (const map of this.maps.values()) for (const entry of map.entries) if (entry.object === object && entry.mapping[0] === entry) n++;
     return n;
   }
 }

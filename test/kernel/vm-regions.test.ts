@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   FaultWait,
   KernError,
+  KERN_INVALID_ADDRESS,
   KERN_INVALID_ARGUMENT,
   KERN_NO_SPACE,
   KERN_PROTECTION_FAILURE,
@@ -81,16 +82,75 @@ describe('address map', () => {
     expect(kernCode(() => map.grow(after, 2 * PAGE))).toBe(KERN_INVALID_ARGUMENT);
   });
 
-  it('protects and sets inheritance on whole entries only', () => {
+  it('protects and sets inheritance on whole entries and on parts of entries (clipped)', () => {
     const map = new AddressMap(PAGE);
     const a = map.insert({ ...spec, size: 2 * PAGE });
     const b = map.insert({ ...spec, size: PAGE });
     map.protect(PAGE, 3 * PAGE, false, VM_PROT_READ);
     expect([a.protection, b.protection]).toEqual([VM_PROT_READ, VM_PROT_READ]);
-    expect(kernCode(() => map.protect(PAGE, PAGE, false, VM_PROT_ALL))).toBe(KERN_INVALID_ARGUMENT);
+    expect(map.entries).toHaveLength(2);
     map.inherit(3 * PAGE, PAGE, VM_INHERIT_NONE);
     expect([a.inheritance, b.inheritance]).toEqual([VM_INHERIT_COPY, VM_INHERIT_NONE]);
     expect(kernCode(() => map.inherit(3 * PAGE, PAGE, 7 as never))).toBe(KERN_INVALID_ARGUMENT);
+    // Half of a: vm_map_clip_end splits it, the second page gets its own entry at offset PAGE.
+    map.protect(2 * PAGE, 10, false, VM_PROT_ALL);
+    expect(map.entries.map((e) => [e.start, e.size, e.offset, e.protection])).toEqual([
+      [PAGE, PAGE, 0, VM_PROT_READ],
+      [2 * PAGE, PAGE, PAGE, VM_PROT_ALL],
+      [3 * PAGE, PAGE, 0, VM_PROT_READ],
+    ]);
+    expect(a.mapping).toHaveLength(2);
+    expect(map.spanOf(a)).toBe(2 * PAGE);
+    expect(map.protectionOver(a, 0, 2 * PAGE)).toBe(VM_PROT_READ);
+    expect(map.protectionOver(a, PAGE, 1)).toBe(VM_PROT_ALL);
+    // Alike again: the pieces join (vm_map_simplify).
+    map.protect(2 * PAGE, PAGE, false, VM_PROT_READ);
+    expect(map.entries.map((e) => [e.start, e.size])).toEqual([
+      [PAGE, 2 * PAGE],
+      [3 * PAGE, PAGE],
+    ]);
+    expect(a.mapping).toEqual([a]);
+    // A hole in the range changes nothing.
+    expect(kernCode(() => map.protect(PAGE, 4 * PAGE, false, VM_PROT_ALL))).toBe(KERN_INVALID_ADDRESS);
+    expect(map.entries).toHaveLength(2);
+  });
+
+  it('a refused vm_protect on part of an entry leaves it whole', () => {
+    const map = new AddressMap(PAGE);
+    const a = map.insert({ ...spec, size: 3 * PAGE, maxProtection: VM_PROT_READ, protection: VM_PROT_READ });
+    expect(kernCode(() => map.protect(2 * PAGE, PAGE, false, VM_PROT_ALL))).toBe(KERN_PROTECTION_FAILURE);
+    expect(map.entries).toEqual([a]);
+    expect(a.size).toBe(3 * PAGE);
+  });
+
+  it('vm_inherit on the middle of an entry makes three entries; removing the mapping removes every piece', () => {
+    const map = new AddressMap(PAGE);
+    const a = map.insert({ ...spec, size: 4 * PAGE, offset: 8 * PAGE });
+    map.inherit(2 * PAGE, 2 * PAGE, VM_INHERIT_SHARE);
+    expect(map.entries.map((e) => [e.start, e.size, e.offset, e.inheritance])).toEqual([
+      [PAGE, PAGE, 8 * PAGE, VM_INHERIT_COPY],
+      [2 * PAGE, 2 * PAGE, 9 * PAGE, VM_INHERIT_SHARE],
+      [4 * PAGE, PAGE, 11 * PAGE, VM_INHERIT_COPY],
+    ]);
+    map.remove(a);
+    expect(map.entries).toHaveLength(0);
+  });
+
+  it('a clipped growable mapping grows at its last piece and moves whole', () => {
+    const map = new AddressMap(PAGE);
+    const g = map.insert({ ...spec, size: 2 * PAGE, maxSize: 100 * PAGE });
+    map.protect(PAGE, PAGE, false, VM_PROT_READ);
+    map.grow(g, 3 * PAGE);
+    expect(map.entries.map((e) => [e.start, e.size])).toEqual([
+      [PAGE, PAGE],
+      [2 * PAGE, 2 * PAGE],
+    ]);
+    const after = map.insert({ ...spec, size: PAGE });
+    map.grow(g, 6 * PAGE);
+    const [head, tail] = g.mapping;
+    expect(head.start).toBeGreaterThan(after.start);
+    expect([tail.start - head.start, head.size + tail.size]).toEqual([PAGE, 6 * PAGE]);
+    expect(map.spanOf(g)).toBe(6 * PAGE);
   });
 });
 
@@ -152,6 +212,27 @@ describe('vm_map, vm_region, vm_protect, vm_inherit', () => {
     s.kernel.vmInherit(s.client, w.address, 4 * PAGE, VM_INHERIT_NONE);
     expect(s.kernel.vmRegion(s.client, 0).inheritance).toBe(VM_INHERIT_NONE);
     w.deallocate();
+  });
+
+  it('vm_protect on one page of a window: vm_region shows three regions, the window obeys each', async () => {
+    const s = setup();
+    const w = await s.kernel.vmMap(s.client, s.pager.giveSendRight(s.client), 0, 3 * PAGE, VM_PROT_READ | VM_PROT_WRITE);
+    expect((await w.write(0, Buffer.alloc(3 * PAGE, 1))).error).toBe(0);
+    s.kernel.vmProtect(s.client, w.address + PAGE, PAGE, false, VM_PROT_READ);
+    const regions = s.kernel.regions(s.client);
+    expect(regions.map((r) => [r.address - w.address, r.size, r.offset, r.protection, r.shared])).toEqual([
+      [0, PAGE, 0, VM_PROT_READ | VM_PROT_WRITE, false],
+      [PAGE, PAGE, PAGE, VM_PROT_READ, false],
+      [2 * PAGE, PAGE, 2 * PAGE, VM_PROT_READ | VM_PROT_WRITE, false],
+    ]);
+    expect((await w.write(2 * PAGE, Buffer.from('ok'))).error).toBe(0);
+    await expect(w.write(PAGE + 10, Buffer.from('no'))).rejects.toMatchObject({ code: KERN_PROTECTION_FAILURE });
+    await expect(w.write(0, Buffer.alloc(2 * PAGE))).rejects.toMatchObject({ code: KERN_PROTECTION_FAILURE });
+    expect((await w.read(0, 3 * PAGE)).error).toBe(0);
+    s.kernel.vmInherit(s.client, w.address + 2 * PAGE, PAGE, VM_INHERIT_NONE);
+    expect(s.kernel.regions(s.client).map((r) => r.inheritance)).toEqual([VM_INHERIT_COPY, VM_INHERIT_COPY, VM_INHERIT_NONE]);
+    w.deallocate();
+    expect(s.kernel.regions(s.client)).toEqual([]);
   });
 
   it('vm_map refuses a protection above the maximum', async () => {

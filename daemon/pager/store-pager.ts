@@ -66,9 +66,12 @@ export class StorePager implements PagerCallbacks {
     const store = this.store;
     const end = Math.min(store.size, this.options.dataEnd?.() ?? Infinity);
     const inside = Math.max(0, Math.min(into.length, Math.ceil((end - offset) / this.pageSize) * this.pageSize));
-    // Pages past the data's end are supplied (write-locked) only to a write: for a read the kernel
-    // zero-fills them, and drops those only read ahead, so they take no frames.
-    const lockPastEnd = this.writeLockHoles && writing;
+    // Pages past the data's end: for a read the kernel zero-fills them, and drops those only read
+    // ahead, so they take no frames. A write needs them promised room first (what unlockPage does):
+    // promised here, they are zero-filled writable too, with no zeros sent and no data_unlock round
+    // trip; only if the room cannot be promised at once are they supplied write-locked, and the
+    // unlock of each page written asks again (its ENOSPC is that write's).
+    const lockPastEnd = this.writeLockHoles && writing && !(await this.promisePastEnd(offset + inside, into.length - inside));
     // Nothing stored here at all: let the kernel zero-fill (no read, no data sent).
     if (inside === 0 && !lockPastEnd) return { zeros: true };
     const n = inside > 0 ? await this.readStore(offset, into.subarray(0, inside), into.length === this.pageSize) : 0;
@@ -133,6 +136,31 @@ export class StorePager implements PagerCallbacks {
       if (claiming) this.settle(offset, offset + this.pageSize, false);
       throw err;
     }
+  }
+
+  /**
+   * Promise room to the pages of [offset, offset + length), past the data's end, that a write
+   * faulted on: true when every one of them has it (or needs none), false when the disk refused
+   * (ENOSPC, EDQUOT) or they need the unlock's own work; other errors go on.
+   */
+  private async promisePastEnd(offset: number, length: number): Promise<boolean> {
+    if (length === 0) return true;
+    // Pages inside the store are allocated by unlockPage (store.allocate), and a store that does not
+    // grow refuses pages past its end there: both keep the write-locked way.
+    if (offset < this.store.size || !this.options.grow) return false;
+    const room = this.options.room;
+    if (room === undefined) return true;
+    const pages: number[] = [];
+    for (let page = offset; page < offset + length; page += this.pageSize) if (!this.claimed.has(page)) pages.push(page);
+    if (pages.length === 0) return true;
+    try {
+      await room.claim(pages.length * this.pageSize);
+    } catch (err) {
+      if (err instanceof PagerError && (err.code === 'ENOSPC' || err.code === 'EDQUOT')) return false;
+      throw err;
+    }
+    for (const page of pages) this.claimed.add(page);
+    return true;
   }
 
   /** Bytes promised room and not yet written. */

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EIO, ENOSPC, VM_PROT_WRITE, type VmWindow } from '../../kernel/index.js';
-import { StorePager } from '../../daemon/pager/index.js';
+import { PagerError, StorePager, type PageRoom } from '../../daemon/pager/index.js';
 import { servePager, type ServedPager } from '../../bench/pager-rig.js';
 import { FaultStore, MemoryStore, openStore, type Store } from '../../stores/index.js';
 import { tempDir } from '../stores/tmp.js';
@@ -80,6 +80,59 @@ describe('holes', () => {
     expect(await w.write(10, Buffer.from('new'))).toEqual({ bytes: 3, error: 0 });
     expect(allocated).toEqual([0]);
     expect(served.kernel.statistics().unlocks).toBe(1);
+    await served.close();
+    await store.close();
+  });
+});
+
+describe('pages past a growing file\'s end', () => {
+  /** A StorePager as a file's: the store grows at write-back, data ends at `size`, room is promised per page. */
+  function growing(room: PageRoom, size: { end: number }): { store: MemoryStore; pager: StorePager } {
+    const store = new MemoryStore({ size: 0, blockSize: PAGE });
+    return { store, pager: new StorePager(store, { pageSize: PAGE, grow: true, writeLockHoles: true, room, dataEnd: () => size.end, extent: () => size.end }) };
+  }
+
+  it('a write there promises each page room at its fault and zero-fills it writable: no data_unlock, no zeros sent', async () => {
+    const claims: number[] = [];
+    const room: PageRoom = { claim: (bytes) => void claims.push(bytes), release: () => undefined };
+    const size = { end: 0 };
+    const { store, pager } = growing(room, size);
+    const served = await servePager(pager, 64 * PAGE, { cacheSize: 32 * PAGE });
+    const data = Buffer.alloc(3 * PAGE - 100, 7);
+    expect(await served.window.write(50, data)).toEqual({ bytes: data.length, error: 0 });
+    size.end = 50 + data.length;
+    expect(claims.reduce((a, b) => a + b, 0)).toBe(3 * PAGE);
+    expect(pager.claimedBytes).toBe(3 * PAGE);
+    const stats = served.kernel.statistics();
+    expect(stats.unlocks).toBe(0);
+    expect(stats.zero_fill_count).toBe(3);
+    await served.pager.sync();
+    expect(pager.claimedBytes).toBe(0); // written: the promises are settled
+    const back = Buffer.alloc(3 * PAGE);
+    await store.read(0, back);
+    expect(back.subarray(50, 50 + data.length).equals(data)).toBe(true);
+    expect(back.subarray(0, 50).equals(Buffer.alloc(50))).toBe(true);
+    await served.close();
+    await store.close();
+  });
+
+  it('when the disk refuses the room, the write still gets ENOSPC from its page\'s unlock, and the pages before it are written', async () => {
+    let left = 2 * PAGE;
+    const room: PageRoom = {
+      claim: (bytes) => {
+        if (bytes > left) throw new PagerError('ENOSPC', 'full');
+        left -= bytes;
+      },
+      release: () => undefined,
+    };
+    const size = { end: 0 };
+    const { store, pager } = growing(room, size);
+    const served = await servePager(pager, 64 * PAGE, { cacheSize: 32 * PAGE });
+    // Three pages asked for in one fault: not all three have room, so they come write-locked and
+    // each unlock asks for its own page: two get room, the third is the writer's ENOSPC.
+    expect(await served.window.write(0, Buffer.alloc(3 * PAGE, 1))).toEqual({ bytes: 2 * PAGE, error: ENOSPC });
+    expect(served.kernel.statistics().unlocks).toBe(3);
+    expect(await served.window.write(2 * PAGE, Buffer.alloc(10, 1))).toEqual({ bytes: 0, error: ENOSPC });
     await served.close();
     await store.close();
   });

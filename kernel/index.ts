@@ -32,4 +32,5 @@ export type { ReplacementPolicy, PolicyFactory } from './policy/policy.js';
 export { createPolicy, policyNames, policyFactories, allPolicyFactories, policyFactory, hasPolicy, DEFAULT_POLICY } from './policy/registry.js';
 export { replay, nextAccesses, type Trace, type ReplayResult } from './policy/replay.js';
 export { parseTrace, parseTraceLine, TraceBuilder, TraceFormatError } from './policy/trace.js';
+export { StackDistances, DistanceHistogram, lruHistogram } from './policy/stack-distance.js';
 export { SerialQueues } from './util/serial-queues.js';

@@ -1,8 +1,8 @@
 /**
  * The miss-ratio curve of a recorded page trace (`machpager trace start`),
  * for the web view: the LRU miss ratio at every cache size in one pass
- * (Mattson's stack distances, counted with a Fenwick tree over time:
- * O(n log n)). It reads the trace file as a stream and yields to the event
+ * (Mattson's stack distances: kernel/policy/stack-distance.ts,
+ * O(n log m)). It reads the trace file as a stream and yields to the event
  * loop between slices, so it never holds up the FUSE loop when the daemon
  * serves the view; one job at a time, a new start cancels the one running.
  *
@@ -11,7 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import readline from 'node:readline';
-import { parseTraceLine, TraceBuilder, TraceFormatError } from '../../kernel/index.js';
+import { DistanceHistogram, parseTraceLine, StackDistances, TraceBuilder, TraceFormatError } from '../../kernel/index.js';
 
 export interface MrcPoint {
   /** Cache size in pages. */
@@ -98,39 +98,27 @@ export class MrcJob {
   private async curve(ids: Int32Array, distinct: number, generation: number): Promise<MrcPoint[] | undefined> {
     const n = ids.length;
     if (n === 0) return [];
-    const last = new Int32Array(distinct).fill(-1);
-    const tree = new Int32Array(n + 1);
-    const add = (i: number, v: number): void => {
-      for (let x = i + 1; x <= n; x += x & -x) tree[x] += v;
-    };
-    const prefix = (i: number): number => {
-      let s = 0;
-      for (let x = i + 1; x > 0; x -= x & -x) s += tree[x];
-      return s;
-    };
-    // hits[d]: requests whose page was last used with d other distinct pages since (an LRU cache of more than d pages hits).
-    const hits = new Float64Array(distinct + 1);
+    const stack = new StackDistances(distinct);
+    const histogram = new DistanceHistogram();
     for (let t = 0; t < n; t++) {
-      const id = ids[t];
-      const p = last[id];
-      if (p >= 0) {
-        hits[prefix(t - 1) - prefix(p)]++;
-        add(p, -1);
-      }
-      add(t, 1);
-      last[id] = t;
+      histogram.record(stack.access(ids[t]));
       if (t % SLICE === SLICE - 1) {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (generation !== this.generation) return undefined;
         this.current = { ...this.current, progress: 0.5 + (0.5 * t) / n };
       }
     }
-    // misses(c) = n - (hits at distances below c).
-    const hitsBelow = new Float64Array(distinct + 2);
-    for (let d = 0; d <= distinct; d++) hitsBelow[d + 1] = hitsBelow[d] + hits[d];
-    const sizes = new Set<number>();
-    for (let i = 0; i < POINTS; i++) sizes.add(Math.max(1, Math.round(distinct ** (i / (POINTS - 1)))));
-    sizes.add(distinct);
-    return [...sizes].sort((a, b) => a - b).map((c) => ({ pages: c, miss_ratio: (n - hitsBelow[Math.min(c, distinct + 1)]) / n }));
+    return curvePoints(histogram, distinct);
   }
+}
+
+/** The curve of `histogram` at POINTS sizes spaced evenly on a log scale up to `distinct` pages, and at `distinct`. */
+export function curvePoints(histogram: DistanceHistogram, distinct: number): MrcPoint[] {
+  if (distinct < 1) return [];
+  const sizes = new Set<number>();
+  for (let i = 0; i < POINTS; i++) sizes.add(Math.max(1, Math.round(distinct ** (i / (POINTS - 1)))));
+  sizes.add(distinct);
+  const sorted = [...sizes].sort((a, b) => a - b);
+  const ratios = histogram.missRatios(sorted);
+  return sorted.map((pages, i) => ({ pages, miss_ratio: ratios[i] ?? 0 }));
 }

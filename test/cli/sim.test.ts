@@ -196,6 +196,13 @@ describe('sim --mrc', () => {
     }
   });
 
+  it('LRU\'s curve (one pass of stack distances) has the misses of a plain run (a replay) at every size', async () => {
+    const curve = cells((await sim('skew.txt', '--mrc', '--policy', 'lru', '--json')).stdout);
+    const sizes = curve.map((c) => c.cache_pages).join(',');
+    const plain = cells((await sim('skew.txt', '--cache', sizes, '--policy', 'lru', '--json')).stdout);
+    expect(curve.map((c) => c.misses)).toEqual(plain.map((c) => c.misses));
+  });
+
   it('--mrc-from, --mrc-to, --mrc-points choose the range; --mrc with --cache takes those sizes, sorted', async () => {
     const r = await sim('skew.txt', '--policy', 'lru', '--mrc-from', '10', '--mrc-to', '1000', '--mrc-points', '3', '--json');
     expect(r.code).toBe(0);

@@ -78,7 +78,9 @@ requests_per_second} objects (requests_per_second null when too quick to time).
 --mrc: the miss-ratio curve, one row per cache size, one column per policy:
 --mrc-points sizes log-spaced from --mrc-from to --mrc-to (default 20 from 0.1%
 to 100% of the WSS; each PAGES or PERCENT%), or the --cache sizes when given.
---plot FILE.svg or FILE.png draws it (and implies --mrc).
+--plot FILE.svg or FILE.png draws it (and implies --mrc). LRU's curve comes
+from one pass over the trace (Mattson's stack distances), exact at every size;
+the other policies replay once per size.
 
 ${wrap(`Policies (--policy, comma-separated; all, or none given, is every one): ${allPolicyFactories()
   .map((f) => f.name)
@@ -237,7 +239,7 @@ async function runSim(traceName: string, command: Command, ctx: CommandContext, 
   const progress = startProgress(ctx.deps, 'replays', policies.length * sizes.length);
   let cells: SimCell[];
   try {
-    cells = simulate(trace, policies, sizes, (done) => progress.update(done));
+    cells = simulate(trace, policies, sizes, (done) => progress.update(done), p.curve);
   } finally {
     progress.stop();
   }

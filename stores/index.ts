@@ -28,6 +28,16 @@ export {
   type SqliteConnectionStats,
 } from './sqlite-connection.js';
 export { SqliteCommitGroup, COMMIT_INTERVAL_MS, type CommitGroupStats, type CommitGroupOptions, type GroupDatabase } from './sqlite-commit-group.js';
+export { PostgresStore, POSTGRES_BLOCK_SIZE, postgresName, parsePostgresName, type PostgresStoreOptions } from './postgres.js';
+export {
+  acquirePostgresConnection,
+  PostgresConnection,
+  POSTGRES_FORMAT_VERSION,
+  postgresError,
+  type CatalogRow,
+  type PostgresSpaceRecord,
+  type PostgresConnectionStats,
+} from './postgres-connection.js';
 export { WalSync } from './sqlite-wal-sync.js';
 export { crc32, DAMAGED_CRC } from './crc32.js';
 export { ChecksumStore, type ChecksumTable } from './checksum.js';

@@ -19,6 +19,7 @@ import { faultClass } from './fault.js';
 import { fileClass } from './file.js';
 import { ileaveClass } from './ileave.js';
 import { memoryClass } from './memory.js';
+import { postgresClass } from './postgres.js';
 import { remapClass } from './remap.js';
 import { checkBlockSize, checkStoreSize } from './size.js';
 import { sqliteClass } from './sqlite.js';
@@ -38,7 +39,7 @@ export function registerStoreClass(storeClass: StoreClass): void {
   for (const n of names) classes.set(n, storeClass);
 }
 
-const BUILT_IN = [fileClass, sqliteClass, memoryClass, zeroClass, concatClass, ileaveClass, remapClass, copyClass, faultClass];
+const BUILT_IN = [fileClass, sqliteClass, postgresClass, memoryClass, zeroClass, concatClass, ileaveClass, remapClass, copyClass, faultClass];
 for (const c of BUILT_IN) registerStoreClass(c);
 
 /** The registered classes, each once. */

@@ -1,12 +1,14 @@
 /**
  * The conformance suite (conformance.ts) against every class. Persistent
  * composites are built over SQLite spaces and files so that reopening them
- * by name finds the data again.
+ * by name finds the data again. postgres: runs against a throwaway cluster
+ * (test/helpers/postgres-cluster.ts).
  */
 import { join } from 'node:path';
 import { FileStore, openStore, SqliteStore, type Store } from '../../stores/index.js';
 import { conformance } from './conformance.js';
 import { tempDir } from './tmp.js';
+import { usePostgresCluster } from '../helpers/postgres-cluster.js';
 
 const dir = tempDir('conformance');
 const SIZE = 256 * 1024;
@@ -27,6 +29,16 @@ async function sparseFile(size = SIZE): Promise<string> {
 }
 
 const open = (name: string): Promise<Store> => openStore(name);
+
+const cluster = usePostgresCluster('conformance');
+let database: Promise<void> | undefined;
+
+/** A fresh space in the cluster's database (made on first use). */
+async function postgresSpace(): Promise<Store> {
+  database ??= cluster().createDatabase('conformance');
+  await database;
+  return openStore(`${cluster().uri('conformance')}#${++serial}`, { create: true, size: SIZE });
+}
 
 conformance({
   className: 'memory',
@@ -58,6 +70,15 @@ conformance({
 conformance({
   className: 'sqlite',
   create: () => openStore(`sqlite:${unique('db')}#3`, { create: true, size: SIZE }),
+  persistent: true,
+  keepsData: true,
+  resizable: true,
+  holes: 'exact',
+});
+
+conformance({
+  className: 'postgres',
+  create: postgresSpace,
   persistent: true,
   keepsData: true,
   resizable: true,

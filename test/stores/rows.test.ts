@@ -150,7 +150,7 @@ describe('row 59: typed names', () => {
     expect(parseTypedName('interleave:4K:,zero:8K')).toMatchObject({ storeClass: { name: 'ileave' } });
     expect(parseTypedName('copy:sqlite:/a.db#3')).toMatchObject({ storeClass: { name: 'copy' }, rest: 'sqlite:/a.db#3' });
     const err = await expectCode(openStore('bogus:x'), 'EINVAL');
-    expect(err.message).toMatch(/unknown store class 'bogus'.*known: file, sqlite, memory, zero, concat, ileave, remap, copy, fault/);
+    expect(err.message).toMatch(/unknown store class 'bogus'.*known: file, sqlite, postgres, memory, zero, concat, ileave, remap, copy, fault/);
     expect(err.errno).toBe(22);
     expectThrowCode(() => parseTypedName(''), 'EINVAL');
     expectThrowCode(() => registerStoreClass({ ...storeClasses()[0], aliases: [] }), 'EEXIST');

@@ -9,6 +9,8 @@
  * as they are now, so the name reopens an equivalent wrapper.
  *
  * e.g. fault:read@4K+4K=EIO,write%0.1=ENOSPC,seed=7:memory:1M.
+ * (A rule with a GLOB matches the child's name here; a filesystem gives
+ * each file's store its path instead.)
  */
 import { BaseStore } from './base.js';
 import { closeAll, inheritedFlags } from './composite.js';
@@ -17,8 +19,8 @@ import type { Store } from './store.js';
 import { compositeClass } from './store-class.js';
 import { openParameterChild } from './children.js';
 
-export { FaultInjector, formatFaultRule, parseFaultSpec } from './fault-injector.js';
-export type { FaultOp, FaultedOp, FaultOptions, FaultRule, FaultRuleSpec, FaultStats } from './fault-injector.js';
+export { FaultInjector, formatFaultRule, FS_FAULT_OPS, parseFaultSpec } from './fault-injector.js';
+export type { FaultOp, FaultedOp, FaultOptions, FaultRule, FaultRuleSpec, FaultStats, FsFaultOp, LatencyDist } from './fault-injector.js';
 
 export class FaultStore extends BaseStore {
   /** The rules this store obeys: its own, or shared with other fault stores. */
@@ -28,6 +30,8 @@ export class FaultStore extends BaseStore {
     readonly child: Store,
     options: FaultOptions | FaultInjector = {},
     flags = 0,
+    /** The path of the file this store holds, for rules with a glob (a filesystem's; unset: the child's name). */
+    private readonly pathOf?: () => string | undefined,
   ) {
     super({ className: 'fault', name: '', blockSize: child.blockSize, size: child.size, flags: flags | inheritedFlags([child]) });
     this.injector = options instanceof FaultInjector ? options : new FaultInjector(options);
@@ -114,7 +118,7 @@ export class FaultStore extends BaseStore {
   }
 
   private before(op: FaultedOp, offset: number, length: number): Promise<void> {
-    return this.injector.before(op, offset, length, this.child.name);
+    return this.injector.before(op, offset, length, this.child.name, this.pathOf);
   }
 }
 

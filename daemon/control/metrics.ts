@@ -23,7 +23,7 @@
  *             _store_reads_total, _store_writes_total, _store_read_bytes_total,
  *             _store_written_bytes_total, _store_syncs_total, _store_errors_total,
  *             _fault_latency_observations_total,
- *             _injected_faults_total{op="read|write|sync|allocate"} (only with --inject),
+ *             _injected_faults_total{op="read|write|sync|allocate|operation"} (only with --inject),
  *             _requests_suspended_total (FUSE requests a fault suspended),
  *             _request_wait_observations_total
  *   gauges    machpager_pages{state="free|active|inactive|wired|laundry"},
@@ -197,6 +197,8 @@ function samples(r: StatsRecord): { spec: Spec; labels: Record<string, string>; 
     add(injected, f.injected_writes, { op: 'write' });
     add(injected, f.injected_syncs, { op: 'sync' });
     add(injected, f.injected_allocates, { op: 'allocate' });
+    // File-system operations (create, rename, fsync ...) failed before they ran.
+    add(injected, f.injected_operations, { op: 'operation' });
   }
   add(g('info', 'The mount: store, mountpoint, cache mode and replacement policy (always 1).'), 1, {
     store: r.fs.store,
@@ -362,7 +364,22 @@ const ZERO_RECORD: StatsRecord = {
   // Declares the family; a mount without --inject has no samples in it.
   inject: {
     spec: '',
-    stats: { reads: 0, writes: 0, syncs: 0, injected: 0, injected_reads: 0, injected_writes: 0, injected_syncs: 0, injected_allocates: 0 },
+    enabled: true,
+    frozen: false,
+    stats: {
+      reads: 0,
+      writes: 0,
+      syncs: 0,
+      injected: 0,
+      injected_reads: 0,
+      injected_writes: 0,
+      injected_syncs: 0,
+      injected_allocates: 0,
+      injected_operations: 0,
+      frozen_operations: 0,
+      frozen_waiting: 0,
+      latency_ms: 0,
+    },
     rules: [],
   },
 };

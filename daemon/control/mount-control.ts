@@ -332,29 +332,48 @@ export class MountControl {
   }
 
   /**
-   * Show the fault injection, or replace its SPEC (rules, seed, latency:
-   * what the SPEC does not say goes back to its default), or clear it. Only
-   * on a mount started with --inject: the stores of the others are not
-   * wrapped, and wrapping them now would miss the files already open.
+   * Show the fault injection, or change it: replace its SPEC (rules, seed,
+   * latency: what the SPEC does not say goes back to its default) or clear
+   * it, switch every rule off or on (`enabled`), freeze or thaw the store
+   * (`freeze`). Only on a mount started with --inject: the stores of the
+   * others are not wrapped, and wrapping them now would miss the files
+   * already open. Each change is reported with what it did.
    */
   inject(params: Record<string, unknown>, caller?: ControlCaller): Result<'inject'> {
     const spec = params.spec;
     const clear = optionalBoolean(params.clear, 'clear') ?? false;
+    const enabled = optionalBoolean(params.enabled, 'enabled');
+    const freeze = optionalBoolean(params.freeze, 'freeze');
     if (spec !== undefined && typeof spec !== 'string') throw new ControlError('EINVAL', 'spec must be a string');
     if (spec !== undefined && clear) throw new ControlError('EINVAL', 'inject takes a spec or clear, not both');
     const faults = this.fs.faults;
     if (!faults) throw new ControlError('EINVAL', "this mount injects no faults: mount it with --inject SPEC (--inject '' for no rules yet) to change them while mounted");
-    if (spec === undefined && !clear) return injectionStatus(faults);
     const previous = faults.spec;
-    try {
-      faults.replace(clear ? {} : parseFaultSpec(spec ?? ''));
-    } catch (err) {
-      throw new ControlError('EINVAL', err instanceof Error ? err.message.replace(/^EINVAL: /, '') : String(err));
+    if (spec !== undefined || clear) {
+      try {
+        faults.replace(clear ? {} : parseFaultSpec(spec ?? ''));
+      } catch (err) {
+        throw new ControlError('EINVAL', err instanceof Error ? err.message.replace(/^EINVAL: /, '') : String(err));
+      }
+      const now = faults.spec;
+      const spelled = (spec: string): string => (spec === '' ? 'no rules' : `'${spec}'`);
+      this.report({ change: 'inject', msg: `inject ${spelled(previous)} -> ${spelled(now)}`, old: previous, new: now }, caller);
+    }
+    if (enabled !== undefined && enabled !== faults.enabled) {
+      faults.enabled = enabled;
+      const msg = enabled ? 'inject on: the rules fire again' : `inject off: no rule fires (${faults.stats().injected} faults injected so far)`;
+      this.report({ change: 'inject', msg, old: enabled ? 'off' : 'on', new: enabled ? 'on' : 'off' }, caller);
+    }
+    if (freeze !== undefined && freeze !== faults.frozen) {
+      const waiting = faults.stats().frozen_waiting;
+      if (freeze) faults.freeze();
+      else faults.thaw();
+      const msg = freeze ? 'store frozen: every data store operation waits for a thaw' : `store thawed: ${waiting} waiting operations go on`;
+      this.report({ change: 'inject', msg, old: freeze ? 'thawed' : 'frozen', new: freeze ? 'frozen' : 'thawed' }, caller);
     }
     const now = injectionStatus(faults);
-    const spelled = (spec: string): string => (spec === '' ? 'no rules' : `'${spec}'`);
-    this.report({ change: 'inject', msg: `inject ${spelled(previous)} -> ${spelled(now.spec)}`, old: previous, new: now.spec }, caller);
-    return { ...now, previous };
+    const changed = spec !== undefined || clear || enabled !== undefined || freeze !== undefined;
+    return changed ? { ...now, previous } : now;
   }
 
   /** The frame map, each frame's object named by its file. */

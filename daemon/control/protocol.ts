@@ -216,8 +216,8 @@ export interface ControlMethods {
   /** frames_retiring: what a shrink still owes when it answers (wired pages it waits for). */
   trace: { params: { action: 'start' | 'stop' | 'status'; path?: string }; result: TraceResult };
   cacheSize: { params: { size?: number }; result: { cache_size: number; frames: number; page_size: number; frames_retiring: number; previous?: number } };
-  /** Show the mount's fault injection, or replace its SPEC (spec), or remove every rule (clear). */
-  inject: { params: { spec?: string; clear?: boolean }; result: InjectResult };
+  /** Show the mount's fault injection, or replace its SPEC (spec), remove every rule (clear), switch the rules off or on (enabled), freeze or thaw the store (freeze). */
+  inject: { params: { spec?: string; clear?: boolean; enabled?: boolean; freeze?: boolean }; result: InjectResult };
   /** Every region of the mount's tasks' address maps (vm_region, task by task). */
   regions: { params: Record<string, never>; result: RegionRecord[] };
   /** The FUSE requests faults hold now, the oldest first. */

@@ -19,15 +19,19 @@ import type { DataStore } from './data-store.js';
 export interface InjectionStatus {
   /** The rules and settings as SPEC text ('' when there are none). */
   spec: string;
+  /** Whether rules fire (inject --off stops them, --on starts them again). */
+  enabled: boolean;
+  /** Whether store operations wait for a thaw. */
+  frozen: boolean;
   stats: FaultStats;
   rules: { rule: string; injected: number }[];
 }
 
-/** `data` with every store `open` returns wrapped in a FaultStore obeying `injector`. */
-export function injectFaults(data: DataStore, injector: FaultInjector): DataStore {
+/** `data` with every store `open` returns wrapped in a FaultStore obeying `injector`; `pathOf` names a file for rules with a glob. */
+export function injectFaults(data: DataStore, injector: FaultInjector, pathOf: (ino: number) => string | undefined): DataStore {
   // A Proxy rather than a class that re-implements DataStore: whatever the interface
   // gains later is passed through unchanged; only open() is ours.
-  const open = async (ino: number): Promise<Store> => new FaultStore(await data.open(ino), injector);
+  const open = async (ino: number): Promise<Store> => new FaultStore(await data.open(ino), injector, 0, () => pathOf(ino));
   return new Proxy(data, {
     get(target, key, receiver) {
       if (key === 'open') return open;
@@ -44,5 +48,5 @@ export function injectorFor(spec: string): FaultInjector {
 
 export function injectionStatus(injector: FaultInjector): InjectionStatus {
   const rules = injector.listRules().map((rule) => ({ rule: formatFaultRule(rule), injected: rule.injected }));
-  return { spec: injector.spec, stats: injector.stats(), rules };
+  return { spec: injector.spec, enabled: injector.enabled, frozen: injector.frozen, stats: injector.stats(), rules };
 }

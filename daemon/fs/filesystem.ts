@@ -139,8 +139,11 @@ export class MachFilesystem implements FileObjectHost {
       Catalog.initialise(raw.catalog.db, config.create && !config.readOnly, owner, config.pageSize);
       // Files made by `snapshot` read the pages they share through their links.
       const opened = new SharingDataStore(raw, new SharedPages(raw.catalog, raw.kind, config.pageSize));
-      const data = faults ? injectFaults(opened, faults) : opened;
+      // A rule's glob asks the catalog for a file's path when the file's store is used, long after this.
+      const named: { catalog?: Catalog } = {};
+      const data = faults ? injectFaults(opened, faults, (ino) => named.catalog?.pathOf(ino)) : opened;
       const catalog = new Catalog(data.catalog.db, data.catalog.group);
+      named.catalog = catalog;
       // SQLite keeps each file's pages as blocks of the page size it was made with.
       const made = catalog.meta('page_size');
       if (data.kind === 'sqlite' && typeof made === 'number' && made !== config.pageSize)

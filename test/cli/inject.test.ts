@@ -57,7 +57,7 @@ describe('fault injection in the mount plan', () => {
       expect((thrown as { line: string }).line).toMatch(line);
     };
     bad({ inject: inject('write=EBOGUS') }, /^--inject write=EBOGUS: fault code 'EBOGUS' is not an errno name$/);
-    bad({ inject: inject('wirte=EIO') }, /^--inject wirte=EIO: bad fault rule 'wirte=EIO' \(OP\[@OFFSET/);
+    bad({ inject: inject('wirte=EIO') }, /^--inject wirte=EIO: bad fault rule 'wirte=EIO' \(OP\[\(GLOB\)\]\[@OFFSET/);
     bad({ inject: inject('read%2=EIO') }, /fault rate 2 is not in 0\.\.1/);
     bad({ inject: inject('latency=99999999999') }, /fault latency/);
     bad({ inject: inject('nope', 'env') }, /^MACHPAGER_INJECT=nope: bad fault rule/);

@@ -100,10 +100,13 @@ describe('the exposition text', () => {
   });
 
   it('injected faults by operation, only on a mount with --inject', async () => {
-    const stats = { reads: 9, writes: 4, syncs: 1, injected: 4, injected_reads: 3, injected_writes: 0, injected_syncs: 1, injected_allocates: 0 };
-    const s = samples(await metricsText({ ...RECORD, inject: { spec: 'read=EIO', stats, rules: [{ rule: 'read=EIO', injected: 3 }] } }));
+    const stats = { reads: 9, writes: 4, syncs: 1, injected: 6, injected_reads: 3, injected_writes: 0, injected_syncs: 1, injected_allocates: 0 };
+    const more = { injected_operations: 2, frozen_operations: 0, frozen_waiting: 0, latency_ms: 0 };
+    const inject = { spec: 'read=EIO,rename=EIO', enabled: true, frozen: false, stats: { ...stats, ...more }, rules: [{ rule: 'read=EIO', injected: 3 }] };
+    const s = samples(await metricsText({ ...RECORD, inject }));
     expect(s.get('machpager_injected_faults_total{op="read"}')).toBe(3);
     expect(s.get('machpager_injected_faults_total{op="sync"}')).toBe(1);
+    expect(s.get('machpager_injected_faults_total{op="operation"}')).toBe(2);
     expect([...samples(await metricsText(RECORD)).keys()].filter((k) => k.startsWith('machpager_injected'))).toEqual([]);
   });
 });

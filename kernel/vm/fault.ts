@@ -36,6 +36,20 @@ const NIL = -1;
 export const FAULT_SHADOW = -1;
 
 /**
+ * Whether an unavailable page of `object` is read from its shadow: within
+ * the pages it keeps of it (a copy's size), and not one a delayed copy
+ * holds itself (its pager's unavailable then means zeros).
+ */
+export function readsThrough(object: VmObject, pageIndex: number): boolean {
+  return object.shadow !== undefined && pageIndex < object.sizePages && !(object.existenceKnown && object.existence.has(pageIndex));
+}
+
+/** Whether page `pageIndex` of `object`, not resident, is its shadow's without asking its pager (existence set). */
+export function heldBelow(object: VmObject, pageIndex: number): boolean {
+  return object.shadow !== undefined && (object.internal || object.existenceKnown) && pageIndex < object.sizePages && !object.existence.has(pageIndex);
+}
+
+/**
  * Fault in page `pageIndex` of `object`. `want` is how many pages from here
  * on the caller will touch, `cluster` how many to ask for at most (want
  * plus read-ahead). Resolves to 0 when the page is resident and allows
@@ -82,7 +96,7 @@ export async function fault(
       }
       if (flags & PG_ABSENT) {
         // Unavailable here: with a shadow the data is below (vm_fault_page goes down the chain).
-        if (object.shadow !== undefined) return FAULT_SHADOW;
+        if (readsThrough(object, pageIndex)) return FAULT_SHADOW;
         // data_unavailable: no data anywhere below, so a zero-filled page (vm_fault_page's bottom case).
         if (!zeroFill(vm, object, d)) await waitFor('free_frame', vm.waitForFrame());
         continue;
@@ -110,8 +124,8 @@ export async function fault(
       return 0;
     }
 
-    // Not resident. An internal object with a shadow that never held the page: the data is below.
-    if (object.shadow !== undefined && object.internal && !object.existence.has(pageIndex)) return FAULT_SHADOW;
+    // Not resident. An object with a shadow that knows it never held the page: the data is below.
+    if (heldBelow(object, pageIndex)) return FAULT_SHADOW;
     // Ask the pager.
     if (!object.hasPager()) return EIO;
     if (!object.pagerReady) {
@@ -181,7 +195,8 @@ function requestCluster(vm: Kernel, object: VmObject, pageIndex: number, first: 
     pages.flags[d] = pages.flags[d] | PG_BUSY | PG_ABSENT | (count >= want ? PG_PREFETCH : 0);
     object.absentCount++;
     count++;
-    if (count >= limit || pages.lookup(object.id, pageIndex + count) !== NIL) break;
+    // A page the object's shadow holds is not asked of its pager (heldBelow).
+    if (count >= limit || pages.lookup(object.id, pageIndex + count) !== NIL || heldBelow(object, pageIndex + count)) break;
     d = pages.allocFictitious();
     if (d === NIL) break;
   }

@@ -20,6 +20,7 @@ import { releaseObject } from './object-lifecycle.js';
 import { VM_PROT_READ, VM_PROT_WRITE, type VmProt } from './prot.js';
 import { mincore } from './mincore.js';
 import { pushRange } from './shadow.js';
+import { handOverToCopy, limitDelayedCopy, linkDelayedCopy, unlinkDelayedCopy } from './delayed-copy.js';
 import { wirePages, unwirePages } from './wire.js';
 
 export class VmWindow {
@@ -115,6 +116,41 @@ export class VmWindow {
     const first = Math.floor(offset / this.kernel.pageSize);
     const end = Math.ceil(Math.min(offset + size, this.offset + this.size) / this.kernel.pageSize);
     return pushRange(this.kernel, this.object, first, end);
+  }
+
+  /**
+   * Make `copy`'s object a delayed copy of the first `size` bytes of this
+   * window's object (delayed-copy.ts: it shares every page it does not hold
+   * in the cache, and this object pushes a page into it before changing it).
+   * `held`: the page indexes `copy`'s pager holds itself. False, and nothing
+   * changed, when the link is refused (either object already in one, or this
+   * object has pages in the laundry).
+   */
+  delayedCopyTo(copy: VmWindow, size: number, held: Iterable<number>): boolean {
+    return linkDelayedCopy(this.kernel, copy.object, this.object, Math.ceil(size / this.kernel.pageSize), held);
+  }
+
+  /** Cut this window's object's delayed copy off it (its data is going): the copy reads from its own pager again. */
+  cutDelayedCopy(): void {
+    const copy = this.object.copy;
+    if (copy !== undefined && copy.shadow === this.object && !copy.internal) unlinkDelayedCopy(this.kernel, copy);
+  }
+
+  /**
+   * Before this object's pager changes [address, address + size) under the
+   * kernel (a truncate): its delayed copy (linked by delayedCopyTo) holds
+   * those pages itself from now on, and asks its own pager for them.
+   */
+  handOverToCopy(address: number, size: number): void {
+    const copy = this.object.copy;
+    if (copy === undefined || copy.internal || size <= 0) return;
+    const first = Math.floor((this.offset + address) / this.kernel.pageSize);
+    handOverToCopy(this.kernel, this.object, first, Math.ceil((this.offset + address + size) / this.kernel.pageSize));
+  }
+
+  /** This window's object, a delayed copy, keeps only its first `size` bytes of its source (it was truncated). */
+  limitCopy(size: number): void {
+    limitDelayedCopy(this.kernel, this.object, Math.ceil(size / this.kernel.pageSize));
   }
 
   /** vm_wire: fault in every page of the window and keep it resident until unwire. */

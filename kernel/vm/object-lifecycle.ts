@@ -9,6 +9,7 @@ import { KernError, KERN_INVALID_RIGHT } from '../ipc/kern-return.js';
 import type { PortName } from '../ipc/message.js';
 import { EIO } from './errno.js';
 import { collapseAbove } from './collapse.js';
+import { forgetShadow } from './delayed-copy.js';
 import { dropPlaceholder } from './fault.js';
 import type { Kernel } from './kernel.js';
 import { lockPages } from './memory-object/lock-request.js';
@@ -130,6 +131,7 @@ function dropShadow(vm: Kernel, object: VmObject): void {
   if (shadow === undefined) return;
   object.shadow = undefined;
   if (shadow.copy === object) shadow.copy = undefined;
+  forgetShadow(vm, object);
   releaseObject(vm, shadow);
 }
 

@@ -75,6 +75,12 @@ export class VmObject implements MemqOwner {
    * A page not in it is read from the shadow.
    */
   readonly existence = new Set<number>();
+  /**
+   * The existence set of an external object is complete (a delayed copy
+   * linked with delayed-copy.ts): a page not in it is read from the shadow
+   * without asking the object's pager. Internal objects' always is.
+   */
+  existenceKnown = false;
 
   readonly stats: ObjectStatistics = {
     faults: 0,

@@ -15,7 +15,7 @@
  * demand hit (cachestat's hits). A read-ahead page freed before any access
  * counts as read-ahead unused (kernel.ts detachPage).
  */
-import { requestPages } from './fault.js';
+import { heldBelow, requestPages } from './fault.js';
 import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
 import { ABSENT_MAX } from './vm-param.js';
@@ -126,17 +126,31 @@ function advance(vm: Kernel, object: VmObject, from: number, want: number): void
   const window = nextWindow(ra.window, want, vm.maxClusterPages);
   let start = Math.max(ra.end, from);
   const end = start + window;
-  while (start < end && pages.lookup(object.id, start) !== NIL) start++;
+  // Pages an object's shadow holds are read ahead there (a delayed copy reads its source's).
+  let target = holderOf(object, start);
+  while (start < end && pages.lookup(target.object.id, target.pageIndex) !== NIL) target = holderOf(object, ++start);
   ra.window = window;
   ra.marker = NIL;
   if (start >= end) {
     ra.end = end;
     return;
   }
-  if (!object.hasPager() || !object.pagerReady || vm.isShutDown || vm.allocPaused || object.absentCount >= ABSENT_MAX) return;
+  const holder = target.object;
+  if (!holder.hasPager() || !holder.pagerReady || vm.isShutDown || vm.allocPaused || holder.absentCount >= ABSENT_MAX) return;
   if (pages.freeFictitiousCount <= pages.fictitiousCount / 4) return;
-  const count = requestPages(vm, object, start, 0, end - start, VM_PROT_READ);
+  const count = requestPages(vm, holder, target.pageIndex, 0, end - start, VM_PROT_READ);
   if (count === 0) return;
   ra.marker = start;
   ra.end = start + count;
+}
+
+/** The object down `object`'s chain that holds page `pageIndex`, without asking a pager (heldBelow), and the index there. */
+function holderOf(object: VmObject, pageIndex: number): { object: VmObject; pageIndex: number } {
+  let o = object;
+  let i = pageIndex;
+  while (heldBelow(o, i)) {
+    i += o.shadowOffset;
+    o = o.shadow as VmObject;
+  }
+  return { object: o, pageIndex: i };
 }

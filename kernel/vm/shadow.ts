@@ -7,7 +7,7 @@
  * a page into the copy before the first write changes it, so the copy
  * keeps the data as it was when it was made.
  */
-import { fault, FAULT_SHADOW } from './fault.js';
+import { fault, FAULT_SHADOW, heldBelow, readsThrough } from './fault.js';
 import type { FaultWait } from './fault-wait.js';
 import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
@@ -38,10 +38,10 @@ export function lookupThroughChain(vm: Kernel, object: VmObject, pageIndex: numb
         foundIn = o;
         return d;
       }
-      if ((flags & (PG_BUSY | PG_ERROR)) !== 0 || o.shadow === undefined) return NIL;
-    } else if (o.shadow === undefined || !o.internal || o.existence.has(i)) return NIL;
+      if ((flags & (PG_BUSY | PG_ERROR)) !== 0 || !readsThrough(o, i)) return NIL;
+    } else if (!heldBelow(o, i)) return NIL;
     i += o.shadowOffset;
-    o = o.shadow;
+    o = o.shadow as VmObject;
   }
 }
 
@@ -128,6 +128,17 @@ async function cowFault(vm: Kernel, object: VmObject, pageIndex: number): Promis
  */
 async function pushToCopy(vm: Kernel, object: VmObject, pageIndex: number): Promise<number> {
   const copy = object.copy as VmObject;
+  const own = vm.pages.lookup(copy.id, pageIndex - copy.shadowOffset);
+  if (own !== NIL && (vm.pages.flags[own] & PG_ABSENT) === 0) {
+    // The copy has a page there already (its pager supplied it): it is the copy's for good.
+    if ((vm.pages.flags[own] & PG_BUSY) !== 0) return vm.pages.wait(own).then(() => 0);
+    if ((vm.pages.flags[own] & PG_DIRTY) === 0) {
+      vm.setDirty(own, copy);
+      vm.pages.flags[own] = vm.pages.flags[own] | PG_INITIAL;
+    }
+    copy.existence.add(pageIndex - copy.shadowOffset);
+    return 0;
+  }
   const source = vm.pages.lookup(object.id, pageIndex);
   if (source === NIL || (vm.pages.flags[source] & (PG_BUSY | PG_ABSENT)) !== 0) return 0; // memcpy faults again
   const frame = vm.grabFrame();
@@ -167,7 +178,7 @@ export function installPage(vm: Kernel, object: VmObject, pageIndex: number, fra
   pages.unlockRequest[frame] = 0;
   object.dirtyCount++;
   object.residentCount++;
-  if (object.internal) object.existence.add(pageIndex);
+  if (object.internal || object.existenceKnown) object.existence.add(pageIndex);
   vm.pageIn(frame, object, false);
   if (placeholder !== NIL) {
     pages.wakeup(placeholder, 0);

@@ -6,6 +6,7 @@
  * a Linux filesystem's.
  */
 import { MAX_OFFSET, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
+import { pagerErrno } from '../pager/index.js';
 import { nowSpec } from './catalog.js';
 import { FsError, toFsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
@@ -101,7 +102,15 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
       // another append meanwhile goes after it rather than over it.
       if (append) wrote(inode, at + length);
       const suspended = fs.suspended.begin('write', ctx, inode.ino, at + done, length - done);
-      window.completeCopy(at, buf, VM_PROT_WRITE, done, suspended.wait).finally(() => fs.suspended.end(suspended)).then(
+      // Pages this write pushes into a snapshot take room on the disk: promised first (ENOSPC is this write's).
+      const room = handle.object?.roomForPushes(at + done, length - done);
+      const copied = room
+        ? room.then(
+            () => window.completeCopy(at, buf, VM_PROT_WRITE, done, suspended.wait),
+            (err: unknown) => ({ bytes: done, error: pagerErrno(err) }),
+          )
+        : window.completeCopy(at, buf, VM_PROT_WRITE, done, suspended.wait);
+      copied.finally(() => fs.suspended.end(suspended)).then(
         ({ bytes, error }) => {
           if (append && bytes < length && inode.size === at + length) inode.size = at + bytes;
           if (bytes > 0) wrote(inode, at + bytes);

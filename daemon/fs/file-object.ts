@@ -35,6 +35,10 @@ export interface FileObjectHost {
   destroyInodeData(ino: number): Promise<void>;
   /** A page of the file read back damaged (its reader gets EIO): say so, with the file's path. */
   damagedData(inode: Inode, offset: number, reason: string): void;
+  /** Whether the file's own store holds page `page` (a snapshot's store may read others through to its base). */
+  holdsPage?(ino: number, page: number): boolean;
+  /** A snapshot's object was just mapped: share its base's pages in the cache (cache-sharing.ts). */
+  linkShared?(object: FileObject, window: VmWindow): Promise<void>;
 }
 
 export class FileObject {
@@ -47,6 +51,8 @@ export class FileObject {
   /** This object holds the pager's owner reference (pager_create gives it; the last user drops it). */
   private referenced = true;
   private mapping: Promise<VmWindow> | undefined;
+  /** The snapshot whose object was made a delayed copy of this one (cache-sharing.ts), while it may be. */
+  copyTarget: FileObject | undefined;
   private freed = false;
   private closing: Promise<void> | undefined;
   /** Remove the data when the store is closed (the inode is gone). */
@@ -67,6 +73,7 @@ export class FileObject {
       ...(host.room ? { writeLockHoles: true, room: host.room } : {}),
       onDamaged: (offset, reason) => host.damagedData(inode, offset, reason),
       onFreed: () => this.pagerFreed(),
+      ...(host.holdsPage ? { holds: (offset: number) => host.holdsPage?.(inode.ino, offset / pageSize) === true } : {}),
     });
     this.pager = host.requests.createPager(this.storePager, { mayCache: host.mayCache, label: `inode ${inode.ino}` });
   }
@@ -99,13 +106,17 @@ export class FileObject {
   private async map(): Promise<VmWindow> {
     try {
       const name = this.pager.makeSendRight(this.host.task);
+      let window: VmWindow;
       try {
         // A growable region: it spans the file now and grows as writes reach further.
-        this.window = await this.host.kernel.vmMap(this.host.task, name, 0, MAX_OFFSET, { initialSize: this.inode.size });
+        window = await this.host.kernel.vmMap(this.host.task, name, 0, MAX_OFFSET, { initialSize: this.inode.size });
       } finally {
         this.host.task.deallocate(name);
       }
-      return this.window;
+      // A snapshot shares its base's pages in the cache; before anyone reads through the window.
+      await this.host.linkShared?.(this, window).catch((err: unknown) => this.host.requests.log(`inode ${this.inode.ino}: sharing pages with its base: ${String(err)}`));
+      this.window = window;
+      return window;
     } finally {
       this.mapping = undefined;
     }
@@ -163,6 +174,20 @@ export class FileObject {
     return this.pager.describeWaits();
   }
 
+  /**
+   * Before a write of [offset, offset + length): room for the pages it will
+   * push into a snapshot's object (the snapshot's store takes them), so that
+   * a full disk is this writer's ENOSPC. Undefined when nothing is pushed.
+   */
+  roomForPushes(offset: number, length: number): Promise<void> | undefined {
+    const copy = this.copyTarget;
+    const window = this.window;
+    if (copy === undefined || window === undefined || copy.isFreed) return undefined;
+    const pages = window.pagesToPush(offset, length);
+    if (pages.length === 0) return undefined;
+    return copy.storePager.claimPages(pages.map((page) => page * this.host.pageSize));
+  }
+
   /** Cut the file to `size` bytes: pages past the new end are flushed (dropped, not written), the rest of the last page zeroed. */
   async truncate(size: number, oldSize: number): Promise<void> {
     const pageSize = this.host.pageSize;
@@ -170,6 +195,10 @@ export class FileObject {
     const oldEnd = Math.ceil(oldSize / pageSize) * pageSize;
     const window = await this.acquire();
     try {
+      // A snapshot reading these pages through the cache reads them from its own store from now on
+      // (the store pushes them there before it cuts them); a snapshot itself stops reading past its end.
+      if (oldEnd > end) window.handOverToCopy(end, oldEnd - end);
+      window.limitCopy(end);
       if (oldEnd > end) await this.pager.flushSome(end, oldEnd - end, true);
       this.storePager.dropClaims(end);
       if (end > size) {
@@ -198,6 +227,14 @@ export class FileObject {
    */
   async discard(): Promise<void> {
     this.destroyData = true;
+    // A snapshot that shares pages with this file in the cache reads them from its own store now
+    // (the store pushes them all there before this file's data goes).
+    if (this.copyTarget !== undefined && !this.freed) {
+      const window = await this.acquire();
+      window.cutDelayedCopy();
+      this.copyTarget = undefined;
+      this.release();
+    }
     if (this.pager.state === 'normal') await this.pager.flush(true);
     this.storePager.dropClaims();
     if (this.freed && !this.closing) await this.close();

@@ -5,7 +5,7 @@
  */
 import { stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { IpcSystem, Kernel, type IpcSpace } from '../../kernel/index.js';
+import { IpcSystem, Kernel, type IpcSpace, type VmWindow } from '../../kernel/index.js';
 import { SuspendedRequests } from './suspended-requests.js';
 import { PagerRequests, pagerErrno } from '../pager/index.js';
 import { Catalog, ROOT_INO } from './catalog.js';
@@ -24,6 +24,7 @@ import { trimPastSizes, type TrimCounts } from './recovery-trim.js';
 import { Reserve, reserveSize } from './reserve.js';
 import { SpaceAccount } from './space.js';
 import { SharingDataStore } from './shadow-store.js';
+import { linkShared } from './cache-sharing.js';
 import { SharedPages } from './shared-pages.js';
 
 export interface Handle {
@@ -245,6 +246,16 @@ export class MachFilesystem implements FileObjectHost {
       await object.acquire();
       return object;
     }
+  }
+
+  /** FileObjectHost: whether the file's own store holds page `page` (shared-pages.ts). */
+  holdsPage(ino: number, page: number): boolean {
+    return this.sharedPages.owns(ino, page);
+  }
+
+  /** FileObjectHost: a snapshot shares its base's pages in the cache (cache-sharing.ts). */
+  linkShared(object: FileObject, window: VmWindow): Promise<void> {
+    return linkShared(this, object, window);
   }
 
   dropped(object: FileObject): void {

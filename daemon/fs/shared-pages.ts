@@ -41,6 +41,8 @@ export class SharedPages {
   private readonly children = new Map<number, Set<number>>();
   private readonly hasZero;
   private readonly hasOwn: (ino: number, page: number) => boolean;
+  /** The pages below `end` that `ino` holds itself. */
+  private readonly listOwned: (ino: number, end: number) => number[];
   /** Pages below `end` that `ino` holds itself. */
   private readonly countOwned: (ino: number, end: number) => number;
 
@@ -66,6 +68,11 @@ export class SharedPages {
         const per = Math.max(1, pageSize / (connection.getSpace(ino)?.blockSize ?? pageSize));
         return count.get(per, ino, end * per, ...(exists ? [ino, end] : [])) ?? 0;
       };
+      const list = db.prepare<unknown[], number>(`SELECT block / ? AS page FROM store_block WHERE space = ? AND block < ? ${zeroPages}`).pluck();
+      this.listOwned = (ino, end) => {
+        const per = Math.max(1, pageSize / (connection.getSpace(ino)?.blockSize ?? pageSize));
+        return list.all(per, ino, end * per, ...(exists ? [ino, end] : []));
+      };
       this.hasOwn = (ino, page) => {
         const space = connection.getSpace(ino);
         if (!space) return false;
@@ -84,6 +91,10 @@ export class SharedPages {
         ? db.prepare<unknown[], number>(`SELECT count(*) FROM (SELECT page FROM page_crc WHERE file = ? AND page < ? ${zeroPages})`).pluck()
         : undefined;
       this.countOwned = (ino, end) => count?.get(ino, end, ...(exists ? [ino, end] : [])) ?? 0;
+      const list = crc
+        ? db.prepare<unknown[], number>(`SELECT page FROM page_crc WHERE file = ? AND page < ? ${zeroPages}`).pluck()
+        : undefined;
+      this.listOwned = (ino, end) => list?.all(ino, end, ...(exists ? [ino, end] : [])) ?? [];
     }
   }
 
@@ -118,6 +129,12 @@ export class SharedPages {
     const end = Math.ceil(Math.min(size, link.end) / this.pageSize);
     this.connection.flush();
     return end - this.countOwned(ino, end);
+  }
+
+  /** The pages below `end` (pages) that `ino` holds itself: a snapshot's object knows them when it is linked in the cache. */
+  ownedPages(ino: number, end: number): number[] {
+    this.connection.flush();
+    return this.listOwned(ino, end);
   }
 
   /**

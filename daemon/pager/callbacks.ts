@@ -46,6 +46,12 @@ export interface PagerCallbacks {
    * the rest goes page by page through writePage).
    */
   writePages?(offset: number, data: Buffer): Promise<number>;
+  /**
+   * Whether the pager holds data for the page already, which
+   * memory_object_data_initialize (a page pushed into a delayed copy) then
+   * leaves as it is. Optional: without it, initialized pages are written.
+   */
+  keepsPage?(offset: number): boolean;
   /** pager_unlock_page: make the page writable (allocate, check quota). */
   unlockPage(offset: number): Promise<void>;
   /** pager_report_extent: the valid range, for whole-object sync, flush and return. */

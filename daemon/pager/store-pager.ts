@@ -31,6 +31,8 @@ export interface StorePagerOptions {
   onDamaged?: (offset: number, reason: string) => void;
   /** The pager is being freed (pager_clear_user_data). */
   onFreed?: () => void;
+  /** Whether the store holds the page at `offset` already (data_initialize then leaves it as it is: keepsPage). */
+  holds?: (offset: number) => boolean;
 }
 
 /**
@@ -160,6 +162,27 @@ export class StorePager implements PagerCallbacks {
       throw err;
     }
     for (const page of pages) this.claimed.add(page);
+    return true;
+  }
+
+  /**
+   * Promise room to pages the kernel will push into this object (a
+   * snapshot's, before its source changes them): ENOSPC here is the source
+   * writer's. Settled when the page is written or kept (keepsPage).
+   */
+  async claimPages(offsets: readonly number[]): Promise<void> {
+    const room = this.options.room;
+    if (room === undefined) return;
+    const fresh = offsets.filter((offset) => !this.claimed.has(offset));
+    if (fresh.length === 0) return;
+    await room.claim(fresh.length * this.pageSize);
+    for (const offset of fresh) this.claimed.add(offset);
+  }
+
+  /** data_initialize of a page the store holds already: it stays as it is, and a promise of room for it is kept (it takes its room). */
+  keepsPage(offset: number): boolean {
+    if (this.options.holds?.(offset) !== true) return false;
+    this.settle(offset, offset + this.pageSize, true);
     return true;
   }
 

@@ -19,7 +19,7 @@ import type { VmObject } from './object.js';
 import { releaseObject } from './object-lifecycle.js';
 import { VM_PROT_READ, VM_PROT_WRITE, type VmProt } from './prot.js';
 import { mincore } from './mincore.js';
-import { pushRange } from './shadow.js';
+import { needsPush, pushRange } from './shadow.js';
 import { handOverToCopy, limitDelayedCopy, linkDelayedCopy, unlinkDelayedCopy } from './delayed-copy.js';
 import { wirePages, unwirePages } from './wire.js';
 
@@ -146,6 +146,16 @@ export class VmWindow {
     if (copy === undefined || copy.internal || size <= 0) return;
     const first = Math.floor((this.offset + address) / this.kernel.pageSize);
     handOverToCopy(this.kernel, this.object, first, Math.ceil((this.offset + address + size) / this.kernel.pageSize));
+  }
+
+  /** Page indexes of [address, address + size) that a write would push into this object's delayed copy first. */
+  pagesToPush(address: number, size: number): number[] {
+    const copy = this.object.copy;
+    if (copy === undefined || size <= 0) return [];
+    const ps = this.kernel.pageSize;
+    const out: number[] = [];
+    for (let i = Math.floor((this.offset + address) / ps); i < Math.ceil((this.offset + address + size) / ps); i++) if (needsPush(this.object, i)) out.push(i);
+    return out;
   }
 
   /** This window's object, a delayed copy, keeps only its first `size` bytes of its source (it was truncated). */

@@ -117,6 +117,65 @@ describe.each(KINDS)('snapshot, $kind store', ({ store }) => {
     expect(checked.code, checked.stdout).toBe(0);
   });
 
+  it('shares pages in the page cache: the copy reads the source pages, a write to the copy is a cow_fault, one to the source a copy_push', async () => {
+    if (!fs) throw new Error('no fs');
+    const ops = fs.operations();
+    const made = await snapshotFile(fs, '/a', '/b');
+    const open = (name: string): Promise<number> => call<number>((reply) => ops.open?.(ROOT, name, O_RDWR, reply));
+    const read = async (name: string, fh: number): Promise<Buffer> => {
+      const into = Buffer.alloc(PAGES * PAGE);
+      const n = await call<number>((reply) => ops.read?.(ROOT, name, fh, into, into.length, 0, reply));
+      return into.subarray(0, n);
+    };
+    const write = async (name: string, fh: number, at: number, bytes: Buffer): Promise<void> => {
+      expect(await call<number>((reply) => ops.write?.(ROOT, name, fh, bytes, bytes.length, at, reply))).toBe(bytes.length);
+    };
+    const fa = await open('/a');
+    const fb = await open('/b');
+    try {
+      expect(await read('/a', fa)).toEqual(data);
+      const before = fs.kernel.statistics();
+      expect(await read('/b', fb)).toEqual(data);
+      const copy = fs.objects.get(made.ino)?.window?.object;
+      const source = fs.objects.get(fs.catalog.lookup(1, 'a') ?? 0)?.window?.object;
+      expect(source).toBeDefined();
+      expect(copy?.shadow).toBe(source);
+      // Read from the source's resident pages: nothing paged in for the copy.
+      expect(fs.kernel.statistics().pageins).toBe(before.pageins);
+      expect(copy?.residentCount).toBe(0);
+
+      await write('/b', fb, 3 * PAGE, Buffer.alloc(100, 7));
+      expect(fs.kernel.statistics().cow_faults).toBe(before.cow_faults + 1);
+      await write('/a', fa, 7 * PAGE, Buffer.alloc(PAGE, 9));
+      expect(fs.kernel.statistics().copy_pushes).toBe(before.copy_pushes + 1);
+      const a = Buffer.from(data).fill(9, 7 * PAGE, 8 * PAGE);
+      const b = Buffer.from(data).fill(7, 3 * PAGE, 3 * PAGE + 100);
+      expect(await read('/a', fa)).toEqual(a);
+      expect(await read('/b', fb)).toEqual(b);
+      await call<void>((reply) => ops.fsync?.(ROOT, '/a', false, fa, reply));
+      await call<void>((reply) => ops.fsync?.(ROOT, '/b', false, fb, reply));
+      // On disk the copy holds the page it wrote and the one pushed into it; the rest is still shared.
+      expect(fs.sharedPages.sharedPages(made.ino, made.size)).toBe(PAGES - 2);
+      expect(await ownBytes('b')).toBeLessThanOrEqual(2 * PAGE);
+      // The source shrinks: the copy reads those pages from its own store from then on.
+      await call<void>((reply) => ops.ftruncate?.(ROOT, '/a', fa, 2 * PAGE, reply));
+      expect(await read('/b', fb)).toEqual(b);
+    } finally {
+      await call<void>((reply) => ops.release?.(ROOT, '/a', fa, reply));
+      await call<void>((reply) => ops.release?.(ROOT, '/b', fb, reply));
+    }
+    const b = Buffer.from(data).fill(7, 3 * PAGE, 3 * PAGE + 100);
+    await call<void>((reply) => ops.unlink?.(ROOT, '/a', reply));
+    expect(await readAll(ops, '/b')).toEqual(b);
+    await fs.close();
+    fs = await openFs(store(dir));
+    expect(await readAll(fs.operations(), '/b')).toEqual(b);
+    await fs.close();
+    fs = undefined;
+    const checked = await runInProcess(['fsck', '--json', store(dir)], { cwd: dir });
+    expect(checked.code, checked.stdout).toBe(0);
+  });
+
   it('fsck: a link whose snapshot is gone is reported and repaired; shared pages are no problem', async () => {
     if (!fs) throw new Error('no fs');
     await snapshotFile(fs, '/a', '/b');

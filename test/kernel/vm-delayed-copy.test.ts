@@ -11,6 +11,7 @@ import {
   MEMORY_OBJECT_RETURN_ALL,
   VM_PROT_NO_CHANGE,
   type MemoryObjectDataInitialize,
+  type MemoryObjectDataReturn,
   type MemoryObjectDataRequest,
   type VmWindow,
 } from '../../kernel/index.js';
@@ -74,7 +75,7 @@ describe('a delayed copy of an object with a pager of its own', () => {
     await lockPages(s.kernel, copy.object, 0, Infinity, MEMORY_OBJECT_RETURN_ALL, true, VM_PROT_NO_CHANGE);
     const init = await copyPager.waitFor<MemoryObjectDataInitialize>('memory_object_data_initialize');
     expect(init.offset).toBe(PAGE);
-    await copyPager.waitFor('memory_object_data_return', (m) => m.offset === 2 * PAGE);
+    await copyPager.waitFor<MemoryObjectDataReturn>('memory_object_data_return', (m) => m.offset === 2 * PAGE);
     // Flushed from the cache, both come back from the copy's pager; the rest still from the source.
     copyPager.pages.set(1, Buffer.from(data.subarray(PAGE, 2 * PAGE)));
     const all = await bytes(copy, 0, 4 * PAGE);

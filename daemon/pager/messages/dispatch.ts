@@ -2,6 +2,7 @@
 import { isNotification, type KernelToPagerMessage, type Message } from '../../../kernel/index.js';
 import type { Pager } from '../pager.js';
 import { changeCompleted } from './change-completed.js';
+import { dataInitialize } from './data-initialize.js';
 import { dataRequest } from './data-request.js';
 import { dataReturn } from './data-return.js';
 import { dataUnlock } from './data-unlock.js';
@@ -26,6 +27,8 @@ export function handlePagerMessage(pager: Pager, msg: Message): void | Promise<v
       return dataRequest(pager, m);
     case 'memory_object_data_return':
       return dataReturn(pager, m);
+    case 'memory_object_data_initialize':
+      return dataInitialize(pager, m);
     case 'memory_object_data_unlock':
       return dataUnlock(pager, m);
     case 'memory_object_lock_completed':
@@ -35,7 +38,6 @@ export function handlePagerMessage(pager: Pager, msg: Message): void | Promise<v
     case 'memory_object_copy':
     case 'memory_object_supply_completed':
     case 'memory_object_create':
-    case 'memory_object_data_initialize':
     case 'memory_object_get_attributes_reply':
       return unsupported(pager, m);
   }

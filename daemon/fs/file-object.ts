@@ -218,6 +218,9 @@ export class FileObject {
    */
   async sync(): Promise<void> {
     await this.pager.sync(true);
+    // Freed meanwhile (the kernel let go of an object with no page left, as a snapshot that read
+    // only its base's pages): the store is synced as it closes.
+    if (this.freed) return this.closing;
     await this.store.sync();
   }
 
@@ -256,7 +259,10 @@ export class FileObject {
     // No page of this object is written any more: what it was promised goes back.
     this.storePager.dropClaims();
     try {
+      // The store's last sync (what a sync that came after the object was freed would have done).
+      const synced = this.destroyData ? undefined : await this.store.sync().then(() => undefined, (err: unknown) => err);
       await this.store.close();
+      if (synced !== undefined) throw synced;
       if (this.destroyData) await this.host.destroyInodeData(this.inode.ino);
     } finally {
       this.host.dropped(this);

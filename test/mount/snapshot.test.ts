@@ -47,6 +47,16 @@ describe.each(STORE_KINDS)('snapshot on a real mount, $kind store', ({ store }) 
     const made = await machpager(['snapshot', `${mnt}/a`, `${mnt}/b`]);
     expect(made.code, made.stderr).toBe(0);
     expect(made.stdout).toMatch(/b: snapshot of .*a, 2048 pages shared/);
+    const pageins = async (): Promise<number> => (JSON.parse((await machpager(['stats', '--json', mnt])).stdout) as StatsRecord).pageins;
+    const fresh = await pageins();
+    await m.shOk('dd if=a of=/dev/null bs=64k count=8 status=none');
+    const readA = await pageins();
+    // The copy reads the pages of a resident in the cache (its object is a delayed copy of a's): the
+    // same megabyte of b is paged in no second time (what it reads ahead comes from a's pages too).
+    await m.shOk('dd if=b of=/dev/null bs=64k count=8 status=none');
+    const readB = await pageins();
+    expect(readA - fresh).toBeGreaterThanOrEqual(128);
+    expect(readB - readA).toBeLessThan((readA - fresh) / 4);
     await m.shOk(`cmp a b && cmp b ${ref}/a`);
     const files = JSON.parse((await machpager(['files', '--json', `${mnt}/b`])).stdout) as FileRecord[];
     expect(files[0]?.shared_pages).toBe(2048);
@@ -55,8 +65,12 @@ describe.each(STORE_KINDS)('snapshot on a real mount, $kind store', ({ store }) 
     expect(stats.fs.shared_pages).toBe(2048);
 
     // A write to each side, fsynced: the other keeps what it had.
-    await m.shOk(`dd if=${ref}/patch of=a bs=4096 seek=10 conv=notrunc,fsync status=none`);
+    // b held open meanwhile: its object is a delayed copy of a's, and the write to a pushes first.
+    await m.shOk(`exec 3<b && dd if=${ref}/patch of=a bs=4096 seek=10 conv=notrunc,fsync status=none && cmp -n 8192 -i ${10 * 4096}:${10 * 4096} - ${ref}/a <&3`);
     await m.shOk(`dd if=${ref}/patch of=b bs=4096 seek=100 conv=notrunc,fsync status=none`);
+    const cow = JSON.parse((await machpager(['stats', '--json', mnt])).stdout) as StatsRecord;
+    expect(cow.copy_pushes).toBeGreaterThanOrEqual(2);
+    expect(cow.cow_faults).toBeGreaterThanOrEqual(2);
     await m.shOk(`cmp -n ${100 * 4096} b ${ref}/a && cmp -i ${102 * 4096} b ${ref}/a && cmp -n 8192 -i ${100 * 4096}:0 b ${ref}/patch`);
     await m.shOk(`cmp -n ${10 * 4096} a ${ref}/a && cmp -i ${12 * 4096} a ${ref}/a && cmp -n 8192 -i ${10 * 4096}:0 a ${ref}/patch`);
     const shared = JSON.parse((await machpager(['files', '--json', `${mnt}/b`])).stdout) as FileRecord[];

@@ -260,7 +260,7 @@ export class FileObject {
     this.storePager.dropClaims();
     try {
       // The store's last sync (what a sync that came after the object was freed would have done).
-      const synced = this.destroyData ? undefined : await this.store.sync().then(() => undefined, (err: unknown) => err);
+      const synced = this.destroyData ? undefined : await this.store.sync().then(() => undefined, (err: unknown) => (err instanceof Error ? err : new Error(String(err))));
       await this.store.close();
       if (synced !== undefined) throw synced;
       if (this.destroyData) await this.host.destroyInodeData(this.inode.ino);

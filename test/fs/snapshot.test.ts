@@ -14,6 +14,7 @@ import { openDataStore } from '../../daemon/fs/data-store.js';
 import { MachFilesystem } from '../../daemon/fs/filesystem.js';
 import type { FuseOperations } from '../../daemon/fs/fuse/contract.js';
 import { snapshotFile } from '../../daemon/fs/snapshot.js';
+import { PagerError } from '../../daemon/pager/index.js';
 import { runInProcess } from '../cli/harness.js';
 import { call, ROOT } from '../helpers/in-process-fs.js';
 import { removeDir, tempDir } from '../helpers/mounted.js';
@@ -174,6 +175,36 @@ describe.each(KINDS)('snapshot, $kind store', ({ store }) => {
     fs = undefined;
     const checked = await runInProcess(['fsck', '--json', store(dir)], { cwd: dir });
     expect(checked.code, checked.stdout).toBe(0);
+  });
+
+  it('a write that pushes a page into a snapshot promises the room for it first: a full disk is that write\'s ENOSPC', async () => {
+    if (!fs) throw new Error('no fs');
+    const ops = fs.operations();
+    const account = fs.space?.account;
+    if (!account) throw new Error('no space account');
+    await snapshotFile(fs, '/a', '/b');
+    const fa = await call<number>((reply) => ops.open?.(ROOT, '/a', O_RDWR, reply));
+    const fb = await call<number>((reply) => ops.open?.(ROOT, '/b', O_RDWR, reply));
+    const claim = account.claim.bind(account);
+    try {
+      expect(await readAll(ops, '/b')).toEqual(data);
+      const pushes = fs.kernel.statistics().copy_pushes;
+      account.claim = () => {
+        throw new PagerError('ENOSPC', 'the disk is full');
+      };
+      const page = Buffer.alloc(PAGE, 3);
+      await expect(call<number>((reply) => ops.write?.(ROOT, '/a', fa, page, PAGE, 4 * PAGE, reply))).rejects.toMatchObject({ code: 'ENOSPC' });
+      expect(fs.kernel.statistics().copy_pushes).toBe(pushes);
+      expect(await readAll(ops, '/a')).toEqual(data);
+      account.claim = claim;
+      expect(await call<number>((reply) => ops.write?.(ROOT, '/a', fa, page, PAGE, 4 * PAGE, reply))).toBe(PAGE);
+      expect(fs.kernel.statistics().copy_pushes).toBe(pushes + 1);
+      expect(await readAll(ops, '/b')).toEqual(data);
+    } finally {
+      account.claim = claim;
+      await call<void>((reply) => ops.release?.(ROOT, '/a', fa, reply));
+      await call<void>((reply) => ops.release?.(ROOT, '/b', fb, reply));
+    }
   });
 
   it('fsck: a link whose snapshot is gone is reported and repaired; shared pages are no problem', async () => {

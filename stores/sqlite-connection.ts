@@ -33,7 +33,7 @@
  */
 import Database from 'better-sqlite3';
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { isAllZero } from './bytes.js';
 import { sqliteErrnoCode } from './errno.js';
 import { crc32, DAMAGED_CRC } from './crc32.js';
@@ -105,6 +105,8 @@ interface WriteJob {
 }
 
 const connections = new Map<string, SqliteConnection>();
+/** The open connections by the names they were acquired with (as given, not resolved). */
+const byName = new Map<string, SqliteConnection>();
 
 /**
  * The shared connection to the machpager database at `path`, opening it (and
@@ -112,12 +114,27 @@ const connections = new Map<string, SqliteConnection>();
  * needs one release().
  */
 export function acquireSqliteConnection(path: string, options: Pick<OpenOptions, 'create'> & { readOnly?: boolean } = {}): SqliteConnection {
+  // Every file's store acquires the database by the same name: while it is open, that name
+  // finds it without a realpath (an lstat per path component, at every create and open).
+  // Only absolute names: a relative one means another file after a chdir.
+  const named = isAbsolute(path) ? byName.get(path) : undefined;
+  if (named) return named.retain();
   const key = registryKey(path);
   const open = connections.get(key);
-  if (open) return open.retain();
+  if (open) {
+    if (isAbsolute(path)) {
+      open.names.add(path);
+      byName.set(path, open);
+    }
+    return open.retain();
+  }
   const readOnly = options.readOnly ?? false;
   const connection = new SqliteConnection(key, openDatabase(key, !readOnly && (options.create ?? false), readOnly), readOnly);
   connections.set(key, connection);
+  if (isAbsolute(path)) {
+    connection.names.add(path);
+    byName.set(path, connection);
+  }
   return connection;
 }
 
@@ -128,6 +145,8 @@ export function openSqliteDatabases(): string[] {
 
 export class SqliteConnection {
   private refs = 1;
+  /** The names it was acquired by (acquireSqliteConnection's byName). */
+  readonly names = new Set<string>();
   private pending: WriteJob[] = [];
   private scheduled = false;
   private changesAtSync = -1;
@@ -218,6 +237,7 @@ export class SqliteConnection {
   release(): void {
     if (this.refs <= 0 || --this.refs > 0) return;
     connections.delete(this.path);
+    for (const name of this.names) byName.delete(name);
     try {
       this.flush();
       this.group?.close();

@@ -337,20 +337,40 @@ export class SqliteConnection {
     });
   }
 
-  /** Queue a size change: rows past the new end go. */
+  /** A size change: rows past the new end go (a change of the commit group, after the writes queued before it). */
   resizeSpace(space: number, size: number, blockSize: number): Promise<void> {
-    return this.queueWrite(() => {
+    return this.grouped(`resize space ${space}`, () => {
       this.deleteBlocksFrom.run(space, Math.ceil(size / blockSize));
       this.updateSpaceSize.run(size, space);
     });
   }
 
-  /** Queue the removal of a space and all its blocks. */
+  /** The removal of a space and all its blocks (as resizeSpace). */
   dropSpace(space: number): Promise<void> {
-    return this.queueWrite(() => {
+    return this.grouped(`drop space ${space}`, () => {
       this.deleteBlocksFrom.run(space, 0);
       this.deleteSpace.run(space);
     });
+  }
+
+  /**
+   * A change that removes data, made in the commit group as a catalog change is (committed
+   * with it at fsync, sync, write-back or the timer), not as a queued write that commits the
+   * group on the next turn of the event loop: an unlink or a truncate is not a write-back whose
+   * pages wait for their commit, and a crash before the commit loses it with the catalog's own
+   * change (the same transaction). Writes queued before it run first, so none lands after it.
+   * Without a group (read-only), queued as before.
+   */
+  private grouped(what: string, run: () => void): Promise<void> {
+    const group = this.group;
+    if (!group) return this.queueWrite(run);
+    try {
+      this.flush();
+      this.guard(what, () => group.change(run));
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /**

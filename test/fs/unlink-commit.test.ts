@@ -34,7 +34,7 @@ async function storedFile(name: string): Promise<number> {
   const fh = await call<number>((reply) => ops.create?.(ROOT, name, 0o644, O_RDWR, reply));
   const data = Buffer.alloc(3 * 4096, 0x5a);
   expect(await call<number>((reply) => ops.write?.(ROOT, name, fh, data, data.length, 0, reply))).toBe(data.length);
-  await call<void>((reply) => ops.fsync?.(ROOT, name, 0, fh, reply));
+  await call<void>((reply) => ops.fsync?.(ROOT, name, false, fh, reply));
   await call<void>((reply) => ops.release?.(ROOT, name, fh, reply));
   return fs.namespace.resolve(name).ino;
 }

@@ -33,7 +33,7 @@
  */
 import Database from 'better-sqlite3';
 import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { isAllZero } from './bytes.js';
 import { sqliteErrnoCode } from './errno.js';
 import { crc32, DAMAGED_CRC } from './crc32.js';
@@ -105,6 +105,8 @@ interface WriteJob {
 }
 
 const connections = new Map<string, SqliteConnection>();
+/** The open connections by the names they were acquired with (as given, not resolved). */
+const byName = new Map<string, SqliteConnection>();
 
 /**
  * The shared connection to the machpager database at `path`, opening it (and
@@ -112,12 +114,27 @@ const connections = new Map<string, SqliteConnection>();
  * needs one release().
  */
 export function acquireSqliteConnection(path: string, options: Pick<OpenOptions, 'create'> & { readOnly?: boolean } = {}): SqliteConnection {
+  // Every file's store acquires the database by the same name: while it is open, that name
+  // finds it without a realpath (an lstat per path component, at every create and open).
+  // Only absolute names: a relative one means another file after a chdir.
+  const named = isAbsolute(path) ? byName.get(path) : undefined;
+  if (named) return named.retain();
   const key = registryKey(path);
   const open = connections.get(key);
-  if (open) return open.retain();
+  if (open) {
+    if (isAbsolute(path)) {
+      open.names.add(path);
+      byName.set(path, open);
+    }
+    return open.retain();
+  }
   const readOnly = options.readOnly ?? false;
   const connection = new SqliteConnection(key, openDatabase(key, !readOnly && (options.create ?? false), readOnly), readOnly);
   connections.set(key, connection);
+  if (isAbsolute(path)) {
+    connection.names.add(path);
+    byName.set(path, connection);
+  }
   return connection;
 }
 
@@ -128,6 +145,8 @@ export function openSqliteDatabases(): string[] {
 
 export class SqliteConnection {
   private refs = 1;
+  /** The names it was acquired by (acquireSqliteConnection's byName). */
+  readonly names = new Set<string>();
   private pending: WriteJob[] = [];
   private scheduled = false;
   private changesAtSync = -1;
@@ -218,6 +237,7 @@ export class SqliteConnection {
   release(): void {
     if (this.refs <= 0 || --this.refs > 0) return;
     connections.delete(this.path);
+    for (const name of this.names) byName.delete(name);
     try {
       this.flush();
       this.group?.close();
@@ -317,20 +337,40 @@ export class SqliteConnection {
     });
   }
 
-  /** Queue a size change: rows past the new end go. */
+  /** A size change: rows past the new end go (a change of the commit group, after the writes queued before it). */
   resizeSpace(space: number, size: number, blockSize: number): Promise<void> {
-    return this.queueWrite(() => {
+    return this.grouped(`resize space ${space}`, () => {
       this.deleteBlocksFrom.run(space, Math.ceil(size / blockSize));
       this.updateSpaceSize.run(size, space);
     });
   }
 
-  /** Queue the removal of a space and all its blocks. */
+  /** The removal of a space and all its blocks (as resizeSpace). */
   dropSpace(space: number): Promise<void> {
-    return this.queueWrite(() => {
+    return this.grouped(`drop space ${space}`, () => {
       this.deleteBlocksFrom.run(space, 0);
       this.deleteSpace.run(space);
     });
+  }
+
+  /**
+   * A change that removes data, made in the commit group as a catalog change is (committed
+   * with it at fsync, sync, write-back or the timer), not as a queued write that commits the
+   * group on the next turn of the event loop: an unlink or a truncate is not a write-back whose
+   * pages wait for their commit, and a crash before the commit loses it with the catalog's own
+   * change (the same transaction). Writes queued before it run first, so none lands after it.
+   * Without a group (read-only), queued as before.
+   */
+  private grouped(what: string, run: () => void): Promise<void> {
+    const group = this.group;
+    if (!group) return this.queueWrite(run);
+    try {
+      this.flush();
+      this.guard(what, () => group.change(run));
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /**

@@ -69,6 +69,9 @@ const CLEAN_KEY = 'clean';
 /** A store that keeps refusing writes must not fill the daemon's memory: past this, writes get its errno. */
 const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
 
+/** Below this much room on the disk, a change that frees space commits at once (freeing()). */
+export const LOW_ROOM_BYTES = 64 * 1024 * 1024;
+
 export class MachFilesystem implements FileObjectHost {
   readonly kernel: Kernel;
   readonly requests: PagerRequests;
@@ -191,9 +194,20 @@ export class MachFilesystem implements FileObjectHost {
     return this.space ? this.space.reserve.freeingSync(change) : change();
   }
 
-  /** freeingSync for asynchronous changes. */
+  /**
+   * freeingSync for asynchronous changes (a file's data removed or truncated). The store makes
+   * them in the catalog's commit group, committed later with the rest; on a disk near full
+   * (less room than LOW_ROOM_BYTES) they are committed here and now, where ENOSPC releases the
+   * reserve and tries again: a full store can always be emptied.
+   */
   freeing<T>(change: () => Promise<T>): Promise<T> {
-    return this.space ? this.space.reserve.freeing(change) : change();
+    const space = this.space;
+    if (!space) return change();
+    return space.reserve.freeing(async () => {
+      const result = await change();
+      if (space.account.room < LOW_ROOM_BYTES) this.catalog.commitNow();
+      return result;
+    });
   }
 
   /** FileObjectHost: an inode's data goes for good (its store is closed). */

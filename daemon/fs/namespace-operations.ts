@@ -47,7 +47,7 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
     const ino = fs.commit(undo, () => catalog.create(recordOf(parent), name, record));
     ns.written(parent);
     ns.setEntry(parent, name, ino);
-    return ns.adopt(ino);
+    return ns.adopt(ino, record);
   }
 
   /** An inode lost a name: with none left it goes, now or (if open) at its last close. */

@@ -4,7 +4,7 @@
  * are kept in memory; the catalog is the truth.
  */
 import { Buffer } from 'node:buffer';
-import { ROOT_INO, type Catalog } from './catalog.js';
+import { ROOT_INO, type Catalog, type InodeRecord } from './catalog.js';
 import { FsError } from './errors.js';
 import { recordOf, toInode, type Inode } from './inode.js';
 import { isDir, NAME_MAX, PATH_MAX } from './mode.js';
@@ -114,9 +114,14 @@ export class Namespace {
     else this.dentries.set(key, ino);
   }
 
-  /** A new inode made by the catalog. */
-  adopt(ino: number): Inode {
-    return this.inode(ino);
+  /** A new inode made by the catalog from `record` (what it wrote, so not read back). */
+  adopt(ino: number, record?: Omit<InodeRecord, 'ino'>): Inode {
+    if (record === undefined || this.inodes.has(ino)) return this.inode(ino);
+    const { atime, mtime, ctime } = record;
+    const inode = toInode({ ...record, ino, atime: { ...atime }, mtime: { ...mtime }, ctime: { ...ctime } });
+    if (this.inodes.size >= MAX_INODES) this.trim();
+    this.inodes.set(ino, inode);
+    return inode;
   }
 
   /** The inode is gone from the catalog. */

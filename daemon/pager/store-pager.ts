@@ -141,27 +141,30 @@ export class StorePager implements PagerCallbacks {
   }
 
   /**
-   * Promise room to the pages of [offset, offset + length), past the data's end, that a write
-   * faulted on: true when every one of them has it (or needs none), false when the disk refused
-   * (ENOSPC, EDQUOT) or they need the unlock's own work; other errors go on.
+   * What unlockPage does, for the pages of [offset, offset + length) past the data's end that a
+   * write faulted on, all at once: room promised, the store's blocks allocated. True when every
+   * page has both; false when any could not: those pages then go the write-locked way, and the
+   * unlock of each page written asks again and gives that write the errno (ENOSPC at write()).
    */
   private async promisePastEnd(offset: number, length: number): Promise<boolean> {
     if (length === 0) return true;
-    // Pages inside the store are allocated by unlockPage (store.allocate), and a store that does not
-    // grow refuses pages past its end there: both keep the write-locked way.
-    if (offset < this.store.size || !this.options.grow) return false;
+    if (!this.options.grow && offset + length > this.store.size) return false;
     const room = this.options.room;
-    if (room === undefined) return true;
     const pages: number[] = [];
-    for (let page = offset; page < offset + length; page += this.pageSize) if (!this.claimed.has(page)) pages.push(page);
-    if (pages.length === 0) return true;
+    if (room !== undefined) for (let page = offset; page < offset + length; page += this.pageSize) if (!this.claimed.has(page)) pages.push(page);
     try {
-      await room.claim(pages.length * this.pageSize);
-    } catch (err) {
-      if (err instanceof PagerError && (err.code === 'ENOSPC' || err.code === 'EDQUOT')) return false;
-      throw err;
+      if (pages.length > 0) await room?.claim(pages.length * this.pageSize);
+    } catch {
+      return false; // the unlocks claim page by page, and the first page refused is its writer's error
     }
     for (const page of pages) this.claimed.add(page);
+    const inStore = Math.max(0, Math.min(length, this.store.size - offset));
+    try {
+      if (inStore > 0) await this.store.allocate(offset, inStore);
+    } catch {
+      for (const page of pages) this.settle(page, page + this.pageSize, false);
+      return false; // as above: each page's unlock allocates it again and reports its error
+    }
     return true;
   }
 

@@ -138,6 +138,24 @@ describe('pages past a growing file\'s end', () => {
   });
 });
 
+describe('pages past the data\'s end inside a store of fixed size (as a sqlite: space, 2^53 bytes)', () => {
+  it('a write there allocates them at its fault; a refused allocation makes them write-locked, and the page refused is the writer\'s ENOSPC', async () => {
+    const faulty = new FaultStore(new MemoryStore({ size: 64 * PAGE, blockSize: PAGE }));
+    const size = { end: 0 };
+    const pager = new StorePager(faulty, { pageSize: PAGE, writeLockHoles: true, dataEnd: () => size.end, extent: () => size.end });
+    const served = await servePager(pager, 64 * PAGE, { cacheSize: 32 * PAGE });
+    expect(await served.window.write(0, Buffer.alloc(2 * PAGE, 1))).toEqual({ bytes: 2 * PAGE, error: 0 });
+    size.end = 2 * PAGE;
+    expect(served.kernel.statistics().unlocks).toBe(0);
+    faulty.addRule({ op: 'allocate', offset: 4 * PAGE, length: PAGE, code: 'ENOSPC' });
+    expect(await served.window.write(2 * PAGE, Buffer.alloc(3 * PAGE, 2))).toEqual({ bytes: 2 * PAGE, error: ENOSPC });
+    expect(served.kernel.statistics().unlocks).toBe(3);
+    expect(served.pager.getError(4 * PAGE)).toBe(ENOSPC);
+    await served.close();
+    await faulty.close();
+  });
+});
+
 describe('errors from the store', () => {
   it('an EIO on read reaches the reader, an ENOSPC on unlock reaches the writer, and no other page is harmed', async () => {
     const faulty = new FaultStore(new MemoryStore({ size: 64 * PAGE, blockSize: PAGE }));

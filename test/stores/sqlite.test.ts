@@ -2,7 +2,7 @@
  * The SQLite store: spaces, the refusal of foreign files, shared
  * transactions, durability.
  */
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -202,5 +202,27 @@ describe('sqlite store', () => {
     expect(parseSqliteName('/a.db#12')).toEqual({ path: '/a.db', space: 12 });
     expect(parseSqliteName('/x#y.db')).toEqual({ path: '/x#y.db', space: 0 });
     expect(parseSqliteName('/x#5#0')).toEqual({ path: '/x#5', space: 0 });
+  });
+});
+
+describe('the shared connection', () => {
+  it('one database opened by two names (a symlink) is one connection; a name finds it while it is open, and the next open after the last release is a new one', () => {
+    const path = dbPath();
+    const link = join(dir, `link-${serial}.db`);
+    const a = acquireSqliteConnection(path, { create: true });
+    symlinkSync(path, link);
+    const b = acquireSqliteConnection(link);
+    const c = acquireSqliteConnection(path);
+    expect(b).toBe(a);
+    expect(c).toBe(a);
+    expect(openSqliteDatabases().filter((p) => p === a.path)).toHaveLength(1);
+    a.release();
+    b.release();
+    c.release();
+    expect(openSqliteDatabases()).not.toContain(a.path);
+    const again = acquireSqliteConnection(link);
+    expect(again).not.toBe(a);
+    expect(again.path).toBe(a.path);
+    again.release();
   });
 });

@@ -25,8 +25,9 @@ const TWO_32 = 4294967296;
 
 /** A 32-bit hash of a page id (any safe integer), uniform enough to sample by: murmur3's finaliser over both halves. */
 export function spatialHash(id: number): number {
+  // ToUint32 truncates: the low and high halves of a safe integer without Math.floor.
   const lo = id >>> 0;
-  const hi = Math.floor(id / TWO_32) >>> 0;
+  const hi = (id / TWO_32) >>> 0;
   let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1) ^ 0x2f1b7c35, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h ^ hi, 0xc2b2ae35);

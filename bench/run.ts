@@ -21,6 +21,7 @@ import { benchWorkloads } from './workloads.js';
 import { benchMemory } from './memory.js';
 import { benchProfile } from './profile.js';
 import { benchSnapshot } from './snapshot.js';
+import { benchMrc } from './mrc.js';
 import type { BenchRow, Print } from './table.js';
 
 interface Bench {
@@ -64,6 +65,10 @@ const benches: readonly Bench[] = [
   {
     name: 'snapshot',
     run: (print, quick) => benchSnapshot({ print, quick }),
+  },
+  {
+    name: 'mrc',
+    run: (print, quick) => benchMrc({ print, quick }),
   },
   {
     name: 'profile',

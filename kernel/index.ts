@@ -33,4 +33,6 @@ export { createPolicy, policyNames, policyFactories, allPolicyFactories, policyF
 export { replay, nextAccesses, type Trace, type ReplayResult } from './policy/replay.js';
 export { parseTrace, parseTraceLine, TraceBuilder, TraceFormatError } from './policy/trace.js';
 export { StackDistances, DistanceHistogram, lruHistogram } from './policy/stack-distance.js';
+export { Shards, spatialHash, type ShardsOptions } from './policy/shards.js';
+export { SampledTrace, miniSimulation, miniCapacity } from './policy/mini-sim.js';
 export { SerialQueues } from './util/serial-queues.js';

@@ -9,6 +9,8 @@ import path from 'node:path';
 import type { FileRecord } from '../control/protocol.js';
 import type { StatsRecord } from '../control/stats-record.js';
 import { duration, fit, humanSize, percent, sparkline, table } from './format.js';
+import type { LiveMrcRecord } from '../fs/live-mrc.js';
+import { liveMrcLine } from './mrc-view.js';
 
 export interface TopState {
   readonly record: StatsRecord;
@@ -18,6 +20,8 @@ export interface TopState {
   /** The hit ratio of each interval so far, oldest first (null: no lookups in it). */
   readonly history: readonly (number | null)[];
   readonly intervalS: number;
+  /** The live miss-ratio curve (stats --mrc), when the daemon gave it. */
+  readonly mrc?: LiveMrcRecord;
 }
 
 export interface Screen {
@@ -95,6 +99,7 @@ export function renderTop(state: TopState, screen: Screen, style: Style = PLAIN,
     `Store:   reads ${r.store.reads} (${humanSize(r.store.bytes_read)}), writes ${r.store.writes} (${humanSize(r.store.bytes_written)}), ` +
       `syncs ${r.store.syncs}, errors ${r.store.errors}; files open ${r.fs.files_open}, objects ${r.objects}`,
   );
+  if (state.mrc) head.push(`${liveMrcLine(state.mrc)}${state.mrc.requests > 0 ? ` |${sparkline(state.mrc.points.map((q) => q.hit_ratio))}|` : ''}`);
   const hw = historyWidth(screen);
   const shown = state.history.slice(-hw);
   const last = shown.length > 0 ? (shown[shown.length - 1] ?? null) : null;

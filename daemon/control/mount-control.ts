@@ -74,7 +74,15 @@ export class MountControl {
       latency: () => ({ buckets: this.fs.kernel.faultLatencyBuckets() }),
       web: () => ({ url: this.webUrl ?? null }),
       snapshot: (params) => this.snapshot(params),
+      mrc: (params) => this.mrc(params),
     };
+  }
+
+  /** The live miss-ratio curve, with the cache as it is now placed on it; `reset` starts a new one (after answering the old). */
+  mrc(params: Record<string, unknown>): Result<'mrc'> {
+    const record = this.fs.liveMrc.snapshot(this.fs.kernel.statistics().frames);
+    if (params.reset === true) this.fs.liveMrc.reset();
+    return record;
   }
 
   hello(): HelloResult {

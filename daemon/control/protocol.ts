@@ -10,6 +10,7 @@
 import type { LatencyBucket } from '../../kernel/index.js';
 import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { PageTraceStatus } from '../fs/page-trace.js';
+import type { LiveMrcRecord } from '../fs/live-mrc.js';
 import type { StatsRecord } from './stats-record.js';
 
 export const PROTOCOL_VERSION = 1;
@@ -227,6 +228,8 @@ export interface ControlMethods {
   latency: { params: Record<string, never>; result: LatencyResult };
   /** Only for those who may control the mount (the socket's rules): the URL carries the web view's control key. */
   web: { params: Record<string, never>; result: WebResult };
+  /** The live miss-ratio curve of the pages the mount's programs touch (LRU by SHARDS); reset starts it over. */
+  mrc: { params: { reset?: boolean }; result: LiveMrcRecord };
   /** A copy-on-write copy of the file `source` at `target` (both inside the mount). */
   snapshot: { params: { source: string; target: string }; result: SnapshotResult };
 }

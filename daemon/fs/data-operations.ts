@@ -56,6 +56,7 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
       const n = Math.min(length, inode.size - position);
       const buf = n === buffer.length ? buffer : buffer.subarray(0, n);
       fs.tracer?.record(inode.ino, position, n);
+      fs.liveMrc.record(inode.ino, position, n);
       const done = window.copySync(position, buf, VM_PROT_READ);
       if (done === n) {
         readAccess(inode);
@@ -92,6 +93,7 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
       if ((inode.mode & SETID_BITS) !== 0) dropSetIdOnWrite(fs, ctx, inode);
       const buf = length === buffer.length ? buffer : buffer.subarray(0, length);
       fs.tracer?.record(inode.ino, at, length);
+      fs.liveMrc.record(inode.ino, at, length);
       const done = window.copySync(at, buf, VM_PROT_WRITE);
       if (done === length) {
         wrote(inode, at + length);

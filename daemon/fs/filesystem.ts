@@ -19,6 +19,7 @@ import type { FuseMountOptions } from './fuse/options.js';
 import type { Inode } from './inode.js';
 import { Namespace } from './namespace.js';
 import { PageTraceRecorder, type PageTraceStatus } from './page-trace.js';
+import { LiveMrc } from './live-mrc.js';
 import { buildOperations } from './operations.js';
 import { trimPastSizes, type TrimCounts } from './recovery-trim.js';
 import { Reserve, reserveSize } from './reserve.js';
@@ -88,6 +89,8 @@ export class MachFilesystem implements FileObjectHost {
   readonly suspended = new SuspendedRequests();
   /** The page-access trace being recorded (machpager trace start), if any. */
   tracer: PageTraceRecorder | undefined;
+  /** The live miss-ratio curve of the pages reads and writes touch (machpager stats --mrc). */
+  readonly liveMrc: LiveMrc;
   /** The rules every file's store obeys, when the mount injects faults (config.inject). */
   faults: FaultInjector | undefined;
   /** What mount recovery trimmed past files' sizes (all 0 after a clean stop: it did not look). */
@@ -109,6 +112,7 @@ export class MachFilesystem implements FileObjectHost {
   ) {
     this.log = config.log ?? ((line) => process.stderr.write(`machpager: ${line}\n`));
     this.pageSize = config.pageSize;
+    this.liveMrc = new LiveMrc(config.pageSize);
     const ipc = new IpcSystem();
     this.kernel = new Kernel({
       ipc,

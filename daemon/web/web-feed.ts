@@ -12,6 +12,7 @@ import type { ControlMethods, FileRecord, FramesResult, HelloResult, LatencyResu
 import { checkFileRecords, checkHello, checkStatsRecord, type StatsRecord } from '../control/stats-record.js';
 import { latencyBins, type LatencyBins } from './latency-bins.js';
 import { MrcJob, type MrcStatus } from './mrc-job.js';
+import type { LiveMrcRecord } from '../fs/live-mrc.js';
 
 /** One control operation of the mount (its result unchecked, as the wire gives it). */
 export type WebCall = <M extends keyof ControlMethods>(method: M, params: ControlMethods[M]['params']) => Promise<unknown>;
@@ -40,7 +41,10 @@ export interface WebSnapshot {
   files: WebFileRow[];
   frames: FramesResult;
   trace: TraceResult;
+  /** The curve of the last recorded trace (computed on demand: mrc-job.ts). */
   mrc: MrcStatus;
+  /** The live curve of the workload running now (the daemon's sampled stack distances: daemon/fs/live-mrc.ts). */
+  live_mrc: LiveMrcRecord;
 }
 
 export class WebFeed {
@@ -94,12 +98,13 @@ export class WebFeed {
   async snapshot(): Promise<WebSnapshot> {
     this.hello ??= checkHello(await this.call('hello', {}));
     if (this.policies.length === 0) this.policies = ((await this.call('policy', {})) as ControlMethods['policy']['result']).policies;
-    const [statsValue, filesValue, frames, latency, trace] = await Promise.all([
+    const [statsValue, filesValue, frames, latency, trace, liveMrc] = await Promise.all([
       this.call('stats', {}),
       this.call('files', {}),
       this.call('frames', {}) as Promise<FramesResult>,
       this.call('latency', {}) as Promise<LatencyResult>,
       this.call('trace', { action: 'status' }) as Promise<TraceResult>,
+      this.call('mrc', {}) as Promise<LiveMrcRecord>,
     ]);
     const stats = checkStatsRecord(statsValue);
     this.followTrace(trace);
@@ -136,6 +141,7 @@ export class WebFeed {
       frames,
       trace,
       mrc: this.mrc.status(),
+      live_mrc: liveMrc,
     };
   }
 

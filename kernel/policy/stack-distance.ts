@@ -145,8 +145,25 @@ export class DistanceHistogram {
   private top = 0;
   cold = 0;
   total = 0;
+  private width: number;
 
-  constructor(readonly bucket = 1) {}
+  /**
+   * `bucket`: the distances one bucket holds (1: exact). `maxBuckets`:
+   * past that many the buckets double in width (pairs merge), so that a
+   * sampled histogram stays small however far its distances reach; sizes
+   * between bucket edges are then interpolated.
+   */
+  constructor(
+    bucket = 1,
+    private readonly maxBuckets = Infinity,
+  ) {
+    this.width = bucket;
+  }
+
+  /** The distances one bucket holds now. */
+  get bucket(): number {
+    return this.width;
+  }
 
   /** A request of `distance` (-1: a first request) weighing `weight`. */
   record(distance: number, weight = 1): void {
@@ -155,7 +172,11 @@ export class DistanceHistogram {
       this.cold += weight;
       return;
     }
-    const b = Math.floor(distance / this.bucket);
+    let b = Math.floor(distance / this.width);
+    while (b >= this.maxBuckets) {
+      this.coarsen();
+      b = Math.floor(distance / this.width);
+    }
     if (b >= this.hits.length) {
       let cap = this.hits.length;
       while (cap <= b) cap *= 2;
@@ -165,6 +186,16 @@ export class DistanceHistogram {
     }
     this.hits[b] += weight;
     if (b >= this.top) this.top = b + 1;
+  }
+
+  /** Buckets twice as wide: each pair merges. */
+  private coarsen(): void {
+    const hits = this.hits;
+    for (let i = 0; i < this.top; i += 2) hits[i >> 1] = hits[i] + (i + 1 < this.top ? hits[i + 1] : 0);
+    const top = (this.top + 1) >> 1;
+    hits.fill(0, top, this.top);
+    this.top = top;
+    this.width *= 2;
   }
 
   /** Add `weight` to the requests of distance 0 (SHARDS_adj's correction; may be negative). */
@@ -188,9 +219,13 @@ export class DistanceHistogram {
   misses(sizes: readonly number[]): number[] {
     const below = new Float64Array(this.top + 1);
     for (let i = 0; i < this.top; i++) below[i + 1] = below[i] + this.hits[i];
+    const width = this.width;
     return sizes.map((size) => {
-      const b = Math.min(this.top, Math.max(0, Math.ceil(size / this.bucket)));
-      return Math.min(this.total, Math.max(0, this.total - below[b]));
+      // Distances below `size`: whole buckets, and the share of the bucket the size cuts (none when exact).
+      const at = Math.max(0, size / width);
+      const whole = Math.min(this.top, Math.floor(at));
+      const part = whole < this.top ? (at - whole) * this.hits[whole] : 0;
+      return Math.min(this.total, Math.max(0, this.total - below[whole] - part));
     });
   }
 

@@ -11,19 +11,26 @@ import { constants } from 'node:fs';
 import { access, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { allPolicyFactories, type Trace } from '../../../kernel/index.js';
+import { allPolicyFactories, type PolicyFactory } from '../../../kernel/index.js';
 import { CliError, errorCode, errorMessage, usageError } from '../cli-error.js';
+import type { TraceFormat } from '../sim/trace-file.js';
 import { jsonText, parseCount } from '../control-cli.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
-import { DEFAULT_CURVE, MAX_CACHE_PAGES, cachePages, choosePolicies, curveSizes, parseCacheList, parseCacheSpec, simulate, type CacheSpec, type CurveRange, type SimCell } from '../sim/plan.js';
+import { DEFAULT_CURVE, MAX_CACHE_PAGES, ONE_PASS_POLICY, cachePages, choosePolicies, curveSizes, parseCacheList, parseCacheSpec, simulate, type CacheSpec, type CurveRange, type SimCell } from '../sim/plan.js';
 import { checkPngFont, plotFormat, renderPng, renderSvg, type Curve } from '../sim/plot.js';
-import { loadTrace } from '../sim/trace-file.js';
+import { loadTrace, traceError, traceInput } from '../sim/trace-file.js';
+import { DEFAULT_STREAM_SAMPLE_PAGES, parseSample, sampledCells, sampleNote, sampleTrace, expectedError, type SampleSpec } from '../sim/sampled.js';
+import { FORMATS, traceFormat, type FormatOptions } from '../sim/format-options.js';
+import { lruByBytes, parseByteSpec, workingSetBytes } from '../sim/by-bytes.js';
 import { startProgress } from '../progress.js';
 import type { CliCommand, CommandContext } from './command.js';
 
-interface SimOptions {
+interface SimOptions extends FormatOptions {
   policy?: string;
+  byBytes?: boolean;
+  sample?: string;
+  samplePages?: string;
   cache?: string;
   json?: boolean;
   mrc?: boolean;
@@ -59,6 +66,14 @@ const HELP_AFTER = `
 TRACE is a file (or - for stdin) of page ids, one per line, or op,id lines
 (r,42 w,42: the op is ignored, reads and writes count alike); blank lines and
 lines starting with # are skipped. Any whole numbers below 2^53 are page ids.
+--format oracleGeneral reads libCacheSim's binary records (24 bytes, little
+endian: u32 timestamp, u64 object id, u32 size, i64 next access); --format csv
+reads the columns --csv-columns names (time=1,id=2,size=3; an id that is no
+whole number is hashed), with --csv-header and --csv-delimiter. Input that is
+gzip or zstd compressed (.gz, .zst, or on stdin) is decompressed as it streams.
+--by-bytes counts caches and objects in bytes, by the sizes the trace gives
+(LRU only, exact in one pass; --cache 64M,1G or PERCENT% of the working set's
+bytes).
 
 Each policy replays the whole trace once per cache size, one request at a time,
 with a cache of exactly that many pages, as libCacheSim does: a hit is a request
@@ -82,6 +97,18 @@ to 100% of the WSS; each PAGES or PERCENT%), or the --cache sizes when given.
 from one pass over the trace (Mattson's stack distances), exact at every size;
 the other policies replay once per size.
 
+--sample RATE reads the trace once as a stream and keeps only the requests of
+a spatially hashed sample of its pages (hash(page) < RATE × 2^32): LRU's curve
+comes from the sample's stack distances (SHARDS, Waldspurger et al., FAST
+2015), each other policy's from a miniature simulation (Waldspurger et al.,
+ATC 2017): the policy replayed on the sample with a cache of CACHE × RATE
+pages. Memory follows the sample, not the trace. The output says the rate and
+the expected error (about 1/sqrt(sampled pages), mean absolute); points whose
+miniature cache is under 32 pages are rougher. --sample-pages N bounds the
+sample (fixed-size SHARDS: the rate falls as it fills); stdin, whose length is
+unknown, is bounded at 1048576 pages unless told. %WSS is of the estimated
+working set (sampled pages / rate).
+
 ${wrap(`Policies (--policy, comma-separated; all, or none given, is every one): ${allPolicyFactories()
   .map((f) => f.name)
   .join(', ')}. Offline ones (they know the future) replay traces only.`)}
@@ -97,6 +124,9 @@ Examples:
   machpager sim trace.txt --mrc --plot mrc.svg
   machpager sim trace.txt --mrc --mrc-from 100 --mrc-to 50% --mrc-points 30 --plot mrc.png
   zcat big.txt.gz | machpager sim - --policy arc --cache 5%
+  machpager sim big.txt --mrc --sample 0.01 --policy lru,arc,s3fifo --plot big.svg
+  machpager sim w01.oracleGeneral.zst --format oracleGeneral --mrc --plot w01.svg
+  machpager sim reqs.csv.gz --format csv --csv-columns time=1,id=2,size=3 --csv-header --by-bytes --mrc
 `;
 
 /** The trace's name for titles: its file name, or stdin. */
@@ -147,8 +177,8 @@ function curvesOf(cells: readonly SimCell[], policies: readonly string[]): Curve
 }
 
 /** The option's size, or the default's. */
-function optionSize(text: string | undefined, fallback: CacheSpec, flag: string): CacheSpec {
-  return text === undefined ? fallback : parseCacheSpec(text, `${flag} ${text}`);
+function optionSize(text: string | undefined, fallback: CacheSpec, flag: string, parse: (text: string, what: string) => CacheSpec): CacheSpec {
+  return text === undefined ? fallback : parse(text, `${flag} ${text}`);
 }
 
 /** A failure to write the plot as the CLI says it: 77 for permissions, 73 for a path that cannot be a file, else 74. */
@@ -193,6 +223,7 @@ async function writePlot(file: string, data: string | Buffer, cwd: string): Prom
 
 interface Plan {
   readonly curve: boolean;
+  readonly byBytes: boolean;
   readonly cache?: CacheSpec[];
   readonly range: CurveRange;
   readonly plot?: { readonly file: string; readonly format: 'svg' | 'png' };
@@ -200,6 +231,8 @@ interface Plan {
 
 /** Every option checked before the trace is read (a typo should not cost a long load). */
 function plan(opts: SimOptions): Plan {
+  const byBytes = opts.byBytes === true;
+  const parseSize = byBytes ? parseByteSpec : parseCacheSpec;
   const ranged = opts.mrcFrom !== undefined || opts.mrcTo !== undefined || opts.mrcPoints !== undefined;
   if (ranged && opts.cache !== undefined) throw usageError(`--cache ${opts.cache}`, 'and --mrc-from/--mrc-to/--mrc-points both give the sizes; use one');
   let plot: Plan['plot'];
@@ -210,53 +243,114 @@ function plan(opts: SimOptions): Plan {
   }
   const points = opts.mrcPoints === undefined ? DEFAULT_CURVE.points : parseCount(opts.mrcPoints, `--mrc-points ${opts.mrcPoints}`);
   if (points < 2 || points > MAX_CURVE_POINTS) throw usageError(`--mrc-points ${opts.mrcPoints ?? ''}`, `a curve takes 2 to ${MAX_CURVE_POINTS} points`);
+  const list = (text: string): CacheSpec[] => {
+    const parts = text.split(',');
+    if (parts.some((part) => part.trim() === '')) throw usageError(`--cache ${text}`, 'an empty size in the list');
+    return parts.map((part) => parseSize(part, `--cache ${text}`));
+  };
   return {
     curve: opts.mrc === true || ranged || plot !== undefined,
-    ...(opts.cache !== undefined ? { cache: parseCacheList(opts.cache) } : {}),
-    range: { from: optionSize(opts.mrcFrom, DEFAULT_CURVE.from, '--mrc-from'), to: optionSize(opts.mrcTo, DEFAULT_CURVE.to, '--mrc-to'), points },
+    byBytes,
+    ...(opts.cache !== undefined ? { cache: list(opts.cache) } : {}),
+    range: { from: optionSize(opts.mrcFrom, DEFAULT_CURVE.from, '--mrc-from', parseSize), to: optionSize(opts.mrcTo, DEFAULT_CURVE.to, '--mrc-to', parseSize), points },
     ...(plot ? { plot } : {}),
   };
 }
 
-/** The cache sizes in pages, once the trace's working set is known. */
-function sizesFor(p: Plan, trace: Trace): number[] {
+/** The cache sizes in pages (bytes with --by-bytes), once the trace's working set (`wss`, in the same unit) is known. */
+function sizesFor(p: Plan, wss: number): number[] {
+  const limit = p.byBytes ? Number.MAX_SAFE_INTEGER : MAX_CACHE_PAGES;
   const given = p.cache ?? (p.curve ? undefined : parseCacheList(DEFAULT_CACHE));
-  if (given === undefined) return curveSizes(p.range, trace.distinct);
-  const sizes = given.map((spec) => cachePages(spec, trace.distinct, `--cache ${spec.text}`));
+  if (given === undefined) return curveSizes(p.range, wss, limit);
+  const sizes = given.map((spec) => cachePages(spec, wss, `--cache ${spec.text}`, limit));
   // A curve runs along the sizes; a plain run keeps them as given.
   return p.curve ? [...new Set(sizes)].sort((a, b) => a - b) : [...new Set(sizes)];
 }
 
-async function runSim(traceName: string, command: Command, ctx: CommandContext, stdin: () => AsyncIterable<Buffer | string>): Promise<void> {
-  const opts = command.opts<SimOptions>();
-  const policies = choosePolicies(opts.policy, allPolicyFactories());
-  const p = plan(opts);
-  if (p.plot) await checkPlotPath(p.plot.file, ctx.deps.cwd);
-  if (p.plot?.format === 'png') await checkPngFont(p.plot.file);
-  const trace = await loadTrace(traceName, { cwd: ctx.deps.cwd, stdin });
-  const sizes = sizesFor(p, trace);
+/** --by-bytes replays LRU alone (its one pass weighs objects by their size; the other policies count pages). */
+function policiesFor(opts: SimOptions): PolicyFactory[] {
+  const policies = choosePolicies(opts.policy ?? (opts.byBytes === true ? ONE_PASS_POLICY : undefined), allPolicyFactories());
+  if (opts.byBytes === true && policies.some((f) => f.name !== ONE_PASS_POLICY)) throw usageError(`--policy ${opts.policy ?? ''}`, `--by-bytes replays ${ONE_PASS_POLICY} only (its stack distances weigh each object by its size)`);
+  return policies;
+}
+
+/** The results of a run, whichever way they were counted. */
+interface Outcome {
+  readonly cells: SimCell[];
+  readonly sizes: number[];
+  readonly wss: number;
+  readonly requests: number;
+  readonly distinct: number;
+  /** How a sampled run was sampled (the output says it). */
+  readonly note?: string;
+  readonly sample?: { readonly rate: number; readonly expectedError: number };
+}
+
+/** The whole trace in memory, every request replayed. */
+async function exactRun(traceName: string, p: Plan, format: TraceFormat, policies: readonly PolicyFactory[], ctx: CommandContext, stdin: () => AsyncIterable<Buffer | string>): Promise<Outcome> {
+  const trace = await loadTrace(traceName, { cwd: ctx.deps.cwd, stdin }, format, p.byBytes);
+  const wss = trace.sizes ? workingSetBytes(trace, trace.sizes) : trace.distinct;
+  const sizes = sizesFor(p, wss);
   // A big trace takes a while per replay: a bar on a terminal (nothing in a pipe).
   const progress = startProgress(ctx.deps, 'replays', policies.length * sizes.length);
-  let cells: SimCell[];
   try {
-    cells = simulate(trace, policies, sizes, (done) => progress.update(done), p.curve);
+    const cells = trace.sizes ? lruByBytes(trace, trace.sizes, sizes) : simulate(trace, policies, sizes, (done) => progress.update(done), p.curve);
+    return { cells, sizes, wss, requests: trace.ids.length, distinct: trace.distinct };
   } finally {
     progress.stop();
   }
+}
+
+/** One streamed pass over a spatially hashed sample (SHARDS, miniature simulations). */
+async function sampledRun(traceName: string, p: Plan, spec: SampleSpec, format: TraceFormat, policies: readonly PolicyFactory[], ctx: CommandContext, stdin: () => AsyncIterable<Buffer | string>): Promise<Outcome> {
+  const bounded = spec.maxPages === undefined && traceName === '-' ? { ...spec, maxPages: DEFAULT_STREAM_SAMPLE_PAGES } : spec;
+  const size = traceName === '-' ? 0 : await stat(path.resolve(ctx.deps.cwd, traceName)).then((st) => (st.isFile() ? st.size : 0), () => 0);
+  const progress = startProgress(ctx.deps, 'bytes read', size);
+  let sample;
+  try {
+    sample = await sampleTrace(traceInput(traceName, { cwd: ctx.deps.cwd, stdin }), format, bounded, policies.some((f) => f.name !== ONE_PASS_POLICY), (bytes) => progress.update(bytes));
+  } catch (err) {
+    throw traceError(traceName, err);
+  } finally {
+    progress.stop();
+  }
+  if (sample.shards.requests === 0) throw new CliError(traceName === '-' ? 'trace on stdin' : `trace ${traceName}`, 'no requests in it (empty, or only blank lines and comments)', EXIT.DATAERR);
+  if (sample.shards.sampled === 0) throw new CliError(`--sample ${spec.rate}`, `sampled no page of the trace's ${sample.shards.requests} requests: sample more`, EXIT.DATAERR);
+  const wss = Math.max(1, Math.round(sample.shards.estimatedPages));
+  const sizes = sizesFor(p, wss);
+  const cells = sampledCells(sample, policies, sizes);
+  const miniatures = policies.some((f) => f.name !== ONE_PASS_POLICY);
+  return { cells, sizes, wss, requests: sample.shards.requests, distinct: wss, note: sampleNote(sample, sizes, miniatures), sample: { rate: sample.shards.rate, expectedError: expectedError(sample) } };
+}
+
+async function runSim(traceName: string, command: Command, ctx: CommandContext, stdin: () => AsyncIterable<Buffer | string>): Promise<void> {
+  const opts = command.opts<SimOptions>();
+  const policies = policiesFor(opts);
+  const p = plan(opts);
+  const format = traceFormat(opts);
+  const spec = opts.sample !== undefined ? parseSample(opts.sample, opts.samplePages) : undefined;
+  if (opts.samplePages !== undefined && spec === undefined) throw usageError(`--sample-pages ${opts.samplePages}`, 'goes with --sample RATE');
+  if (spec && p.byBytes) throw usageError('--by-bytes', 'and --sample do not go together (a sample counts pages)');
+  if (p.plot) await checkPlotPath(p.plot.file, ctx.deps.cwd);
+  if (p.plot?.format === 'png') await checkPngFont(p.plot.file);
+  const { cells, sizes, wss, requests, distinct, note, sample } = spec ? await sampledRun(traceName, p, spec, format, policies, ctx, stdin) : await exactRun(traceName, p, format, policies, ctx, stdin);
   const names = policies.map((f) => f.name);
   const label = traceLabel(traceName);
+  const what = sample ? `${requests} requests, about ${distinct} distinct pages` : `${requests} requests, ${distinct} distinct pages${p.byBytes ? ` (${wss} bytes)` : ''}`;
 
   if (opts.json === true) {
-    ctx.deps.stdout(jsonText(cells));
+    const rows = p.byBytes ? cells.map(({ cache_pages, ...rest }) => ({ ...rest, cache_bytes: cache_pages })) : sample ? cells.map((c) => ({ ...c, sample_rate: sample.rate, expected_error: sample.expectedError })) : cells;
+    ctx.deps.stdout(jsonText(rows));
   } else {
-    const lines = p.curve ? renderCurve(cells, names, sizes, trace.distinct) : renderCells(cells, trace.distinct);
-    const heading = `${p.curve ? 'miss-ratio curve of ' : ''}${label}: ${trace.ids.length} requests, ${trace.distinct} distinct pages`;
-    ctx.deps.stdout(`${heading}\n${lines.join('\n')}\n`);
+    const lines = p.curve ? renderCurve(cells, names, sizes, wss) : renderCells(cells, wss);
+    if (p.byBytes) lines[0] = (lines[0] ?? '').replace(/^CACHE|(?<= )CACHE/, 'BYTES');
+    const heading = `${p.curve ? 'miss-ratio curve of ' : ''}${label}: ${what}`;
+    ctx.deps.stdout(`${heading}\n${note !== undefined ? `${note}\n` : ''}${lines.join('\n')}\n`);
   }
   if (p.plot) {
-    const input = { title: `miss-ratio curve: ${label} (${trace.ids.length} requests, ${trace.distinct} distinct pages)`, wss: trace.distinct, curves: curvesOf(cells, names) };
+    const input = { title: `miss-ratio curve: ${label} (${what}${sample ? `; sampled at ${+sample.rate.toPrecision(4)}` : ''})`, wss, curves: curvesOf(cells, names) };
     await writePlot(p.plot.file, p.plot.format === 'svg' ? renderSvg(input) : await renderPng(input), ctx.deps.cwd);
-    ctx.log(`wrote ${p.plot.file}: ${names.length} ${names.length === 1 ? 'policy' : 'policies'} over ${sizes.length} cache sizes`);
+    ctx.log(`wrote ${p.plot.file}: ${names.length} ${names.length === 1 ? 'policy' : 'policies'} over ${sizes.length} cache sizes${p.byBytes ? ' (in bytes)' : ''}`);
   }
 }
 
@@ -278,6 +372,13 @@ export function createSimCommand(stdin: () => AsyncIterable<Buffer | string> = (
         .addOption(new Option('--mrc-to <size>', `the curve's largest cache (default: ${DEFAULT_CURVE.to.text})`))
         .addOption(new Option('--mrc-points <n>', `cache sizes on the curve, log-spaced (default: ${DEFAULT_CURVE.points})`))
         .addOption(new Option('--plot <file>', 'draw the miss-ratio curve into FILE.svg or FILE.png (implies --mrc)'))
+        .addOption(new Option('--format <format>', 'how TRACE is written (default: text; gzip and zstd input is decompressed as it is read)').choices([...FORMATS]))
+        .addOption(new Option('--csv-columns <columns>', 'with --format csv: which column holds what, from 1: time=1,id=2,size=3 (id is required)'))
+        .addOption(new Option('--csv-header', 'with --format csv: the first line names the columns (skipped)'))
+        .addOption(new Option('--csv-delimiter <char>', 'with --format csv: the field separator (default: ,; tab for tabs)'))
+        .addOption(new Option('--by-bytes', 'count caches and objects in bytes (the trace\'s sizes; LRU only): --cache 64M,1G or PERCENT% of the working set\'s bytes'))
+        .addOption(new Option('--sample <rate>', 'replay a spatially hashed sample of the pages (0.01 or 1%): SHARDS for LRU, miniature simulations for the others; one streamed pass'))
+        .addOption(new Option('--sample-pages <n>', 'with --sample: at most N sampled pages (fixed-size SHARDS: the rate falls as the sample fills; stdin gets 1048576)'))
         .addOption(new Option('--json', 'print the results as a JSON array, one object per policy × cache size'))
         .addHelpText('after', HELP_AFTER)
         .action(async (traceName: string, _opts: SimOptions, command: Command) => {

@@ -11,10 +11,14 @@ import { usageError } from '../cli-error.js';
 import { chooseMount, jsonText, mountArg, mountOption, parseCount, parseSeconds, sleeper, timeoutOption, withClient } from '../control-cli.js';
 import { renderStats, terseHeader, terseLine } from '../stats-view.js';
 import type { CliCommand, CommandContext } from './command.js';
+import type { LiveMrcRecord } from '../../fs/live-mrc.js';
+import { renderLiveMrc } from '../mrc-view.js';
 
 interface StatsOptions {
   mount?: string;
   json?: boolean;
+  mrc?: boolean;
+  mrcReset?: boolean;
   wait?: string;
   watch?: string;
   count?: string;
@@ -43,8 +47,16 @@ lookups, hits, hit ratio), pgins pgouts (pageins, pageouts), zeroed (zero
 fills), react (reactivations), evcln evdty (evictions clean, dirty), perr
 (page errors).
 
+--mrc: what other cache sizes would do for the workload running now: LRU's hit
+ratio at sizes from 1 page to past the working set and 4x this cache (rows
+marked), from the stack distances of the pages reads and writes touch since the
+mount started (or --mrc-reset). Exact while the working set is under 4096
+pages; beyond, a spatially hashed sample (SHARDS) of 4096 pages, and the
+heading says the rate and the expected error. --json prints the record.
+
 Examples:
   machpager stats                 the mount containing the current directory
+  machpager stats --mrc /mnt/data what twice the cache would buy
   machpager stats /mnt/home --json | jq .hits
   machpager stats -w 1 10         ten lines, one per second
 `;
@@ -79,6 +91,20 @@ async function runStats(args: readonly (string | undefined)[], command: Command,
   const timeoutS = parseSeconds(opts.timeout, `--timeout ${opts.timeout}`, { zero: true });
   const mount = await chooseMount(ctx, mountArg(split.mountpoint, opts.mount, command));
   const { deps } = ctx;
+  if (opts.mrc === true || opts.mrcReset === true) {
+    if (watching) throw usageError('--mrc', 'prints the curve once (watch it in top or the web view)');
+    await withClient(
+      ctx,
+      mount,
+      async (client) => {
+        const record = (await client.call('mrc', opts.mrcReset === true ? { reset: true } : {})) as LiveMrcRecord;
+        if (opts.mrcReset === true && opts.mrc !== true) return;
+        deps.stdout(opts.json === true ? jsonText(record) : renderLiveMrc(record));
+      },
+      { timeoutSeconds: timeoutS },
+    );
+    return;
+  }
 
   await withClient(
     ctx,
@@ -131,6 +157,8 @@ export const statsCommand: CliCommand = {
       .argument('[COUNT]', 'with -w: how many lines')
       .addOption(mountOption())
       .addOption(new Option('--json', 'print the record as JSON (with -w: one record per line)'))
+      .addOption(new Option('--mrc', 'the live miss-ratio curve: LRU hit ratio at cache sizes around this one, for the workload running now'))
+      .addOption(new Option('--mrc-reset', 'start the live curve over (with --mrc: after printing the old one)'))
       .addOption(new Option('-w, --wait <seconds>', 'print a line every SECONDS (fractions allowed)'))
       .addOption(new Option('--watch <seconds>', 'the same as -w').hideHelp())
       .addOption(new Option('-c, --count <n>', 'with -w: how many lines (the same as COUNT)'))

@@ -12,6 +12,7 @@ import { chooseMount, mountArg, mountOption, parseCount, parseSeconds, sleeper, 
 import { colorsWanted } from '../terminal.js';
 import { ANSI, historyWidth, intervalHitRatio, PLAIN, renderTop } from '../top-view.js';
 import type { CliCommand, CommandContext } from './command.js';
+import type { LiveMrcRecord } from '../../fs/live-mrc.js';
 
 interface TopOptions {
   mount?: string;
@@ -31,7 +32,8 @@ const HELP_AFTER = `
 The screen: the mount, the page counts (free, active, inactive, wired, laundry),
 the events per second of the last interval (faults, lookups, hits, pageins,
 pageouts, zero fills, evictions), their totals, the fault service latency, the
-store's I/O, the hit ratio of each recent interval as a sparkline (a blank: no
+store's I/O, the live miss-ratio curve (LRU's hit ratio at 1/2x, 1x, 2x and 4x
+this cache for the workload now, and the curve as a sparkline: stats --mrc), the hit ratio of each recent interval as a sparkline (a blank: no
 lookups in that interval), and the files with the most resident and the most
 dirty pages (columns as in machpager files).
 
@@ -81,13 +83,14 @@ async function runTop(positional: string | undefined, command: Command, ctx: Com
           if (stop.signal.aborted) break;
           const record = checkStatsRecord(await client.call('stats', {}));
           const files = checkFileRecords(await client.call('files', {}));
+          const mrc = (await client.call('mrc', {})) as LiveMrcRecord;
           const size = tty ? terminal.size() : undefined;
           if (prev !== undefined) {
             history.push(intervalHitRatio(record, prev));
             const keep = historyWidth(size ?? {});
             if (history.length > keep) history.splice(0, history.length - keep);
           }
-          const lines = renderTop({ record, prev, files, history, intervalS }, size ?? {}, style);
+          const lines = renderTop({ record, prev, files, history, intervalS, mrc }, size ?? {}, style);
           if (tty) {
             const shown = size ? lines.slice(0, size.rows) : lines;
             deps.stdout(`${HOME}${shown.join(`${CLEAR_LINE_END}\n`)}${CLEAR_LINE_END}${CLEAR_BELOW}`);

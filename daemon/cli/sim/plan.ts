@@ -46,11 +46,11 @@ export function parseCacheList(text: string, what = `--cache ${text}`): CacheSpe
 }
 
 /** The pages of `spec` for a trace with `wss` distinct pages: floor(fraction × WSS) for a percentage. */
-export function cachePages(spec: CacheSpec, wss: number, what: string): number {
+export function cachePages(spec: CacheSpec, wss: number, what: string, limit = MAX_CACHE_PAGES): number {
   if ('pages' in spec) return spec.pages;
   const pages = Math.floor(spec.fraction * wss);
   if (pages < 1) throw usageError(what, `${spec.text} of ${wss} distinct pages is 0 pages (at least 1 page)`);
-  if (pages > MAX_CACHE_PAGES) throw usageError(what, `${spec.text} of ${wss} distinct pages is ${pages} pages, more than the ${MAX_CACHE_PAGES} sim replays`);
+  if (pages > limit) throw usageError(what, `${spec.text} of ${wss} distinct pages is ${pages} pages, more than the ${MAX_CACHE_PAGES} sim replays`);
   return pages;
 }
 
@@ -84,12 +84,12 @@ export const DEFAULT_CURVE: CurveRange = { from: { text: '0.1%', fraction: 0.001
  * at least 1 page (a small trace's 0.1% is less), ascending, without
  * repeats (a small trace has fewer distinct sizes than points).
  */
-export function curveSizes(range: CurveRange, wss: number): number[] {
+export function curveSizes(range: CurveRange, wss: number, limit = MAX_CACHE_PAGES): number[] {
   const real = (spec: CacheSpec): number => ('pages' in spec ? spec.pages : spec.fraction * wss);
   const lo = Math.max(1, real(range.from));
   const hi = Math.max(1, real(range.to));
   if (lo > hi) throw usageError(`--mrc-from ${range.from.text}`, `is above --mrc-to ${range.to.text} (${Math.floor(lo)} > ${Math.floor(hi)} pages)`);
-  if (Math.floor(hi) > MAX_CACHE_PAGES) throw usageError(`--mrc-to ${range.to.text}`, `is ${Math.floor(hi)} pages, more than the ${MAX_CACHE_PAGES} sim replays`);
+  if (Math.floor(hi) > limit) throw usageError(`--mrc-to ${range.to.text}`, `is ${Math.floor(hi)} pages, more than the ${MAX_CACHE_PAGES} sim replays`);
   const n = range.points;
   const sizes = new Set<number>();
   for (let i = 0; i < n; i++) {

@@ -16,6 +16,13 @@ import path from 'node:path';
 import { TraceBuilder, TraceFormatError, parseTraceLine, type Trace } from '../../../kernel/index.js';
 import { CliError, errorCode, errorMessage, exitCodeFor } from '../cli-error.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import { DecompressError, decompressed } from './trace-decompress.js';
+import { CsvFeeder, OracleGeneralFeeder, type CsvOptions, type Feeder, type RequestSink } from './trace-formats.js';
+
+/** How a trace is written: machpager's text (page ids, one a line), libCacheSim's oracleGeneral, or csv. */
+export type TraceFormat = { readonly kind: 'text' } | { readonly kind: 'oracleGeneral' } | { readonly kind: 'csv'; readonly csv: CsvOptions };
+
+export const TEXT_FORMAT: TraceFormat = { kind: 'text' };
 
 /** A line longer than this is no page id: the input is not a trace (and we do not buffer it without end). */
 export const MAX_LINE_BYTES = 4096;
@@ -38,7 +45,7 @@ const NINE = 0x39;
  * a string, and anything else goes through parseTraceLine, which decides
  * what is valid.
  */
-class LineFeeder {
+class LineFeeder implements Feeder {
   private lineNumber = 0;
   /** The start of a line that continues in the next chunk. */
   private carry: Buffer | undefined;
@@ -50,18 +57,18 @@ class LineFeeder {
   private readonly batch = new Float64Array(1 << 16);
   private batched = 0;
 
-  constructor(private readonly builder: TraceBuilder) {}
+  constructor(private readonly builder: RequestSink) {}
 
   private flush(): void {
     const { batch, builder } = this;
-    for (let j = 0; j < this.batched; j++) builder.add(batch[j]);
+    for (let j = 0; j < this.batched; j++) builder.add(batch[j], 1);
     this.batched = 0;
   }
 
   private slow(line: string): void {
     this.flush(); // keep the order of the requests
     const id = parseTraceLine(line, this.lineNumber);
-    if (id !== undefined) this.builder.add(id);
+    if (id !== undefined) this.builder.add(id, 1);
   }
 
   feed(chunk: Buffer): void {
@@ -124,13 +131,76 @@ class LineFeeder {
   }
 }
 
-/** The trace in `input` (chunks of UTF-8 text). Throws TraceFormatError for a bad line. */
-export async function readTrace(input: AsyncIterable<Buffer | string>): Promise<Trace> {
-  const builder = new TraceBuilder();
-  const feeder = new LineFeeder(builder);
-  for await (const piece of input) feeder.feed(typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece);
+/** The feeder of `format` into `sink`. */
+function feederFor(format: TraceFormat, sink: RequestSink): Feeder {
+  switch (format.kind) {
+    case 'oracleGeneral':
+      return new OracleGeneralFeeder(sink);
+    case 'csv':
+      return new CsvFeeder(sink, format.csv);
+    default:
+      return new LineFeeder(sink);
+  }
+}
+
+/**
+ * Every request of `input` (chunks of a trace in `format`, gzip or zstd
+ * compressed or not) into `sink`, streamed. `onBytes` hears how many input
+ * bytes were read so far. Throws TraceFormatError for a bad line or record.
+ */
+export async function readRequests(input: AsyncIterable<Buffer | string>, format: TraceFormat, sink: RequestSink, onBytes?: (bytes: number) => void): Promise<void> {
+  const feeder = feederFor(format, sink);
+  let bytes = 0;
+  async function* counted(): AsyncGenerator<Buffer | string> {
+    for await (const piece of input) {
+      bytes += piece.length;
+      onBytes?.(bytes);
+      yield piece;
+    }
+  }
+  for await (const chunk of decompressed(onBytes ? counted() : input)) feeder.feed(chunk);
   feeder.end();
-  return builder.build();
+}
+
+/** A trace with each request's size in bytes (--by-bytes). */
+export interface SizedTrace extends Trace {
+  readonly sizes?: Uint32Array;
+}
+
+/** A sink that builds the whole trace (dense ids), and the sizes when asked. */
+export class TraceCollector implements RequestSink {
+  private readonly builder = new TraceBuilder();
+  private sizes: Uint32Array | undefined;
+
+  constructor(withSizes: boolean) {
+    if (withSizes) this.sizes = new Uint32Array(1024);
+  }
+
+  add(id: number, size: number): void {
+    const sizes = this.sizes;
+    if (sizes) {
+      const at = this.builder.requests;
+      if (at === sizes.length) {
+        const grown = new Uint32Array(sizes.length * 2);
+        grown.set(sizes);
+        this.sizes = grown;
+      }
+      (this.sizes as Uint32Array)[at] = Math.min(size, 0xffffffff);
+    }
+    this.builder.add(id);
+  }
+
+  build(): SizedTrace {
+    const trace = this.builder.build();
+    return this.sizes ? { ...trace, sizes: this.sizes.slice(0, trace.ids.length) } : trace;
+  }
+}
+
+/** The trace in `input` (chunks of UTF-8 text, or of `format`). Throws TraceFormatError for a bad line. */
+export async function readTrace(input: AsyncIterable<Buffer | string>, format: TraceFormat = TEXT_FORMAT, withSizes = false): Promise<SizedTrace> {
+  const collector = new TraceCollector(withSizes);
+  await readRequests(input, format, collector);
+  return collector.build();
 }
 
 /** Why a file cannot be read, in a few words (Node's message repeats the path and the syscall). */
@@ -164,18 +234,31 @@ export interface TraceSource {
   readonly stdin: () => AsyncIterable<Buffer | string>;
 }
 
-/** The trace named `name` (a path, or `-` for stdin), as a CliError on failure. */
-export async function loadTrace(name: string, source: TraceSource): Promise<Trace> {
+/** What to read a trace from: a path, or `-` for stdin. */
+export function traceInput(name: string, source: TraceSource): AsyncIterable<Buffer | string> {
+  return name === '-' ? source.stdin() : createReadStream(path.resolve(source.cwd, name), { highWaterMark: CHUNK_BYTES });
+}
+
+/** A failure while reading the trace `name`, as the CLI says it. */
+export function traceError(name: string, err: unknown): CliError {
   const what = name === '-' ? 'trace on stdin' : `trace ${name}`;
-  let trace: Trace;
+  if (err instanceof CliError) return err;
+  if (err instanceof TraceFormatError) return new CliError(what, err.message, EXIT.DATAERR, { cause: err });
+  // V8's Map holds at most 2^24 entries (the dense-id map of a trace with more distinct pages overflows), and a
+  // typed array as much as memory allows.
+  if (err instanceof RangeError) return new CliError(what, `too large to replay: ${errorMessage(err)} (at most 2^24 distinct pages; --sample replays a sample)`, EXIT.DATAERR, { cause: err });
+  if (err instanceof DecompressError) return new CliError(what, err.message, EXIT.DATAERR, { cause: err });
+  return new CliError(what, readFailure(err), readExit(err), { cause: err });
+}
+
+/** The trace named `name` (a path, or `-` for stdin), as a CliError on failure. */
+export async function loadTrace(name: string, source: TraceSource, format: TraceFormat = TEXT_FORMAT, withSizes = false): Promise<SizedTrace> {
+  const what = name === '-' ? 'trace on stdin' : `trace ${name}`;
+  let trace: SizedTrace;
   try {
-    trace = await readTrace(name === '-' ? source.stdin() : createReadStream(path.resolve(source.cwd, name), { highWaterMark: CHUNK_BYTES }));
+    trace = await readTrace(traceInput(name, source), format, withSizes);
   } catch (err) {
-    if (err instanceof TraceFormatError) throw new CliError(what, err.message, EXIT.DATAERR, { cause: err });
-    // V8's Map holds at most 2^24 entries (the dense-id map of a trace with more distinct pages overflows), and a
-    // typed array as much as memory allows.
-    if (err instanceof RangeError) throw new CliError(what, `too large to replay: ${errorMessage(err)} (at most 2^24 distinct pages)`, EXIT.DATAERR, { cause: err });
-    throw new CliError(what, readFailure(err), readExit(err), { cause: err });
+    throw traceError(name, err);
   }
   if (trace.ids.length === 0) throw new CliError(what, 'no requests in it (empty, or only blank lines and comments)', EXIT.DATAERR);
   return trace;

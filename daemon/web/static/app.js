@@ -221,30 +221,38 @@ function drawLatency(latency) {
 
 function drawMrc(snap) {
   const { mrc, trace, gauges } = snap;
+  const live = snap.live_mrc;
   const canvas = $('mrc');
   const ctx = canvas.getContext('2d');
   const w = canvas.width;
   const h = canvas.height - 16;
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   $('trace-status').textContent = trace.recording ? `recording ${trace.path} (${fmt(trace.requests)} requests)` : mrc.path ? `trace ${mrc.path}` : 'no trace: machpager trace start FILE, then stop';
-  if (mrc.state === 'reading' || mrc.state === 'computing') $('mrc-summary').textContent = `(${mrc.state}, ${Math.round(mrc.progress * 100)}%)`;
-  else if (mrc.state === 'failed') $('mrc-summary').textContent = `(failed: ${mrc.error})`;
-  else if (mrc.state === 'done') $('mrc-summary').textContent = `LRU, ${fmt(mrc.requests)} requests, ${fmt(mrc.distinct)} distinct pages`;
-  else $('mrc-summary').textContent = '';
-  if (mrc.points.length === 0) return;
-  const maxPages = Math.max(gauges.frames, mrc.points[mrc.points.length - 1].pages);
+  const parts = [];
+  if (live && live.requests > 0) parts.push(`live: LRU, ${fmt(live.requests)} requests, ~${fmt(live.working_set_pages)} pages${live.rate < 1 ? ` (sampled at ${live.rate.toPrecision(2)}, ±${live.expected_error.toFixed(3)})` : ''}`);
+  if (mrc.state === 'reading' || mrc.state === 'computing') parts.push(`trace (${mrc.state}, ${Math.round(mrc.progress * 100)}%)`);
+  else if (mrc.state === 'failed') parts.push(`trace (failed: ${mrc.error})`);
+  else if (mrc.state === 'done') parts.push(`trace: LRU, ${fmt(mrc.requests)} requests, ${fmt(mrc.distinct)} distinct pages`);
+  $('mrc-summary').textContent = parts.join(' · ');
+  const curves = [];
+  if (live && live.requests > 0 && live.points.length > 0) curves.push({ points: live.points, color: color('active') });
+  if (mrc.points.length > 0) curves.push({ points: mrc.points, color: color('pageins') });
+  if (curves.length === 0) return;
+  const maxPages = Math.max(gauges.frames, ...curves.map((c) => c.points[c.points.length - 1].pages));
   const x = (pages) => (Math.log(pages) / Math.log(Math.max(2, maxPages))) * (w - 2) + 1;
   ctx.strokeStyle = color('line');
   ctx.strokeRect(0.5, 0.5, w - 1, h - 1);
-  ctx.strokeStyle = color('pageins');
   ctx.lineWidth = 2;
-  ctx.beginPath();
-  mrc.points.forEach((p, i) => {
-    const y = h - 1 - p.miss_ratio * (h - 2);
-    if (i === 0) ctx.moveTo(x(p.pages), y);
-    else ctx.lineTo(x(p.pages), y);
-  });
-  ctx.stroke();
+  for (const curve of curves) {
+    ctx.strokeStyle = curve.color;
+    ctx.beginPath();
+    curve.points.forEach((p, i) => {
+      const y = h - 1 - p.miss_ratio * (h - 2);
+      if (i === 0) ctx.moveTo(x(p.pages), y);
+      else ctx.lineTo(x(p.pages), y);
+    });
+    ctx.stroke();
+  }
   // Where this cache is on the curve.
   ctx.strokeStyle = color('inactive');
   ctx.setLineDash([4, 3]);

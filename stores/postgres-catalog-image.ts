@@ -74,6 +74,8 @@ export class PostgresCatalogImage {
   private tail: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  /** Flushes queued or on the wire: the timer adds none while one is (a long outage must not pile them up). */
+  private queued = 0;
   private readonly counters: CatalogImageStats = { flushes: 0, rows: 0, failures: 0 };
   private readonly maxSeq;
   private readonly selectDirty;
@@ -141,7 +143,8 @@ export class PostgresCatalogImage {
    */
   flush(): Promise<void> {
     if (this.sqlite.readOnly) return Promise.resolve();
-    const run = this.tail.then(() => this.flushOnce());
+    this.queued++;
+    const run = this.tail.then(() => this.flushOnce()).finally(() => this.queued--);
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -158,7 +161,7 @@ export class PostgresCatalogImage {
   }
 
   private flushQuietly(): void {
-    if (this.pending === 0) return;
+    if (this.queued > 0 || this.pending === 0) return;
     this.flush().then(
       () => {
         if (this.failing) this.log(`catalog changes written to ${this.connection.uri} again`);

@@ -6,22 +6,26 @@
  *   sqlite:PATH   catalog and page data in one SQLite file PATH
  *   file:DIR      catalog in DIR/catalog.db, page data in one sparse raw
  *                 file per inode, DIR/data/<ino>
+ *   postgres://USER@HOST/DB, postgres:///DB?host=SOCKDIR&user=NAME
+ *                 catalog and page data in a PostgreSQL database (libpq's
+ *                 URI syntax; postgresql: too), kept as written
  *   PATH.db       sqlite:PATH.db   (a bare path: no TYPE: in front, or one
  *   PATH          file:PATH         starting with ./ or ../, even with a ':')
  *
- * This is not openStore's typed name (typed-name.ts): a filesystem keeps
- * its catalog in SQLite, so only these two types hold one, and a bare
- * PATH.db means SQLite. Paths are kept as written; the CLI makes them
+ * This is not openStore's typed name (typed-name.ts): only these types
+ * hold a catalog, and a bare PATH.db means SQLite. Paths are kept as written; the CLI makes them
  * absolute before the daemon runs in /.
  */
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { StoreError } from './store.js';
 
-export type FsStoreKind = 'sqlite' | 'file';
+export type FsStoreKind = 'sqlite' | 'file' | 'postgres';
 
 export interface FsStoreName {
   readonly kind: FsStoreKind;
-  /** The SQLite file, or the directory of a file: store. */
+  /** The SQLite file, the directory of a file: store, or a postgres: store's whole URI ('postgres://...'). */
   readonly path: string;
 }
 
@@ -33,8 +37,9 @@ export function parseFsStoreName(name: string): FsStoreName {
   if (typed && !name.startsWith('./') && !name.startsWith('../')) {
     const type = typed[1] ?? '';
     rest = typed[2] ?? '';
+    if (type === 'postgres' || type === 'postgresql') return { kind: 'postgres', path: postgresUri(rest) };
     if (type === 'sqlite' || type === 'file') kind = type;
-    else throw new StoreError('EINVAL', `a filesystem keeps its data in sqlite:PATH or file:DIR, not ${type}:`);
+    else throw new StoreError('EINVAL', `a filesystem keeps its data in sqlite:PATH, file:DIR or postgres://USER@HOST/DB, not ${type}:`);
   } else {
     rest = name;
     kind = name.endsWith('.db') ? 'sqlite' : 'file';
@@ -44,9 +49,19 @@ export function parseFsStoreName(name: string): FsStoreName {
   return { kind, path: rest };
 }
 
-/** The typed name of a parsed store: 'sqlite:PATH' or 'file:DIR'. */
+/** A postgres: store's URI from what follows 'postgres:' (one spelling: 'postgres:'). */
+function postgresUri(rest: string): string {
+  if (!rest.startsWith('//')) throw new StoreError('EINVAL', 'takes a libpq URI: postgres://USER@HOST/DB or postgres:///DB?host=SOCKETDIR&user=NAME');
+  if (rest.includes('#')) throw new StoreError('EINVAL', 'a filesystem has no space number (#N)');
+  if (rest.includes('\0')) throw new StoreError('EINVAL', 'a URI has no NUL byte');
+  const db = /^\/\/[^/?]*\/([^?]*)/.exec(rest)?.[1] ?? '';
+  if (db === '' && !/[?&]dbname=/.test(rest)) throw new StoreError('EINVAL', 'names no database');
+  return `postgres:${rest}`;
+}
+
+/** The typed name of a parsed store: 'sqlite:PATH', 'file:DIR' or the postgres: URI. */
 export function fsStoreName(store: FsStoreName): string {
-  return `${store.kind}:${store.path}`;
+  return store.kind === 'postgres' ? store.path : `${store.kind}:${store.path}`;
 }
 
 /** The catalog's file name in a file:DIR store. */
@@ -72,8 +87,18 @@ export function fileStoreLayout(dir: string): FileStoreLayout {
   return { catalog, lock: `${catalog}.lock`, data: path.join(dir, FILE_STORE_DATA) };
 }
 
-/** Where the catalog and the lock of a store lie. */
+/**
+ * Where the catalog and the lock of a store lie. A postgres: store's
+ * catalog is in its database (`catalog` is the URI); its lock is a file of
+ * this machine named after the URI: it keeps two daemons of one machine
+ * off one database (keeping mounts of several machines apart, or coherent,
+ * is not a lock file's work).
+ */
 export function fsStoreLayout(store: FsStoreName): FsStoreLayout {
+  if (store.kind === 'postgres') {
+    const hash = createHash('sha256').update(store.path).digest('hex').slice(0, 16);
+    return { catalog: store.path, lock: path.join(tmpdir(), `machpager-postgres-${hash}.lock`) };
+  }
   return store.kind === 'sqlite' ? { catalog: store.path, lock: `${store.path}.lock` } : fileStoreLayout(store.path);
 }
 

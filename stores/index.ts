@@ -19,6 +19,7 @@ export { SqliteStore, SQLITE_BLOCK_SIZE, sqliteName, parseSqliteName, type Sqlit
 export {
   acquireSqliteConnection,
   openSqliteDatabases,
+  openSqliteImage,
   SqliteConnection,
   MACHPAGER_APPLICATION_ID,
   STORE_FORMAT_VERSION,
@@ -38,6 +39,7 @@ export {
   type PostgresSpaceRecord,
   type PostgresConnectionStats,
 } from './postgres-connection.js';
+export { PostgresCatalogImage, IMAGE_FLUSH_INTERVAL_MS, type CatalogImageStats } from './postgres-catalog-image.js';
 export { WalSync } from './sqlite-wal-sync.js';
 export { crc32, DAMAGED_CRC } from './crc32.js';
 export { ChecksumStore, type ChecksumTable } from './checksum.js';

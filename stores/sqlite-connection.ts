@@ -138,6 +138,25 @@ export function acquireSqliteConnection(path: string, options: Pick<OpenOptions,
   return connection;
 }
 
+/**
+ * A SQLite database in memory with the store's tables, not in the registry:
+ * the image of a catalog kept elsewhere (postgres-catalog-image.ts loads it
+ * from PostgreSQL and writes its changes back). The connection is writable
+ * while `load` fills it; with `readOnly` it is read-only after (no group,
+ * sync does nothing).
+ */
+export function openSqliteImage(label: string, load: (db: Database.Database) => void, readOnly = false): SqliteConnection {
+  const db = new Database(':memory:');
+  try {
+    initialise(db);
+    load(db);
+    return new SqliteConnection(label, db, readOnly);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
 /** Paths of the databases open now (for tests and diagnostics). */
 export function openSqliteDatabases(): string[] {
   return [...connections.keys()];
@@ -236,8 +255,8 @@ export class SqliteConnection {
   /** Drop one reference; the last one runs queued writes and closes the database. Extra releases do nothing. */
   release(): void {
     if (this.refs <= 0 || --this.refs > 0) return;
-    connections.delete(this.path);
-    for (const name of this.names) byName.delete(name);
+    if (connections.get(this.path) === this) connections.delete(this.path);
+    for (const name of this.names) if (byName.get(name) === this) byName.delete(name);
     try {
       this.flush();
       this.group?.close();
@@ -435,7 +454,8 @@ export class SqliteConnection {
       this.group?.commit();
       const changes = this.totalChanges.get() ?? 0;
       if (changes === this.changesAtSync) return;
-      this.walSync.sync();
+      // An image in memory has no file to sync: its owner makes it durable elsewhere.
+      if (!this.db.memory) this.walSync.sync();
       this.changesAtSync = changes;
       this.counters.syncs++;
     });

@@ -19,7 +19,7 @@ export type StoreKind = FsStoreKind;
 export interface StoreLocation extends FsStoreName {
   /** The normalised typed name handed to the filesystem: 'sqlite:/abs/path' or 'file:/abs/dir'. */
   readonly name: string;
-  /** Absolute: the SQLite file, or the directory of a file: store. */
+  /** Absolute: the SQLite file, or the directory of a file: store; a postgres: store's URI. */
   readonly path: string;
   /** The embedded default (created, with its directory, when missing). */
   readonly isDefault: boolean;
@@ -71,6 +71,7 @@ export function resolveStore(spec: string | undefined, ctx: StoreContext, label?
   } catch (err) {
     throw usageError(label ?? `store ${name}`, errorMessage(err));
   }
-  const store = { kind: parsed.kind, path: path.resolve(ctx.cwd, parsed.path) };
+  // A postgres: URI names a database, not a path: it is kept as written.
+  const store = { kind: parsed.kind, path: parsed.kind === 'postgres' ? parsed.path : path.resolve(ctx.cwd, parsed.path) };
   return { ...store, name: fsStoreName(store), isDefault: false };
 }

@@ -3,7 +3,11 @@
  * - `sqlite:PATH`: in the SQLite database itself, one store space per inode
  *   (space number = inode number), sharing the catalog's connection;
  * - `file:DIR`: one sparse raw file per inode (DIR/data/<ino>) through the
- *   `file` store class, the catalog beside them in DIR/catalog.db.
+ *   `file` store class, the catalog beside them in DIR/catalog.db;
+ * - `postgres://...`: in a PostgreSQL database, one store space per inode
+ *   (the `postgres` store class); the catalog is an image in memory of the
+ *   database's catalog rows, loaded at open and written back asynchronously,
+ *   durable at syncCatalog (stores/postgres-catalog-image.ts).
  *
  * Checksums: SQLite block rows carry their own CRC (the SQLite store checks
  * it); a raw file has no room for one, so its store is wrapped in a
@@ -13,6 +17,10 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import {
   acquireSqliteConnection,
+  acquirePostgresConnection,
+  PostgresCatalogImage,
+  PostgresStore,
+  type PostgresConnection,
   fileStoreLayout,
   fsStoreDataFile,
   parseFsStoreName,
@@ -35,8 +43,10 @@ import {
   type Store,
 } from '../../stores/index.js';
 
+export type DataStoreKind = 'sqlite' | 'file' | 'postgres';
+
 export interface DataStore {
-  readonly kind: 'sqlite' | 'file';
+  readonly kind: DataStoreKind;
   /** The typed name of the whole filesystem store. */
   readonly name: string;
   /** The connection the catalog uses. */
@@ -61,9 +71,10 @@ export interface DataStore {
   markDamaged(ino: number, offset: number): Promise<void>;
   /** The file that holds `ino`'s page data (the database, or its raw file): where a stuck store read waits. */
   dataPath(ino: number): string;
-  /** Make the catalog durable (stores sync themselves). */
-  syncCatalog(): void;
-  close(): void;
+  /** Make the catalog durable (stores sync themselves): at once for SQLite, over the network for PostgreSQL. */
+  syncCatalog(): Promise<void>;
+  /** Let go of the catalog (a postgres: store writes its last catalog changes first: rejects if it cannot). */
+  close(): Promise<void>;
 }
 
 /** Read-only: a file that never had data has no store; it reads as zeros (`size` of them: default, as many as can be). */
@@ -78,6 +89,7 @@ async function orZeros(opening: Promise<Store>, size = MAX_STORE_SIZE - (MAX_STO
 
 export async function openDataStore(name: string, options: { create: boolean; pageSize: number; readOnly: boolean }): Promise<DataStore> {
   const parsed = parseFsStoreName(name);
+  if (parsed.kind === 'postgres') return PostgresDataStore.open(parsed.path, options);
   if (parsed.kind === 'sqlite') {
     const catalog = acquireSqliteConnection(parsed.path, { create: options.create, readOnly: options.readOnly });
     return new SqliteDataStore(parsed.path, catalog, options.pageSize, options.readOnly);
@@ -108,12 +120,14 @@ abstract class CatalogDataStore {
     this.name = fsStoreName(store);
   }
 
-  syncCatalog(): void {
+  syncCatalog(): Promise<void> {
     this.catalog.sync();
+    return Promise.resolve();
   }
 
-  close(): void {
+  close(): Promise<void> {
     this.catalog.release();
+    return Promise.resolve();
   }
 }
 
@@ -245,5 +259,90 @@ class FileDataStore extends CatalogDataStore implements DataStore {
 
   async markDamaged(ino: number, offset: number): Promise<void> {
     await markPageDamaged(this.catalog, ino, Math.floor(offset / this.pageSize));
+  }
+}
+
+/**
+ * postgres://...: page data in the database's store_block (space = inode),
+ * the catalog an image in memory (its SQLite connection is `catalog`) whose
+ * changes syncCatalog() writes to the database and waits for.
+ */
+class PostgresDataStore implements DataStore {
+  readonly kind = 'postgres';
+  readonly grows = false;
+
+  private constructor(
+    readonly name: string,
+    private readonly connection: PostgresConnection,
+    private readonly image: PostgresCatalogImage,
+    private readonly pageSize: number,
+    private readonly readOnly: boolean,
+  ) {}
+
+  static async open(uri: string, options: { create: boolean; pageSize: number; readOnly: boolean }): Promise<PostgresDataStore> {
+    const connection = await acquirePostgresConnection(uri, { create: options.create, readOnly: options.readOnly });
+    try {
+      const image = await PostgresCatalogImage.load(connection, { readOnly: options.readOnly });
+      return new PostgresDataStore(uri, connection, image, options.pageSize, options.readOnly);
+    } catch (err) {
+      await connection.release();
+      throw err;
+    }
+  }
+
+  get catalog(): SqliteConnection {
+    return this.image.sqlite;
+  }
+
+  dataPath(): string {
+    return this.name;
+  }
+
+  open(ino: number, options: { readOnly?: boolean } = {}): Promise<Store> {
+    if (this.readOnly || options.readOnly === true) return orZeros(PostgresStore.open({ uri: this.name, space: ino, flags: STORE_READONLY }));
+    return PostgresStore.open({ uri: this.name, space: ino, create: true, blockSize: this.pageSize });
+  }
+
+  /**
+   * The catalog first: its image no longer names the inode, and once that is
+   * in the database a crash cannot bring the inode back without its data.
+   */
+  async destroy(ino: number): Promise<void> {
+    if (!this.readOnly) await this.image.flush();
+    await this.connection.dropSpace(ino);
+  }
+
+  async inodesWithData(): Promise<number[]> {
+    return (await this.connection.listSpaces()).map((s) => s.space);
+  }
+
+  async storedPages(ino: number): Promise<number[]> {
+    const space = await this.connection.getSpace(ino);
+    if (!space) return [];
+    return (await this.connection.blockNumbers(ino)).map((block) => block * space.blockSize);
+  }
+
+  async storedEnd(ino: number): Promise<number> {
+    const space = await this.connection.getSpace(ino);
+    const last = space ? await this.connection.lastBlock(ino) : undefined;
+    return space && last !== undefined ? (last + 1) * space.blockSize : 0;
+  }
+
+  async markDamaged(ino: number, offset: number): Promise<void> {
+    const space = await this.connection.getSpace(ino);
+    if (!space) throw new StoreError('ENOENT', `no data for inode ${ino} in ${this.name}`);
+    await this.connection.markBlockDamaged(ino, Math.floor(offset / space.blockSize));
+  }
+
+  syncCatalog(): Promise<void> {
+    return this.image.flush();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.image.close();
+    } finally {
+      await this.connection.release();
+    }
   }
 }

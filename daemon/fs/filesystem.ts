@@ -152,17 +152,19 @@ export class MachFilesystem implements FileObjectHost {
       const data = faults ? injectFaults(opened, faults, (ino) => named.catalog?.pathOf(ino)) : opened;
       const catalog = new Catalog(data.catalog.db, data.catalog.group);
       named.catalog = catalog;
-      // SQLite keeps each file's pages as blocks of the page size it was made with.
+      // SQLite and PostgreSQL keep each file's pages as blocks of the page size it was made with.
       const made = catalog.meta('page_size');
-      if (data.kind === 'sqlite' && typeof made === 'number' && made !== config.pageSize)
+      if (data.kind !== 'file' && typeof made === 'number' && made !== config.pageSize)
         throw new FsError('EINVAL', `${data.name} was made with page size ${made}: mount it with --page-size ${made}`);
-      const space = config.readOnly ? undefined : await openSpace(data, config, config.log);
+      // The disk under a postgres: store is the server's: no reserve or account here (its ENOSPC comes with the write).
+      const space = config.readOnly || data.kind === 'postgres' ? undefined : await openSpace(data, config, config.log);
       const fs = new MachFilesystem(config, data, catalog, space, opened.pages);
       fs.faults = faults;
       await fs.recover();
       return fs;
     } catch (err) {
-      raw.close();
+      // The open failed: its error is the answer; a close that fails too is said, not thrown over it.
+      await raw.close().catch((closing: unknown) => (config.log ?? ((line: string) => process.stderr.write(`machpager: ${line}\n`)))(`closing ${raw.name}: ${String(closing)}`));
       throw err;
     }
   }
@@ -363,7 +365,7 @@ export class MachFilesystem implements FileObjectHost {
     this.namespace.flushOne(inode);
     const synced = object && !object.isFreed ? await Promise.allSettled([object.sync()]) : [];
     this.namespace.flushOne(inode);
-    this.data.syncCatalog();
+    await this.data.syncCatalog();
     for (const r of synced) if (r.status === 'rejected') throw syncError(r.reason);
   }
 
@@ -385,7 +387,7 @@ export class MachFilesystem implements FileObjectHost {
     const objects = [...this.objects.values()].filter((o) => !o.isFreed);
     const results = await Promise.allSettled(objects.map((o) => o.sync()));
     this.namespace.flush();
-    this.data.syncCatalog();
+    await this.data.syncCatalog();
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw syncError(failed.reason);
   }
@@ -453,8 +455,11 @@ export class MachFilesystem implements FileObjectHost {
     await this.kernel.shutdown();
     await this.requests.shutdown();
     this.markClean();
-    this.data.syncCatalog();
-    this.data.close();
+    try {
+      await this.data.syncCatalog();
+    } finally {
+      await this.data.close();
+    }
   }
 
   /** Everything is stored: the next mount need not look for what a crash leaves (unless recovery left some of it). */
@@ -480,7 +485,7 @@ export class MachFilesystem implements FileObjectHost {
     if (this.config.readOnly) return;
     const clean = this.catalog.meta(CLEAN_KEY) === 1;
     this.freeingSync(() => this.catalog.setMeta(CLEAN_KEY, 0));
-    this.data.syncCatalog();
+    await this.data.syncCatalog();
     for (const { parent, name, ino } of this.catalog.hiddenEntries()) {
       const record = this.catalog.get(ino);
       const dir = this.catalog.get(parent);
@@ -523,6 +528,7 @@ export class MachFilesystem implements FileObjectHost {
    * available, and SQLite's free pages (a removed file's) counted as free.
    */
   async statfs(): Promise<{ blocks: number; bfree: number; bavail: number; files: number; ffree: number; bsize: number }> {
+    if (this.data.kind === 'postgres') return remoteStatfs(this.pageSize, this.catalog.counts().inodes);
     const host = await statfs(storeDir(this.data)).catch((err: unknown) => {
       throw toFsError(err);
     });
@@ -539,6 +545,18 @@ export class MachFilesystem implements FileObjectHost {
       ffree: host.ffree,
     };
   }
+}
+
+/**
+ * statfs of a store on a server, whose disk this machine cannot see (as an
+ * NFS client without the server's figures would): a large, fixed space,
+ * all of it free; the inodes used are the catalog's.
+ */
+function remoteStatfs(pageSize: number, inodes: number): { blocks: number; bfree: number; bavail: number; files: number; ffree: number; bsize: number } {
+  // libfuse 2 hands the figures to the kernel as 32-bit values in places: stay below 2^31.
+  const blocks = Math.min(2 ** 31 - 1, Math.floor(2 ** 50 / pageSize));
+  const files = 2 ** 31 - 1;
+  return { bsize: pageSize, blocks, bfree: blocks, bavail: blocks, files, ffree: Math.max(0, files - inodes) };
 }
 
 /** The directory on the disk that holds the store: the SQLite file's, or the raw files' own. */

@@ -128,8 +128,7 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
     fsyncdir(_ctx, _path, _datasync, fh, reply) {
       fs.handle(fh);
       ns.flush();
-      fs.data.syncCatalog();
-      reply();
+      laterVoid(reply, () => fs.data.syncCatalog());
     },
 
     create(ctx, path, mode, flags, reply) {

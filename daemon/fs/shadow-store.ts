@@ -34,7 +34,7 @@ export class SharingDataStore implements DataStore {
     readonly pages: SharedPages,
   ) {}
 
-  get kind(): 'sqlite' | 'file' {
+  get kind(): DataStore['kind'] {
     return this.inner.kind;
   }
   get name(): string {
@@ -115,11 +115,11 @@ export class SharingDataStore implements DataStore {
     return this.inner.dataPath(ino);
   }
 
-  syncCatalog(): void {
-    this.inner.syncCatalog();
+  syncCatalog(): Promise<void> {
+    return this.inner.syncCatalog();
   }
-  close(): void {
-    this.inner.close();
+  close(): Promise<void> {
+    return this.inner.close();
   }
 }
 

@@ -48,7 +48,8 @@ export class SharedPages {
 
   constructor(
     private readonly connection: SqliteConnection,
-    readonly kind: 'sqlite' | 'file',
+    /** postgres: shares no pages (snapshot is refused there), so it has no links to follow. */
+    readonly kind: 'sqlite' | 'file' | 'postgres',
     readonly pageSize: number,
   ) {
     const db = connection.db;
@@ -79,6 +80,9 @@ export class SharedPages {
         const per = Math.max(1, pageSize / space.blockSize);
         return connection.hasBlocks(ino, page * per, (page + 1) * per);
       };
+    } else if (kind === 'postgres') {
+      this.hasOwn = () => false;
+      this.countOwned = () => 0;
     } else {
       const crc = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'page_crc'").get() !== undefined
         ? db.prepare<[number, number]>('SELECT 1 FROM page_crc WHERE file = ? AND page = ?')

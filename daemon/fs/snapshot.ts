@@ -26,6 +26,8 @@ export interface SnapshotResult {
 
 export async function snapshotFile(fs: MachFilesystem, source: string, target: string): Promise<SnapshotResult> {
   writable(fs);
+  // Shared pages read through to the source's store with a synchronous check of what the copy holds itself: SQLite and raw files only.
+  if (fs.data.kind === 'postgres') throw new FsError('EOPNOTSUPP', `snapshot needs a sqlite: or file: store, not ${fs.data.name}`);
   const ns = fs.namespace;
   const inode = ns.resolve(source);
   if (isDir(inode.mode)) throw new FsError('EISDIR', `${source} is a directory: snapshot copies one file`);
@@ -56,6 +58,6 @@ export async function snapshotFile(fs: MachFilesystem, source: string, target: s
   ns.written(parent);
   ns.setEntry(parent, name, ino);
   ns.flush();
-  fs.data.syncCatalog();
+  await fs.data.syncCatalog();
   return { source, target, ino, size: inode.size, shared_pages: end / fs.pageSize };
 }

@@ -201,6 +201,9 @@ async function checkStore(plan: MountPlan): Promise<Pick<Preflight, 'storeExists
     return paths.filter((_, i) => !there[i]);
   };
 
+  // The database is checked when the daemon opens it (a foreign one refused then, with nothing written); an empty one becomes a store.
+  if (store.kind === 'postgres') return { storeExists: true, create: !readOnly, mayCreate: [] };
+
   let info;
   try {
     info = await stat(store.path);

@@ -64,7 +64,7 @@ describe('fault injection in the mount plan', () => {
     bad({ options: ['inject=read@x+=EIO'] }, /^-o inject=read@x\+=EIO: /);
     bad({ args: ['fault:read=EIO', 'mnt'] }, /^store fault:read=EIO: a fault store is written fault:SPEC:STORE/);
     bad({ args: ['fault:read=EIO:', 'mnt'] }, /^store fault:read=EIO:: a fault store is written/);
-    bad({ args: ['fault:read=EIO:memory:1M', 'mnt'] }, /^store fault:read=EIO:memory:1M: a filesystem keeps its data in sqlite:PATH or file:DIR, not memory:$/);
+    bad({ args: ['fault:read=EIO:memory:1M', 'mnt'] }, /^store fault:read=EIO:memory:1M: a filesystem keeps its data in sqlite:PATH, file:DIR or postgres:\/\/USER@HOST\/DB, not memory:$/);
     bad({ args: ['fault:x:sqlite:a.db', 'mnt'] }, /^store fault:x:sqlite:a\.db: bad fault rule 'x'/);
   });
 

@@ -113,7 +113,7 @@ describe('bad input: one line, the exit code, nothing opened or created', () => 
   it('bad values from the environment name the variable (2)', async () => {
     await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_CACHE_SIZE=lots: not a size/, { env: { MACHPAGER_CACHE_SIZE: 'lots' } });
     await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_POLICY=zz: unknown policy/, { env: { MACHPAGER_POLICY: 'zz' } });
-    await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_STORE=memory:: a filesystem keeps its data in sqlite:PATH or file:DIR/, { env: { MACHPAGER_STORE: 'memory:' } });
+    await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_STORE=memory:: a filesystem keeps its data in sqlite:PATH, file:DIR or postgres:/, { env: { MACHPAGER_STORE: 'memory:' } });
   });
 
   it('bad -o options, and a flag and -o that disagree (2)', async () => {
@@ -125,7 +125,7 @@ describe('bad input: one line, the exit code, nothing opened or created', () => 
   });
 
   it('store names that are not filesystem stores (2), and stores that cannot be (66, 65)', async () => {
-    await refused(['memory:', 'mnt'], EXIT.USAGE, /^machpager: store memory:: a filesystem keeps its data in sqlite:PATH or file:DIR, not memory:$/);
+    await refused(['memory:', 'mnt'], EXIT.USAGE, /^machpager: store memory:: a filesystem keeps its data in sqlite:PATH, file:DIR or postgres:\/\/USER@HOST\/DB, not memory:$/);
     await refused(['sqlite:', 'mnt'], EXIT.USAGE, /names no path/);
     await refused(['sqlite:/no/such/dir/x.db', 'mnt'], EXIT.NOINPUT, /^machpager: store sqlite:\/no\/such\/dir\/x.db: the directory \/no\/such\/dir does not exist$/);
     await refused(['file:nodir/store', 'mnt'], EXIT.NOINPUT, /the directory .*nodir does not exist/);

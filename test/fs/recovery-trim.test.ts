@@ -97,9 +97,9 @@ describe.each(KINDS)('mount recovery trims data past file sizes, $kind store', (
       await writePast(inoA, 5 * PAGE, Buffer.alloc(2 * PAGE, 0x43));
       await writePast(inoB, 3 * PAGE, Buffer.alloc(PAGE, 0x44));
       if (unclean) data.catalog.db.prepare("UPDATE fs_meta SET value = 0 WHERE key = 'clean'").run();
-      data.syncCatalog();
+      await data.syncCatalog();
     } finally {
-      data.close();
+      await data.close();
     }
   }
 

@@ -217,9 +217,9 @@ describe.each(KINDS)('snapshot, $kind store', ({ store }) => {
     const opened = await openDataStore(store(dir), { create: false, pageSize: PAGE, readOnly: false });
     try {
       opened.catalog.db.prepare('INSERT INTO page_base (ino, base, base_end) VALUES (999, 2, 4096)').run();
-      opened.syncCatalog();
+      await opened.syncCatalog();
     } finally {
-      opened.close();
+      await opened.close();
     }
     const found = await runInProcess(['fsck', '--json', store(dir)], { cwd: dir });
     expect(found.code).toBe(4);

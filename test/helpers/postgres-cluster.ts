@@ -1,148 +1,35 @@
 /**
- * A throwaway PostgreSQL cluster for the tests of the postgres: store:
- * initdb and pg_ctl in a temporary directory, listening on a Unix socket in
- * that directory only (no TCP), stopped and removed when the test file ends
- * (also when it fails). As root the server runs as the `postgres` user
- * (initdb refuses root), and the directory is given to it.
- *
- * The binaries come from Debian's `postgresql` package (scripts/setup):
- * /usr/lib/postgresql/N/bin, the newest N, or `pg_config --bindir`.
- * fsync is off: the tests kill the daemon, never the server, so the
- * server's own durability is not what they check, and it costs the machine
- * seconds per test.
+ * The throwaway PostgreSQL cluster of bench/postgres-cluster.ts for a test
+ * file: started before its tests, stopped and removed after them (also when
+ * they fail), with a way to run SQL in it as the superuser. Shared by every
+ * test of the postgres: store.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import { startPostgresCluster, type PostgresCluster as Cluster } from '../../bench/postgres-cluster.js';
 
-const run = promisify(execFile);
-
-export interface PostgresCluster {
-  /** The directory of the cluster and its socket. */
-  readonly dir: string;
-  /** A typed store name for database `db`: 'postgres:///db?host=DIR&user=postgres'. */
-  uri(db: string): string;
-  /** A new empty database. */
-  createDatabase(db: string): Promise<void>;
+export interface PostgresCluster extends Cluster {
   /** Run one statement in `db` (as the superuser). */
   sql(db: string, text: string, values?: unknown[]): Promise<pg.QueryResult>;
-  /** Stop the server (connections are cut: what a lost server looks like). */
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  /** Stop (if running) and remove everything. */
-  destroy(): Promise<void>;
 }
 
-/** Where initdb and pg_ctl are. */
-export function postgresBinDir(): string {
-  const base = '/usr/lib/postgresql';
-  if (existsSync(base)) {
-    const versions = readdirSync(base)
-      .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
-      .sort((a, b) => Number(b) - Number(a));
-    if (versions[0] !== undefined) return join(base, versions[0], 'bin');
-  }
-  try {
-    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
-    if (existsSync(join(dir, 'initdb'))) return dir;
-  } catch {
-    // not there either: said below
-  }
-  throw new Error('PostgreSQL binaries not found (install Debian\'s postgresql: scripts/setup)');
-}
-
-const asRoot = process.getuid?.() === 0;
-
-/** A server binary, as the postgres user when we are root. */
-function command(bin: string, args: string[]): [string, string[]] {
-  const path = join(postgresBinDir(), bin);
-  return asRoot ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
-}
-
-async function pgRun(bin: string, args: string[]): Promise<void> {
-  const [file, argv] = command(bin, args);
-  try {
-    await run(file, argv, { cwd: '/' });
-  } catch (err) {
-    const e = err as { stderr?: string; stdout?: string };
-    throw new Error(`${bin} ${args.join(' ')}: ${e.stderr ?? ''}${e.stdout ?? ''}`, { cause: err });
-  }
-}
-
-/** initdb and start a cluster in a new temporary directory. */
-export async function startPostgresCluster(label = 'pg'): Promise<PostgresCluster> {
-  const dir = mkdtempSync(join(tmpdir(), `machpager-${label}-`));
-  const data = join(dir, 'data');
-  const log = join(dir, 'server.log');
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(dir, uid, gid);
-  }
-  let running = false;
-  const start = async (): Promise<void> => {
-    // -k DIR -h '': a Unix socket in DIR, no TCP at all.
-    await pgRun('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', `-k ${dir} -h '' -c fsync=off -c max_connections=50`, 'start']);
-    running = true;
-  };
-  const stop = async (): Promise<void> => {
-    if (!running) return;
-    await pgRun('pg_ctl', ['-D', data, '-w', '-t', '60', '-m', 'fast', 'stop']);
-    running = false;
-  };
-  const connect = async (db: string): Promise<pg.Client> => {
-    const client = new pg.Client({ host: dir, user: 'postgres', database: db });
-    await client.connect();
-    return client;
-  };
-  const sql = async (db: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> => {
-    const client = await connect(db);
-    try {
-      return await client.query(text, values);
-    } finally {
-      await client.end();
-    }
-  };
-  try {
-    await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
-    await start();
-  } catch (err) {
-    await stop().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    dir,
-    uri: (db) => `postgres:///${db}?host=${dir}&user=postgres`,
-    async createDatabase(db) {
-      await sql('postgres', `CREATE DATABASE "${db}"`);
-    },
-    sql,
-    stop,
-    start,
-    async destroy() {
-      try {
-        if (running) await pgRun('pg_ctl', ['-D', data, '-w', '-t', '60', '-m', 'immediate', 'stop']);
-      } finally {
-        running = false;
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  };
-}
-
-/**
- * A cluster for the calling test file: started before its tests, destroyed
- * after them (also when they fail). The function returned gives it to the tests.
- */
+/** Registers the hooks (call it at the top of the file); the function it returns gives the cluster. */
 export function usePostgresCluster(label?: string): () => PostgresCluster {
   let cluster: PostgresCluster | undefined;
   beforeAll(async () => {
-    cluster = await startPostgresCluster(label);
+    const started = await startPostgresCluster(label);
+    cluster = {
+      ...started,
+      async sql(db, text, values = []) {
+        const client = new pg.Client({ host: started.dir, user: 'postgres', database: db });
+        await client.connect();
+        try {
+          return await client.query(text, values);
+        } finally {
+          await client.end();
+        }
+      },
+    };
   }, 120_000);
   afterAll(async () => {
     await cluster?.destroy();

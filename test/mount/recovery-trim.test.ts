@@ -37,7 +37,7 @@ async function plant(store: string, names: readonly string[]): Promise<void> {
       }
     }
   } finally {
-    data.close();
+    await data.close();
   }
 }
 

@@ -28,13 +28,26 @@ describe('parseFsStoreName', () => {
     }
   });
 
+  it('keeps a postgres: URI whole (postgresql: spelt postgres:)', () => {
+    for (const [name, uri] of [
+      ['postgres://me@db.example/files', 'postgres://me@db.example/files'],
+      ['postgresql:///files?host=/run/postgresql&user=me', 'postgres:///files?host=/run/postgresql&user=me'],
+    ]) {
+      expect(parseFsStoreName(name), name).toEqual({ kind: 'postgres', path: uri });
+      expect(fsStoreName(parseFsStoreName(name))).toBe(uri);
+    }
+  });
+
   it('refuses other types, no path and NUL bytes with EINVAL', () => {
     const bad: [string, RegExp][] = [
-      ['memory:64M', /a filesystem keeps its data in sqlite:PATH or file:DIR, not memory:$/],
+      ['memory:64M', /a filesystem keeps its data in sqlite:PATH, file:DIR or postgres:\/\/USER@HOST\/DB, not memory:$/],
       ['sqlite:', /names no path$/],
       ['file:', /names no path$/],
       ['', /names no path$/],
       ['file:/a\0b', /NUL/],
+      ['postgres:db', /takes a libpq URI/],
+      ['postgres://host/', /names no database$/],
+      ['postgres://host/db#3', /no space number/],
     ];
     for (const [name, message] of bad) {
       const err = (() => {
@@ -63,5 +76,12 @@ describe('the layout of a store', () => {
     expect(layout).toEqual({ catalog: '/s/d/catalog.db', lock: '/s/d/catalog.db.lock', data: '/s/d/data' });
     expect(fsStoreLayout({ kind: 'file', path: '/s/d' })).toEqual(layout);
     expect(fsStoreDataFile(layout.data, 42)).toBe('/s/d/data/42');
+  });
+
+  it('postgres: keeps its catalog in the database, and its lock on this machine, named after the URI', () => {
+    const a = fsStoreLayout({ kind: 'postgres', path: 'postgres://h/a' });
+    expect(a.catalog).toBe('postgres://h/a');
+    expect(a.lock).toMatch(/\/machpager-postgres-[0-9a-f]{16}\.lock$/);
+    expect(fsStoreLayout({ kind: 'postgres', path: 'postgres://h/b' }).lock).not.toBe(a.lock);
   });
 });

@@ -65,6 +65,8 @@ async function mustExist(store: StoreLocation): Promise<void> {
     if (errorCode(err) === 'ENOENT') throw new FsckStop(`no machpager store at ${store.path}`);
     throw new FsckStop(`${store.path}: ${errorMessage(err)}`);
   };
+  // A database is checked when fsck opens it (no store there: one line, as for a file).
+  if (store.kind === 'postgres') return;
   const st = await stat(store.path).catch(missing);
   if (store.kind === 'sqlite') {
     if (st.isDirectory()) throw new FsckStop(`${store.path} is a directory, not a machpager store (a raw-file store is file:${store.path})`);
@@ -128,7 +130,7 @@ export const fsckCommand: CliCommand = {
       .summary('check a store that is not mounted (the catalog, the page data, crash leftovers); --repair fixes what is safe')
       .description('Check a filesystem store that is not mounted, and with --repair fix what is safe.')
       .usage('[options] STORE')
-      .argument('<STORE>', 'sqlite:PATH, file:DIR, a PATH ending in .db (sqlite), a directory (file:), or default')
+      .argument('<STORE>', 'sqlite:PATH, file:DIR, postgres://USER@HOST/DB, a PATH ending in .db (sqlite), a directory (file:), or default')
       .addOption(new Option('-y, --repair', 'fix what is safe, saying what was done'))
       .addOption(new Option('--json', 'print the report as JSON'))
       .addHelpText('after', HELP_AFTER)

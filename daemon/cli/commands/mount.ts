@@ -54,6 +54,9 @@ const HELP_AFTER = `
 STORE:
   sqlite:PATH     catalog and page data in one SQLite file (made if missing)
   file:DIR        catalog in DIR/catalog.db, page data in raw files under DIR/data
+  postgres://USER@HOST/DB, postgres:///DB?host=SOCKDIR&user=NAME
+                  catalog and page data in a PostgreSQL database (an empty one
+                  becomes a store; one with other tables is refused)
   PATH.db, PATH   short for sqlite:PATH.db, file:PATH (a bare word, no / or :,
                   must exist: a typo of a command creates nothing)
   fault:SPEC:STORE  STORE with faults injected, as --inject SPEC

@@ -30,13 +30,14 @@ async function open(options: FsckOptions): Promise<{ data: DataStore; catalog: C
     const made = new Catalog(data.catalog.db).meta('page_size');
     const pageSize = typeof made === 'number' && made > 0 ? made : DEFAULT_PAGE_SIZE;
     if (pageSize !== DEFAULT_PAGE_SIZE) {
-      data.close();
+      await data.close();
       data = await openDataStore(options.store, { create: false, pageSize, readOnly });
     }
     // Snapshots share pages: a repair that removes data pushes what they still share first.
     return { data: new SharingDataStore(data, new SharedPages(data.catalog, data.kind, pageSize)), catalog: new Catalog(data.catalog.db), pageSize };
   } catch (err) {
-    data.close();
+    // The open failed: its error is the answer, not a close's after it.
+    await data.close().catch(() => undefined);
     throw err;
   }
 }
@@ -63,9 +64,9 @@ export async function fsck(options: FsckOptions): Promise<FsckReport> {
       // A catalog SQLite cannot read (SQLITE_CORRUPT ...): what was found so far stands, the rest is unknown.
       await run.problem({ kind: 'integrity', path: catalog.db.name, message: `cannot check further: ${err instanceof Error ? err.message : String(err)}` });
     }
-    if (options.repair) data.syncCatalog();
+    if (options.repair) await data.syncCatalog();
   } finally {
-    data.close();
+    await data.close();
   }
   report.exit_code = exitCodeOf(report);
   return report;

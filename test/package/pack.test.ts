@@ -93,6 +93,10 @@ describe('npm pack, then npm install of the tarball', () => {
         'dist/daemon/fs/fuse/mount.js',
         'dist/kernel/index.js',
         'dist/stores/index.js',
+        'dist/daemon/api/index.js',
+        'dist/daemon/api/index.d.ts',
+        'dist/daemon/api/testing.js',
+        'dist/daemon/api/testing.d.ts',
         'scripts/build-fuse-binding',
         'patches/@cocalc+fuse-native+2.4.3.patch',
         'systemd/machpager@.service',
@@ -102,7 +106,8 @@ describe('npm pack, then npm install of the tarball', () => {
         'dist/man/machpager.1',
       ]),
     );
-    expect(files.filter((f) => f.endsWith('.ts') || f.endsWith('.map') || f.startsWith('test/') || f.startsWith('node_modules/') || f.startsWith('dist/bench/'))).toEqual([]);
+    // Types only for the API the package exports (package.json "exports"), no sources.
+    expect(files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.map') || f.startsWith('test/') || f.startsWith('node_modules/') || f.startsWith('dist/bench/'))).toEqual([]);
     // Under a megabyte packed.
     expect(info?.size).toBeLessThan(1 << 20);
   });

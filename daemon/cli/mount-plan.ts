@@ -301,6 +301,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
 
   const userFuse = layerFuseOptions(e.fuse, o.fuse);
   const fuse: FuseMountOptions = input.debug ? { ...userFuse, debug: true } : userFuse;
+  const fifo = pick(input.controlFifo ?? { value: undefined, source: undefined, flag: '--control-fifo' }, 'control_fifo', o.own.controlFifo, e.own.controlFifo);
   return {
     store,
     mountpoint: path.resolve(ctx.cwd, mountpointArg),
@@ -323,7 +324,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     web,
     inject,
     pagerTimeoutMs,
-    controlFifo: input.controlFifo?.value === undefined || input.controlFifo.value === '' ? undefined : path.resolve(ctx.cwd, input.controlFifo.value),
+    controlFifo: fifo.value === undefined || fifo.value === '' ? undefined : path.resolve(ctx.cwd, fifo.value),
   };
 }
 

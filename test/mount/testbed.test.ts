@@ -15,7 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withMount } from '../../daemon/api/testing.js';
 import type { Mount } from '../../daemon/api/index.js';
-import { removeDir, sh, shOk, STORE_KINDS, tempDir, type ShResult } from '../helpers/mounted.js';
+import { machpager, removeDir, sh, shOk, STORE_KINDS, tempDir, type ShResult } from '../helpers/mounted.js';
 
 let dir = '';
 /** 512 KiB of random bytes, outside the mounts. */
@@ -180,6 +180,9 @@ describe.each(STORE_KINDS)('the test bed on $kind', ({ kind, store }) => {
       expect(writer.done).toBe(false);
       const frozen = await m.inject();
       expect(frozen.frozen).toBe(true);
+      const human = await machpager(['stats', m.mountpoint]);
+      expect(human.stdout).toMatch(/^Fault injection \(no rules, store frozen\):$/m);
+      expect(human.stdout).toMatch(/^ {2}waiting now: +[1-9]\d*\.$/m);
       await m.thaw();
       const [read, wrote] = await Promise.all([reader.result, writer.result]);
       expect(wrote).toMatchObject({ code: 0, stdout: 'stored\n' });

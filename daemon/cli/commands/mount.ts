@@ -67,7 +67,7 @@ STORE:
 -o OPTIONS (comma-separated, repeatable; key=value or key):
   ours        cache_size=SIZE page_size=SIZE policy=NAME cache_mode=direct|kernel
               store=STORE log_file=PATH log_level=LEVEL log_format=text|json
-              metrics=ADDR:PORT inject=SPEC
+              metrics=ADDR:PORT inject=SPEC control_fifo=PATH
               pager_timeout=DURATION (same as the flags; a flag and -o must
               agree; \\, is a comma inside a value)
   FUSE        allow_other allow_root default_permissions ro rw uid=N gid=N

@@ -25,7 +25,7 @@
  * range, so only rules without one match it). RATE is a probability drawn
  * from the seed, keyed by the file, the offset and how often that key was
  * seen: the same run meets the same faults whatever order concurrent
- * operations take. NTH fails the NTH matching operation (and no other
+ * operations take. A drawn latency is keyed the same way. NTH fails the NTH matching operation (and no other
  * unless COUNT says how many from there). COUNT disarms the rule after
  * that many faults.
  *
@@ -144,8 +144,7 @@ export class FaultInjector {
   private opLatency: Partial<Record<FaultedOp, LatencyDist>>;
   private readonly rules: FaultRule[] = [];
   private currentSeed: number;
-  private latencyRandom: () => number;
-  /** How often each (rule, file, op, offset) key was seen: the rates' draws are keyed by it. */
+  /** How often each (rule or latency, file, op, offset) key was seen: the draws are keyed by it (one entry per page touched, until a reseed). */
   private keySeen = new Map<string, number>();
   private gate: { promise: Promise<void>; open: () => void } | undefined;
   private readonly counters: FaultStats = {
@@ -167,7 +166,6 @@ export class FaultInjector {
     this.latency = latencyOf(options.latency, options.latencyMs);
     this.opLatency = opLatencyOf(options);
     this.currentSeed = options.seed ?? 1;
-    this.latencyRandom = mulberry32(latencySeed(this.currentSeed));
     for (const rule of options.rules ?? []) this.addRule(rule);
   }
 
@@ -229,7 +227,6 @@ export class FaultInjector {
   /** Restart the draws, so the same sequence of operations meets the same faults and delays. */
   reseed(seed: number): void {
     this.currentSeed = seed;
-    this.latencyRandom = mulberry32(latencySeed(seed));
     this.keySeen = new Map();
   }
 
@@ -281,7 +278,8 @@ export class FaultInjector {
     else if (op === 'write') this.counters.writes++;
     else if (op === 'sync') this.counters.syncs++;
     const dist = this.opLatency[op] ?? this.latency;
-    const latency = sampleLatency(dist, this.latencyRandom);
+    // A drawn delay is keyed like a rate's draw: the same operation waits the same whatever the order.
+    const latency = dist.kind === 'fixed' ? dist.ms : sampleLatency(dist, mulberry32(this.key('latency', op, where, offset)));
     if (latency > 0) {
       this.counters.latency_ms += latency;
       await sleep(latency);
@@ -342,10 +340,15 @@ export class FaultInjector {
 
   /** A uniform draw in [0, 1) for one key: the seed, the rule, the store, the op, the offset, and how often the key came before. */
   private draw(rule: number, op: string, where: string, offset: number): number {
-    const key = `${rule}\0${op}\0${where}\0${offset}`;
+    return mulberry32(this.key(String(rule), op, where, offset))();
+  }
+
+  /** The seed of one draw: its kind, the store, the op, the offset, and how often that key came before (since the last reseed). */
+  private key(kind: string, op: string, where: string, offset: number): number {
+    const key = `${kind}\0${op}\0${where}\0${offset}`;
     const n = (this.keySeen.get(key) ?? 0) + 1;
     this.keySeen.set(key, n);
-    return mulberry32(hash32(`${this.currentSeed}\0${key}\0${n}`))();
+    return hash32(`${this.currentSeed}\0${key}\0${n}`);
   }
 }
 
@@ -361,11 +364,6 @@ function hash32(text: string): number {
     h = Math.imul(h, 0x01000193);
   }
   return h >>> 0;
-}
-
-/** The latency draws have a stream of their own, so adding a rate rule does not change the delays. */
-function latencySeed(seed: number): number {
-  return (seed ^ 0x9e3779b9) >>> 0;
 }
 
 function meanOf(dist: LatencyDist): number {

@@ -4,7 +4,7 @@
  *
  * Three kinds of keys:
  * - ours: cache_size=, page_size=, policy=, store=, cache_mode=, log_file=,
- *   log_level=, log_format=, metrics=, pager_timeout=, inject= (its own commas escaped:
+ *   log_level=, log_format=, metrics=, pager_timeout=, control_fifo=, inject= (its own commas escaped:
  *   inject=read=EIO\,latency=5)
  *   (a hyphen may stand for the underscore: cache-size=64M);
  * - the generic FUSE ones, mapped to FuseMountOptions (the adapter builds
@@ -41,6 +41,7 @@ export interface OwnMountOptions {
   metrics?: string;
   inject?: string;
   pagerTimeout?: string;
+  controlFifo?: string;
 }
 
 export interface ParsedMountOptions {
@@ -65,6 +66,7 @@ const OWN_KEYS: Readonly<Record<string, keyof OwnMountOptions>> = {
   metrics: 'metrics',
   inject: 'inject',
   pager_timeout: 'pagerTimeout',
+  control_fifo: 'controlFifo',
 };
 
 /** Flags that set a boolean FuseMountOptions field. */

@@ -77,6 +77,8 @@ export interface MountInput {
   readonly inject?: Given;
   /** --pager-timeout DURATION (absent: the default). */
   readonly pagerTimeout?: Given;
+  /** --control-fifo PATH (absent: none). */
+  readonly controlFifo?: Given;
   /** The -o lists, in order. */
   readonly options: readonly string[];
   /** MACHPAGER_OPTIONS: an -o list from the environment, under the command line's. */
@@ -120,6 +122,8 @@ export interface MountPlan {
   readonly inject: string | undefined;
   /** How long a fault waits for a pager's answer before it fails with EIO (ms); 0: for ever. */
   readonly pagerTimeoutMs: number;
+  /** The control FIFO (--control-fifo, absolute; daemon/control/control-fifo.ts); undefined: none. */
+  readonly controlFifo: string | undefined;
 }
 
 /** How a value is spelled in an error message. */
@@ -297,6 +301,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
 
   const userFuse = layerFuseOptions(e.fuse, o.fuse);
   const fuse: FuseMountOptions = input.debug ? { ...userFuse, debug: true } : userFuse;
+  const fifo = pick(input.controlFifo ?? { value: undefined, source: undefined, flag: '--control-fifo' }, 'control_fifo', o.own.controlFifo, e.own.controlFifo);
   return {
     store,
     mountpoint: path.resolve(ctx.cwd, mountpointArg),
@@ -319,6 +324,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     web,
     inject,
     pagerTimeoutMs,
+    controlFifo: fifo.value === undefined || fifo.value === '' ? undefined : path.resolve(ctx.cwd, fifo.value),
   };
 }
 

@@ -120,13 +120,18 @@ export function renderStats(r: StatsRecord): string {
   // Only a mount started with --inject has this: its faults are the store errors above that were on purpose.
   if (r.inject !== undefined) {
     const f = r.inject.stats;
+    const state = `${r.inject.enabled ? '' : ', off'}${r.inject.frozen ? ', store frozen' : ''}`;
     out.push(
-      ...section(`Fault injection (${r.inject.spec === '' ? 'no rules' : r.inject.spec}):`, [
+      ...section(`Fault injection (${r.inject.spec === '' ? 'no rules' : r.inject.spec}${state}):`, [
         ['Faults injected', f.injected],
         ['on reads', f.injected_reads],
         ['on writes', f.injected_writes],
         ['on syncs', f.injected_syncs],
         ['on allocations', f.injected_allocates],
+        ['on file operations', f.injected_operations],
+        ['Operations held by a freeze', f.frozen_operations],
+        ['waiting now', f.frozen_waiting],
+        ['Latency added (ms)', Math.round(f.latency_ms)],
       ]),
     );
   }

@@ -28,6 +28,8 @@ import { fusermount } from '../fs/fuse/mount-table.js';
 import { FuseMount } from '../fs/fuse/mount.js';
 import { startMetrics, type MetricsEndpoint } from '../control/metrics.js';
 import { ControlServer, IN_PROCESS_CALLER, IN_PROCESS_SESSION } from '../control/server.js';
+import { ControlError } from '../control/control-error.js';
+import { ControlFifo } from '../control/control-fifo.js';
 import type { WebView } from '../web/web-launcher.js';
 import { webUrl } from '../web/web-address.js';
 import { socketCandidates } from '../control/socket-path.js';
@@ -104,6 +106,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
   let control: ControlServer | undefined;
   let metrics: MetricsEndpoint | undefined;
   let web: WebView | undefined;
+  let fifo: ControlFifo | undefined;
   let stopRequested = false;
   let extraSignals = 0;
   let stopStarted = 0;
@@ -120,10 +123,12 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
 
   /** The control socket and the metrics endpoint go first: nothing asks a closing filesystem. */
   const closeControl = async (): Promise<void> => {
-    const [c, e, w] = [control, metrics, web];
+    const [c, e, w, f] = [control, metrics, web, fifo];
     control = undefined;
     metrics = undefined;
     web = undefined;
+    fifo = undefined;
+    await f?.close().catch((err: unknown) => log.warn(`closing the control fifo: ${errorMessage(err)}`));
     await c?.close().catch((err: unknown) => log.warn(`closing the control socket: ${errorMessage(err)}`));
     await e?.close().catch((err: unknown) => log.warn(`closing the metrics endpoint: ${errorMessage(err)}`));
     await w?.close().catch((err: unknown) => log.warn(`closing the web view: ${errorMessage(err)}`));
@@ -340,6 +345,23 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       log.debug(`control socket ${socketPath}`);
     } catch (err) {
       log.warn(`no control socket (${socketPath}: ${errorMessage(err)}): stats, files and the control commands cannot reach this mount`);
+    }
+    if (plan.controlFifo !== undefined) {
+      // Lines from the FIFO call the same handlers, in process; a FIFO that cannot be opened fails the mount as a bad endpoint does.
+      const handlers = controller.handlers() as unknown as Record<string, ((p: Record<string, unknown>, c: typeof IN_PROCESS_CALLER, s: typeof IN_PROCESS_SESSION) => unknown) | undefined>;
+      const call = async (method: string, params: Record<string, unknown>): Promise<unknown> => {
+        const handler = handlers[method];
+        if (!handler) throw new ControlError('ENOSYS', `this daemon has no ${method} verb`);
+        return await handler(params, IN_PROCESS_CALLER, IN_PROCESS_SESSION);
+      };
+      try {
+        fifo = await ControlFifo.open({ path: plan.controlFifo, call, log: { info: (l) => log.info(l), warn: (l) => log.warn(l) } });
+        log.info(`control fifo ${plan.controlFifo}`);
+      } catch (err) {
+        await closeControl();
+        await m.unmount().catch(() => fusermount(mnt, { lazy: true })).catch((e: unknown) => log.error(`cannot unmount ${mnt}: ${errorMessage(e)}`));
+        await failed(err, `--control-fifo ${plan.controlFifo}`, EXIT.UNAVAILABLE);
+      }
     }
     // An endpoint that was asked for and cannot listen is a failed mount.
     if (plan.metrics) {

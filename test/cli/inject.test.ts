@@ -36,6 +36,13 @@ describe('fault injection in the mount plan', () => {
     expect(() => resolveMountPlan(mountInput({ inject: inject('read=EIO'), options: ['inject=write=EIO'] }), ctx)).toThrow(/^--inject read=EIO: conflicts with -o inject=write=EIO$/);
   });
 
+  it('--control-fifo and -o control_fifo= name the control FIFO, resolved from the working directory; none unless asked for', () => {
+    expect(resolveMountPlan(mountInput({}), ctx).controlFifo).toBeUndefined();
+    expect(resolveMountPlan(mountInput({ controlFifo: given('mp.fifo', 'cli', '--control-fifo', 'MACHPAGER_CONTROL_FIFO') }), ctx).controlFifo).toBe('/work/mp.fifo');
+    expect(resolveMountPlan(mountInput({ options: ['control_fifo=/run/mp.fifo'] }), ctx).controlFifo).toBe('/run/mp.fifo');
+    expect(() => resolveMountPlan(mountInput({ controlFifo: given('/a', 'cli', '--control-fifo'), options: ['control_fifo=/b'] }), ctx)).toThrow(/conflicts with -o control_fifo=\/b/);
+  });
+
   it('a fault:SPEC:STORE name: the store under it, its SPEC first, then --inject', () => {
     const plan = resolveMountPlan(mountInput({ args: ['fault:read=EIO:sqlite:x.db', 'mnt'], inject: inject('latency=5') }), ctx);
     expect(plan.store).toMatchObject({ name: 'sqlite:/work/x.db', kind: 'sqlite', isDefault: false });

@@ -93,6 +93,10 @@ describe('npm pack, then npm install of the tarball', () => {
         'dist/daemon/fs/fuse/mount.js',
         'dist/kernel/index.js',
         'dist/stores/index.js',
+        'dist/daemon/api/index.js',
+        'dist/daemon/api/index.d.ts',
+        'dist/daemon/api/testing.js',
+        'dist/daemon/api/testing.d.ts',
         'scripts/build-fuse-binding',
         'patches/@cocalc+fuse-native+2.4.3.patch',
         'systemd/machpager@.service',
@@ -102,7 +106,8 @@ describe('npm pack, then npm install of the tarball', () => {
         'dist/man/machpager.1',
       ]),
     );
-    expect(files.filter((f) => f.endsWith('.ts') || f.endsWith('.map') || f.startsWith('test/') || f.startsWith('node_modules/') || f.startsWith('dist/bench/'))).toEqual([]);
+    // Types only for the API the package exports (package.json "exports"), no sources.
+    expect(files.filter((f) => (f.endsWith('.ts') && !f.endsWith('.d.ts')) || f.endsWith('.map') || f.startsWith('test/') || f.startsWith('node_modules/') || f.startsWith('dist/bench/'))).toEqual([]);
     // Under a megabyte packed.
     expect(info?.size).toBeLessThan(1 << 20);
   });
@@ -161,6 +166,23 @@ describe('npm pack, then npm install of the tarball', () => {
       ok(await run('fusermount', ['-u', mnt]), 'fusermount -u');
       await until(async () => (await findMount(mnt)) === undefined, `${mnt} to be unmounted`);
       await until(() => !alive(pid), `the daemon ${pid} to sync and exit`);
+
+      // The API the package exports, from the project that depends on it: a mount, a fault, an unmount.
+      const script = [
+        "import { mount } from 'machpager';",
+        "import { withMount } from 'machpager/testing';",
+        'if (typeof withMount !== "function") throw new Error("no withMount");',
+        `const m = await mount({ store: ${JSON.stringify(`sqlite:${path.join(tmp, 'api.db')}`)}, inject: 'create(*.tmp)=ENOSPC' });`,
+        "const r = (await import('node:child_process')).spawnSync('sh', ['-c', 'echo x > a.tmp'], { cwd: m.mountpoint, encoding: 'utf8' });",
+        'const injected = (await m.stats()).inject.stats.injected_operations;',
+        'await m.unmount();',
+        'console.log(JSON.stringify({ failed: r.status !== 0, stderr: r.stderr.includes("No space left"), injected, actions: m.actions.map((a) => a.action) }));',
+      ].join('\n');
+      await writeFile(path.join(project, 'api.mjs'), script);
+      const api = ok(await run(process.execPath, ['api.mjs'], { cwd: project }), 'the API from the installed package');
+      expect(JSON.parse(api.stdout)).toEqual({ failed: true, stderr: true, injected: 1, actions: ['mount', 'stats', 'unmount'] });
+      // Its types are in the package, where "exports" points.
+      expect(existsSync(path.join(project, 'node_modules', 'machpager', 'dist', 'daemon', 'api', 'testing.d.ts'))).toBe(true);
     },
     INSTALL_MS + 120_000,
   );

@@ -48,6 +48,7 @@ interface MountOptions {
   webAllowRemote?: boolean;
   inject?: string;
   pagerTimeout?: string;
+  controlFifo?: string;
 }
 
 const HELP_AFTER = `
@@ -69,7 +70,7 @@ STORE:
 -o OPTIONS (comma-separated, repeatable; key=value or key):
   ours        cache_size=SIZE page_size=SIZE policy=NAME cache_mode=direct|kernel
               store=STORE log_file=PATH log_level=LEVEL log_format=text|json
-              metrics=ADDR:PORT inject=SPEC
+              metrics=ADDR:PORT inject=SPEC control_fifo=PATH
               pager_timeout=DURATION (same as the flags; a flag and -o must
               agree; \\, is a comma inside a value)
   FUSE        allow_other allow_root default_permissions ro rw uid=N gid=N
@@ -111,14 +112,26 @@ machpager web MOUNTPOINT for those who may control the mount.
 
 Rehearsing failures: --inject SPEC makes every file's data store fail or slow
 down on purpose (the catalog is left alone). SPEC is comma-separated:
-  OP[@OFFSET+[LENGTH]][%RATE][*COUNT]=CODE   OP: read, write, rw, sync, allocate;
-      OFFSET, LENGTH: file offsets (K, M, G; no LENGTH: to the end); RATE 0..1;
-      COUNT: faults before the rule disarms; CODE: an errno name (EIO, ENOSPC ...)
-  seed=N (the PRNG of rates)   latency=MS (before every store operation)
-  e.g. --inject 'read=EIO'  --inject 'write@0+1M=ENOSPC,latency=5'
-Programs see EIO, ENOSPC or EDQUOT (a pager reports nothing else: EROFS is EIO).
-machpager inject [MOUNTPOINT] [SPEC | --clear] changes the rules while mounted
-(--inject '' mounts with none yet); machpager stats --json counts the faults.
+  OP[(GLOB)][@OFFSET+[LENGTH]][%RATE][#NTH][*COUNT]=CODE
+      OP: read, write, rw, sync, allocate (the store: programs see EIO, ENOSPC
+      or EDQUOT; a pager reports nothing else, EROFS is EIO) or open, create,
+      mkdir, mknod, symlink, link, unlink, rmdir, rename, truncate, fsync,
+      fsyncdir, flush, chmod, chown, utimens, setxattr, removexattr (the
+      operation fails with CODE before it acts); GLOB: the files ('*.wal',
+      '/db/**'); OFFSET, LENGTH: file offsets (K, M, G; no LENGTH: to the end);
+      RATE 0..1, drawn from the seed; NTH: the NTH match only (with COUNT:
+      COUNT from there); COUNT: faults before the rule disarms; CODE: an errno
+  seed=N   latency=LAT, OP-latency=LAT (LAT: MS, uniform/MIN/MAX, exp/MEAN,
+      normal/MEAN/SD, drawn from the seed)
+  e.g. --inject 'read=EIO'  --inject 'write(*.db)@0+1M%0.1=ENOSPC,seed=3,latency=exp/5'
+machpager inject [MOUNTPOINT] [SPEC | --clear | --on | --off | --freeze | --thaw]
+changes the rules while mounted (--inject '' mounts with none yet);
+machpager stats --json counts the faults.
+
+Control FIFO: --control-fifo PATH reads one command a line (crash, inject SPEC,
+freeze, thaw, sync [PATH], evict [PATH], stats, and LazyFS's lazyfs::clear-cache,
+lazyfs::cache-checkpoint, lazyfs::display-cache-usage); each answer is a line
+of the daemon log: echo 'inject read=EIO' > PATH.
 
 Pager timeout: a read or write whose page the pager has not answered for
 within --pager-timeout (data_request, or data_unlock for a write) fails with
@@ -195,6 +208,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     webAllowRemote: opts.webAllowRemote === true,
     inject: given(command, deps.env, 'inject', '--inject', 'MACHPAGER_INJECT'),
     pagerTimeout: given(command, deps.env, 'pagerTimeout', '--pager-timeout', 'MACHPAGER_PAGER_TIMEOUT'),
+    controlFifo: given(command, deps.env, 'controlFifo', '--control-fifo', 'MACHPAGER_CONTROL_FIFO'),
     options: opts.o ?? [],
     envOptions: deps.env.MACHPAGER_OPTIONS,
     envMountpoint: deps.env.MACHPAGER_MOUNTPOINT,
@@ -275,6 +289,7 @@ export const mountCommand: CliCommand = {
       .addOption(new Option('--metrics <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (loopback only; see below)').env('MACHPAGER_METRICS'))
       .addOption(new Option('--web <addr:port>', 'serve the live web view of the page cache at http://ADDR:PORT/ (loopback only; see below)'))
       .addOption(new Option('--web-allow-remote', 'let --web listen on an address that is not loopback (anyone who reaches it reads the view)'))
+      .addOption(new Option('--control-fifo <path>', 'read control commands from this FIFO, one a line (crash, inject, sync, evict ...; made if absent)').env('MACHPAGER_CONTROL_FIFO'))
       .addOption(new Option('--inject <spec>', 'inject faults into every file\'s data store, for rehearsing failures (see below)').env('MACHPAGER_INJECT'))
       .addOption(new Option('--daemon', 'return once mounted; a detached daemon serves the mount'))
       .addOption(new Option('--log-file <path>', "with --daemon: append the daemon's messages here (default: discard them)"))

@@ -91,6 +91,7 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
       if ((inode.mode & SETID_BITS) !== 0) dropSetIdOnWrite(fs, ctx, inode);
       const buf = length === buffer.length ? buffer : buffer.subarray(0, length);
       fs.tracer?.record(inode.ino, at, length);
+      fs.crash?.journal.noteWrite(inode.ino, at, length);
       const done = window.copySync(at, buf, VM_PROT_WRITE);
       if (done === length) {
         wrote(inode, at + length);

@@ -25,6 +25,7 @@ import { Reserve, reserveSize } from './reserve.js';
 import { SpaceAccount } from './space.js';
 import { SharingDataStore } from './shadow-store.js';
 import { SharedPages } from './shared-pages.js';
+import { CrashTest } from './crash/crash-test.js';
 
 export interface Handle {
   readonly inode: Inode;
@@ -86,6 +87,8 @@ export class MachFilesystem implements FileObjectHost {
   tracer: PageTraceRecorder | undefined;
   /** The rules every file's store obeys, when the mount injects faults (config.inject). */
   faults: FaultInjector | undefined;
+  /** Crash testing (machpager crash; none when read-only). */
+  crash: CrashTest | undefined;
   /** What mount recovery trimmed past files' sizes (all 0 after a clean stop: it did not look). */
   readonly recovered: TrimCounts = { files: 0, bytes: 0, failed: 0 };
   private nextHandle = 1;
@@ -141,7 +144,10 @@ export class MachFilesystem implements FileObjectHost {
       const opened = new SharingDataStore(raw, new SharedPages(raw.catalog, raw.kind, config.pageSize));
       // A rule's glob asks the catalog for a file's path when the file's store is used, long after this.
       const named: { catalog?: Catalog } = {};
-      const data = faults ? injectFaults(opened, faults, (ino) => named.catalog?.pathOf(ino)) : opened;
+      // Crash testing sees what reaches the store: inside the fault injection.
+      const crash = config.readOnly ? undefined : new CrashTest(raw.catalog.db, config.pageSize);
+      const journalled = crash ? crash.journal.wrap(opened) : opened;
+      const data = faults ? injectFaults(journalled, faults, (ino) => named.catalog?.pathOf(ino)) : journalled;
       const catalog = new Catalog(data.catalog.db, data.catalog.group);
       named.catalog = catalog;
       // SQLite keeps each file's pages as blocks of the page size it was made with.
@@ -151,6 +157,8 @@ export class MachFilesystem implements FileObjectHost {
       const space = config.readOnly ? undefined : await openSpace(data, config, config.log);
       const fs = new MachFilesystem(config, data, catalog, space, opened.pages);
       fs.faults = faults;
+      fs.crash = crash;
+      crash?.attach(fs);
       await fs.recover();
       return fs;
     } catch (err) {
@@ -160,7 +168,8 @@ export class MachFilesystem implements FileObjectHost {
   }
 
   operations(): FuseOperations {
-    return buildOperations(this);
+    const ops = buildOperations(this);
+    return this.crash ? this.crash.gate.wrap(ops) : ops;
   }
 
   /** Where file pages are promised room on the disk at their first write (FileObjectHost). */
@@ -332,10 +341,12 @@ export class MachFilesystem implements FileObjectHost {
     // sqlite:, the page CRCs' for file:) then makes them durable with the pages, and the catalog's
     // sync below finds nothing more to do: one fdatasync per fsync, not two.
     this.namespace.flushOne(inode);
+    const mark = this.crash?.mark();
     const synced = object && !object.isFreed ? await Promise.allSettled([object.sync()]) : [];
     this.namespace.flushOne(inode);
     this.data.syncCatalog();
     for (const r of synced) if (r.status === 'rejected') throw syncError(r.reason);
+    this.crash?.fileDurable(inode.ino, mark);
   }
 
   /**
@@ -353,12 +364,16 @@ export class MachFilesystem implements FileObjectHost {
    * fails, and the catalog too; then the first failure is the answer.
    */
   async sync(): Promise<void> {
+    // The power is off (a crash point fired): nothing can be written, and what was durable is restored.
+    if (this.crash?.isDown) return;
+    const mark = this.crash?.mark();
     const objects = [...this.objects.values()].filter((o) => !o.isFreed);
     const results = await Promise.allSettled(objects.map((o) => o.sync()));
     this.namespace.flush();
     this.data.syncCatalog();
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw syncError(failed.reason);
+    this.crash?.allDurable(mark);
   }
 
   // ------------------------------------------------------------------ page-access trace
@@ -413,6 +428,7 @@ export class MachFilesystem implements FileObjectHost {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stopTrace().catch((err: unknown) => this.log(`finishing the page trace: ${String(err)}`));
+    await this.crash?.settled();
     await this.sync();
     this.closed = true;
     clearInterval(this.flushTimer);
@@ -445,9 +461,10 @@ export class MachFilesystem implements FileObjectHost {
    * .fuse_hidden* names) go now; so does page data of inodes that no
    * longer exist. After an unclean stop, also data past files' sizes
    * (recovery-trim.ts). The store is marked unclean, durably, before
-   * anything else: a crash from now on leaves it so.
+   * anything else: a crash from now on leaves it so. Run again after a
+   * simulated power loss (crash/power-loss.ts).
    */
-  private async recover(): Promise<void> {
+  async recover(): Promise<void> {
     if (this.config.readOnly) return;
     const clean = this.catalog.meta(CLEAN_KEY) === 1;
     this.freeingSync(() => this.catalog.setMeta(CLEAN_KEY, 0));

@@ -126,9 +126,10 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
     },
 
     fsyncdir(_ctx, _path, _datasync, fh, reply) {
-      fs.handle(fh);
+      const { inode } = fs.handle(fh);
       ns.flush();
       fs.data.syncCatalog();
+      fs.crash?.dirDurable(inode.ino);
       reply();
     },
 

@@ -53,6 +53,7 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     latency: unused,
     web: unused,
     snapshot: unused,
+    crash: unused,
     ...overrides,
   };
 }

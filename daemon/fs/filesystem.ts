@@ -341,12 +341,11 @@ export class MachFilesystem implements FileObjectHost {
     // sqlite:, the page CRCs' for file:) then makes them durable with the pages, and the catalog's
     // sync below finds nothing more to do: one fdatasync per fsync, not two.
     this.namespace.flushOne(inode);
-    const mark = this.crash?.mark();
     const synced = object && !object.isFreed ? await Promise.allSettled([object.sync()]) : [];
     this.namespace.flushOne(inode);
     this.data.syncCatalog();
     for (const r of synced) if (r.status === 'rejected') throw syncError(r.reason);
-    this.crash?.fileDurable(inode.ino, mark);
+    this.crash?.fileDurable(inode.ino);
   }
 
   /**
@@ -366,14 +365,13 @@ export class MachFilesystem implements FileObjectHost {
   async sync(): Promise<void> {
     // The power is off (a crash point fired): nothing can be written, and what was durable is restored.
     if (this.crash?.isDown) return;
-    const mark = this.crash?.mark();
     const objects = [...this.objects.values()].filter((o) => !o.isFreed);
     const results = await Promise.allSettled(objects.map((o) => o.sync()));
     this.namespace.flush();
     this.data.syncCatalog();
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw syncError(failed.reason);
-    this.crash?.allDurable(mark);
+    this.crash?.allDurable();
   }
 
   // ------------------------------------------------------------------ page-access trace

@@ -55,7 +55,7 @@ export class CrashJournal {
     private readonly isDurable: (ino: number) => boolean,
   ) {}
 
-  /** A sequence mark: a durable point started now covers the writes numbered up to it. */
+  /** The sequence number of the latest write: a durable point reached now covers the writes up to it. */
   mark(): number {
     return this.seq;
   }

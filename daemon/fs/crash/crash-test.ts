@@ -87,14 +87,10 @@ export class CrashTest {
 
   // ------------------------------------------------------------------ durable points (from the filesystem)
 
-  /** A mark to pass to the durable point that starts now; undefined before begin. */
-  mark(): number | undefined {
-    return this.begun ? this.journal.mark() : undefined;
-  }
-
-  fileDurable(ino: number, mark: number | undefined): void {
-    if (mark === undefined || !this.begun) return;
-    this.journal.durable(ino, mark);
+  /** fsync or fdatasync of the file returned: every write to its store so far is durable. */
+  fileDurable(ino: number): void {
+    if (!this.begun) return;
+    this.journal.durable(ino, this.journal.mark());
     this.durable.syncInode(ino);
   }
 
@@ -104,9 +100,10 @@ export class CrashTest {
     void this.settle();
   }
 
-  allDurable(mark: number | undefined): void {
-    if (mark === undefined || !this.begun) return;
-    this.journal.durableAll(mark);
+  /** sync returned: everything so far is durable. */
+  allDurable(): void {
+    if (!this.begun) return;
+    this.journal.durableAll(this.journal.mark());
     this.durable.load();
     void this.settle();
   }

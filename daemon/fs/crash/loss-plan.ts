@@ -84,7 +84,8 @@ export function planLoss(input: LossInput, choice: CrashChoice): LossPlan {
     if (row && (row.mode & 0o170000) !== 0o100000) continue;
     const size = input.files.get(ino)?.size ?? row?.size ?? 0;
     const unsynced = new Set<number>([...(journal.inodes.get(ino)?.written.keys() ?? []), ...(input.files.get(ino)?.dirty ?? [])]);
-    const pages = [...unsynced].filter((p) => p * pageSize < size).sort((a, b) => a - b);
+    // A file that goes loses every page it has; one that stays, those written since its durable point.
+    const pages = durable ? [...unsynced].filter((p) => p * pageSize < size).sort((a, b) => a - b) : Array.from({ length: Math.ceil(size / pageSize) }, (_, p) => p);
     const kept = new Set<number>();
     if (durable) {
       const last = choice.torn ? journal.lastWrites.get(ino) : undefined;

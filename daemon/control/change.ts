@@ -17,7 +17,7 @@ export interface ControlCaller {
   readonly uid?: number;
 }
 
-export type ChangeKind = 'policy' | 'cache-size' | 'evict' | 'sync' | 'trace' | 'inject';
+export type ChangeKind = 'policy' | 'cache-size' | 'evict' | 'sync' | 'trace' | 'inject' | 'crash';
 
 export interface ControlChange {
   readonly change: ChangeKind;

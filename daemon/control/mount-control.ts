@@ -21,6 +21,7 @@ import type { ChangeSink, ControlCaller, ControlChange } from './change.js';
 import { encodeFrameMap } from '../web/frame-map.js';
 import { snapshotFile } from '../fs/snapshot.js';
 import { ControlError } from './control-error.js';
+import { CrashControl } from './crash-control.js';
 import { ResidencyControl } from './residency-control.js';
 import { optionalBoolean, optionalString, optionalStrings } from './params.js';
 import { regionRecords } from './regions.js';
@@ -44,6 +45,7 @@ type Result<M extends keyof ControlMethods> = ControlMethods[M]['result'];
 export class MountControl {
   readonly started = Date.now();
   private readonly residency: ResidencyControl;
+  private readonly crashControl: CrashControl;
   /** The web view this daemon serves (mount --web), with its control key: what `web` answers. */
   webUrl: string | undefined;
 
@@ -52,6 +54,7 @@ export class MountControl {
     private readonly options: MountControlOptions,
   ) {
     this.residency = new ResidencyControl(fs);
+    this.crashControl = new CrashControl(fs, options.mountpoint, (change, caller) => this.report(change, caller));
   }
 
   handlers(): ControlHandlers {
@@ -75,6 +78,7 @@ export class MountControl {
       web: () => ({ url: this.webUrl ?? null }),
       snapshot: (params) => this.snapshot(params),
       mrc: (params) => this.mrc(params),
+      crash: (params, caller) => this.crashControl.crash(params, caller),
     };
   }
 

@@ -9,6 +9,8 @@
 
 import type { LatencyBucket } from '../../kernel/index.js';
 import type { InjectionStatus } from '../fs/fault-injection.js';
+import type { CrashStatus } from '../fs/crash/crash-test.js';
+import type { CrashReport } from '../fs/crash/power-loss.js';
 import type { PageTraceStatus } from '../fs/page-trace.js';
 import type { LiveMrcRecord } from '../fs/live-mrc.js';
 import type { StatsRecord } from './stats-record.js';
@@ -178,6 +180,35 @@ export interface InjectResult extends InjectionStatus {
   previous?: string;
 }
 
+/** What `crash` does: lose power now (crash), begin the bookkeeping, arm or disarm a crash point, power on after one fired, or show the state. */
+export type CrashAction = 'crash' | 'begin' | 'arm' | 'disarm' | 'power-on' | 'status';
+
+export type CrashParams = {
+  /** Default crash. */
+  action?: CrashAction;
+  /** crash: say what would be lost, do nothing. */
+  dry_run?: boolean;
+  /** crash: random:SEED:P, each unsynced page survives with probability P. */
+  keep?: string;
+  /** crash: each file's latest write survives only in part (a prefix of its pages). */
+  torn?: boolean;
+  /** crash --torn without keep: the seed (default 1). */
+  seed?: number;
+  /** crash, arm: the mount goes once the power is off. */
+  unmount?: boolean;
+  /** arm: OP:GLOB[:after], e.g. 'rename:*.wal', 'fsync:db*:after'. */
+  at?: string;
+  /** arm: crash at the Nth matching operation (default 1). */
+  nth?: number;
+};
+
+/** What `crash` answers: the state after it, and what a power loss took (or would take). */
+export interface CrashResult {
+  action: CrashAction;
+  status: CrashStatus;
+  report?: CrashReport;
+}
+
 /** What `frames` answers: the frame pool as the web view draws it (daemon/web/frame-map.ts codes it). */
 export interface FramesResult {
   page_size: number;
@@ -232,4 +263,6 @@ export interface ControlMethods {
   mrc: { params: { reset?: boolean }; result: LiveMrcRecord };
   /** A copy-on-write copy of the file `source` at `target` (both inside the mount). */
   snapshot: { params: { source: string; target: string }; result: SnapshotResult };
+  /** Crash testing: power loss now (with keep, torn, dry_run), begin, crash points (arm, disarm), power-on, status. */
+  crash: { params: CrashParams; result: CrashResult };
 }

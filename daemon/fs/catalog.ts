@@ -157,6 +157,13 @@ export class Catalog {
    * answer comes from here without a query.
    */
   private readonly xattrInodes: Set<number>;
+  private readonly selectMaxIno;
+  /**
+   * 0: a new inode takes the number after the highest (SQLite's rowid).
+   * Otherwise new numbers start here and only go up (crash testing: a number
+   * a crash may bring back is never given to another file meanwhile).
+   */
+  inodeFloor = 0;
 
   constructor(
     readonly db: Database.Database,
@@ -203,6 +210,7 @@ export class Catalog {
     this.selectMeta = db.prepare<[string], unknown>('SELECT value FROM fs_meta WHERE key = ?').pluck();
     this.upsertMeta = db.prepare<[string, number | string]>('INSERT OR REPLACE INTO fs_meta (key, value) VALUES (?, ?)');
     this.xattrInodes = new Set(db.prepare<[], number>('SELECT DISTINCT ino FROM xattr').pluck().all());
+    this.selectMaxIno = db.prepare<[], number | null>('SELECT max(ino) FROM inode').pluck();
     this.selectFileSizes = db.prepare<[], { ino: number; size: number }>(`SELECT ino, size FROM inode WHERE (mode & ${S_IFMT}) = ${S_IFREG} ORDER BY ino`);
   }
 
@@ -330,7 +338,11 @@ export class Catalog {
     // The first run picks the number; a replay makes the same one.
     let ino: number | undefined;
     return this.change(() => {
-      if (ino === undefined) ino = Number(this.insertInode.run(...values).lastInsertRowid);
+      if (ino === undefined && this.inodeFloor > 0) {
+        ino = Math.max(this.inodeFloor, (this.selectMaxIno.get() ?? 0) + 1);
+        this.inodeFloor = ino + 1;
+        this.insertInodeAt.run(...values, ino);
+      } else if (ino === undefined) ino = Number(this.insertInode.run(...values).lastInsertRowid);
       else this.insertInodeAt.run(...values, ino);
       this.insertDirent.run(parentIno, name, ino);
       this.updateInode.run(...parentValues, parentIno);

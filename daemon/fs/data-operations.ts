@@ -94,6 +94,7 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
       const buf = length === buffer.length ? buffer : buffer.subarray(0, length);
       fs.tracer?.record(inode.ino, at, length);
       fs.liveMrc.record(inode.ino, at, length);
+      fs.crash?.journal.noteWrite(inode.ino, at, length);
       const done = window.copySync(at, buf, VM_PROT_WRITE);
       if (done === length) {
         wrote(inode, at + length);

@@ -27,6 +27,7 @@ import { SpaceAccount } from './space.js';
 import { SharingDataStore } from './shadow-store.js';
 import { linkShared } from './cache-sharing.js';
 import { SharedPages } from './shared-pages.js';
+import { CrashTest } from './crash/crash-test.js';
 
 export interface Handle {
   readonly inode: Inode;
@@ -93,6 +94,8 @@ export class MachFilesystem implements FileObjectHost {
   readonly liveMrc: LiveMrc;
   /** The rules every file's store obeys, when the mount injects faults (config.inject). */
   faults: FaultInjector | undefined;
+  /** Crash testing (machpager crash; none when read-only). */
+  crash: CrashTest | undefined;
   /** What mount recovery trimmed past files' sizes (all 0 after a clean stop: it did not look). */
   readonly recovered: TrimCounts = { files: 0, bytes: 0, failed: 0 };
   private nextHandle = 1;
@@ -149,7 +152,10 @@ export class MachFilesystem implements FileObjectHost {
       const opened = new SharingDataStore(raw, new SharedPages(raw.catalog, raw.kind, config.pageSize));
       // A rule's glob asks the catalog for a file's path when the file's store is used, long after this.
       const named: { catalog?: Catalog } = {};
-      const data = faults ? injectFaults(opened, faults, (ino) => named.catalog?.pathOf(ino)) : opened;
+      // Crash testing sees what reaches the store: inside the fault injection.
+      const crash = config.readOnly ? undefined : new CrashTest(raw.catalog.db, config.pageSize);
+      const journalled = crash ? crash.journal.wrap(opened) : opened;
+      const data = faults ? injectFaults(journalled, faults, (ino) => named.catalog?.pathOf(ino)) : journalled;
       const catalog = new Catalog(data.catalog.db, data.catalog.group);
       named.catalog = catalog;
       // SQLite and PostgreSQL keep each file's pages as blocks of the page size it was made with.
@@ -160,6 +166,8 @@ export class MachFilesystem implements FileObjectHost {
       const space = config.readOnly || data.kind === 'postgres' ? undefined : await openSpace(data, config, config.log);
       const fs = new MachFilesystem(config, data, catalog, space, opened.pages);
       fs.faults = faults;
+      fs.crash = crash;
+      crash?.attach(fs);
       await fs.recover();
       return fs;
     } catch (err) {
@@ -170,7 +178,8 @@ export class MachFilesystem implements FileObjectHost {
   }
 
   operations(): FuseOperations {
-    return buildOperations(this);
+    const ops = buildOperations(this);
+    return this.crash ? this.crash.gate.wrap(ops) : ops;
   }
 
   /** Where file pages are promised room on the disk at their first write (FileObjectHost). */
@@ -367,6 +376,7 @@ export class MachFilesystem implements FileObjectHost {
     this.namespace.flushOne(inode);
     await this.data.syncCatalog();
     for (const r of synced) if (r.status === 'rejected') throw syncError(r.reason);
+    this.crash?.fileDurable(inode.ino);
   }
 
   /**
@@ -384,12 +394,15 @@ export class MachFilesystem implements FileObjectHost {
    * fails, and the catalog too; then the first failure is the answer.
    */
   async sync(): Promise<void> {
+    // The power is off (a crash point fired): nothing can be written, and what was durable is restored.
+    if (this.crash?.isDown) return;
     const objects = [...this.objects.values()].filter((o) => !o.isFreed);
     const results = await Promise.allSettled(objects.map((o) => o.sync()));
     this.namespace.flush();
     await this.data.syncCatalog();
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw syncError(failed.reason);
+    this.crash?.allDurable();
   }
 
   // ------------------------------------------------------------------ page-access trace
@@ -444,6 +457,7 @@ export class MachFilesystem implements FileObjectHost {
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stopTrace().catch((err: unknown) => this.log(`finishing the page trace: ${String(err)}`));
+    await this.crash?.settled();
     await this.sync();
     this.closed = true;
     clearInterval(this.flushTimer);
@@ -479,9 +493,10 @@ export class MachFilesystem implements FileObjectHost {
    * .fuse_hidden* names) go now; so does page data of inodes that no
    * longer exist. After an unclean stop, also data past files' sizes
    * (recovery-trim.ts). The store is marked unclean, durably, before
-   * anything else: a crash from now on leaves it so.
+   * anything else: a crash from now on leaves it so. Run again after a
+   * simulated power loss (crash/power-loss.ts).
    */
-  private async recover(): Promise<void> {
+  async recover(): Promise<void> {
     if (this.config.readOnly) return;
     const clean = this.catalog.meta(CLEAN_KEY) === 1;
     this.freeingSync(() => this.catalog.setMeta(CLEAN_KEY, 0));

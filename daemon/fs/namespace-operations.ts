@@ -126,9 +126,12 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
     },
 
     fsyncdir(_ctx, _path, _datasync, fh, reply) {
-      fs.handle(fh);
+      const { inode } = fs.handle(fh);
       ns.flush();
-      laterVoid(reply, () => fs.data.syncCatalog());
+      laterVoid(reply, async () => {
+        await fs.data.syncCatalog();
+        fs.crash?.dirDurable(inode.ino);
+      });
     },
 
     create(ctx, path, mode, flags, reply) {

@@ -167,6 +167,13 @@ export class Namespace {
     this.written(inode);
   }
 
+  /** Forget every inode and name in memory, dirty ones too (a power loss: the catalog is the truth again). */
+  clear(): void {
+    this.inodes.clear();
+    this.dentries.clear();
+    this.dirty.clear();
+  }
+
   /** Every inode in memory (for sync and unmount). */
   all(): IterableIterator<Inode> {
     return this.inodes.values();

@@ -54,6 +54,7 @@ function handlers(overrides: Partial<ControlHandlers> = {}): ControlHandlers {
     web: unused,
     snapshot: unused,
     mrc: unused,
+    crash: unused,
     ...overrides,
   };
 }

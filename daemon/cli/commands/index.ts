@@ -7,6 +7,7 @@ import { completionCommand } from './completion.js';
 import { evictCommand } from './evict.js';
 import { filesCommand } from './files.js';
 import { injectCommand } from './inject.js';
+import { crashCommand } from './crash.js';
 import { fsckCommand } from './fsck.js';
 import { mountCommand } from './mount.js';
 import { policyCommand } from './policy.js';
@@ -21,6 +22,6 @@ import { traceCommand } from './trace.js';
 import { vmtouchCommand } from './vmtouch.js';
 import { webCommand } from './web.js';
 
-export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, vmtouchCommand, regionsCommand, requestsCommand, topCommand, webCommand, syncCommand, evictCommand, snapshotCommand, policyCommand, cacheSizeCommand, injectCommand, simCommand, traceCommand, fsckCommand, completionCommand];
+export const COMMANDS: readonly CliCommand[] = [mountCommand, statsCommand, filesCommand, vmtouchCommand, regionsCommand, requestsCommand, topCommand, webCommand, syncCommand, evictCommand, snapshotCommand, policyCommand, cacheSizeCommand, injectCommand, crashCommand, simCommand, traceCommand, fsckCommand, completionCommand];
 
 export type { CliCommand, CommandContext } from './command.js';

@@ -39,6 +39,7 @@ export {
   type PostgresConnectionStats,
 } from './postgres-connection.js';
 export { WalSync } from './sqlite-wal-sync.js';
+export { SqliteReader, READER_MIN_BYTES, type SqliteReaderOptions } from './sqlite-reader.js';
 export { crc32, DAMAGED_CRC } from './crc32.js';
 export { ChecksumStore, type ChecksumTable } from './checksum.js';
 export { SqlitePageChecksums, dropPageChecksums, markPageDamaged, checksummedPages, checksummedFiles, lastChecksummedPage } from './sqlite-checksums.js';

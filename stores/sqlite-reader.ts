@@ -8,6 +8,8 @@
  * thread that also answers FUSE, a read-ahead window of 48 pages held every
  * reply queued behind it (docs/performance.md). In the worker the store
  * reads the next window while the thread answers the reads before it.
+ * Opt-in (MACHPAGER_SQLITE_READER=1, readerEnabled below): measured, it did
+ * not pay yet.
  *
  * The worker sees committed data only: its caller commits queued writes
  * first (SqliteConnection.readBlocksAsync). Every failure is a StoreError:
@@ -23,9 +25,16 @@ import { readerWorkerMain, type ReaderClose, type ReaderReply, type ReaderReques
 /** Reads this large or larger go to the worker; a smaller one (a random 4 KiB fault) costs less on the thread than the round trip (~25 µs). */
 export const READER_MIN_BYTES = 32 * 1024;
 
-/** MACHPAGER_SQLITE_READER=0 keeps every read on the connection's thread (to measure the difference). */
+/**
+ * MACHPAGER_SQLITE_READER=1 sends large reads to the worker. Off by default:
+ * measured on the shared 2-core machine it lost to the thread's own read
+ * (docs/performance.md): a stream may have only 50 pages requested at once
+ * (ABSENT_MAX, Mach's vm_object_absent_max), so the worker never gets far
+ * ahead, and every window costs two thread hand-offs that a loaded machine
+ * makes slow.
+ */
 export function readerEnabled(): boolean {
-  return process.env.MACHPAGER_SQLITE_READER !== '0';
+  return process.env.MACHPAGER_SQLITE_READER === '1';
 }
 
 /** How long close() waits for the worker to close its database (so the daemon's connection closes last, and checkpoints). */

@@ -7,7 +7,7 @@
  */
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DAMAGED_CRC, DataError, READER_MIN_BYTES, SqliteReader, SqliteStore, StoreError } from '../../stores/index.js';
 import { pattern } from './conformance.js';
 import { tempDir } from './tmp.js';
@@ -19,6 +19,9 @@ const PAGE = 4096;
 const PAGES = 64;
 
 const opened: SqliteStore[] = [];
+beforeEach(() => {
+  process.env.MACHPAGER_SQLITE_READER = '1';
+});
 afterEach(async () => {
   for (const s of opened.splice(0)) await s.close();
   delete process.env.MACHPAGER_SQLITE_READER;
@@ -71,8 +74,8 @@ describe('sqlite reader worker', () => {
     expect(store.connection.readerStats()).toBeUndefined();
   });
 
-  it('answers the same with MACHPAGER_SQLITE_READER=0 (every read on the thread)', async () => {
-    process.env.MACHPAGER_SQLITE_READER = '0';
+  it('answers the same without MACHPAGER_SQLITE_READER=1 (every read on the thread, the default)', async () => {
+    delete process.env.MACHPAGER_SQLITE_READER;
     const store = await filledStore();
     const into = Buffer.alloc(PAGES * PAGE);
     await store.read(0, into);

@@ -33,19 +33,18 @@
  */
 import Database from 'better-sqlite3';
 import { createRequire } from 'node:module';
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { isAllZero } from './bytes.js';
 import { sqliteErrnoCode } from './errno.js';
 import { crc32, DAMAGED_CRC } from './crc32.js';
 import { DataError, StoreError, type OpenOptions } from './store.js';
 import { SqliteCommitGroup } from './sqlite-commit-group.js';
 import { WalSync } from './sqlite-wal-sync.js';
+import { inspect, MACHPAGER_APPLICATION_ID, registryKey } from './sqlite-file.js';
+
+export { MACHPAGER_APPLICATION_ID };
 import { readBlockRows, type BlockDamage } from './sqlite-block-rows.js';
 import { READER_MIN_BYTES, readerEnabled, SqliteReader } from './sqlite-reader.js';
 
-/** 'MPGR' in the database header (PRAGMA application_id). */
-export const MACHPAGER_APPLICATION_ID = 0x4d504752;
 /**
  * The layout of the tables below; a database with a newer one is refused.
  * 1: no checksums. 2: store_block.crc and page_crc (migrated on a writable open).
@@ -54,10 +53,6 @@ export const STORE_FORMAT_VERSION = 2;
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 const requireHere = createRequire(import.meta.url);
-
-const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
-const HEADER_SIZE = 100;
-const APPLICATION_ID_OFFSET = 68;
 
 /** CRCs of pages kept outside the database: file = the data file's number (an inode), page = its page. */
 const PAGE_CRC_TABLE = `
@@ -453,48 +448,6 @@ export class SqliteConnection {
     } catch (err) {
       throw sqliteError(err, what);
     }
-  }
-}
-
-function registryKey(path: string): string {
-  const absolute = resolve(path);
-  try {
-    return realpathSync(absolute);
-  } catch {
-    return absolute; // not there yet: create will make it under this name
-  }
-}
-
-type FileState = 'missing' | 'empty' | 'machpager';
-
-/**
- * What is at `path`, from the file's first bytes alone: refuse anything that
- * is not a machpager database before SQLite opens it (and might write to it).
- */
-function inspect(path: string): FileState {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw err;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw new StoreError('EISDIR', `${path} is a directory, not a machpager store`);
-    if (st.size === 0) return 'empty';
-    const header = Buffer.alloc(HEADER_SIZE);
-    const n = readSync(fd, header, 0, HEADER_SIZE, 0);
-    if (n < HEADER_SIZE || !header.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
-      throw new StoreError('EINVAL', `${path} is not a machpager store (not a SQLite database)`);
-    }
-    const id = header.readUInt32BE(APPLICATION_ID_OFFSET);
-    if (id !== MACHPAGER_APPLICATION_ID) {
-      throw new StoreError('EINVAL', `${path} is not a machpager store (a SQLite database with application_id 0x${id.toString(16)})`);
-    }
-    return 'machpager';
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -41,6 +41,7 @@ export {
 } from './postgres-connection.js';
 export { PostgresCatalogImage, IMAGE_FLUSH_INTERVAL_MS, type CatalogImageStats } from './postgres-catalog-image.js';
 export { WalSync } from './sqlite-wal-sync.js';
+export { SqliteReader, READER_MIN_BYTES, type SqliteReaderOptions } from './sqlite-reader.js';
 export { crc32, DAMAGED_CRC } from './crc32.js';
 export { ChecksumStore, type ChecksumTable } from './checksum.js';
 export { SqlitePageChecksums, dropPageChecksums, markPageDamaged, checksummedPages, checksummedFiles, lastChecksummedPage } from './sqlite-checksums.js';

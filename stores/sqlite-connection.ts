@@ -32,17 +32,20 @@
  * whatever is queued, so it sees every write started before it.
  */
 import Database from 'better-sqlite3';
-import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { isAbsolute } from 'node:path';
 import { isAllZero } from './bytes.js';
 import { sqliteErrnoCode } from './errno.js';
 import { crc32, DAMAGED_CRC } from './crc32.js';
 import { DataError, StoreError, type OpenOptions } from './store.js';
 import { SqliteCommitGroup } from './sqlite-commit-group.js';
 import { WalSync } from './sqlite-wal-sync.js';
+import { inspect, MACHPAGER_APPLICATION_ID, registryKey } from './sqlite-file.js';
 
-/** 'MPGR' in the database header (PRAGMA application_id). */
-export const MACHPAGER_APPLICATION_ID = 0x4d504752;
+export { MACHPAGER_APPLICATION_ID };
+import { readBlockRows, type BlockDamage } from './sqlite-block-rows.js';
+import { READER_MIN_BYTES, readerEnabled, SqliteReader } from './sqlite-reader.js';
+
 /**
  * The layout of the tables below; a database with a newer one is refused.
  * 1: no checksums. 2: store_block.crc and page_crc (migrated on a writable open).
@@ -50,9 +53,7 @@ export const MACHPAGER_APPLICATION_ID = 0x4d504752;
 export const STORE_FORMAT_VERSION = 2;
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
-const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
-const HEADER_SIZE = 100;
-const APPLICATION_ID_OFFSET = 68;
+const requireHere = createRequire(import.meta.url);
 
 /** CRCs of pages kept outside the database: file = the data file's number (an inode), page = its page. */
 const PAGE_CRC_TABLE = `
@@ -190,6 +191,8 @@ export class SqliteConnection {
   private readonly commitJobs;
   private readonly totalChanges;
   private readonly inSavepoint;
+  /** The reader worker for large reads: made at the first one; null when this database cannot have one. */
+  private reader: SqliteReader | null | undefined;
 
   /** Block rows carry a crc column (format 2; a format-1 database opened read-only has none). */
   readonly hasBlockCrc: boolean;
@@ -213,9 +216,10 @@ export class SqliteConnection {
     this.insertSpace = db.prepare<[number, number, number]>('INSERT INTO store_space (space, block_size, size) VALUES (?, ?, ?)');
     this.updateSpaceSize = db.prepare<[number, number]>('UPDATE store_space SET size = ? WHERE space = ?');
     this.deleteSpace = db.prepare<[number]>('DELETE FROM store_space WHERE space = ?');
-    this.selectBlocks = db.prepare<[number, number, number], { block: number; data: unknown; crc: number | null }>(
-      `SELECT block, data, ${crc} FROM store_block WHERE space = ? AND block >= ? AND block < ? ORDER BY block`,
-    );
+    // Raw rows [block, crc, data] (sqlite-block-rows.ts): no object per row.
+    this.selectBlocks = db
+      .prepare<[number, number, number], unknown[]>(`SELECT block, ${crc}, data FROM store_block WHERE space = ? AND block >= ? AND block < ? ORDER BY block`)
+      .raw();
     this.selectBlockNumbers = db.prepare<[number], number>('SELECT block FROM store_block WHERE space = ? ORDER BY block').pluck();
     // max() over one space is answered from the primary key's index: one descent, no scan.
     this.selectLastBlock = db.prepare<[number], number | null>('SELECT max(block) FROM store_block WHERE space = ?').pluck();
@@ -261,6 +265,7 @@ export class SqliteConnection {
       this.flush();
       this.group?.close();
     } finally {
+      this.reader?.close();
       this.group?.stop();
       this.walSync.close();
       this.db.close();
@@ -271,6 +276,15 @@ export class SqliteConnection {
     return { ...this.counters };
   }
 
+  /** The reader worker's counters; undefined while no read has needed it (or the database cannot have one). */
+  readerStats(): SqliteReader['counters'] | undefined {
+    return this.reader ? { ...this.reader.counters } : undefined;
+  }
+
+  /** @internal For tests: the reader worker (undefined while none was needed). */
+  get readerForTest(): SqliteReader | undefined {
+    return this.reader ?? undefined;
+  }
   getSpace(space: number): SpaceRecord | undefined {
     this.flush();
     const row = this.selectSpace.get(space);
@@ -296,25 +310,53 @@ export class SqliteConnection {
    */
   readBlocks(space: number, first: number, blockSize: number, into: Buffer): void {
     this.flush();
-    into.fill(0);
-    const end = first + into.length / blockSize;
-    const where = (block: number): string => `space ${space} of ${this.path}, block ${block} (offset ${block * blockSize})`;
+    let damage: BlockDamage | undefined;
     try {
-      for (const row of this.selectBlocks.iterate(space, first, end)) {
-        const { block, data, crc } = row;
-        if (!Buffer.isBuffer(data) || data.length !== blockSize) {
-          throw new DataError('corrupt', block * blockSize, `${where(block)}: the stored value is not a ${blockSize}-byte block`);
-        }
-        if (crc === DAMAGED_CRC) throw new DataError('marked', block * blockSize, `${where(block)}: marked damaged by fsck`);
-        if (crc !== null && crc32(data) !== crc) throw new DataError('checksum', block * blockSize, `${where(block)}: checksum mismatch`);
-        data.copy(into, (block - first) * blockSize);
-      }
+      damage = readBlockRows(this.selectBlocks, crc32, DAMAGED_CRC, space, first, blockSize, into);
     } catch (err) {
       if (err instanceof StoreError) throw err;
       // The B-tree itself is damaged: which block is unknown, so the whole range is.
-      if (isCorrupt(err)) throw new DataError('corrupt', first * blockSize, `${where(first)} and on: ${errText(err)}`, { cause: err });
+      if (isCorrupt(err)) throw new DataError('corrupt', first * blockSize, `${this.blockPlace(space, first, blockSize)} and on: ${errText(err)}`, { cause: err });
       throw sqliteError(err, 'read');
     }
+    if (damage) throw new DataError(damage.kind, damage.block * blockSize, `${this.blockPlace(space, damage.block, blockSize)}: ${damage.detail}`);
+  }
+
+  /**
+   * readBlocks, off the event loop when it is worth it (sqlite-reader.ts):
+   * large reads go to the reader worker once queued writes are committed
+   * (it sees commits only); small ones, and a database not in WAL, read here.
+   */
+  readBlocksAsync(space: number, first: number, blockSize: number, into: Buffer): Promise<void> {
+    const reader = into.length >= READER_MIN_BYTES ? this.blockReader() : undefined;
+    if (!reader) {
+      this.readBlocks(space, first, blockSize, into);
+      return Promise.resolve();
+    }
+    this.flush();
+    return reader.read(space, first, blockSize, into);
+  }
+
+  private blockReader(): SqliteReader | undefined {
+    if (this.reader === null) return undefined;
+    if (this.reader) return this.reader;
+    const wal = String(this.db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+    if (!wal || !readerEnabled()) {
+      this.reader = null;
+      return undefined;
+    }
+    this.reader = new SqliteReader({
+      path: this.path,
+      sqliteModule: requireHere.resolve('better-sqlite3'),
+      hasBlockCrc: this.hasBlockCrc,
+      busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS,
+      damagedCrc: DAMAGED_CRC,
+    });
+    return this.reader;
+  }
+
+  private blockPlace(space: number, block: number, blockSize: number): string {
+    return `space ${space} of ${this.path}, block ${block} (offset ${block * blockSize})`;
   }
 
   /** The numbers of the blocks of `space` that hold data (not holes), in order (fsck reads them all). */
@@ -467,48 +509,6 @@ export class SqliteConnection {
     } catch (err) {
       throw sqliteError(err, what);
     }
-  }
-}
-
-function registryKey(path: string): string {
-  const absolute = resolve(path);
-  try {
-    return realpathSync(absolute);
-  } catch {
-    return absolute; // not there yet: create will make it under this name
-  }
-}
-
-type FileState = 'missing' | 'empty' | 'machpager';
-
-/**
- * What is at `path`, from the file's first bytes alone: refuse anything that
- * is not a machpager database before SQLite opens it (and might write to it).
- */
-function inspect(path: string): FileState {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw err;
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw new StoreError('EISDIR', `${path} is a directory, not a machpager store`);
-    if (st.size === 0) return 'empty';
-    const header = Buffer.alloc(HEADER_SIZE);
-    const n = readSync(fd, header, 0, HEADER_SIZE, 0);
-    if (n < HEADER_SIZE || !header.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {
-      throw new StoreError('EINVAL', `${path} is not a machpager store (not a SQLite database)`);
-    }
-    const id = header.readUInt32BE(APPLICATION_ID_OFFSET);
-    if (id !== MACHPAGER_APPLICATION_ID) {
-      throw new StoreError('EINVAL', `${path} is not a machpager store (a SQLite database with application_id 0x${id.toString(16)})`);
-    }
-    return 'machpager';
-  } finally {
-    closeSync(fd);
   }
 }
 

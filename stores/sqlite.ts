@@ -82,9 +82,9 @@ export class SqliteStore extends BaseStore {
     }
   }
 
-  protected override backendRead(offset: number, into: Buffer): Promise<number> {
-    this.connection.readBlocks(this.space, offset / this.blockSize, this.blockSize, into);
-    return Promise.resolve(into.length);
+  protected override async backendRead(offset: number, into: Buffer): Promise<number> {
+    await this.connection.readBlocksAsync(this.space, offset / this.blockSize, this.blockSize, into);
+    return into.length;
   }
 
   protected override async backendWrite(offset: number, data: Buffer): Promise<number> {

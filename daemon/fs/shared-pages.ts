@@ -83,6 +83,7 @@ export class SharedPages {
     } else if (kind === 'postgres') {
       this.hasOwn = () => false;
       this.countOwned = () => 0;
+      this.listOwned = () => [];
     } else {
       const crc = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'page_crc'").get() !== undefined
         ? db.prepare<[number, number]>('SELECT 1 FROM page_crc WHERE file = ? AND page = ?')

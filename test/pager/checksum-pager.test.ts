@@ -47,6 +47,29 @@ describe('damaged pages through the pager', () => {
     await store.close();
   });
 
+  it('SQLite with the reader worker: a damaged page in a cluster the worker read is EIO; the rest reads right', async () => {
+    process.env.MACHPAGER_SQLITE_READER = '1';
+    try {
+      const path = join(dir, 'worker.db');
+      const store = await SqliteStore.open({ path, space: 1, create: true, blockSize: PAGE, size: PAGES * PAGE });
+      const data = randomBytes(PAGES * PAGE);
+      await store.write(0, data);
+      store.connection.db.prepare('UPDATE store_block SET data = ? WHERE space = 1 AND block = 12').run(randomBytes(PAGE));
+      const stats = await readThroughKernel(store, async (read) => {
+        // One 16-page read: the pager's run goes to the worker, fails on page 12, and is read again page by page.
+        expect((await read(0, PAGES)).error).toBe(EIO);
+        expect(await read(0, 12)).toEqual({ data: data.subarray(0, 12 * PAGE), error: 0 });
+        expect((await read(12, 1)).error).toBe(EIO);
+        expect(await read(13, 3)).toEqual({ data: data.subarray(13 * PAGE), error: 0 });
+      });
+      expect(store.connection.readerStats()?.failures).toBeGreaterThanOrEqual(1);
+      expect(stats.checksum_errors).toBeGreaterThanOrEqual(1);
+      await store.close();
+    } finally {
+      delete process.env.MACHPAGER_SQLITE_READER;
+    }
+  });
+
   it('raw file: pages cut off the data file are EIO, not zeros', async () => {
     const catalog = acquireSqliteConnection(join(dir, 'catalog.db'), { create: true });
     try {

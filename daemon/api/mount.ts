@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlClient, ControlError, innerPath, type MachpagerMount } from '../control/client.js';
-import type { ControlMethods } from '../control/protocol.js';
+import type { ControlMethods, CrashParams } from '../control/protocol.js';
 import { checkResult } from '../control/stats-record.js';
 import { findMount, fusermount } from '../fs/fuse/mount-table.js';
-import type { ActionRecord, CrashOptions, FileRecord, InjectChange, InjectResult, Mount, MountOptions, StatsRecord } from './types.js';
+import type { ActionRecord, CrashOptions, CrashResult, FileRecord, InjectChange, InjectResult, Mount, MountOptions, StatsRecord } from './types.js';
 
 /** The CLI: next to this file in the build, or the build's when this runs from the sources (vitest). */
 function cliPath(): string {
@@ -82,10 +82,18 @@ class LiveMount implements Mount {
     return this.inject({ freeze: false });
   }
 
-  crash(options: CrashOptions = {}): Promise<unknown> {
-    const params = { ...options } as Record<string, unknown>;
-    // The crash verb is the daemon's (machpager crash); a daemon without it answers ENOSYS or EINVAL.
-    return this.act('crash', params, (c) => (c.call as (m: string, p: Record<string, unknown>) => Promise<unknown>)('crash', params));
+  crash(options: CrashOptions = {}): Promise<CrashResult> {
+    const params: CrashParams = {
+      action: options.action ?? (options.at === undefined ? 'crash' : 'arm'),
+      dry_run: options.dryRun,
+      keep: options.keep,
+      torn: options.torn,
+      seed: options.seed,
+      at: options.at,
+      nth: options.nth,
+      unmount: options.unmount,
+    };
+    return this.act('crash', params, async (c) => checkResult<CrashResult>(await c.call('crash', params), 'crash', [], ['action']));
   }
 
   stats(): Promise<StatsRecord> {

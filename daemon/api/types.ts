@@ -2,10 +2,10 @@
  * The types of the test-bed API (index.ts): what `mount` takes, what a
  * Mount answers, and the record of every action taken on it.
  */
-import type { FileRecord, InjectResult } from '../control/protocol.js';
+import type { CrashAction, CrashResult, FileRecord, InjectResult } from '../control/protocol.js';
 import type { StatsRecord } from '../control/stats-record.js';
 
-export type { FileRecord, InjectResult, StatsRecord };
+export type { CrashAction, CrashResult, FileRecord, InjectResult, StatsRecord };
 
 export interface MountOptions {
   /** The store (`sqlite:/a.db`, `file:/dir`, any typed name); default: a new SQLite file in a temporary directory. */
@@ -57,16 +57,26 @@ export interface InjectChange {
   freeze?: boolean;
 }
 
-/** `machpager crash` as the control verb takes it (docs/testing-api.md). */
+/**
+ * `machpager crash` as the control verb takes it (docs/testing-api.md). Call
+ * `crash({ action: 'begin' })` first: the daemon keeps what a power loss needs
+ * to drop only from then on.
+ */
 export interface CrashOptions {
+  /** crash (default; 'arm' when `at` is given), begin, arm, disarm, power-on, status. */
+  action?: CrashAction;
   /** Say what would be lost, change nothing. */
   dryRun?: boolean;
   /** Keep a subset of the unsynced pages (`random:SEED:P`). */
   keep?: string;
   /** Persist only a prefix of the pages of the last writes. */
   torn?: boolean;
+  /** The seed of --torn without keep. */
+  seed?: number;
   /** Crash when an operation matches (`rename:*.wal`, `fsync:db*:after`). */
   at?: string;
+  /** The Nth matching operation (default 1). */
+  nth?: number;
   /** Unmount after the crash instead of going on. */
   unmount?: boolean;
 }
@@ -90,7 +100,7 @@ export interface Mount {
   freeze(): Promise<InjectResult>;
   thaw(): Promise<InjectResult>;
   /** Power loss: drop what was not made durable (the daemon's `crash` verb). */
-  crash(options?: CrashOptions): Promise<unknown>;
+  crash(options?: CrashOptions): Promise<CrashResult>;
   stats(): Promise<StatsRecord>;
   /** Per-file residency: every cached file, or those at `paths`. */
   files(paths?: readonly string[]): Promise<FileRecord[]>;

@@ -6,7 +6,7 @@
  * answer, or the error, is one line of the daemon log:
  * `fifo: sync /: ok {"synced":"/"}`.
  *
- *   crash [--dry-run] [--keep SPEC] [--torn] [--at SPEC] [--unmount]
+ *   crash [--begin|--status|--disarm|--power-on] [--dry-run] [--keep SPEC] [--torn] [--seed N] [--at SPEC [--nth N]] [--unmount]
  *   inject SPEC | inject --clear | inject --on | inject --off
  *   freeze | thaw                     inject --freeze / --thaw
  *   sync [PATH]                       PATH inside the mount ('/db/x'); default all
@@ -81,7 +81,7 @@ export function parseFifoCommand(line: string): FifoCommand | undefined {
   }
 }
 
-/** crash's options as the control verb takes them (the crash command's own words). */
+/** crash's options as the control verb takes them (CrashParams, from the crash command's own words); --at arms a crash point. */
 function crashParams(args: readonly string[]): Record<string, unknown> {
   const params: Record<string, unknown> = {};
   for (let i = 0; i < args.length; i++) {
@@ -91,11 +91,24 @@ function crashParams(args: readonly string[]): Record<string, unknown> {
       if (v === undefined) throw new ControlError('EINVAL', `crash: ${a} needs a value`);
       return v;
     };
-    if (a === '--dry-run') params.dryRun = true;
+    const count = (): number => {
+      const v = value();
+      if (!/^[0-9]+$/.test(v)) throw new ControlError('EINVAL', `crash: ${a} takes a whole number, not '${v}'`);
+      return Number(v);
+    };
+    if (a === '--dry-run') params.dry_run = true;
     else if (a === '--torn') params.torn = true;
     else if (a === '--unmount') params.unmount = true;
     else if (a === '--keep') params.keep = value();
-    else if (a === '--at') params.at = value();
+    else if (a === '--seed') params.seed = count();
+    else if (a === '--nth') params.nth = count();
+    else if (a === '--at') {
+      params.at = value();
+      params.action = 'arm';
+    } else if (a === '--begin') params.action = 'begin';
+    else if (a === '--disarm') params.action = 'disarm';
+    else if (a === '--power-on') params.action = 'power-on';
+    else if (a === '--status') params.action = 'status';
     else throw new ControlError('EINVAL', `crash: unknown argument ${a}`);
   }
   return params;

@@ -14,10 +14,13 @@ describe('control FIFO commands', () => {
     expect(parseFifoCommand('lazyfs::clear-cache')).toEqual({ method: 'crash', params: {} });
     expect(parseFifoCommand('lazyfs::cache-checkpoint')).toEqual({ method: 'sync', params: {} });
     expect(parseFifoCommand('lazyfs::display-cache-usage')).toEqual({ method: 'stats', params: {} });
-    expect(parseFifoCommand('crash --keep random:3:0.5 --torn --dry-run --at rename:*.wal --unmount')).toEqual({
+    expect(parseFifoCommand('crash --keep random:3:0.5 --torn --seed 4 --dry-run --unmount')).toEqual({
       method: 'crash',
-      params: { keep: 'random:3:0.5', torn: true, dryRun: true, at: 'rename:*.wal', unmount: true },
+      params: { keep: 'random:3:0.5', torn: true, seed: 4, dry_run: true, unmount: true },
     });
+    expect(parseFifoCommand('crash --at rename:*.wal --nth 2')).toEqual({ method: 'crash', params: { action: 'arm', at: 'rename:*.wal', nth: 2 } });
+    expect(parseFifoCommand('crash --begin')).toEqual({ method: 'crash', params: { action: 'begin' } });
+    expect(() => parseFifoCommand('crash --nth two')).toThrow(/whole number/);
     expect(parseFifoCommand('inject read(*.db)%0.5=EIO,seed=3')).toEqual({ method: 'inject', params: { spec: 'read(*.db)%0.5=EIO,seed=3' } });
     expect(parseFifoCommand('inject --clear')).toEqual({ method: 'inject', params: { clear: true } });
     expect(parseFifoCommand('inject --off')).toEqual({ method: 'inject', params: { enabled: false } });

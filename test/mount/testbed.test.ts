@@ -59,6 +59,21 @@ describe.each(STORE_KINDS)('the test bed on $kind', ({ kind, store }) => {
   const label = kind.replace(/\W/g, '');
   const options = async (name: string) => ({ store: store(await storeDir(`${label}-${name}`)), mountpoint: path.join(dir, `${label}-mnt-${name}`) });
 
+  it('crash through the API: after begin, a file fsynced with its directory survives, an unsynced one goes; the answer says what was dropped', async () => {
+    await withMount(await options('crash'), async (m) => {
+      const begun = await m.crash({ action: 'begin' });
+      expect(begun.action).toBe('begin');
+      await runOk(m, `cp ${src} kept && sync kept . && cp ${src} lost`);
+      const dry = await m.crash({ dryRun: true });
+      expect(JSON.stringify(dry.report)).toContain('lost');
+      await runOk(m, 'test -e lost');
+      const crashed = await m.crash();
+      expect(crashed.action).toBe('crash');
+      await runOk(m, `cmp kept ${src} && test ! -e lost`);
+      expect(m.actions.map((a) => `${a.action}:${a.ok}`)).toEqual(expect.arrayContaining(['crash:true']));
+    });
+  });
+
   it('store faults by file and range reach programs as EIO, ENOSPC and EDQUOT; the other files work; --off and --on switch them', async () => {
     await withMount(await options('errno'), async (m) => {
       await runOk(m, `cp ${src} f && cp ${src} g && sync f g`);

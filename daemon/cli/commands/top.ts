@@ -13,6 +13,7 @@ import { colorsWanted } from '../terminal.js';
 import { ANSI, historyWidth, intervalHitRatio, PLAIN, renderTop } from '../top-view.js';
 import type { CliCommand, CommandContext } from './command.js';
 import type { LiveMrcRecord } from '../../fs/live-mrc.js';
+import { ControlError, type ControlClient } from '../../control/client.js';
 
 interface TopOptions {
   mount?: string;
@@ -83,7 +84,7 @@ async function runTop(positional: string | undefined, command: Command, ctx: Com
           if (stop.signal.aborted) break;
           const record = checkStatsRecord(await client.call('stats', {}));
           const files = checkFileRecords(await client.call('files', {}));
-          const mrc = (await client.call('mrc', {})) as LiveMrcRecord;
+          const mrc = await liveMrc(client);
           const size = tty ? terminal.size() : undefined;
           if (prev !== undefined) {
             history.push(intervalHitRatio(record, prev));
@@ -127,3 +128,13 @@ export const topCommand: CliCommand = {
       });
   },
 };
+
+/** The live curve, or none from a daemon older than the mrc verb (ENOSYS): top goes on without it. */
+async function liveMrc(client: ControlClient): Promise<LiveMrcRecord | undefined> {
+  try {
+    return (await client.call('mrc', {})) as LiveMrcRecord;
+  } catch (err) {
+    if (err instanceof ControlError && err.code === 'ENOSYS') return undefined;
+    throw err;
+  }
+}

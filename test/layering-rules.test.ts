@@ -133,7 +133,7 @@ const cases: Case[] = [
     does: 'the filesystem opens SQLite itself',
     change: { 'daemon/fs/fsck.ts': "import Database from 'better-sqlite3';\nexport const d = Database;\n" },
     rule: 'better-sqlite3 and pg only',
-    found: ["daemon/fs/fsck.ts:1: 'better-sqlite3' imports better-sqlite3 outside its stores and catalogs (/^stores\\/sqlite-connection\\.ts$/ /^daemon\\/fs\\/(?:.*\\/)?[^/]*catalog[^/]*\\.ts$/)"],
+    found: ["daemon/fs/fsck.ts:1: 'better-sqlite3' imports better-sqlite3 outside its stores and catalogs (/^stores\\/sqlite-(?:connection|schema)\\.ts$/ /^daemon\\/fs\\/(?:.*\\/)?[^/]*catalog[^/]*\\.ts$/)"],
   },
   {
     does: 'a command talks to PostgreSQL',

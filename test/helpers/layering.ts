@@ -84,7 +84,7 @@ export const layout: Layout = {
   mountTable: 'daemon/fs/fuse/mount-table.ts',
   maxLines: 600,
   drivers: [
-    { packageName: 'better-sqlite3', allowed: [/^stores\/sqlite-connection\.ts$/, catalogs] },
+    { packageName: 'better-sqlite3', allowed: [/^stores\/sqlite-(?:connection|schema)\.ts$/, catalogs] },
     { packageName: 'pg', allowed: [/^stores\/(?:pg|postgres)[^/]*\.ts$/, catalogs] },
   ],
 };

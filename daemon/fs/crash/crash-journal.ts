@@ -155,8 +155,19 @@ export class CrashJournal {
       this.deferred.delete(ino);
       await data.destroy(ino);
     };
+    // A caller that replaces open or destroy on the wrapper (a test stalling a store) replaces
+    // the wrapper's own: assigning through to `data` would make the wrapper call itself.
+    const replaced = new Map<PropertyKey, unknown>();
     return new Proxy(data, {
+      set(target, key, value, receiver) {
+        if (key === 'open' || key === 'destroy') {
+          replaced.set(key, value);
+          return true;
+        }
+        return Reflect.set(target, key, value, receiver);
+      },
       get(target, key, receiver) {
+        if (replaced.has(key)) return replaced.get(key);
         if (key === 'open') return open;
         if (key === 'destroy') return destroy;
         const value: unknown = Reflect.get(target, key, receiver);

@@ -1,14 +1,17 @@
 /**
- * Real programs on a real mount, for both data stores, with a page cache
+ * Real programs on a real mount, for every data store (postgres: too), with a page cache
  * smaller than the data: sqlite3, git, tar, rsync, fio with verification,
  * stress-ng file stressors with --verify.
  */
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mount, shOk, STORE_KINDS, type Mounted } from '../helpers/mounted.js';
+import { mount, shOk, type Mounted } from '../helpers/mounted.js';
 import { mountsDir } from '../helpers/mount-dir.js';
+import { storeKindsWithPostgres } from '../helpers/store-kinds.js';
 
-describe.each(STORE_KINDS)('programs on a mount with the $kind store', ({ store }) => {
+const STORES = storeKindsWithPostgres('programs');
+
+describe.each(STORES)('programs on a mount with the $kind store', ({ store }) => {
   const dir = mountsDir('programs');
   let src: string;
   let m: Mounted;
@@ -22,7 +25,7 @@ describe.each(STORE_KINDS)('programs on a mount with the $kind store', ({ store 
         'head -c 3000000 /dev/urandom > c/large && echo hello > a/b/small && ln -s ../c/large a/link && ' +
         'chmod 750 a/b && touch -d "2003-04-05 06:07:08" a/f1',
     );
-    m = await mount({ store: store(dir()), mnt: path.join(dir(), 'mnt'), cacheSize: '2M' });
+    m = await mount({ store: await store(dir()), mnt: path.join(dir(), 'mnt'), cacheSize: '2M' });
   });
 
   it('sqlite3 builds a 10,000-row database and integrity_check says ok', async () => {

@@ -1,20 +1,23 @@
 /**
- * Directory trees and metadata on a real mount, for both data stores:
+ * Directory trees and metadata on a real mount, for every data store (postgres: too):
  * mkdir -p, rm -rf, mv over files and directories, hard links and link
  * counts, symlinks, chmod, chown, touch -d, extended attributes, and the
  * errnos a Linux filesystem gives.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupMounts, mount, removeDir, STORE_KINDS, tempDir, type Mounted } from '../helpers/mounted.js';
+import { cleanupMounts, mount, removeDir, tempDir, type Mounted } from '../helpers/mounted.js';
+import { storeKindsWithPostgres } from '../helpers/store-kinds.js';
 
-describe.each(STORE_KINDS)('trees on a mount with the $kind store', ({ store }) => {
+const STORES = storeKindsWithPostgres('trees');
+
+describe.each(STORES)('trees on a mount with the $kind store', ({ store }) => {
   let dir: string;
   let m: Mounted;
 
   beforeAll(async () => {
     dir = await tempDir('trees');
-    m = await mount({ store: store(dir), mnt: path.join(dir, 'mnt'), cacheSize: '2M' });
+    m = await mount({ store: await store(dir), mnt: path.join(dir, 'mnt'), cacheSize: '2M' });
   });
 
   afterAll(async () => {

@@ -6,7 +6,10 @@
  *   through;
  * - the in-memory floor: the bare FUSE memfs (bench/fuse-memfs.ts);
  * - machpager (SQLite store, direct mode) with the default cache (64M);
- * - machpager with a cache an eighth of the workload's data (at least 1M).
+ * - machpager with a cache an eighth of the workload's data (at least 1M);
+ * - machpager with the postgres: store and the default cache, when
+ *   PostgreSQL is installed: a throwaway cluster on a Unix socket with fsync
+ *   off (the server's best case), a new database per measurement.
  * Interleaved (every workload on every target, then again), medians of 3
  * (1 with --quick); each measurement on a fresh directory, mount and store.
  * Printed as time or throughput with ratios against the persisting floor
@@ -33,6 +36,7 @@ import { dropOsCaches } from './os-cache.js';
 import { table } from '../daemon/cli/format.js';
 import { KiB, MiB, formatValue, type BenchRow, type Print } from './table.js';
 import { runBenchProgram } from './program.js';
+import { postgresBinDir, startPostgresCluster, type PostgresCluster } from './postgres-cluster.js';
 
 /**
  * `count` times: write the next 4 KiB of `file` and fsync it. Synchronous
@@ -58,7 +62,7 @@ export interface WorkloadsBenchOptions {
   runs?: number;
 }
 
-type TargetKey = 'disk' | 'pt' | 'mem' | 'mpDefault' | 'mpSmall';
+type TargetKey = 'disk' | 'pt' | 'mem' | 'mpDefault' | 'mpSmall' | 'mpPostgres';
 
 const TARGETS: readonly { key: TargetKey; label: string }[] = [
   { key: 'disk', label: 'disk' },
@@ -66,7 +70,11 @@ const TARGETS: readonly { key: TargetKey; label: string }[] = [
   { key: 'mem', label: 'in-memory floor' },
   { key: 'mpDefault', label: 'machpager' },
   { key: 'mpSmall', label: 'machpager small' },
+  { key: 'mpPostgres', label: 'machpager postgres' },
 ];
+
+/** The cluster the postgres target runs against, while benchWorkloads runs (none: the target is left out). */
+let cluster: PostgresCluster | undefined;
 
 const DEFAULT_CACHE = '64M';
 
@@ -316,8 +324,13 @@ async function runOn(job: Job, target: TargetKey, work: string, seq: number): Pr
       stops.push(stop);
       return await job.run({ dir: mnt, cold: dropForCold });
     }
-    const store = `sqlite:${path.join(base, 'fs.db')}`;
-    const cache = target === 'mpDefault' ? DEFAULT_CACHE : smallCache(job);
+    let store = `sqlite:${path.join(base, 'fs.db')}`;
+    if (target === 'mpPostgres') {
+      if (!cluster) throw new Error('no PostgreSQL cluster');
+      await cluster.createDatabase(`w${seq}`);
+      store = cluster.uri(`w${seq}`);
+    }
+    const cache = target === 'mpSmall' ? smallCache(job) : DEFAULT_CACHE;
     let stop = await startMachpager(store, mnt, cache);
     stops.push(stop);
     const cold = async (): Promise<void> => {
@@ -351,13 +364,16 @@ export async function benchWorkloads(options: WorkloadsBenchOptions = {}): Promi
   const quick = options.quick ?? false;
   const runs = options.runs ?? (quick ? 1 : 3);
   const work = await mkdtemp(path.join(os.tmpdir(), 'machpager-bench-workloads-'));
+  if (postgresBinDir() === undefined) print('workloads: the postgres: store left out (PostgreSQL is not installed: scripts/setup)');
+  else cluster = await startPostgresCluster('bench-workloads');
+  const targets = TARGETS.filter((t) => t.key !== 'mpPostgres' || cluster);
   try {
     const jobs = await makeJobs(work, quick, onlyMeasures());
     const figures = new Map<string, number[]>(); // `${measure}/${target}` → one figure per run
     let seq = 0;
     for (let r = 0; r < runs; r++) {
       for (const job of jobs) {
-        for (const { key: target } of TARGETS) {
+        for (const { key: target } of targets) {
           const got = await runOn(job, target, work, seq++);
           for (const m of job.measures) {
             const v = got[m.key];
@@ -384,8 +400,9 @@ export async function benchWorkloads(options: WorkloadsBenchOptions = {}): Promi
           if (t !== 'mem' && t !== 'disk') parts.push(`${ratio(m, t, 'mem').toFixed(2)}x mem`);
           return `${show(v, m.unit)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
         };
-        grid.push([m.label, cell('disk'), cell('pt'), cell('mem'), cell('mpDefault'), `${cell('mpSmall')} @${smallCache(job)}`]);
-        for (const t of TARGETS) {
+        const postgres = cluster ? [`${show(fig(m, 'mpPostgres'), m.unit)} (${ratio(m, 'mpPostgres', 'mpDefault').toFixed(2)}x sqlite)`] : [];
+        grid.push([m.label, cell('disk'), cell('pt'), cell('mem'), cell('mpDefault'), `${cell('mpSmall')} @${smallCache(job)}`, ...postgres]);
+        for (const t of targets) {
           rows.push({ name: `workloads: ${m.label}: ${t.label}`, value: fig(m, t.key), unit: m.unit, detail: `${ratio(m, t.key, 'pt').toFixed(2)}x pt, ${ratio(m, t.key, 'mem').toFixed(2)}x mem, ${ratio(m, t.key, 'disk').toFixed(2)}x disk` });
         }
         const lower = m.unit === 's';
@@ -395,15 +412,18 @@ export async function benchWorkloads(options: WorkloadsBenchOptions = {}): Promi
       }
     }
     print('');
-    print(`workloads: real work on the disk, the two floors and machpager (SQLite store, direct mode); medians of ${runs}, interleaved; ${dropped ? 'OS cache dropped for cold reads' : 'OS cache NOT dropped (not root): cold reads are warm'}`);
+    print(`workloads: real work on the disk, the two floors and machpager (SQLite store, direct mode; postgres: store beside it when installed); medians of ${runs}, interleaved; ${dropped ? 'OS cache dropped for cold reads' : 'OS cache NOT dropped (not root): cold reads are warm'}`);
     print('ratios: time over the floor\'s time, throughput over the floor\'s throughput (pt: persisting floor, mem: in-memory floor)');
     const header = ['workload', 'disk', 'persisting floor (pt)', 'in-memory floor (mem)', `machpager ${DEFAULT_CACHE}`, 'machpager small cache'];
-    for (const line of table(header, grid, ['left', 'right', 'right', 'right', 'right', 'right'], { gap: 2, rule: true })) print(line);
+    if (cluster) header.push(`machpager postgres: ${DEFAULT_CACHE}`);
+    for (const line of table(header, grid, ['left', ...header.slice(1).map(() => 'right' as const)], { gap: 2, rule: true })) print(line);
     print('');
     print('aims (issue 12, machpager against the persisting floor):');
     for (const a of aims) print(a);
     return rows;
   } finally {
+    await cluster?.destroy();
+    cluster = undefined;
     await rm(work, { recursive: true, force: true });
   }
 }

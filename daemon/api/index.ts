@@ -10,4 +10,4 @@
  */
 export { mount, describeAction } from './mount.js';
 export { ControlError } from '../control/control-error.js';
-export type { ActionRecord, CrashAction, CrashOptions, CrashResult, FileRecord, InjectChange, InjectResult, Mount, MountOptions, StatsRecord } from './types.js';
+export type { ActionRecord, CrashAction, CrashOptions, CrashResult, FaultEvent, FileRecord, InjectChange, InjectResult, Mount, MountOptions, StatsRecord } from './types.js';

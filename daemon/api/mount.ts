@@ -175,7 +175,11 @@ class LiveMount implements Mount {
     this.client = undefined;
     let error: { code: string; message: string } | undefined;
     if (this.running) this.child.kill('SIGTERM');
-    const code = await Promise.race([this.exited, sleep(STOP_TIMEOUT_MS).then(() => undefined)]);
+    // The bound's timer goes with the daemon: left running, it would keep a test runner's process
+    // alive for STOP_TIMEOUT_MS after its last test (jest's "did not exit" warning).
+    const bound = new AbortController();
+    const code = await Promise.race([this.exited, sleep(STOP_TIMEOUT_MS, undefined, { signal: bound.signal }).then(() => undefined, () => undefined)]);
+    bound.abort();
     if (code === undefined) {
       this.child.kill('SIGKILL');
       error = { code: 'ETIMEDOUT', message: `the daemon did not stop ${STOP_TIMEOUT_MS / 1000} s after SIGTERM: killed, the mount detached` };

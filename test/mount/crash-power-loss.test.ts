@@ -232,10 +232,31 @@ describe.each(STORE_KINDS)('machpager crash with the $kind store', ({ store }) =
     const { m, name } = await fresh('16M');
     await begin(m);
     await m.shOk('dd if=/dev/zero of=big bs=1M count=100 status=none');
+    const unsynced = (await crash(m, '--status')).status;
+    const t0 = performance.now();
     const r = await crash(m);
+    const wall = performance.now() - t0;
     expect(r.report?.lost_pages).toBe(25600);
     expect(r.report?.took_ms).toBeLessThan(1000);
+    // The figure asked for, as the tests print it (the CLI's time adds node's start-up).
+    console.log(`${store('/x').split(':')[0]}: machpager crash with 100 MiB unsynced: power loss ${r.report?.took_ms} ms in the daemon, ${Math.round(wall)} ms for the whole CLI call; ${r.report?.lost_pages} pages dropped; status before: ${JSON.stringify(unsynced.journal)}`);
     expect((await m.sh('ls big')).code).not.toBe(0);
+    await stopClean(m, name);
+  });
+
+  it('100 MiB of a durable file overwritten unsynced: the power loss puts every old page back in under a second', async () => {
+    const { m, name } = await fresh('16M');
+    await m.shOk('dd if=/dev/zero bs=1M count=100 status=none | tr "\\0" a > big && sync big .');
+    await begin(m);
+    await m.shOk('dd if=/dev/zero bs=1M count=100 status=none | tr "\\0" b | dd of=big bs=1M conv=notrunc iflag=fullblock status=none');
+    const unsynced = (await crash(m, '--status')).status.journal;
+    const t0 = performance.now();
+    const r = await crash(m);
+    const wall = performance.now() - t0;
+    expect(r.report?.lost_pages).toBe(25600);
+    expect(r.report?.took_ms).toBeLessThan(1000);
+    console.log(`${name.split(':')[0]}: machpager crash with 100 MiB overwritten unsynced: power loss ${r.report?.took_ms} ms in the daemon, ${Math.round(wall)} ms for the whole CLI call; ${unsynced.pre_images} pre-images put back`);
+    expect(await m.shOk('tr -d a < big | wc -c; wc -c < big')).toBe(`0\n${100 * 1024 * 1024}\n`);
     await stopClean(m, name);
   });
 

@@ -12,8 +12,9 @@ import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attach } from '../../daemon/api/index.js';
 import { withMount } from '../../daemon/api/testing.js';
-import { machpager, REPO, removeDir, sh, shOk, STORE_KINDS, tempDir } from '../helpers/mounted.js';
+import { cleanupMounts, machpager, mount, REPO, removeDir, sh, shOk, STORE_KINDS, tempDir } from '../helpers/mounted.js';
 
 let dir = '';
 
@@ -22,6 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await cleanupMounts();
   if (dir) await removeDir(dir);
 });
 
@@ -86,6 +88,37 @@ describe.each(STORE_KINDS)('power loss from the control FIFO on $kind', ({ kind,
     });
     const fsck = await machpager(['fsck', name]);
     expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
+  });
+});
+
+describe.each(STORE_KINDS)('attach on $kind', ({ kind, store }) => {
+  const label = kind.replace(/\W/g, '');
+
+  it('drives a mount made by the CLI: crash begin and power loss, stats, sync; its unmount stops the daemon; fsck clean', async () => {
+    const at = path.join(dir, `${label}-attach`);
+    await mkdir(at);
+    const name = store(at);
+    const cli = await mount({ store: name, mnt: path.join(dir, `${label}-attach-mnt`) });
+    const m = await attach(path.join(cli.mnt, '.'));
+    expect(m.pid).toBe(cli.child.pid);
+    expect(m.store).toBe(name);
+    await m.crash({ action: 'begin' });
+    await shOk('echo kept > kept && sync kept . && echo lost > lost', { cwd: m.mountpoint });
+    const crashed = await m.crash();
+    expect(crashed.report?.files.map((f) => f.path)).toEqual(['/lost']);
+    expect(await shOk('ls; cat kept', { cwd: m.mountpoint })).toBe('kept\nkept\n');
+    expect((await m.stats()).pagesize).toBe(4096);
+    expect(await m.sync()).toEqual({ synced: '/' });
+    await m.unmount();
+    expect(m.running).toBe(false);
+    expect(await cli.waitExit()).toBe(0);
+    expect(m.actions.map((a) => `${a.action} ${a.ok}`)).toEqual(['attach true', 'crash true', 'crash true', 'stats true', 'sync true', 'unmount true']);
+    const fsck = await machpager(['fsck', name]);
+    expect(fsck.code, fsck.stdout + fsck.stderr).toBe(0);
+  });
+
+  it('refuses a directory that is no machpager mount', async () => {
+    await expect(attach(dir)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

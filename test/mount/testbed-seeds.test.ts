@@ -209,7 +209,7 @@ for i in range(200):
     os.fsync(fd)
     print("rec", i)
 '`);
-      await until(async () => writer.lines().length >= 20, 'the writer is under way');
+      await until(() => Promise.resolve(writer.lines().length >= 20), 'the writer is under way');
       await m.freeze();
       await until(async () => ((await m.stats()).inject?.stats.frozen_waiting ?? 0) >= 1, 'a store operation waits');
       const stoppedAt = writer.lines().length;

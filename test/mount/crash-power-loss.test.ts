@@ -260,14 +260,18 @@ describe.each(STORE_KINDS)('machpager crash with the $kind store', ({ store }) =
     await stopClean(m, name);
   });
 
+  // Three crash moments each: the 25th, 40th and 77th write to the database or its journal, in the middle of transactions.
   it.each([
-    ['WAL', 'wal', 'full'],
-    ['rollback', 'delete', 'extra'],
-  ])('SQLite in %s mode survives a crash mid-run: integrity_check ok, every committed row there', async (_label, mode, sync) => {
+    ['WAL', 'wal', 'full', 25],
+    ['WAL', 'wal', 'full', 40],
+    ['WAL', 'wal', 'full', 77],
+    ['rollback', 'delete', 'extra', 25],
+    ['rollback', 'delete', 'extra', 40],
+    ['rollback', 'delete', 'extra', 77],
+  ])('SQLite in %s mode (journal_mode=%s, synchronous=%s) survives a crash at write %i of t.db*: integrity_check ok, every committed row there', async (_label, mode, sync, nth) => {
     const { m, name } = await fresh();
     await begin(m);
-    // The 40th write to the database or its journal: in the middle of a transaction.
-    await crash(m, '--at', 'write:t.db*', '--nth', '40');
+    await crash(m, '--at', 'write:t.db*', '--nth', String(nth));
     const run = await m.sh(`python3 ${SQLITE_ROWS} t.db ${mode} ${sync} 500`);
     expect(run.stdout).toMatch(/error/);
     const committed = [...run.stdout.matchAll(/^committed (\d+)$/gm)].map((x) => Number(x[1]));
@@ -278,15 +282,21 @@ describe.each(STORE_KINDS)('machpager crash with the $kind store', ({ store }) =
     expect(check[0]).toBe('ok');
     const rows = new Set(check.slice(1).map(Number));
     for (const id of committed) expect(rows.has(id), `row ${id} was committed`).toBe(true);
+    console.log(`${name.split(':')[0]} SQLite ${mode} crashed at write ${nth} of t.db*: ${committed.length} row(s) committed, ${rows.size} there, integrity_check ${check[0]}`);
     await stopClean(m, name);
   });
 
-  it("git's object store after a crash mid-commit: git fsck clean, HEAD at a commit", async () => {
+  // Three crash moments: the ref update, the second fsync (after it ran), the third file made.
+  it.each([
+    ['rename:main.lock', 1],
+    ['fsync:*:after', 2],
+    ['create:*', 3],
+  ])("git's object store after a crash mid-commit at %s #%i: git fsck clean, HEAD at a commit", async (at, nth) => {
     const { m, name } = await fresh('8M');
     const git = 'git -c core.fsync=all -c core.fsyncMethod=fsync -c user.name=t -c user.email=t@t';
     await m.shOk(`${git} init -q -b main repo && cd repo && seq 1 20000 > a && ${git} add a && ${git} commit -qm one`);
     await begin(m);
-    await crash(m, '--at', 'rename:main.lock');
+    await crash(m, '--at', at, '--nth', String(nth));
     const r = await m.sh(`cd repo && seq 5 30000 > a && seq 1 500 > b && ${git} add a b && ${git} commit -qm two`);
     expect(r.code).not.toBe(0);
     await waitFired(m);

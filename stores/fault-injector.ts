@@ -31,6 +31,10 @@
  *
  * freeze() makes every store operation wait until thaw() (a disk that
  * hangs, then comes back: nothing is lost, everything is late).
+ *
+ * Every fault injected is a FaultEvent: the last RECENT_FAULTS are kept
+ * (recentFaults) and each is told to `onFault` (the daemon logs it), so a
+ * failing test can say which operation of which file failed, by which rule.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isErrnoCode, type ErrnoCode } from './errno.js';
@@ -111,6 +115,24 @@ export interface FaultOptions {
   opLatency?: Partial<Record<FaultedOp, LatencyDist>>;
 }
 
+/** One fault injected: what failed, where, with what, by which rule. */
+export interface FaultEvent {
+  /** Milliseconds since the epoch. */
+  at: number;
+  op: FaultedOp | FsFaultOp;
+  /** The file (its path in the mount, or the store's name when the file has none). */
+  path: string;
+  /** The byte range of a read, write or allocate (0 and 0 for the others). */
+  offset: number;
+  length: number;
+  code: ErrnoCode;
+  /** The rule as SPEC text. */
+  rule: string;
+}
+
+/** How many fault events an injector keeps for those who ask (the daemon log has them all). */
+export const RECENT_FAULTS = 100;
+
 const TIMED_OPS: readonly FaultedOp[] = ['read', 'write', 'sync', 'allocate'];
 
 export interface FaultStats {
@@ -140,6 +162,9 @@ const matchers = new WeakMap<FaultRule, (path: string) => boolean>();
 export class FaultInjector {
   /** Master toggle: when false, no rule fires (latency still applies). */
   enabled = true;
+  /** Told of every fault injected, after it is counted. */
+  onFault: ((event: FaultEvent) => void) | undefined;
+  private readonly recent: FaultEvent[] = [];
   private latency: LatencyDist;
   private opLatency: Partial<Record<FaultedOp, LatencyDist>>;
   private readonly rules: FaultRule[] = [];
@@ -266,20 +291,29 @@ export class FaultInjector {
     return { ...this.counters };
   }
 
+  /** The last faults injected (at most RECENT_FAULTS), the oldest first. */
+  recentFaults(): readonly FaultEvent[] {
+    return [...this.recent];
+  }
+
   /**
    * Called before every operation of a store using this injector: waits
    * the latency and any freeze, then throws the StoreError of the first
-   * armed rule that matches (`where` names the store in its message and
-   * keys the rates' draws; `pathOf` names the file, asked only when a rule
-   * has a glob).
+   * armed rule that matches (`where` names the store in its message;
+   * `pathOf` names the file, asked when a rule has a glob or a draw is
+   * made: the draws are keyed by it, or by `where` without it).
    */
   async before(op: FaultedOp, offset: number, length: number, where: string, pathOf?: () => string | undefined): Promise<void> {
     if (op === 'read') this.counters.reads++;
     else if (op === 'write') this.counters.writes++;
     else if (op === 'sync') this.counters.syncs++;
+    // Draws are keyed by the file's path when it has one, not the store's name (which holds the
+    // store's own location): the same program on a new store, anywhere, meets the same draws.
+    let named: string | undefined;
+    const drawKey = (): string => (named ??= pathOf?.() ?? where);
     const dist = this.opLatency[op] ?? this.latency;
     // A drawn delay is keyed like a rate's draw: the same operation waits the same whatever the order.
-    const latency = dist.kind === 'fixed' ? dist.ms : sampleLatency(dist, mulberry32(this.key('latency', op, where, offset)));
+    const latency = dist.kind === 'fixed' ? dist.ms : sampleLatency(dist, mulberry32(this.key('latency', op, drawKey(), offset)));
     if (latency > 0) {
       this.counters.latency_ms += latency;
       await sleep(latency);
@@ -293,10 +327,12 @@ export class FaultInjector {
         this.counters.frozen_waiting--;
       }
     }
-    const rule = this.fire(op, offset, length, where, pathOf ?? (() => where));
+    const rule = this.fire(op, offset, length, drawKey, pathOf ?? (() => where));
     if (!rule) return;
     this.counters[`injected_${op}s`]++;
-    throw new StoreError(rule.code, `injected on ${op} at ${offset} of ${pathOf?.() ?? where}`);
+    const path = pathOf?.() ?? where;
+    this.told({ at: Date.now(), op, path, offset, length, code: rule.code, rule: formatFaultRule(rule) });
+    throw new StoreError(rule.code, `injected on ${op} at ${offset} of ${path}`);
   }
 
   /**
@@ -305,10 +341,17 @@ export class FaultInjector {
    * operation nobody fails costs one loop over the rules.
    */
   operationFault(op: FsFaultOp, path: string): ErrnoCode | undefined {
-    const rule = this.fire(op, 0, 0, path, () => path);
+    const rule = this.fire(op, 0, 0, () => path, () => path);
     if (!rule) return undefined;
     this.counters.injected_operations++;
+    this.told({ at: Date.now(), op, path, offset: 0, length: 0, code: rule.code, rule: formatFaultRule(rule) });
     return rule.code;
+  }
+
+  private told(event: FaultEvent): void {
+    this.recent.push(event);
+    if (this.recent.length > RECENT_FAULTS) this.recent.shift();
+    this.onFault?.(event);
   }
 
   /** Whether any rule is about file-system operations (else the operations need not ask). */
@@ -316,7 +359,7 @@ export class FaultInjector {
     return this.rules.some((r) => !isStoreOp(r.op));
   }
 
-  private fire(op: FaultedOp | FsFaultOp, offset: number, length: number, where: string, pathOf: (() => string | undefined) | undefined): FaultRule | undefined {
+  private fire(op: FaultedOp | FsFaultOp, offset: number, length: number, drawKey: () => string, pathOf: (() => string | undefined) | undefined): FaultRule | undefined {
     if (!this.enabled) return undefined;
     let path: string | undefined;
     for (const [index, rule] of this.rules.entries()) {
@@ -330,7 +373,7 @@ export class FaultInjector {
       if (rule.nth !== undefined && rule.seen < rule.nth) continue;
       const limit = rule.count ?? (rule.nth !== undefined ? 1 : undefined);
       if (limit !== undefined && rule.injected >= limit) continue;
-      if (rule.rate !== undefined && rule.rate < 1 && this.draw(index, op, where, offset) >= rule.rate) continue;
+      if (rule.rate !== undefined && rule.rate < 1 && this.draw(index, op, drawKey(), offset) >= rule.rate) continue;
       rule.injected++;
       this.counters.injected++;
       return rule;

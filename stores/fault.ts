@@ -20,7 +20,7 @@ import { compositeClass } from './store-class.js';
 import { openParameterChild } from './children.js';
 
 export { FaultInjector, formatFaultRule, FS_FAULT_OPS, parseFaultSpec } from './fault-injector.js';
-export type { FaultOp, FaultedOp, FaultOptions, FaultRule, FaultRuleSpec, FaultStats, FsFaultOp, LatencyDist } from './fault-injector.js';
+export type { FaultEvent, FaultOp, FaultedOp, FaultOptions, FaultRule, FaultRuleSpec, FaultStats, FsFaultOp, LatencyDist } from './fault-injector.js';
 
 export class FaultStore extends BaseStore {
   /** The rules this store obeys: its own, or shared with other fault stores. */

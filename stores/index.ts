@@ -64,6 +64,7 @@ export {
   type FaultRule,
   type FaultRuleSpec,
   type FaultStats,
+  type FaultEvent,
 } from './fault.js';
 export { splitChildren, joinChildren } from './children.js';
 export {

@@ -9,5 +9,6 @@
  *   try { ... } finally { await m.unmount(); }
  */
 export { mount, describeAction } from './mount.js';
+export { attach } from './attach.js';
 export { ControlError } from '../control/control-error.js';
-export type { ActionRecord, CrashAction, CrashOptions, CrashResult, FileRecord, InjectChange, InjectResult, Mount, MountOptions, StatsRecord } from './types.js';
+export type { ActionRecord, CrashAction, CrashOptions, CrashResult, FaultEvent, FileRecord, InjectChange, InjectResult, Mount, MountOptions, StatsRecord } from './types.js';

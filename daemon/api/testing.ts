@@ -72,4 +72,5 @@ function explained(err: unknown, m: Mount): unknown {
 }
 
 export { mount, describeAction } from './mount.js';
+export { attach } from './attach.js';
 export type { ActionRecord, CrashOptions, InjectChange, Mount, MountOptions } from './types.js';

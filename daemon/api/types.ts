@@ -3,9 +3,10 @@
  * Mount answers, and the record of every action taken on it.
  */
 import type { CrashAction, CrashResult, FileRecord, InjectResult } from '../control/protocol.js';
+import type { FaultEvent } from '../fs/fault-injection.js';
 import type { StatsRecord } from '../control/stats-record.js';
 
-export type { CrashAction, CrashResult, FileRecord, InjectResult, StatsRecord };
+export type { CrashAction, CrashResult, FaultEvent, FileRecord, InjectResult, StatsRecord };
 
 export interface MountOptions {
   /** The store (`sqlite:/a.db`, `file:/dir`, any typed name); default: a new SQLite file in a temporary directory. */

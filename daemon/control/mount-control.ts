@@ -383,7 +383,7 @@ export class MountControl {
       const msg = freeze ? 'store frozen: every data store operation waits for a thaw' : `store thawed: ${waiting} waiting operations go on`;
       this.report({ change: 'inject', msg, old: freeze ? 'thawed' : 'frozen', new: freeze ? 'frozen' : 'thawed' }, caller);
     }
-    const now = injectionStatus(faults);
+    const now = { ...injectionStatus(faults), recent: [...faults.recentFaults()] };
     const changed = spec !== undefined || clear || enabled !== undefined || freeze !== undefined;
     return changed ? { ...now, previous } : now;
   }

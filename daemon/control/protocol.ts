@@ -8,7 +8,7 @@
  */
 
 import type { LatencyBucket } from '../../kernel/index.js';
-import type { InjectionStatus } from '../fs/fault-injection.js';
+import type { FaultEvent, InjectionStatus } from '../fs/fault-injection.js';
 import type { CrashStatus } from '../fs/crash/crash-test.js';
 import type { CrashReport } from '../fs/crash/power-loss.js';
 import type { PageTraceStatus } from '../fs/page-trace.js';
@@ -178,6 +178,8 @@ export type TraceResult = PageTraceStatus;
 /** What `inject` answers: the rules now (after a change: `previous`, the SPEC before it). */
 export interface InjectResult extends InjectionStatus {
   previous?: string;
+  /** The last faults injected (at most 100), the oldest first: what failed, where, by which rule. */
+  recent: FaultEvent[];
 }
 
 /** What `crash` does: lose power now (crash), begin the bookkeeping, arm or disarm a crash point, power on after one fired, or show the state. */

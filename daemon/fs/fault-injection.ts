@@ -12,8 +12,10 @@
  * programs as EIO on read, write and close, exactly as a store failing that
  * way would.
  */
-import { FaultInjector, FaultStore, formatFaultRule, parseFaultSpec, type FaultStats, type Store } from '../../stores/index.js';
+import { FaultInjector, FaultStore, formatFaultRule, parseFaultSpec, type FaultEvent, type FaultStats, type Store } from '../../stores/index.js';
 import type { DataStore } from './data-store.js';
+
+export type { FaultEvent } from '../../stores/index.js';
 
 /** The mount's injection now: SPEC text, counters, and each rule's own count. */
 export interface InjectionStatus {
@@ -49,4 +51,43 @@ export function injectorFor(spec: string): FaultInjector {
 export function injectionStatus(injector: FaultInjector): InjectionStatus {
   const rules = injector.listRules().map((rule) => ({ rule: formatFaultRule(rule), injected: rule.injected }));
   return { spec: injector.spec, enabled: injector.enabled, frozen: injector.frozen, stats: injector.stats(), rules };
+}
+
+/** Fault lines the daemon log takes per second at most; the rest are counted in one line (stats has every count). */
+const LOGGED_PER_SECOND = 50;
+
+/** One fault as a log line: what failed, where, with what, by which rule. */
+export function describeFault(e: FaultEvent): string {
+  const where = e.length > 0 || e.offset > 0 ? ` at ${e.offset}+${e.length}` : '';
+  return `fault injected: ${e.code} on ${e.op} of ${e.path}${where} (rule ${e.rule})`;
+}
+
+/**
+ * `injector`'s faults told to `log`, one line each, so that the daemon log
+ * explains a failing test. A rule failing thousands of operations a second
+ * must not drown the log: past LOGGED_PER_SECOND in a second, the rest of
+ * that second is one line saying how many.
+ */
+export function logFaults(injector: FaultInjector, log: (line: string) => void): void {
+  let windowStart = 0;
+  let logged = 0;
+  let unlogged = 0;
+  injector.onFault = (event) => {
+    if (event.at - windowStart >= 1000) {
+      windowStart = event.at;
+      logged = 0;
+    }
+    if (logged < LOGGED_PER_SECOND) {
+      logged++;
+      log(describeFault(event));
+      return;
+    }
+    if (unlogged++ === 0) {
+      // Said when the second is over, whether or not another fault comes.
+      setTimeout(() => {
+        log(`fault injected: ${unlogged} more fault(s) in that second not logged one by one (machpager stats counts them)`);
+        unlogged = 0;
+      }, Math.max(0, windowStart + 1000 - Date.now())).unref();
+    }
+  };
 }

@@ -9,7 +9,7 @@ import { PagerRequests, pagerErrno } from '../pager/index.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
 import type { FaultInjector, StoreStats } from '../../stores/index.js';
-import { injectFaults, injectorFor } from './fault-injection.js';
+import { injectFaults, injectorFor, logFaults } from './fault-injection.js';
 import { codeOf, FsError, toFsError } from './errors.js';
 import { FileObject, type FileObjectHost } from './file-object.js';
 import type { FuseOperations } from './fuse/contract.js';
@@ -165,6 +165,7 @@ export class MachFilesystem implements FileObjectHost {
       const space = config.readOnly || data.kind === 'postgres' ? undefined : await openSpace(data, config.cacheSize, config.log);
       const fs = new MachFilesystem(config, data, catalog, space, opened.pages);
       fs.faults = faults;
+      if (faults) logFaults(faults, fs.log);
       fs.crash = crash;
       crash?.attach(fs);
       await fs.recover();

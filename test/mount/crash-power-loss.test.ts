@@ -232,21 +232,46 @@ describe.each(STORE_KINDS)('machpager crash with the $kind store', ({ store }) =
     const { m, name } = await fresh('16M');
     await begin(m);
     await m.shOk('dd if=/dev/zero of=big bs=1M count=100 status=none');
+    const unsynced = (await crash(m, '--status')).status;
+    const t0 = performance.now();
     const r = await crash(m);
+    const wall = performance.now() - t0;
     expect(r.report?.lost_pages).toBe(25600);
     expect(r.report?.took_ms).toBeLessThan(1000);
+    // The figure asked for, as the tests print it (the CLI's time adds node's start-up).
+    console.log(`${store('/x').split(':')[0]}: machpager crash with 100 MiB unsynced: power loss ${r.report?.took_ms} ms in the daemon, ${Math.round(wall)} ms for the whole CLI call; ${r.report?.lost_pages} pages dropped; status before: ${JSON.stringify(unsynced.journal)}`);
     expect((await m.sh('ls big')).code).not.toBe(0);
     await stopClean(m, name);
   });
 
+  it('100 MiB of a durable file overwritten unsynced: the power loss puts every old page back in under a second', async () => {
+    const { m, name } = await fresh('16M');
+    await m.shOk('dd if=/dev/zero bs=1M count=100 status=none | tr "\\0" a > big && sync big .');
+    await begin(m);
+    await m.shOk('dd if=/dev/zero bs=1M count=100 status=none | tr "\\0" b | dd of=big bs=1M conv=notrunc iflag=fullblock status=none');
+    const unsynced = (await crash(m, '--status')).status.journal;
+    const t0 = performance.now();
+    const r = await crash(m);
+    const wall = performance.now() - t0;
+    expect(r.report?.lost_pages).toBe(25600);
+    expect(r.report?.took_ms).toBeLessThan(1000);
+    console.log(`${name.split(':')[0]}: machpager crash with 100 MiB overwritten unsynced: power loss ${r.report?.took_ms} ms in the daemon, ${Math.round(wall)} ms for the whole CLI call; ${unsynced.pre_images} pre-images put back`);
+    expect(await m.shOk('tr -d a < big | wc -c; wc -c < big')).toBe(`0\n${100 * 1024 * 1024}\n`);
+    await stopClean(m, name);
+  });
+
+  // Three crash moments each: the 25th, 40th and 77th write to the database or its journal, in the middle of transactions.
   it.each([
-    ['WAL', 'wal', 'full'],
-    ['rollback', 'delete', 'extra'],
-  ])('SQLite in %s mode survives a crash mid-run: integrity_check ok, every committed row there', async (_label, mode, sync) => {
+    ['WAL', 'wal', 'full', 25],
+    ['WAL', 'wal', 'full', 40],
+    ['WAL', 'wal', 'full', 77],
+    ['rollback', 'delete', 'extra', 25],
+    ['rollback', 'delete', 'extra', 40],
+    ['rollback', 'delete', 'extra', 77],
+  ])('SQLite in %s mode (journal_mode=%s, synchronous=%s) survives a crash at write %i of t.db*: integrity_check ok, every committed row there', async (_label, mode, sync, nth) => {
     const { m, name } = await fresh();
     await begin(m);
-    // The 40th write to the database or its journal: in the middle of a transaction.
-    await crash(m, '--at', 'write:t.db*', '--nth', '40');
+    await crash(m, '--at', 'write:t.db*', '--nth', String(nth));
     const run = await m.sh(`python3 ${SQLITE_ROWS} t.db ${mode} ${sync} 500`);
     expect(run.stdout).toMatch(/error/);
     const committed = [...run.stdout.matchAll(/^committed (\d+)$/gm)].map((x) => Number(x[1]));
@@ -257,15 +282,21 @@ describe.each(STORE_KINDS)('machpager crash with the $kind store', ({ store }) =
     expect(check[0]).toBe('ok');
     const rows = new Set(check.slice(1).map(Number));
     for (const id of committed) expect(rows.has(id), `row ${id} was committed`).toBe(true);
+    console.log(`${name.split(':')[0]} SQLite ${mode} crashed at write ${nth} of t.db*: ${committed.length} row(s) committed, ${rows.size} there, integrity_check ${check[0]}`);
     await stopClean(m, name);
   });
 
-  it("git's object store after a crash mid-commit: git fsck clean, HEAD at a commit", async () => {
+  // Three crash moments: the ref update, the second fsync (after it ran), the third file made.
+  it.each([
+    ['rename:main.lock', 1],
+    ['fsync:*:after', 2],
+    ['create:*', 3],
+  ])("git's object store after a crash mid-commit at %s #%i: git fsck clean, HEAD at a commit", async (at, nth) => {
     const { m, name } = await fresh('8M');
     const git = 'git -c core.fsync=all -c core.fsyncMethod=fsync -c user.name=t -c user.email=t@t';
     await m.shOk(`${git} init -q -b main repo && cd repo && seq 1 20000 > a && ${git} add a && ${git} commit -qm one`);
     await begin(m);
-    await crash(m, '--at', 'rename:main.lock');
+    await crash(m, '--at', at, '--nth', String(nth));
     const r = await m.sh(`cd repo && seq 5 30000 > a && seq 1 500 > b && ${git} add a b && ${git} commit -qm two`);
     expect(r.code).not.toBe(0);
     await waitFired(m);

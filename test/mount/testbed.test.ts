@@ -5,7 +5,8 @@
  * latency observed, a frozen store that thaws with nothing lost), seeded
  * schedules replayed for three seeds, rules switched off and on. Mounts go
  * through the API (daemon/api) and its vitest helper withMount, which
- * unmounts also when a test fails; workloads run in child processes.
+ * unmounts also when a test fails; workloads run in child processes; fsck
+ * finds each store clean after.
  *
  * Needs /dev/fuse and the build (npm run build).
  */
@@ -58,9 +59,16 @@ async function until(check: () => Promise<boolean>, what: string, ms = 20_000): 
 describe.each(STORE_KINDS)('the test bed on $kind', ({ kind, store }) => {
   const label = kind.replace(/\W/g, '');
   const options = async (name: string) => ({ store: store(await storeDir(`${label}-${name}`)), mountpoint: path.join(dir, `${label}-mnt-${name}`) });
+  /** withMount on a new store, then fsck: nothing in the store is harmed beyond what the test did. */
+  const checked = async (name: string, fn: (m: Mount) => Promise<void>): Promise<void> => {
+    const o = await options(name);
+    await withMount(o, fn);
+    const fsck = await machpager(['fsck', o.store]);
+    expect(fsck.code, `fsck ${o.store}: ${fsck.stdout}${fsck.stderr}`).toBe(0);
+  };
 
   it('crash through the API: after begin, a file fsynced with its directory survives, an unsynced one goes; the answer says what was dropped', async () => {
-    await withMount(await options('crash'), async (m) => {
+    await checked('crash', async (m) => {
       const begun = await m.crash({ action: 'begin' });
       expect(begun.action).toBe('begin');
       await runOk(m, `cp ${src} kept && sync kept . && cp ${src} lost`);
@@ -75,7 +83,7 @@ describe.each(STORE_KINDS)('the test bed on $kind', ({ kind, store }) => {
   });
 
   it('store faults by file and range reach programs as EIO, ENOSPC and EDQUOT; the other files work; --off and --on switch them', async () => {
-    await withMount(await options('errno'), async (m) => {
+    await checked('errno', async (m) => {
       await runOk(m, `cp ${src} f && cp ${src} g && sync f g`);
       // EIO on a page-in of f's second 64K only.
       await m.inject('read(f)@64K+4K=EIO');
@@ -118,7 +126,7 @@ describe.each(STORE_KINDS)('the test bed on $kind', ({ kind, store }) => {
   });
 
   it('file-system operation faults: create, rename, fsync fail with their code by glob and by NTH; nothing else changes', async () => {
-    await withMount(await options('ops'), async (m) => {
+    await checked('ops', async (m) => {
       await runOk(m, 'echo one > a.wal && sync a.wal');
       await m.inject('create(*.tmp)=ENOSPC,rename(*.wal)=EIO,fsync(db*)#2=EDQUOT,mkdir#2=EIO');
       const create = await run(m, 'echo x > new.tmp');
@@ -142,7 +150,7 @@ describe.each(STORE_KINDS)('the test bed on $kind', ({ kind, store }) => {
   });
 
   it('latency: fixed and drawn delays are observed by the program; a seed replays the same delays', async () => {
-    await withMount(await options('latency'), async (m) => {
+    await checked('latency', async (m) => {
       await runOk(m, `cp ${src} f && sync f`);
       // Fixed: each page-in waits at least 30 ms, and the program sees it.
       await m.inject('read-latency=30');
@@ -183,7 +191,7 @@ describe.each(STORE_KINDS)('the test bed on $kind', ({ kind, store }) => {
   });
 
   it('a frozen store holds reads and fsyncs until the thaw; then they finish and nothing is lost', async () => {
-    await withMount(await options('freeze'), async (m) => {
+    await checked('freeze', async (m) => {
       await runOk(m, `cp ${src} r && sync r`);
       await m.evict('r');
       await m.freeze();
@@ -209,7 +217,7 @@ describe.each(STORE_KINDS)('the test bed on $kind', ({ kind, store }) => {
   });
 
   it('a seeded rate fails the same pages for the same seed, other pages for another (three seeds)', async () => {
-    await withMount(await options('seeded'), async (m) => {
+    await checked('seeded', async (m) => {
       await runOk(m, `cp ${src} f && sync f`);
       // One page at a time, each read its own child: which of 32 pages failed.
       const pattern = async (): Promise<string> =>

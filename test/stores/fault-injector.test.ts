@@ -59,4 +59,42 @@ describe('FaultInjector', () => {
       await store.close();
     }
   });
+
+  it('tells every fault (op, file, range, code, rule) to onFault and keeps the last ones', async () => {
+    const injector = new FaultInjector(parseFaultSpec('write(*.db)@4K+4K=ENOSPC,rename(*.wal)=EIO'));
+    const told: string[] = [];
+    injector.onFault = (e) => told.push(`${e.op} ${e.path} ${e.offset}+${e.length} ${e.code} ${e.rule}`);
+    const a = new FaultStore(child(), injector, 0, () => '/d/x.db');
+    try {
+      expect(await a.write(0, pattern(4096, 1))).toBe(4096);
+      await expectCode(a.write(4096, pattern(4096, 2)), 'ENOSPC');
+      expect(injector.operationFault('rename', '/a.wal')).toBe('EIO');
+      expect(injector.operationFault('rename', '/a.txt')).toBeUndefined();
+      expect(told).toEqual(['write /d/x.db 4096+4096 ENOSPC write(*.db)@4K+4K=ENOSPC', 'rename /a.wal 0+0 EIO rename(*.wal)=EIO']);
+      expect(injector.recentFaults().map((e) => e.op)).toEqual(['write', 'rename']);
+      for (let i = 0; i < 150; i++) injector.operationFault('rename', `/${i}.wal`);
+      expect(injector.recentFaults()).toHaveLength(100);
+      expect(injector.recentFaults().at(-1)?.path).toBe('/149.wal');
+    } finally {
+      await a.close();
+    }
+  });
+
+  it("draws are keyed by the file's path, not the store's name: the same file on another store meets the same faults", async () => {
+    const failures = async (pages: number): Promise<string> => {
+      const injector = new FaultInjector(parseFaultSpec('write%0.5=EIO,seed=9'));
+      const store = new FaultStore(new MemoryStore({ size: pages * 4096, blockSize: 4096 }), injector, 0, () => '/same/file');
+      let out = '';
+      try {
+        for (let i = 0; i < 64; i++) out += await store.write(i * 4096, pattern(4096, i)).then(() => '1', () => '0');
+      } finally {
+        await store.close();
+      }
+      return out;
+    };
+    const first = await failures(64);
+    expect(first).toMatch(/0/);
+    expect(first).toMatch(/1/);
+    expect(await failures(128)).toBe(first);
+  });
 });

@@ -137,12 +137,14 @@ async function restore(fs: MachFilesystem, crash: CrashTest, plan: LossPlan, tar
     const store = await fs.data.open(ino);
     try {
       if (store.size < j.durableSize) await store.setSize(j.durableSize);
-      for (const [page, image] of j.before) if (!kept.has(page)) await store.write(page * pageSize, image);
+      await writeRuns(store, pageSize, [...j.before].filter(([page]) => !kept.has(page)));
       const durableEnd = Math.ceil(j.durableSize / pageSize);
+      const zeroed: [number, Buffer][] = [];
       for (const page of j.written.keys()) {
         if (page < durableEnd || kept.has(page) || page * pageSize >= Math.min(endAfter, store.size)) continue;
-        await store.write(page * pageSize, zeros);
+        zeroed.push([page, zeros]);
       }
+      await writeRuns(store, pageSize, zeroed);
       if (store.size > Math.max(endAfter, j.durableSize)) await store.setSize(Math.max(endAfter, Math.ceil(j.durableSize / pageSize) * pageSize));
       await store.sync();
     } finally {
@@ -156,4 +158,23 @@ async function restore(fs: MachFilesystem, crash: CrashTest, plan: LossPlan, tar
   await fs.recover();
   await fs.space?.account.refresh();
   crash.restart();
+}
+
+/** Pages a store write takes at most when runs of pages are put back together. */
+const RUN_PAGES = 256;
+
+/**
+ * `pages` (page number, its bytes) written to `store`, each run of
+ * consecutive pages in one write: a page at a time, 100 MiB put back took
+ * seconds; runs of a MiB take a fraction of one.
+ */
+async function writeRuns(store: { write(offset: number, data: Buffer): Promise<number> }, pageSize: number, pages: [number, Buffer][]): Promise<void> {
+  pages.sort((a, b) => a[0] - b[0]);
+  for (let i = 0; i < pages.length; ) {
+    let end = i + 1;
+    while (end < pages.length && end - i < RUN_PAGES && pages[end][0] === pages[end - 1][0] + 1) end++;
+    const run = pages.slice(i, end);
+    await store.write(run[0][0] * pageSize, run.length === 1 ? run[0][1] : Buffer.concat(run.map(([, data]) => data)));
+    i = end;
+  }
 }

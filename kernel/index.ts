@@ -36,5 +36,6 @@ export { StackDistances, DistanceHistogram, lruHistogram } from './policy/stack-
 export { Shards, spatialHash, type ShardsOptions } from './policy/shards.js';
 export { SampledTrace, miniSimulation, miniCapacity } from './policy/mini-sim.js';
 export { MiniCache } from './policy/mini-cache.js';
+export { MiniatureSimulations } from './policy/miniatures.js';
 export { replayBytes } from './policy/replay-bytes.js';
 export { SerialQueues } from './util/serial-queues.js';

@@ -116,8 +116,8 @@ export class Shards {
   sampled = 0;
   /** Sampled requests, each weighed by 1/R at its time (the requests they stand for). */
   private weighed = 0;
-  /** Hears of each sampled request (the page id). */
-  onSample: ((id: number) => void) | undefined;
+  /** Hears of each sampled request: the page id, its dense slot here (below maxPages + 1 with a fixed size) and its hash. */
+  onSample: ((id: number, slot: number, hash: number) => void) | undefined;
   /** Hears when fixed-size SHARDS lowers the rate. */
   onRateChange: ((rate: number) => void) | undefined;
 
@@ -167,7 +167,7 @@ export class Shards {
     this.histogram.record(distance < 0 ? -1 : distance / rate, 1 / rate);
     this.sampled++;
     this.weighed += 1 / rate;
-    this.onSample?.(id);
+    this.onSample?.(id, slot, hash);
     const max = this.options.maxPages;
     if (max !== undefined && this.slots.size > max) this.shrink();
     return true;

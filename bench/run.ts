@@ -22,6 +22,7 @@ import { benchMemory } from './memory.js';
 import { benchProfile } from './profile.js';
 import { benchSnapshot } from './snapshot.js';
 import { benchMrc } from './mrc.js';
+import { benchMrcLive } from './mrc-live.js';
 import type { BenchRow, Print } from './table.js';
 
 interface Bench {
@@ -69,6 +70,10 @@ const benches: readonly Bench[] = [
   {
     name: 'mrc',
     run: (print, quick) => benchMrc({ print, quick }),
+  },
+  {
+    name: 'mrc live',
+    run: (print, quick) => benchMrcLive({ print, quick }),
   },
   {
     name: 'profile',

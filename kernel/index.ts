@@ -35,4 +35,7 @@ export { parseTrace, parseTraceLine, TraceBuilder, TraceFormatError } from './po
 export { StackDistances, DistanceHistogram, lruHistogram } from './policy/stack-distance.js';
 export { Shards, spatialHash, type ShardsOptions } from './policy/shards.js';
 export { SampledTrace, miniSimulation, miniCapacity } from './policy/mini-sim.js';
+export { MiniCache } from './policy/mini-cache.js';
+export { MiniatureSimulations } from './policy/miniatures.js';
+export { replayBytes } from './policy/replay-bytes.js';
 export { SerialQueues } from './util/serial-queues.js';

@@ -26,11 +26,37 @@ export function liveMrcHeading(r: LiveMrcRecord): string {
   return `LRU hit ratio by cache size, live: ${r.requests} page requests since ${new Date(r.since).toISOString()}, working set about ${r.working_set_pages} pages (${humanSize(r.working_set_pages * r.page_size)}); ${sample}`;
 }
 
-/** The table: CACHE (pages), SIZE, HIT RATIO, MISS RATIO, and the marks. */
+/** The table: CACHE (pages), SIZE, HIT RATIO, MISS RATIO, and the marks; then the policies' table. */
 export function renderLiveMrc(r: LiveMrcRecord): string {
   if (r.requests === 0) return 'no page requests yet: the curve starts with the first read or write\n';
   const rows = r.points.map((p) => [String(p.pages), humanSize(p.pages * r.page_size), p.hit_ratio.toFixed(4), p.miss_ratio.toFixed(4), mark(p.pages, r.cache_pages)]);
-  return `${liveMrcHeading(r)}\n${table(['CACHE', 'SIZE', 'HIT RATIO', 'MISS RATIO', ''], rows, ['right', 'right', 'right', 'right', 'left']).map((l) => l.trimEnd()).join('\n')}\n`;
+  const lru = `${liveMrcHeading(r)}\n${table(['CACHE', 'SIZE', 'HIT RATIO', 'MISS RATIO', ''], rows, ['right', 'right', 'right', 'right', 'left']).map((l) => l.trimEnd()).join('\n')}\n`;
+  return r.miniatures ? `${lru}\n${renderLiveMinis(r)}` : lru;
+}
+
+/** The policies side by side: hit ratio of each (a column each) at ½×, 1×, 2×, 4× the cache. */
+export function renderLiveMinis(r: LiveMrcRecord): string {
+  const m = r.miniatures;
+  if (!m) return '';
+  const sample = m.rate >= 1 ? 'every page simulated (exact)' : `miniature caches sampled at rate ${m.rate.toPrecision(3)} (${m.sample_pages} pages): expected error about ±${m.expected_error.toFixed(3)}`;
+  const heading = `hit ratio by policy, live (LRU by stack distances, the others by miniature simulations since ${new Date(m.since).toISOString()}); ${sample}`;
+  const rows = m.sizes.map((pages, k) => [String(pages), humanSize(pages * r.page_size), ...m.curves.map((c) => (c.points[k]?.hit_ratio ?? NaN).toFixed(4)), mark(pages, r.cache_pages)]);
+  const head = ['CACHE', 'SIZE', ...m.curves.map((c) => c.policy.toUpperCase()), ''];
+  return `${heading}\n${table(head, rows, head.map((_, i) => (i === head.length - 1 ? 'left' : 'right'))).map((l) => l.trimEnd()).join('\n')}\n`;
+}
+
+/** top's second line: each policy's hit ratio at this cache and at twice it. */
+export function liveMinisLine(r: LiveMrcRecord): string {
+  const m = r.miniatures;
+  if (!m || r.requests === 0) return '';
+  const at = (pages: number): string =>
+    m.curves
+      .map((c) => {
+        const p = c.points.find((q) => q.pages === pages);
+        return `${c.policy} ${p ? `${(100 * p.hit_ratio).toFixed(1)}%` : '-'}`;
+      })
+      .join(' ');
+  return `live policies${m.rate < 1 ? ` (miniatures ±${m.expected_error.toFixed(3)})` : ''}: this cache: ${at(m.cache_pages)}; 2x: ${at(2 * m.cache_pages)}`;
 }
 
 /** The hit ratio at the mount's cache and at twice it: top's one line. */

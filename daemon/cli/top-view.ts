@@ -10,7 +10,7 @@ import type { FileRecord } from '../control/protocol.js';
 import type { StatsRecord } from '../control/stats-record.js';
 import { duration, fit, humanSize, percent, sparkline, table } from './format.js';
 import type { LiveMrcRecord } from '../fs/live-mrc.js';
-import { liveMrcLine } from './mrc-view.js';
+import { liveMinisLine, liveMrcLine } from './mrc-view.js';
 
 export interface TopState {
   readonly record: StatsRecord;
@@ -100,6 +100,8 @@ export function renderTop(state: TopState, screen: Screen, style: Style = PLAIN,
       `syncs ${r.store.syncs}, errors ${r.store.errors}; files open ${r.fs.files_open}, objects ${r.objects}`,
   );
   if (state.mrc) head.push(`${liveMrcLine(state.mrc)}${state.mrc.requests > 0 ? ` |${sparkline(state.mrc.points.map((q) => q.hit_ratio))}|` : ''}`);
+  const policies = state.mrc ? liveMinisLine(state.mrc) : '';
+  if (policies !== '') head.push(policies);
   const hw = historyWidth(screen);
   const shown = state.history.slice(-hw);
   const last = shown.length > 0 ? (shown[shown.length - 1] ?? null) : null;

@@ -114,7 +114,7 @@ export class MachFilesystem implements FileObjectHost {
   ) {
     this.log = config.log ?? ((line) => process.stderr.write(`machpager: ${line}\n`));
     this.pageSize = config.pageSize;
-    this.liveMrc = new LiveMrc(config.pageSize);
+    this.liveMrc = new LiveMrc(config.pageSize, Math.max(1, Math.floor(config.cacheSize / config.pageSize)));
     const ipc = new IpcSystem();
     this.kernel = new Kernel({
       ipc,

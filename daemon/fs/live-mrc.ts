@@ -12,8 +12,14 @@
  * the mount's own cache (½×, 1×, 2×, 4× the frames): "what would twice the
  * cache buy me", for the workload running now (`machpager stats --mrc`,
  * `top`, the web view's curve).
+ *
+ * Beside it, miniature simulations of a few other policies (LIVE_POLICIES)
+ * at ½×, 1×, 2× and 4× the cache (kernel/policy/miniatures.ts): each a
+ * cache scaled by the sampling rate, fed only the sampled requests, so a
+ * request outside the sample costs them nothing. They start over when the
+ * mount's cache is resized (their sizes follow it).
  */
-import { Shards } from '../../kernel/index.js';
+import { MiniatureSimulations, policyFactory, Shards, type PolicyFactory } from '../../kernel/index.js';
 
 /** Sampled pages at most: about 1/sqrt(4096) ≈ 0.016 of expected error once the rate falls below 1. */
 export const MAX_PAGES = 4096;
@@ -22,6 +28,33 @@ const POINTS = 24;
 /** Pages of a file in a key (the rest of the key is the inode): as the page trace numbers them. */
 const PAGE_RANGE = 4294967296;
 const INODE_RANGE = 2 ** 21;
+/** The policies simulated live besides LRU: the mount's default, and three that libCacheSim users compare. */
+export const LIVE_POLICIES = ['mach', 'clock', 'arc', '2q'] as const;
+/** Their cache sizes: these multiples of the mount's cache. */
+export const LIVE_MULTIPLES = [0.5, 1, 2, 4] as const;
+
+/** One policy's live curve at the miniatures' sizes. */
+export interface LiveMiniCurve {
+  policy: string;
+  points: LiveMrcPoint[];
+}
+
+/** What the miniature simulations say (`mrc`'s `miniatures`). */
+export interface LiveMiniRecord {
+  /** Their own sampling rate (a power of two at or below the curve's rate). */
+  rate: number;
+  sample_pages: number;
+  sampled: number;
+  /** Expected mean absolute error (0 while every page is sampled). */
+  expected_error: number;
+  /** The cache they were sized by, in pages, and when they started (ms since the epoch). */
+  cache_pages: number;
+  since: number;
+  /** The sizes, in pages (LIVE_MULTIPLES × cache_pages). */
+  sizes: number[];
+  /** LRU (from the stack-distance histogram) first, then each of LIVE_POLICIES. */
+  curves: LiveMiniCurve[];
+}
 
 export interface LiveMrcPoint {
   pages: number;
@@ -50,13 +83,48 @@ export interface LiveMrcRecord {
   /** When the curve started (ms since the epoch). */
   since: number;
   points: LiveMrcPoint[];
+  /** Absent from a daemon of before them. */
+  miniatures?: LiveMiniRecord;
+}
+
+function factories(): PolicyFactory[] {
+  return LIVE_POLICIES.map((name) => {
+    const f = policyFactory(name);
+    if (!f) throw new Error(`no policy ${name}`);
+    return f;
+  });
+}
+
+function point(pages: number, miss: number): LiveMrcPoint {
+  return { pages, hit_ratio: 1 - miss, miss_ratio: miss };
 }
 
 export class LiveMrc {
   private shards = new Shards({ rate: 1, maxPages: MAX_PAGES });
   private since = Date.now();
+  private minis!: MiniatureSimulations;
+  private minisSince = 0;
+  /** The requests SHARDS had seen when the miniatures started. */
+  private minisFrom = 0;
 
-  constructor(private readonly pageSize: number) {}
+  constructor(
+    private readonly pageSize: number,
+    /** The mount's cache, in pages: the miniatures' sizes go by it. */
+    private cachePages: number,
+  ) {
+    this.startMinis(cachePages);
+  }
+
+  private startMinis(cachePages: number): void {
+    this.cachePages = cachePages;
+    const sizes = [...new Set(LIVE_MULTIPLES.map((m) => Math.max(1, Math.round(cachePages * m))))];
+    this.minis = new MiniatureSimulations(factories(), sizes, MAX_PAGES + 2);
+    // Pages already sampled: the miniatures see them from their next request on (a cold miss each, as at a reset).
+    this.minis.follow(this.shards.hashThreshold);
+    this.minis.attach(this.shards);
+    this.minisSince = Date.now();
+    this.minisFrom = this.shards.requests;
+  }
 
   /** A read or write of [offset, offset + length) of inode `ino`. */
   record(ino: number, offset: number, length: number): void {
@@ -72,6 +140,29 @@ export class LiveMrc {
   reset(): void {
     this.shards = new Shards({ rate: 1, maxPages: MAX_PAGES });
     this.since = Date.now();
+    this.startMinis(this.cachePages);
+  }
+
+  /** The miniatures now; they start over first if the cache is no longer the size they were made for. */
+  private miniRecord(cachePages: number): LiveMiniRecord {
+    if (cachePages !== this.cachePages && cachePages >= 1) this.startMinis(cachePages);
+    const m = this.minis;
+    const requests = this.shards.requests - this.minisFrom;
+    const lru = this.shards.requests > 0 ? this.shards.missRatios(m.sizes) : m.sizes.map(() => 1);
+    const ratios = m.missRatios(requests);
+    return {
+      rate: m.rate,
+      sample_pages: m.pages,
+      sampled: m.sampled,
+      expected_error: m.rate >= 1 ? 0 : 1 / Math.sqrt(Math.max(1, m.pages)),
+      cache_pages: this.cachePages,
+      since: this.minisSince,
+      sizes: [...m.sizes],
+      curves: [
+        { policy: 'lru', points: m.sizes.map((pages, k) => point(pages, lru[k] ?? 1)) },
+        ...LIVE_POLICIES.map((policy, p) => ({ policy, points: m.sizes.map((pages, k) => point(pages, requests > 0 ? (ratios[p]?.[k] ?? 1) : 1)) })),
+      ],
+    };
   }
 
   /** The curve now, with the cache of `cachePages` pages placed on it. */
@@ -96,10 +187,8 @@ export class LiveMrc {
       page_size: this.pageSize,
       expected_error: shards.rate >= 1 ? 0 : 1 / Math.sqrt(Math.max(1, shards.pages)),
       since: this.since,
-      points: sorted.map((pages, i) => {
-        const miss = ratios[i] ?? 1;
-        return { pages, hit_ratio: 1 - miss, miss_ratio: miss };
-      }),
+      points: sorted.map((pages, i) => point(pages, ratios[i] ?? 1)),
+      miniatures: this.miniRecord(cachePages),
     };
   }
 }

@@ -76,5 +76,6 @@ export const belady: PolicyFactory = {
   name: 'belady',
   description: "Belady's MIN: evict the page asked for furthest in the future (offline: trace replay only)",
   offline: true,
+  byBytes: true,
   create: (capacity, slots) => new BeladyPolicy(capacity, slots),
 };

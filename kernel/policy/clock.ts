@@ -53,11 +53,13 @@ export class ClockPolicy extends MarkedFifoPolicy {
 export const clock: PolicyFactory = {
   name: 'clock',
   description: 'CLOCK / second chance with a 1-bit reference counter',
+  byBytes: true,
   create: (capacity, slots) => new ClockPolicy(capacity, 1, slots),
 };
 
 export const clock2: PolicyFactory = {
   name: 'clock2',
   description: 'CLOCK with a 2-bit reference counter',
+  byBytes: true,
   create: (capacity, slots) => new ClockPolicy(capacity, 2, slots),
 };

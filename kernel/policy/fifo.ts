@@ -25,5 +25,6 @@ export class FifoPolicy extends MarkedFifoPolicy {
 export const fifo: PolicyFactory = {
   name: 'fifo',
   description: 'first in, first out; hits do not matter',
+  byBytes: true,
   create: (capacity, slots) => new FifoPolicy(capacity, slots),
 };

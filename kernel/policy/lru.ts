@@ -17,5 +17,6 @@ export class LruPolicy extends FifoPolicy {
 export const lru: PolicyFactory = {
   name: 'lru',
   description: 'least recently used',
+  byBytes: true,
   create: (capacity, slots) => new LruPolicy(capacity, slots),
 };

@@ -129,5 +129,6 @@ export class LruKPolicy implements ReplacementPolicy {
 export const lruk: PolicyFactory = {
   name: 'lruk',
   description: 'LRU-2: pages seen once go first (FIFO), then the oldest second-to-last access',
+  byBytes: true,
   create: (capacity, slots) => new LruKPolicy(capacity, slots, 2),
 };

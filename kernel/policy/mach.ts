@@ -140,5 +140,6 @@ export class MachPolicy implements ReplacementPolicy {
 export const mach: PolicyFactory = {
   name: 'mach',
   description: "GNU Mach's active/inactive queues with second chance (the kernel default)",
+  byBytes: true,
   create: (capacity, slots) => new MachPolicy(capacity, slots),
 };

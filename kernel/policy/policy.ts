@@ -85,6 +85,12 @@ export interface PolicyFactory {
   readonly description: string;
   /** Needs to know the future (Belady): trace replay only, never the live kernel. */
   readonly offline?: boolean;
+  /**
+   * Its choices do not depend on the capacity it is given (it orders pages;
+   * how many stay is the cache's business), so a cache counted in bytes can
+   * run it (replay-bytes.ts, sim --by-bytes).
+   */
+  readonly byBytes?: boolean;
   create(capacity: number, slots?: number): ReplacementPolicy;
   /**
    * Slots the trace replay gives a cache of `capacity` pages (default:

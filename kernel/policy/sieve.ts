@@ -57,5 +57,6 @@ export class SievePolicy extends MarkedFifoPolicy {
 export const sieve: PolicyFactory = {
   name: 'sieve',
   description: 'SIEVE: FIFO with a visited bit and a hand that does not move survivors',
+  byBytes: true,
   create: (capacity, slots) => new SievePolicy(capacity, slots),
 };

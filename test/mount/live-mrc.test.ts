@@ -6,7 +6,10 @@
  * known workload (40,000 4 KiB reads at seeded Zipf offsets, run by a
  * child process), `trace stop`; then `stats --mrc --json` must be within
  * 0.05 of `sim TRACE --policy lru` (exact, one pass) at every size it
- * gives. Also `stats --mrc` as a table and `top` drawing the curve.
+ * gives; and each miniature simulation (mach, clock, arc, 2q at ½×, 1×,
+ * 2×, 4× the cache) within 0.05 of that policy's exact replay of the
+ * trace (`sim TRACE --policy mach,clock,arc,2q --cache ...`). Also
+ * `stats --mrc` as tables and `top` drawing the curve and the policies.
  *
  * Needs /dev/fuse and the build (npm run build). Every mount is unmounted
  * in afterAll, also when a test fails.
@@ -91,6 +94,29 @@ describe('live miss-ratio curve (stats --mrc) on a real mount', () => {
     process.stdout.write(`live MRC: rate ${live.rate.toFixed(3)}, ${live.sample_pages} pages; worst gap to the exact curve ${worst.toFixed(4)}, mean ${(gaps.reduce((a, b) => a + b, 0) / gaps.length).toFixed(4)}\n`);
     expect(gaps).toHaveLength(sizes.length);
     expect(worst).toBeLessThanOrEqual(0.05);
+
+    // The miniature simulations of the other policies, against each one's exact replay of the same trace.
+    const minis = live.miniatures;
+    expect(minis?.sizes).toEqual([1024, 2048, 4096, 8192]); // 1/2x, 1x, 2x, 4x the 2048-page cache
+    expect(minis?.rate).toBeLessThan(1);
+    const policies = (minis?.curves ?? []).map((c) => c.policy).filter((p) => p !== 'lru');
+    expect(policies).toEqual(['mach', 'clock', 'arc', '2q']);
+    const replayed = await machpagerJson<SimCell[]>(['sim', trace, '--policy', policies.join(','), '--cache', (minis?.sizes ?? []).join(','), '--json']);
+    const report: string[] = [];
+    let worstMini = 0;
+    for (const curve of minis?.curves ?? []) {
+      if (curve.policy === 'lru') continue;
+      for (const p of curve.points) {
+        const exactMiss = replayed.find((c) => c.policy === curve.policy && c.cache_pages === p.pages)?.miss_ratio;
+        expect(exactMiss, `${curve.policy} at ${p.pages}`).toBeDefined();
+        const gap = Math.abs(p.miss_ratio - (exactMiss ?? NaN));
+        worstMini = Math.max(worstMini, gap);
+        report.push(`${curve.policy}@${p.pages} ${p.miss_ratio.toFixed(3)}/${(exactMiss ?? NaN).toFixed(3)}`);
+      }
+    }
+    process.stdout.write(`live miniatures: rate ${minis?.rate ?? NaN}, ${minis?.sample_pages ?? NaN} pages; worst gap ${worstMini.toFixed(4)}; live/exact ${report.join(', ')}\n`);
+    expect(report).toHaveLength(16);
+    expect(worstMini).toBeLessThanOrEqual(0.05);
   }, 180_000);
 
   it('stats --mrc prints the table with this cache marked; top draws the curve', async () => {
@@ -101,8 +127,14 @@ describe('live miss-ratio curve (stats --mrc) on a real mount', () => {
     expect(lines[1]?.trim().split(/\s+/)).toEqual(['CACHE', 'SIZE', 'HIT', 'RATIO', 'MISS', 'RATIO']);
     expect(r.stdout).toMatch(/^\s*2048\s+8M\s+0\.\d{4}\s+0\.\d{4} <- this cache$/m);
     expect(r.stdout).toMatch(/^\s*4096\s+16M\s+0\.\d{4}\s+0\.\d{4} <- 2x this cache$/m);
+    // The policies' table: a column each, at 1/2x, 1x, 2x, 4x this cache.
+    expect(r.stdout).toMatch(/^hit ratio by policy, live \(LRU by stack distances, the others by miniature simulations since .*\); miniature caches sampled at rate [\d.]+ \(\d+ pages\): expected error about ±0\.\d{3}$/m);
+    expect(r.stdout).toMatch(/^\s*CACHE\s+SIZE\s+LRU\s+MACH\s+CLOCK\s+ARC\s+2Q$/m);
+    expect(r.stdout).toMatch(/^\s*2048\s+8M(\s+0\.\d{4}){5} <- this cache$/m);
+    expect(r.stdout).toMatch(/^\s*8192\s+32M(\s+[01]\.\d{4}){5} <- 4x this cache$/m);
     const top = await machpager(['top', mnt, '-n', '1']);
     expect(top, top.stderr).toMatchObject({ code: 0 });
     expect(top.stdout).toMatch(/live MRC \(LRU, sampled ±0\.\d{3}\): hit ratio [\d.]+% at 1\/2x cache, [\d.]+% at this cache, [\d.]+% at 2x, [\d.]+% at 4x/);
+    expect(top.stdout).toMatch(/live policies \(miniatures ±0\.\d{3}\): this cache: lru [\d.]+% mach [\d.]+% clock [\d.]+% arc [\d.]+% 2q [\d.]+%; 2x: lru [\d.]+%/);
   });
 });

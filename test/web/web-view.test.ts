@@ -161,6 +161,9 @@ describe('machpager web in a real browser', () => {
     const after = await frameCounts(page);
     expect(after.active + after.inactive + after.dirty).toBeGreaterThanOrEqual(256);
     expect(await text(page, 'latency-summary')).toMatch(/faults · p50/);
+    // The live curve's policies (miniature simulations): each one's hit ratio at this cache and at twice it.
+    await until(page, "document.getElementById('mrc-policies').textContent.includes('2q')");
+    expect(await text(page, 'mrc-policies')).toMatch(/^hit ratio at this cache, by policy: lru [\d.]+% \(2x: [\d.]+%\) · mach [\d.]+% \(2x: [\d.]+%\) · clock [\d.]+% .* · arc [\d.]+% .* · 2q [\d.]+% \(2x: [\d.]+%\)$/);
 
     // Hovering a frame that holds a page names its file.
     const target = await js<{ x: number; y: number }>(

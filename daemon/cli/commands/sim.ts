@@ -22,7 +22,7 @@ import { checkPngFont, plotFormat, renderPng, renderSvg, type Curve } from '../s
 import { loadTrace, traceError, traceInput } from '../sim/trace-file.js';
 import { DEFAULT_STREAM_SAMPLE_PAGES, parseSample, sampledCells, sampleNote, sampleTrace, expectedError, type SampleSpec } from '../sim/sampled.js';
 import { FORMATS, traceFormat, type FormatOptions } from '../sim/format-options.js';
-import { lruByBytes, parseByteSpec, workingSetBytes } from '../sim/by-bytes.js';
+import { bytesCells, parseByteSpec, workingSetBytes } from '../sim/by-bytes.js';
 import { startProgress } from '../progress.js';
 import type { CliCommand, CommandContext } from './command.js';
 
@@ -72,8 +72,10 @@ reads the columns --csv-columns names (time=1,id=2,size=3; an id that is no
 whole number is hashed), with --csv-header and --csv-delimiter. Input that is
 gzip or zstd compressed (.gz, .zst, or on stdin) is decompressed as it streams.
 --by-bytes counts caches and objects in bytes, by the sizes the trace gives
-(LRU only, exact in one pass; --cache 64M,1G or PERCENT% of the working set's
-bytes).
+(--cache 64M,1G or PERCENT% of the working set's bytes): LRU exact in one pass,
+and fifo, clock, clock2, sieve, lruk, mach and belady replayed per size (a miss
+evicts until the object fits); ARC, 2Q, LIRS, S3-FIFO and SLRU size their parts
+in pages of the cache and are refused.
 
 Each policy replays the whole trace once per cache size, one request at a time,
 with a cache of exactly that many pages, as libCacheSim does: a hit is a request
@@ -267,11 +269,21 @@ function sizesFor(p: Plan, wss: number): number[] {
   return p.curve ? [...new Set(sizes)].sort((a, b) => a - b) : [...new Set(sizes)];
 }
 
-/** --by-bytes replays LRU alone (its one pass weighs objects by their size; the other policies count pages). */
+/**
+ * --by-bytes runs LRU by default (one pass), and the policies whose choices
+ * do not depend on their capacity (replay-bytes.ts); `all` means those.
+ */
 function policiesFor(opts: SimOptions): PolicyFactory[] {
-  const policies = choosePolicies(opts.policy ?? (opts.byBytes === true ? ONE_PASS_POLICY : undefined), allPolicyFactories());
-  if (opts.byBytes === true && policies.some((f) => f.name !== ONE_PASS_POLICY)) throw usageError(`--policy ${opts.policy ?? ''}`, `--by-bytes replays ${ONE_PASS_POLICY} only (its stack distances weigh each object by its size)`);
+  if (opts.byBytes !== true) return choosePolicies(opts.policy, allPolicyFactories());
+  const all = opts.policy === undefined || opts.policy.trim().toLowerCase() === 'all';
+  const policies = choosePolicies(opts.policy ?? ONE_PASS_POLICY, all && opts.policy !== undefined ? allPolicyFactories().filter((f) => f.byBytes === true) : allPolicyFactories());
+  const refused = policies.filter((f) => f.byBytes !== true);
+  if (refused.length > 0) throw usageError(`--policy ${opts.policy ?? ''}`, `--by-bytes cannot run ${refused.map((f) => f.name).join(', ')}: ${refused.length === 1 ? 'it sizes its parts' : 'they size their parts'} (ARC's target, 2Q's A1in, S3-FIFO's small queue, LIRS's stacks, SLRU's segments) in pages of the cache, so a cache in bytes would be another policy; by bytes: ${byBytesNames()}`);
   return policies;
+}
+
+function byBytesNames(): string {
+  return allPolicyFactories().filter((f) => f.byBytes === true).map((f) => f.name).join(', ');
 }
 
 /** The results of a run, whichever way they were counted. */
@@ -294,7 +306,7 @@ async function exactRun(traceName: string, p: Plan, format: TraceFormat, policie
   // A big trace takes a while per replay: a bar on a terminal (nothing in a pipe).
   const progress = startProgress(ctx.deps, 'replays', policies.length * sizes.length);
   try {
-    const cells = trace.sizes ? lruByBytes(trace, trace.sizes, sizes) : simulate(trace, policies, sizes, (done) => progress.update(done), p.curve);
+    const cells = trace.sizes ? bytesCells(trace, trace.sizes, policies, sizes, (done) => progress.update(done)) : simulate(trace, policies, sizes, (done) => progress.update(done), p.curve);
     return { cells, sizes, wss, requests: trace.ids.length, distinct: trace.distinct };
   } finally {
     progress.stop();
@@ -376,7 +388,7 @@ export function createSimCommand(stdin: () => AsyncIterable<Buffer | string> = (
         .addOption(new Option('--csv-columns <columns>', 'with --format csv: which column holds what, from 1: time=1,id=2,size=3 (id is required)'))
         .addOption(new Option('--csv-header', 'with --format csv: the first line names the columns (skipped)'))
         .addOption(new Option('--csv-delimiter <char>', 'with --format csv: the field separator (default: ,; tab for tabs)'))
-        .addOption(new Option('--by-bytes', 'count caches and objects in bytes (the trace\'s sizes; LRU only): --cache 64M,1G or PERCENT% of the working set\'s bytes'))
+        .addOption(new Option('--by-bytes', 'count caches and objects in bytes (the trace\'s sizes; LRU and the policies that do not size their parts by the cache): --cache 64M,1G or PERCENT% of the working set\'s bytes'))
         .addOption(new Option('--sample <rate>', 'replay a spatially hashed sample of the pages (0.01 or 1%): SHARDS for LRU, miniature simulations for the others; one streamed pass'))
         .addOption(new Option('--sample-pages <n>', 'with --sample: at most N sampled pages (fixed-size SHARDS: the rate falls as the sample fills; stdin gets 1048576)'))
         .addOption(new Option('--json', 'print the results as a JSON array, one object per policy × cache size'))

@@ -52,7 +52,10 @@ ratio at sizes from 1 page to past the working set and 4x this cache (rows
 marked), from the stack distances of the pages reads and writes touch since the
 mount started (or --mrc-reset). Exact while the working set is under 4096
 pages; beyond, a spatially hashed sample (SHARDS) of 4096 pages, and the
-heading says the rate and the expected error. --json prints the record.
+heading says the rate and the expected error. Then a table with a column per
+policy (LRU, mach, clock, arc, 2q) at 1/2x, 1x, 2x and 4x this cache: miniature
+simulations of each on the sampled pages, with the cache scaled by the rate.
+--json prints the record (the policies under miniatures.curves).
 
 Examples:
   machpager stats                 the mount containing the current directory

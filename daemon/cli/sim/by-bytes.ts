@@ -5,9 +5,11 @@
  * object asked for since its last request fit in C bytes together: its
  * byte-weighted stack distance plus its own size is at most C. One pass
  * gives that at every size (kernel/policy/stack-distance.ts, weights in
- * bytes). LRU only: the other policies count pages.
+ * bytes). The other policies that can (PolicyFactory.byBytes: their
+ * choices do not depend on their capacity) are replayed once per size,
+ * evicting until the object fits (kernel/policy/replay-bytes.ts).
  */
-import { StackDistances, type Trace } from '../../../kernel/index.js';
+import { replayBytes, StackDistances, type PolicyFactory, type Trace } from '../../../kernel/index.js';
 import { usageError } from '../cli-error.js';
 import type { CacheSpec } from './plan.js';
 import type { SimCell } from './plan.js';
@@ -73,4 +75,25 @@ export function lruByBytes(trace: Trace, sizes: Uint32Array, caches: readonly nu
     const misses = missesAt.get(c) ?? n;
     return { policy: 'lru', cache_pages: c, requests: n, misses, miss_ratio: n > 0 ? misses / n : 0, requests_per_second: seconds > 0 ? n / seconds : null };
   });
+}
+
+/** The cells of every policy at every size (bytes): LRU in one pass, the others by a replay per size. */
+export function bytesCells(trace: Trace, sizes: Uint32Array, policies: readonly PolicyFactory[], caches: readonly number[], onReplay?: (done: number) => void): SimCell[] {
+  const cells: SimCell[] = [];
+  let done = 0;
+  for (const factory of policies) {
+    if (factory.name === 'lru') {
+      cells.push(...lruByBytes(trace, sizes, caches));
+      done += caches.length;
+      onReplay?.(done);
+      continue;
+    }
+    for (const c of caches) {
+      const r = replayBytes(trace, sizes, factory, c);
+      const n = r.requests;
+      cells.push({ policy: factory.name, cache_pages: c, requests: n, misses: r.misses, miss_ratio: n > 0 ? r.misses / n : 0, requests_per_second: r.seconds > 0 ? n / r.seconds : null });
+      onReplay?.(++done);
+    }
+  }
+  return cells;
 }

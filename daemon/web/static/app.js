@@ -261,11 +261,51 @@ function drawMrc(snap) {
   ctx.lineTo(x(gauges.frames), h);
   ctx.stroke();
   ctx.setLineDash([]);
+  drawMinis(live, ctx, x, h);
   ctx.fillStyle = color('dim');
   ctx.font = '10px system-ui, sans-serif';
   ctx.fillText('1 page', 2, canvas.height - 3);
   ctx.fillText(`${fmt(maxPages)} pages`, w - 60, canvas.height - 3);
   ctx.fillText(`this cache: ${fmt(gauges.frames)}`, Math.min(w - 110, x(gauges.frames) + 4), 12);
+}
+
+/** Colours of the live policies' points (LRU is the live curve's own). */
+const POLICY_COLORS = { lru: '#2a9d8f', mach: '#e76f51', clock: '#8e6cc4', arc: '#e9c46a', '2q': '#457b9d' };
+
+/** The miniature simulations: each policy's hit ratio at 1/2x, 1x, 2x and 4x the cache, as dots joined, and a legend. */
+function drawMinis(live, ctx, x, h) {
+  const m = live && live.miniatures;
+  if (!m || live.requests === 0) {
+    $('mrc-policies').textContent = '';
+    return;
+  }
+  ctx.lineWidth = 1;
+  for (const curve of m.curves) {
+    if (curve.policy === 'lru') continue;
+    ctx.strokeStyle = ctx.fillStyle = POLICY_COLORS[curve.policy] || color('dim');
+    ctx.beginPath();
+    curve.points.forEach((p, i) => {
+      const y = h - 1 - p.miss_ratio * (h - 2);
+      if (i === 0) ctx.moveTo(x(p.pages), y);
+      else ctx.lineTo(x(p.pages), y);
+      ctx.fillRect(x(p.pages) - 2, y - 2, 4, 4);
+    });
+    ctx.stroke();
+  }
+  const at = (curve, pages) => {
+    const p = curve.points.find((q) => q.pages === pages);
+    return p ? `${(100 * p.hit_ratio).toFixed(1)}%` : '-';
+  };
+  const legend = m.curves.map((c) => {
+    const span = document.createElement('span');
+    span.style.color = POLICY_COLORS[c.policy] || '';
+    span.textContent = `${c.policy} ${at(c, m.cache_pages)} (2x: ${at(c, 2 * m.cache_pages)})`;
+    return span;
+  });
+  const head = document.createElement('span');
+  head.className = 'dim';
+  head.textContent = `hit ratio at this cache, by policy${m.rate < 1 ? ` (miniatures at ${m.rate.toPrecision(2)}, ±${m.expected_error.toFixed(3)})` : ''}: `;
+  $('mrc-policies').replaceChildren(head, ...legend.flatMap((l, i) => (i === 0 ? [l] : [document.createTextNode(' · '), l])));
 }
 
 // ---------------------------------------------------------------- numbers

@@ -197,17 +197,7 @@ export class SqliteConnection {
     this.deleteBlock = db.prepare<[number, number]>('DELETE FROM store_block WHERE space = ? AND block = ?');
     this.deleteBlocksFrom = db.prepare<[number, number]>('DELETE FROM store_block WHERE space = ? AND block >= ?');
     this.inSavepoint = db.transaction((run: () => void) => run());
-    this.commitJobs = db.transaction((jobs: WriteJob[]) => {
-      const failures = new Map<WriteJob, unknown>();
-      for (const job of jobs) {
-        try {
-          this.inSavepoint(job.run);
-        } catch (err) {
-          failures.set(job, err);
-        }
-      }
-      return failures;
-    });
+    this.commitJobs = db.transaction((jobs: WriteJob[]) => this.runJobs(jobs));
     this.totalChanges = db.prepare<[], number>('SELECT total_changes()').pluck();
     this.walSync = new WalSync(path);
     this.group = readOnly ? undefined : new SqliteCommitGroup(db);
@@ -428,7 +418,10 @@ export class SqliteConnection {
     try {
       if (this.group) {
         // Not journalled: on a failed commit the jobs are rejected and their writers (the pagers) write again.
-        failures = this.group.change(() => this.commitJobs(jobs), { journal: false });
+        // The group's savepoint is the jobs' transaction; one job needs no savepoint of its own inside it.
+        const group = this.group;
+        const only = jobs.length === 1 ? jobs[0] : undefined;
+        failures = only ? this.runAlone(only, () => group.change(only.run, { journal: false })) : group.change(() => this.runJobs(jobs), { journal: false });
         this.group.commit();
       } else {
         failures = this.commitJobs.immediate(jobs);
@@ -444,6 +437,29 @@ export class SqliteConnection {
       const failure = failures.get(job);
       if (failure === undefined) job.resolve();
       else job.reject(sqliteError(failure, `write to ${this.path}`));
+    }
+  }
+
+  /** Each job in its own savepoint: one that fails is undone alone. */
+  private runJobs(jobs: readonly WriteJob[]): Map<WriteJob, unknown> {
+    const failures = new Map<WriteJob, unknown>();
+    for (const job of jobs) {
+      try {
+        this.inSavepoint(job.run);
+      } catch (err) {
+        failures.set(job, err);
+      }
+    }
+    return failures;
+  }
+
+  /** One job run by `run` (which undoes it if it throws): its failure, if any, as runJobs reports it. */
+  private runAlone(job: WriteJob, run: () => void): Map<WriteJob, unknown> {
+    try {
+      run();
+      return new Map();
+    } catch (err) {
+      return new Map([[job, err]]);
     }
   }
 

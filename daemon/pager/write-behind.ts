@@ -244,6 +244,11 @@ export class WriteBehind {
     await this.pager.waitUntil(() => this.idle);
   }
 
+  /** Start the queued run now (a sync waits for it and no more returns of its own are coming). */
+  startQueued(): void {
+    this.startRun();
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;

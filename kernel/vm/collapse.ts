@@ -9,7 +9,7 @@
  * longer chain reads the same data).
  */
 import type { Kernel } from './kernel.js';
-import type { VmObject } from './object.js';
+import { noDirtyLeft, noteDirty, type VmObject } from './object.js';
 import { terminate } from './object-lifecycle.js';
 import { PG_ABSENT, PG_BUSY, PG_DIRTY } from './resident.js';
 
@@ -64,12 +64,14 @@ function movePages(vm: Kernel, from: VmObject, to: VmObject): void {
     vm.untrack(d);
     pages.remove(d, from);
     from.residentCount--;
-    if (dirty) from.dirtyCount--;
+    if (dirty && --from.dirtyCount === 0) noDirtyLeft(from);
     pages.insert(d, to, j);
     // Dirty in any case: the upper object's default pager has never seen it.
     pages.flags[d] = pages.flags[d] | PG_DIRTY;
     to.residentCount++;
     to.dirtyCount++;
+    if (from.preciousSupplied) to.preciousSupplied = true;
+    noteDirty(to, j);
     to.existence.add(j);
     vm.track(d, to, false);
   }

@@ -19,7 +19,7 @@ import { createPolicy, DEFAULT_POLICY } from '../policy/registry.js';
 import { SerialQueues } from '../util/serial-queues.js';
 import { handleControlMessage } from './memory-object/dispatch.js';
 import { isPagerToKernel } from './memory-object-defs.js';
-import { VmObject, wakeAll, type ObjectStatistics } from './object.js';
+import { noDirtyLeft, noteDirty, VmObject, wakeAll, type ObjectStatistics } from './object.js';
 import { enterObject, createInternalObject, failWaitsAtShutdown, pagerDied } from './object-lifecycle.js';
 import { PageoutDaemon } from './pageout.js';
 import { PagerTimeouts } from './pager-timeout.js';
@@ -488,6 +488,7 @@ export class Kernel {
     if ((flags & PG_DIRTY) === 0) {
       this.pages.flags[d] = flags | PG_DIRTY;
       object.dirtyCount++;
+      noteDirty(object, this.pages.pageIndex[d]);
     } else if (flags & PG_INITIAL) {
       // Written after its push: the pager's copy must be overwritten, not only initialised.
       this.pages.flags[d] = flags & ~PG_INITIAL;
@@ -498,7 +499,7 @@ export class Kernel {
     const flags = this.pages.flags[d];
     if ((flags & PG_DIRTY) !== 0) {
       this.pages.flags[d] = flags & ~PG_DIRTY;
-      object.dirtyCount--;
+      if (--object.dirtyCount === 0) noDirtyLeft(object);
     }
   }
 
@@ -511,7 +512,7 @@ export class Kernel {
     this.untrack(d);
     const flags = this.pages.flags[d];
     if ((flags & PG_TABLED) === 0) return;
-    if (flags & PG_DIRTY) object.dirtyCount--;
+    if (flags & PG_DIRTY && --object.dirtyCount === 0) noDirtyLeft(object);
     if (flags & PG_READAHEAD) {
       this.stats.readahead_unused++;
       object.stats.readahead_unused++;

@@ -39,6 +39,15 @@ export class VmObject implements MemqOwner {
   refCount = 0;
   residentCount = 0;
   dirtyCount = 0;
+  /**
+   * Every dirty page's index lies in [dirtyFirst, dirtyEnd) (empty while
+   * dirtyCount is 0): a sync looks there only, not at every resident page,
+   * so an fsync after a small write costs what was written, not the cache.
+   */
+  dirtyFirst = Infinity;
+  dirtyEnd = 0;
+  /** Some page was ever supplied precious (a sync returning ALL must then look at clean pages too). */
+  preciousSupplied = false;
   /** Busy+absent placeholders: requests outstanding (absent_count). */
   absentCount = 0;
   /** Pageouts in progress that keep the object from terminating (paging_in_progress). */
@@ -135,4 +144,16 @@ export class VmObject implements MemqOwner {
 
 export function wakeAll(waiters: (() => void)[]): void {
   for (const wake of waiters.splice(0)) wake();
+}
+
+/** Page `pageIndex` of `object` became dirty: widen the object's dirty range over it. */
+export function noteDirty(object: VmObject, pageIndex: number): void {
+  if (pageIndex < object.dirtyFirst) object.dirtyFirst = pageIndex;
+  if (pageIndex >= object.dirtyEnd) object.dirtyEnd = pageIndex + 1;
+}
+
+/** The object's last dirty page went clean (or away): its dirty range is empty again. */
+export function noDirtyLeft(object: VmObject): void {
+  object.dirtyFirst = Infinity;
+  object.dirtyEnd = 0;
 }

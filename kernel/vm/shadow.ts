@@ -10,7 +10,7 @@
 import { fault, FAULT_SHADOW, heldBelow, readsThrough } from './fault.js';
 import type { FaultWait } from './fault-wait.js';
 import type { Kernel } from './kernel.js';
-import type { VmObject } from './object.js';
+import { noteDirty, type VmObject } from './object.js';
 import { VM_PROT_READ, VM_PROT_WRITE, type VmProt } from './prot.js';
 import { PG_ABSENT, PG_BUSY, PG_DIRTY, PG_ERROR, PG_INITIAL, PG_TABLED } from './resident.js';
 
@@ -177,6 +177,7 @@ export function installPage(vm: Kernel, object: VmObject, pageIndex: number, fra
   pages.pageLock[frame] = 0;
   pages.unlockRequest[frame] = 0;
   object.dirtyCount++;
+  noteDirty(object, pageIndex);
   object.residentCount++;
   if (object.internal || object.existenceKnown) object.existence.add(pageIndex);
   vm.pageIn(frame, object, false);

@@ -149,4 +149,31 @@ describe('lock_request', () => {
     expect(w.object.dirtyCount).toBe(1);
     w.deallocate();
   });
+  it('a sync looks at the dirty range only, and still returns every dirty page (writes at both ends, then one more)', async () => {
+    s = setup();
+    const w = await s.map();
+    for (let i = 0; i < 8; i++) await w.write(i * PAGE, pattern(1, i + 1));
+    await lock(0, 8 * PAGE, MEMORY_OBJECT_RETURN_DIRTY, false, VM_PROT_NO_CHANGE);
+    expect(w.object.dirtyCount).toBe(0);
+    expect([w.object.dirtyFirst, w.object.dirtyEnd]).toEqual([Infinity, 0]);
+    await w.write(7 * PAGE, pattern(1, 20));
+    await w.write(1 * PAGE, pattern(1, 21));
+    expect([w.object.dirtyFirst, w.object.dirtyEnd]).toEqual([1, 8]);
+    const before = s.pager.count('memory_object_data_return');
+    await lock(0, 8 * PAGE, MEMORY_OBJECT_RETURN_DIRTY, false, VM_PROT_NO_CHANGE);
+    const returned = s.pager.messages('memory_object_data_return').slice(before);
+    expect(returned.map((r) => [r.offset / PAGE, r.data.length / PAGE, r.dirty])).toEqual([
+      [1, 1, true],
+      [7, 1, true],
+    ]);
+    expect(returned[1]?.data.equals(pattern(1, 20))).toBe(true);
+    // RETURN_ALL of an object with no precious page is the same sync.
+    await w.write(3 * PAGE, pattern(1, 22));
+    const beforeAll = s.pager.count('memory_object_data_return');
+    await lock(0, 8 * PAGE, MEMORY_OBJECT_RETURN_ALL, false, VM_PROT_NO_CHANGE);
+    expect(s.pager.messages('memory_object_data_return').slice(beforeAll).map((r) => [r.offset / PAGE, r.data.length / PAGE])).toEqual([[3, 1]]);
+    expect(w.object.residentCount).toBe(8);
+    expect([w.object.dirtyCount, w.object.dirtyFirst, w.object.dirtyEnd]).toEqual([0, Infinity, 0]);
+    w.deallocate();
+  });
 });

@@ -14,5 +14,8 @@ export function lockCompleted(pager: Pager, msg: MemoryObjectLockCompleted): voi
   const record = pager.lockRequests.find((r) => r.start === msg.offset && r.end === msg.offset + msg.length);
   if (!record || record.locksPending === 0) return;
   record.locksPending--;
+  // Every data_return of the request came before this: its pages are all in the queued run, so
+  // the waiter's writes start now rather than on the next turn of the event loop.
+  if (record.locksPending === 0) pager.writer.startQueued();
   pager.wakeup();
 }

@@ -95,6 +95,7 @@ function install(
   // and so is the rest of a cluster its fault did not wait on.
   const fresh = prefetch ? PG_READAHEAD : waited ? 0 : PG_CLUSTERED;
   pages.flags[frame] = PG_TABLED | (msg.precious ? PG_PRECIOUS : 0) | fresh;
+  if (msg.precious) object.preciousSupplied = true;
   pages.pageLock[frame] = msg.lockValue;
   pages.unlockRequest[frame] = 0;
   object.residentCount++;

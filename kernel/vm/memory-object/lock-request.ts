@@ -76,6 +76,13 @@ export async function lockPages(
 ): Promise<void> {
   const pages = vm.pages;
   const lock = shouldFlush ? VM_PROT_ALL : lockValue;
+  if (!shouldFlush && lock === VM_PROT_NO_CHANGE && (shouldReturn !== MEMORY_OBJECT_RETURN_ALL || !object.preciousSupplied) && object.pagingInProgress === 0) {
+    // A sync (return dirty, and clean precious pages of which there are none; keep; no lock
+    // change) touches dirty pages only, and with no page double-paged (a busy holding page it
+    // must wait for) it need not look past them.
+    first = Math.max(first, object.dirtyFirst);
+    end = Math.min(end, object.dirtyEnd);
+  }
   const batch = new ReturnBatch(vm, object, !shouldFlush);
   const indexes = pages
     .range(object, first, Math.min(end, Number.MAX_SAFE_INTEGER), object.residentCount + object.absentCount)

@@ -207,7 +207,8 @@ export class PostgresCatalogImage {
   /**
    * Rows another mount wrote (coherence): each key of `keys` takes the row
    * `rows` has for it, or goes when `rows` has none. Not marked changed
-   * (they are in PostgreSQL already); table definitions are left alone.
+   * (they are in PostgreSQL already); table definitions, and rows changed
+   * here and not yet flushed, are left alone.
    * Returns the keys whose rows changed here.
    */
   applyRemote(rows: readonly CatalogRow[], keys: readonly { tbl: string; key: string }[]): { tbl: string; key: string }[] {
@@ -216,11 +217,13 @@ export class PostgresCatalogImage {
     const byKey = new Map(rows.map((r) => [`${r.tbl}\0${r.key}`, r.row]));
     const db = this.sqlite.db;
     const changed: { tbl: string; key: string }[] = [];
+    const pendingHere = db.prepare<[string, string], number>('SELECT 1 FROM image_dirty WHERE tbl = ? AND key = ? LIMIT 1').pluck();
     const apply = (): void => {
       const before = this.maxSeq.get() ?? 0;
       for (const { tbl, key } of keys) {
         const table = this.tables.get(tbl);
-        if (tbl === SCHEMA_TBL || !table) continue;
+        // A row changed here and not yet flushed keeps this mount's version: its flush comes after (the last flush wins).
+        if (tbl === SCHEMA_TBL || !table || pendingHere.get(tbl, key) !== undefined) continue;
         const stored = byKey.get(`${tbl}\0${key}`);
         if (stored === this.rowOf(tbl, key)) continue;
         const where = table.key.map((c) => `${quote(c)} = ?`).join(' AND ');

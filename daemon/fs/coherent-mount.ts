@@ -67,6 +67,8 @@ export class CoherentMount {
   attach(host: CoherentHost): void {
     this.host = host;
     host.catalog.inodeClass = { slot: this.peers.slot, of: PEER_SLOTS };
+    // Rows committed between the catalog's load and this mount's LISTEN were announced to nobody here.
+    this.heard(undefined);
   }
 
   /**
@@ -95,6 +97,14 @@ export class CoherentMount {
   /** Wait for the catalog changes heard so far to be applied (tests, sync). */
   settled(): Promise<void> {
     return this.applying;
+  }
+
+  /** Read inode `ino`'s row from the database now (a read past the end this mount knows: another may have grown it). */
+  refreshInode(ino: number): Promise<void> {
+    const keys = [{ tbl: 'inode', key: JSON.stringify([ino]) }];
+    const run = this.applying.then(() => this.shared.refresh(keys)).then((changed) => this.follow(changed));
+    this.applying = run.catch((err: unknown) => this.log(`coherence: reading inode ${ino}: ${String(err)}`));
+    return run;
   }
 
   private heard(text: string | undefined): void {

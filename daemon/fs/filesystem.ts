@@ -184,6 +184,7 @@ export class MachFilesystem implements FileObjectHost {
       crash?.attach(fs);
       fs.coherent = coherent;
       coherent?.attach(fs);
+      await coherent?.settled();
       await fs.recover();
       return fs;
     } catch (err) {

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { machpagerJson, mount, type Mounted } from '../helpers/mounted.js';
 import { mountsDir } from '../helpers/mount-dir.js';
 import { usePostgresCluster } from '../helpers/postgres-cluster.js';
@@ -58,15 +58,14 @@ describe('two mounts of one postgres: store', () => {
     b = await mountOne(mntB());
   }, 120_000);
 
-  afterAll(async () => {
-    // mountsDir's hook stops them; a failed test's log helps here.
-    if (a.running && !a.log.includes('mounted')) console.log(a.log);
-  });
-
   it('a file made on A is seen on B with its size and bytes', async () => {
     const data = randomBytes(FILE_BYTES);
     await writeFile(path.join(mntA(), 'f'), data);
-    await until(async () => (await exists(path.join(mntB(), 'f'))) && (await stat(path.join(mntB(), 'f'))).size === FILE_BYTES);
+    await until(async () => (await exists(path.join(mntB(), 'f'))) && (await stat(path.join(mntB(), 'f'))).size === FILE_BYTES).catch(async (err: unknown) => {
+      const { readdir } = await import('node:fs/promises');
+      const rows = await cluster().sql('shared', "SELECT tbl, key FROM catalog_row WHERE tbl <> ''");
+      throw new Error(`${String(err)}; A: ${JSON.stringify(await readdir(mntA()))} B: ${JSON.stringify(await readdir(mntB()))} rows ${JSON.stringify(rows.rows)} A's log:\n${a.log}\nB's log:\n${b.log}`);
+    });
     expect((await readFile(path.join(mntB(), 'f'))).equals(data)).toBe(true);
   });
 

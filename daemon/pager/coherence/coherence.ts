@@ -148,7 +148,8 @@ export class PagerCoherence {
 
   /** Tell the other mounts that catalog rows changed (after they were committed). */
   async announceNames(keys: readonly { tbl: string; key: string }[]): Promise<void> {
-    if (this.link.live.size === 0 || keys.length === 0) return;
+    // Sent even when no other mount is known: one may have joined since the last heartbeat scan.
+    if (keys.length === 0) return;
     const text = JSON.stringify(keys);
     const message: PeerMessage = { k: 'n', f: this.link.id, s: 0, ...(text.length <= MAX_NAMES_PAYLOAD ? { n: text } : {}) };
     this.stats.names_sent++;

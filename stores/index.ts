@@ -86,3 +86,4 @@ export {
 export function openStore(name: string, options?: OpenOptions): Promise<Store> {
   return openTypedStore(name, options);
 }
+export { PostgresPeers, PEER_SLOTS, PEER_CHANNEL, type PeersOptions } from './postgres-peers.js';

@@ -77,6 +77,8 @@ export class PostgresCatalogImage {
   /** Flushes queued or on the wire: the timer adds none while one is (a long outage must not pile them up). */
   private queued = 0;
   private readonly counters: CatalogImageStats = { flushes: 0, rows: 0, failures: 0 };
+  /** After each flush commits: the keys it wrote (another mount is told of them). */
+  onFlushed: ((keys: { tbl: string; key: string }[]) => void) | undefined;
   private readonly maxSeq;
   private readonly selectDirty;
   private readonly forget;
@@ -98,7 +100,7 @@ export class PostgresCatalogImage {
    * Writable (not readOnly): its changes are recorded and flushed on a timer
    * from now on; call flush() to wait for them, close() at the end.
    */
-  static async load(connection: PostgresConnection, options: { readOnly: boolean; log?: (line: string) => void }): Promise<PostgresCatalogImage> {
+  static async load(connection: PostgresConnection, options: { readOnly: boolean; log?: (line: string) => void; flushIntervalMs?: number }): Promise<PostgresCatalogImage> {
     const rows = await connection.catalogRows();
     const sqlite = openSqliteImage(
       connection.uri,
@@ -114,7 +116,7 @@ export class PostgresCatalogImage {
       for (const row of rows) if (row.tbl === SCHEMA_TBL) image.schemaSeen.add(row.key);
       if (!options.readOnly) {
         image.trackTables(false);
-        image.timer = setInterval(() => image.flushQuietly(), IMAGE_FLUSH_INTERVAL_MS);
+        image.timer = setInterval(() => image.flushQuietly(), options.flushIntervalMs ?? IMAGE_FLUSH_INTERVAL_MS);
         image.timer.unref();
       }
       return image;
@@ -195,10 +197,60 @@ export class PostgresCatalogImage {
     }
     this.counters.flushes++;
     this.counters.rows += rows.length + gone.length;
+    this.onFlushed?.([...rows.map(({ tbl, key }) => ({ tbl, key })), ...gone]);
     // Outside the catalog's journal: a replayed group would only mark the rows again (harmless).
     const forget = (): void => void this.forget.run(upto);
     if (this.sqlite.group) this.sqlite.group.change(forget, { journal: false });
     else forget();
+  }
+
+  /**
+   * Rows another mount wrote (coherence): each key of `keys` takes the row
+   * `rows` has for it, or goes when `rows` has none. Not marked changed
+   * (they are in PostgreSQL already); table definitions, and rows changed
+   * here and not yet flushed, are left alone.
+   * Returns the keys whose rows changed here.
+   */
+  applyRemote(rows: readonly CatalogRow[], keys: readonly { tbl: string; key: string }[]): { tbl: string; key: string }[] {
+    if (this.sqlite.readOnly) return [];
+    this.trackTables(true);
+    const byKey = new Map(rows.map((r) => [`${r.tbl}\0${r.key}`, r.row]));
+    const db = this.sqlite.db;
+    const changed: { tbl: string; key: string }[] = [];
+    const pendingHere = db.prepare<[string, string], number>('SELECT 1 FROM image_dirty WHERE tbl = ? AND key = ? LIMIT 1').pluck();
+    const apply = (): void => {
+      const before = this.maxSeq.get() ?? 0;
+      for (const { tbl, key } of keys) {
+        const table = this.tables.get(tbl);
+        // A row changed here and not yet flushed keeps this mount's version: its flush comes after (the last flush wins).
+        if (tbl === SCHEMA_TBL || !table || pendingHere.get(tbl, key) !== undefined) continue;
+        const stored = byKey.get(`${tbl}\0${key}`);
+        if (stored === this.rowOf(tbl, key)) continue;
+        const where = table.key.map((c) => `${quote(c)} = ?`).join(' AND ');
+        db.prepare(`DELETE FROM ${quote(tbl)} WHERE ${where}`).run(...(JSON.parse(key) as unknown[]));
+        if (stored !== undefined) {
+          const row = JSON.parse(stored) as Record<string, unknown>;
+          const columns = Object.keys(row);
+          db.prepare(`INSERT INTO ${quote(tbl)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...columns.map((c) => decode(row[c])));
+        }
+        changed.push({ tbl, key });
+      }
+      db.prepare('DELETE FROM image_dirty WHERE seq > ?').run(before);
+    };
+    if (this.sqlite.group) this.sqlite.group.change(apply, { journal: false });
+    else db.transaction(apply)();
+    return changed;
+  }
+
+  /** Every key of every row of the image (to reconcile with the database as a whole). */
+  allKeys(): { tbl: string; key: string }[] {
+    this.trackTables(true);
+    const keys: { tbl: string; key: string }[] = [];
+    for (const table of this.tables.values()) {
+      const literal = `'${table.name.replaceAll("'", "''")}'`;
+      keys.push(...this.sqlite.db.prepare<[], { tbl: string; key: string }>(`SELECT ${literal} AS tbl, ${keyOf(table.key)} AS key FROM ${quote(table.name)}`).all());
+    }
+    return keys;
   }
 
   /** The stored form of the row `key` names now, or undefined when it is gone. */

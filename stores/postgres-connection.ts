@@ -351,6 +351,16 @@ export class PostgresConnection {
     return (await this.query<CatalogRow>('load the catalog', 'SELECT tbl, key, row FROM catalog_row')).rows;
   }
 
+  /** The catalog rows of `keys` (those that exist). */
+  async catalogRowsOf(keys: readonly { tbl: string; key: string }[]): Promise<CatalogRow[]> {
+    if (keys.length === 0) return [];
+    const r = await this.query<CatalogRow>('read catalog rows', 'SELECT tbl, key, row FROM catalog_row WHERE (tbl, key) IN (SELECT * FROM unnest($1::TEXT[], $2::TEXT[]))', [
+      keys.map((k) => k.tbl),
+      keys.map((k) => k.key),
+    ]);
+    return r.rows;
+  }
+
   /** Upsert `rows` and delete `gone` (table and key each) in one transaction. */
   async writeCatalogRows(rows: readonly CatalogRow[], gone: readonly { tbl: string; key: string }[]): Promise<void> {
     await this.transaction('write the catalog', async (client) => {

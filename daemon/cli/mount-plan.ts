@@ -73,6 +73,8 @@ export interface MountInput {
   readonly web?: Given;
   /** --web-allow-remote: the web view may listen on an address that is not loopback. */
   readonly webAllowRemote?: boolean;
+  /** --coherent: other mounts share the postgres: store (docs/coherence.md). */
+  readonly coherent?: boolean;
   /** --inject SPEC (absent: no fault injection unless the store is a fault: name). */
   readonly inject?: Given;
   /** --pager-timeout DURATION (absent: the default). */
@@ -122,6 +124,8 @@ export interface MountPlan {
   readonly inject: string | undefined;
   /** How long a fault waits for a pager's answer before it fails with EIO (ms); 0: for ever. */
   readonly pagerTimeoutMs: number;
+  /** Share the store with other mounts, coherent (postgres: only). */
+  readonly coherent: boolean;
   /** The control FIFO (--control-fifo, absolute; daemon/control/control-fifo.ts); undefined: none. */
   readonly controlFifo: string | undefined;
 }
@@ -324,6 +328,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     web,
     inject,
     pagerTimeoutMs,
+    coherent: input.coherent === true,
     controlFifo: fifo.value === undefined || fifo.value === '' ? undefined : path.resolve(ctx.cwd, fifo.value),
   };
 }

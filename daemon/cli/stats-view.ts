@@ -136,6 +136,26 @@ export function renderStats(r: StatsRecord): string {
     );
   }
 
+  // Only a mount started with --coherent: the traffic with the other mounts of its store.
+  if (r.coherence !== undefined) {
+    const co = r.coherence;
+    out.push(
+      ...section(`Coherence (mount ${co.mount_id}, slot ${co.slot}, ${co.peers} other mount(s) alive):`, [
+        ['Recalls sent (to read)', co.recalls_sent],
+        ['Invalidations sent (to write)', co.invalidations_sent],
+        ['Recalls received', co.recalls_received],
+        ['Invalidations received', co.invalidations_received],
+        ['Pages recalled (written back for another mount)', co.pages_recalled],
+        ['Requests held back', co.deferred],
+        ['Faults that waited for another mount', co.waits],
+        ['Time waiting for other mounts (ms)', Math.round(co.wait_ms)],
+        ['Name changes sent', co.names_sent],
+        ['Name changes received', co.names_received],
+        ['Acks abandoned (mount died)', co.acks_abandoned],
+      ]),
+    );
+  }
+
   const l = r.fault_latency;
   out.push(
     ...section('Fault service latency (microseconds):', [

@@ -190,6 +190,24 @@ function samples(r: StatsRecord): { spec: Spec; labels: Record<string, string>; 
   add({ ...w, scale: US }, rq.wait.p99_us, { quantile: '0.99' });
   add({ ...g('request_wait_longest_seconds', 'The longest wait of a suspended FUSE request, done or still waiting, in seconds.'), scale: US }, rq.longest_us);
   add(c('request_wait_observations_total', 'Suspended FUSE requests whose wait was measured (answered).'), rq.wait.count);
+  if (r.coherence) {
+    const co = r.coherence;
+    add(g('coherence_peers', 'Other mounts of the store alive (--coherent).'), co.peers);
+    const sent = c('coherence_requests_sent_total', 'Requests this mount sent to the other mounts, by kind (recall: to read; invalidate: to write).');
+    add(sent, co.recalls_sent, { kind: 'recall' });
+    add(sent, co.invalidations_sent, { kind: 'invalidate' });
+    const heard = c('coherence_requests_received_total', 'Requests of other mounts this mount answered, by kind.');
+    add(heard, co.recalls_received, { kind: 'recall' });
+    add(heard, co.invalidations_received, { kind: 'invalidate' });
+    add(c('coherence_pages_recalled_total', 'Dirty pages written to the store because another mount asked for them.'), co.pages_recalled);
+    add(c('coherence_deferred_total', 'Requests of other mounts held back until a local request was answered.'), co.deferred);
+    add(c('coherence_waits_total', 'Faults that waited for the other mounts.'), co.waits);
+    add({ ...c('coherence_wait_seconds_total', 'Time faults spent waiting for the other mounts, in seconds.'), scale: 1e-3 }, co.wait_ms);
+    const names = c('coherence_name_changes_total', 'Namespace changes announced to and heard from the other mounts.');
+    add(names, co.names_sent, { dir: 'sent' });
+    add(names, co.names_received, { dir: 'received' });
+    add(c('coherence_acks_abandoned_total', 'Acknowledgements no longer waited for: their mount died.'), co.acks_abandoned);
+  }
   if (r.inject) {
     const injected = c('injected_faults_total', 'Store operations failed on purpose (mount --inject), by operation.');
     const f = r.inject.stats;

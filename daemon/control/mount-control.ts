@@ -126,6 +126,7 @@ export class MountControl {
       },
       requests: fs.suspended.statistics(),
       ...(fs.faults ? { inject: injectionStatus(fs.faults) } : {}),
+      ...(fs.coherent ? { coherence: fs.coherent.stats() } : {}),
     };
   }
 

@@ -18,7 +18,7 @@
 import type { LatencySummary, VmStatisticsRecord } from '../../kernel/index.js';
 import type { InjectionStatus } from '../fs/fault-injection.js';
 import type { StoreStats as StoreCounters } from '../../stores/store.js';
-import type { PagerStatistics } from '../pager/index.js';
+import type { CoherenceStatistics, PagerStatistics } from '../pager/index.js';
 import type { SuspendedStatistics } from '../fs/suspended-requests.js';
 import type { FileRecord, HelloResult, RegionRecord, RequestRecord, ResidencyRecord } from './protocol.js';
 import { malformed } from './control-error.js';
@@ -55,7 +55,11 @@ export interface StatsRecord extends VmStatisticsRecord {
   requests: RequestStats;
   /** Only on a mount that injects faults (--inject): its rules and counters. */
   inject?: InjectionStatus;
+  /** Only on a coherent mount (--coherent): the traffic with the other mounts of its store. */
+  coherence?: CoherenceRecord;
 }
+
+export type CoherenceRecord = CoherenceStatistics & { mount_id: number; slot: number };
 
 /** The FUSE requests faults suspended (daemon/fs/suspended-requests.ts). */
 export type RequestStats = SuspendedStatistics;

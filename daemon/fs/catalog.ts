@@ -164,6 +164,11 @@ export class Catalog {
    * a crash may bring back is never given to another file meanwhile).
    */
   inodeFloor = 0;
+  /**
+   * Several mounts of one store (coherence): this one makes only inode
+   * numbers with ino % of === slot, so two never make the same one.
+   */
+  inodeClass: { slot: number; of: number } | undefined;
 
   constructor(
     readonly db: Database.Database,
@@ -338,9 +343,10 @@ export class Catalog {
     // The first run picks the number; a replay makes the same one.
     let ino: number | undefined;
     return this.change(() => {
-      if (ino === undefined && this.inodeFloor > 0) {
+      if (ino === undefined && (this.inodeFloor > 0 || this.inodeClass)) {
         ino = Math.max(this.inodeFloor, (this.selectMaxIno.get() ?? 0) + 1);
-        this.inodeFloor = ino + 1;
+        if (this.inodeClass) ino += (((this.inodeClass.slot - ino) % this.inodeClass.of) + this.inodeClass.of) % this.inodeClass.of;
+        if (this.inodeFloor > 0) this.inodeFloor = ino + 1;
         this.insertInodeAt.run(...values, ino);
       } else if (ino === undefined) ino = Number(this.insertInode.run(...values).lastInsertRowid);
       else this.insertInodeAt.run(...values, ino);

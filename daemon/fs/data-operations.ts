@@ -9,7 +9,7 @@ import { MAX_OFFSET, VM_PROT_READ, VM_PROT_WRITE } from '../../kernel/index.js';
 import { pagerErrno } from '../pager/index.js';
 import { nowSpec } from './catalog.js';
 import { FsError, toFsError } from './errors.js';
-import type { MachFilesystem } from './filesystem.js';
+import type { Handle, MachFilesystem } from './filesystem.js';
 import type { FuseContext, FuseOperations, Reply } from './fuse/contract.js';
 import type { Inode } from './inode.js';
 import { isDir, isReg, modeAfterWrite, O_ACCMODE, O_APPEND, O_RDONLY, O_TRUNC, SETID_BITS } from './mode.js';
@@ -39,6 +39,59 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
     }
   }
 
+  /** read(2) of an open file at `position`, within the size this mount knows. */
+  function readAt(ctx: FuseContext, handle: Handle, buffer: Buffer, length: number, position: number, reply: Reply<number>): void {
+    const inode = handle.inode;
+    const window = handle.object?.window;
+    if (!window) {
+      reply(new FsError('EBADF'));
+      return;
+    }
+    if (position >= inode.size) {
+      reply(null, 0);
+      return;
+    }
+    const n = Math.min(length, inode.size - position);
+    const buf = n === buffer.length ? buffer : buffer.subarray(0, n);
+    fs.tracer?.record(inode.ino, position, n);
+    fs.liveMrc.record(inode.ino, position, n);
+    const done = window.copySync(position, buf, VM_PROT_READ);
+    if (done === n) {
+      readAccess(inode);
+      reply(null, n);
+      return;
+    }
+    const suspended = fs.suspended.begin('read', ctx, inode.ino, position + done, n - done);
+    window.completeCopy(position, buf, VM_PROT_READ, done, suspended.wait).finally(() => fs.suspended.end(suspended)).then(
+      ({ bytes, error }) => {
+        if (error !== 0 && bytes === 0) {
+          reply(toFsError({ errno: error }));
+          return;
+        }
+        readAccess(inode);
+        reply(null, bytes);
+      },
+      (err: unknown) => reply(toFsError(err)),
+    );
+  }
+
+  /**
+   * The answer to a write. When other mounts share the store and the write
+   * grew the file, its new size is in the database before write() returns:
+   * a read on another mount then finds it (coherent-mount.ts).
+   */
+  function answerWrite(inode: Inode, sizeBefore: number, bytes: number, reply: Reply<number>): void {
+    if (!fs.coherent || inode.size <= sizeBefore) {
+      reply(null, bytes);
+      return;
+    }
+    ns.flushOne(inode);
+    fs.data.syncCatalog().then(
+      () => reply(null, bytes),
+      (err: unknown) => reply(toFsError(err)),
+    );
+  }
+
   return {
     open(ctx, path, flags, reply) {
       openInode(fs, ctx, ns.resolve(path), flags, reply);
@@ -47,34 +100,17 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
     read(ctx, _path, fh, buffer, length, position, reply) {
       const handle = fs.handle(fh);
       const inode = handle.inode;
-      const window = handle.object?.window;
-      if (!window) throw new FsError(isDir(inode.mode) ? 'EISDIR' : 'EINVAL');
-      if (position >= inode.size) {
-        reply(null, 0);
+      if (!handle.object?.window) throw new FsError(isDir(inode.mode) ? 'EISDIR' : 'EINVAL');
+      // Another mount may have grown the file: its size is asked of the database before a read past the end here.
+      const coherent = fs.coherent;
+      if (coherent && position + length > inode.size && !inode.dirty) {
+        coherent.refreshInode(inode.ino).then(
+          () => readAt(ctx, handle, buffer, length, position, reply),
+          (err: unknown) => reply(toFsError(err)),
+        );
         return;
       }
-      const n = Math.min(length, inode.size - position);
-      const buf = n === buffer.length ? buffer : buffer.subarray(0, n);
-      fs.tracer?.record(inode.ino, position, n);
-      fs.liveMrc.record(inode.ino, position, n);
-      const done = window.copySync(position, buf, VM_PROT_READ);
-      if (done === n) {
-        readAccess(inode);
-        reply(null, n);
-        return;
-      }
-      const suspended = fs.suspended.begin('read', ctx, inode.ino, position + done, n - done);
-      window.completeCopy(position, buf, VM_PROT_READ, done, suspended.wait).finally(() => fs.suspended.end(suspended)).then(
-        ({ bytes, error }) => {
-          if (error !== 0 && bytes === 0) {
-            reply(toFsError({ errno: error }));
-            return;
-          }
-          readAccess(inode);
-          reply(null, bytes);
-        },
-        (err: unknown) => reply(toFsError(err)),
-      );
+      readAt(ctx, handle, buffer, length, position, reply);
     },
 
     write(ctx, _path, fh, buffer, length, position, reply) {
@@ -95,10 +131,11 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
       fs.tracer?.record(inode.ino, at, length);
       fs.liveMrc.record(inode.ino, at, length);
       fs.crash?.journal.noteWrite(inode.ino, at, length);
+      const sizeBefore = inode.size;
       const done = window.copySync(at, buf, VM_PROT_WRITE);
       if (done === length) {
         wrote(inode, at + length);
-        reply(null, length);
+        answerWrite(inode, sizeBefore, length, reply);
         return;
       }
       // The copy has to wait for a fault: an append takes its range now, so that
@@ -118,7 +155,7 @@ export function buildDataOperations(fs: MachFilesystem): DataOperations {
           if (append && bytes < length && inode.size === at + length) inode.size = at + bytes;
           if (bytes > 0) wrote(inode, at + bytes);
           if (error !== 0 && bytes === 0) reply(toFsError({ errno: error }));
-          else reply(null, bytes);
+          else answerWrite(inode, sizeBefore, bytes, reply);
         },
         (err: unknown) => reply(toFsError(err)),
       );
@@ -198,6 +235,8 @@ export async function truncateInode(fs: MachFilesystem, ctx: FuseContext, inode:
   touchTimes(inode, 'mc');
   ns.touch(inode);
   fs.freeingSync(() => ns.flushOne(inode));
+  // Other mounts read the new size from the database before a read past the end they know.
+  if (fs.coherent && size !== old) await fs.data.syncCatalog();
 }
 
 /**

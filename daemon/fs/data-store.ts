@@ -75,6 +75,23 @@ export interface DataStore {
   syncCatalog(): Promise<void>;
   /** Let go of the catalog (a postgres: store writes its last catalog changes first: rejects if it cannot). */
   close(): Promise<void>;
+  /** A catalog other mounts share (postgres:): how their changes reach this one (coherence). */
+  readonly shared?: SharedCatalog;
+}
+
+/** Key of one catalog row (its table and the JSON of its primary key). */
+export interface CatalogKey {
+  tbl: string;
+  key: string;
+}
+
+export interface SharedCatalog {
+  /** The database's URI (where the mounts meet). */
+  readonly uri: string;
+  /** Called with the keys of each flush of this mount's changes, once committed. */
+  onFlushed(handler: (keys: CatalogKey[]) => void): void;
+  /** Read the rows of `keys` (undefined: every row) from the database into the catalog; returns the keys that changed here. */
+  refresh(keys: readonly CatalogKey[] | undefined): Promise<CatalogKey[]>;
 }
 
 /** Read-only: a file that never had data has no store; it reads as zeros (`size` of them: default, as many as can be). */
@@ -87,7 +104,7 @@ async function orZeros(opening: Promise<Store>, size = MAX_STORE_SIZE - (MAX_STO
   }
 }
 
-export async function openDataStore(name: string, options: { create: boolean; pageSize: number; readOnly: boolean }): Promise<DataStore> {
+export async function openDataStore(name: string, options: { create: boolean; pageSize: number; readOnly: boolean; catalogFlushMs?: number }): Promise<DataStore> {
   const parsed = parseFsStoreName(name);
   if (parsed.kind === 'postgres') return PostgresDataStore.open(parsed.path, options);
   if (parsed.kind === 'sqlite') {
@@ -279,10 +296,13 @@ class PostgresDataStore implements DataStore {
     private readonly readOnly: boolean,
   ) {}
 
-  static async open(uri: string, options: { create: boolean; pageSize: number; readOnly: boolean }): Promise<PostgresDataStore> {
+  static async open(uri: string, options: { create: boolean; pageSize: number; readOnly: boolean; catalogFlushMs?: number }): Promise<PostgresDataStore> {
     const connection = await acquirePostgresConnection(uri, { create: options.create, readOnly: options.readOnly });
     try {
-      const image = await PostgresCatalogImage.load(connection, { readOnly: options.readOnly });
+      const image = await PostgresCatalogImage.load(connection, {
+        readOnly: options.readOnly,
+        ...(options.catalogFlushMs === undefined ? {} : { flushIntervalMs: options.catalogFlushMs }),
+      });
       return new PostgresDataStore(uri, connection, image, options.pageSize, options.readOnly);
     } catch (err) {
       await connection.release();
@@ -292,6 +312,22 @@ class PostgresDataStore implements DataStore {
 
   get catalog(): SqliteConnection {
     return this.image.sqlite;
+  }
+
+  get shared(): SharedCatalog {
+    const image = this.image;
+    const connection = this.connection;
+    return {
+      uri: this.name,
+      onFlushed: (handler) => {
+        image.onFlushed = handler;
+      },
+      refresh: async (keys) => {
+        const rows = keys ? await connection.catalogRowsOf(keys) : await connection.catalogRows();
+        const all = keys ?? [...new Map([...image.allKeys(), ...rows].map((k) => [`${k.tbl}\0${k.key}`, { tbl: k.tbl, key: k.key }])).values()];
+        return image.applyRemote(rows, all);
+      },
+    };
   }
 
   dataPath(): string {

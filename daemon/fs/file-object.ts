@@ -13,7 +13,7 @@
  * freed and the store closed.
  */
 import { MAX_OFFSET, VM_PROT_WRITE, type IpcSpace, type Kernel, type VmWindow } from '../../kernel/index.js';
-import { StorePager, type PageRoom, type Pager, type PagerRequests } from '../pager/index.js';
+import { StorePager, type PageRoom, type Pager, type PagerCoherence, type PagerRequests } from '../pager/index.js';
 import type { Store, StoreStats } from '../../stores/index.js';
 import type { DataStore } from './data-store.js';
 import { toFsError } from './errors.js';
@@ -27,6 +27,8 @@ export interface FileObjectHost {
   readonly data: DataStore;
   readonly pageSize: number;
   readonly mayCache: boolean;
+  /** Other mounts share the store: each pager asks this before it answers its kernel. */
+  readonly coherence?: PagerCoherence | undefined;
   /** Room on the store's disk, promised at the write fault (ENOSPC at write() time); none when read-only. */
   readonly room?: PageRoom | undefined;
   /** The object is gone (pager freed, store closed): forget it. */
@@ -68,14 +70,17 @@ export class FileObject {
       pageSize,
       grow: true,
       extent: () => Math.ceil(inode.size / pageSize) * pageSize,
-      dataEnd: () => inode.size,
+      // Another mount may have written past the size this one knows: read the store there too.
+      ...(host.coherence ? {} : { dataEnd: () => inode.size }),
       // Pages first written are supplied write-locked: their unlock promises them room on the disk.
       ...(host.room ? { writeLockHoles: true, room: host.room } : {}),
       onDamaged: (offset, reason) => host.damagedData(inode, offset, reason),
       onFreed: () => this.pagerFreed(),
       ...(host.holdsPage ? { holds: (offset: number) => host.holdsPage?.(inode.ino, offset / pageSize) === true } : {}),
     });
-    this.pager = host.requests.createPager(this.storePager, { mayCache: host.mayCache, label: `inode ${inode.ino}` });
+    const gate = host.coherence?.gateFor(inode.ino);
+    this.pager = host.requests.createPager(this.storePager, { mayCache: host.mayCache, label: `inode ${inode.ino}`, ...(gate ? { gate } : {}) });
+    host.coherence?.attach(inode.ino, this.pager);
   }
 
   static async create(host: FileObjectHost, inode: Inode): Promise<FileObject> {
@@ -193,7 +198,12 @@ export class FileObject {
     const pageSize = this.host.pageSize;
     const end = Math.ceil(size / pageSize) * pageSize;
     const oldEnd = Math.ceil(oldSize / pageSize) * pageSize;
-    const window = await this.acquire();
+    // Other mounts drop their pages past the new end first (they write back what is dirty there, and it is cut below).
+    const granted = await this.host.coherence?.gateFor(this.inode.ino).acquire(end / pageSize, 2 ** 40, true);
+    const window = await this.acquire().catch((err: unknown) => {
+      granted?.();
+      throw err;
+    });
     try {
       // A snapshot reading these pages through the cache reads them from its own store from now on
       // (the store pushes them there before it cuts them); a snapshot itself stops reading past its end.
@@ -207,6 +217,7 @@ export class FileObject {
       }
       if (end < this.store.size) await this.storePager.resize(end);
     } finally {
+      granted?.();
       this.release();
     }
   }
@@ -246,6 +257,7 @@ export class FileObject {
   /** The pager was freed (no senders, no references): close the store. */
   private pagerFreed(): void {
     this.freed = true;
+    this.host.coherence?.detach(this.inode.ino, this.pager);
     this.closing = this.close();
     this.closing.catch((err: unknown) => this.host.requests.log(`inode ${this.inode.ino}: closing its store: ${String(err)}`));
   }

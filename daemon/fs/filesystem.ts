@@ -5,7 +5,8 @@
  */
 import { IpcSystem, Kernel, type IpcSpace, type VmWindow } from '../../kernel/index.js';
 import { SuspendedRequests } from './suspended-requests.js';
-import { PagerRequests, pagerErrno } from '../pager/index.js';
+import { PagerRequests, pagerErrno, type PagerCoherence } from '../pager/index.js';
+import { CoherentMount, joinMounts } from './coherent-mount.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
 import type { FaultInjector, StoreStats } from '../../stores/index.js';
@@ -57,7 +58,12 @@ export interface FilesystemConfig {
   inject?: string;
   /** How long a fault waits for a pager's answer before it fails with EIO (ms); 0: for ever. Default: the kernel's. */
   pagerTimeoutMs?: number;
+  /** Share the store with other mounts, kept coherent by the pagers (postgres: only; docs/coherence.md). */
+  coherent?: boolean;
 }
+
+/** How often attributes and catalog rows reach PostgreSQL when other mounts share the store (ms). */
+const COHERENT_FLUSH_MS = 100;
 
 /**
  * The catalog's clean mark (ext2's s_state, the Hurd's
@@ -97,6 +103,8 @@ export class MachFilesystem implements FileObjectHost {
   crash: CrashTest | undefined;
   /** What mount recovery trimmed past files' sizes (all 0 after a clean stop: it did not look). */
   readonly recovered: TrimCounts = { files: 0, bytes: 0, failed: 0 };
+  /** The other mounts of the store and the coherence with them (config.coherent). */
+  coherent: CoherentMount | undefined;
   private nextHandle = 1;
   /** I/O counters of the file stores already closed. */
   private readonly closedStoreStats: StoreStats = { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 };
@@ -132,7 +140,7 @@ export class MachFilesystem implements FileObjectHost {
     this.requests.start();
     this.task = ipc.createSpace('fs');
     this.namespace = new Namespace(catalog);
-    this.flushTimer = setInterval(() => this.flushAttributes(), config.flushIntervalMs ?? 1000);
+    this.flushTimer = setInterval(() => this.flushAttributes(), config.flushIntervalMs ?? (config.coherent === true ? COHERENT_FLUSH_MS : 1000));
     this.flushTimer.unref();
   }
 
@@ -143,8 +151,15 @@ export class MachFilesystem implements FileObjectHost {
   static async open(config: FilesystemConfig): Promise<MachFilesystem> {
     // A bad SPEC fails before anything is opened.
     const faults = config.inject === undefined ? undefined : injectorFor(config.inject);
-    const raw = await openDataStore(config.store, { create: config.create, pageSize: config.pageSize, readOnly: config.readOnly });
+    const raw = await openDataStore(config.store, {
+      create: config.create,
+      pageSize: config.pageSize,
+      readOnly: config.readOnly,
+      ...(config.coherent === true ? { catalogFlushMs: COHERENT_FLUSH_MS } : {}),
+    });
+    let coherent: CoherentMount | undefined;
     try {
+      if (config.coherent === true) coherent = await joinMounts(raw, config);
       const owner = config.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
       Catalog.initialise(raw.catalog.db, config.create && !config.readOnly, owner, config.pageSize);
       // Files made by `snapshot` read the pages they share through their links.
@@ -168,9 +183,13 @@ export class MachFilesystem implements FileObjectHost {
       if (faults) logFaults(faults, fs.log);
       fs.crash = crash;
       crash?.attach(fs);
+      fs.coherent = coherent;
+      coherent?.attach(fs);
+      await coherent?.settled();
       await fs.recover();
       return fs;
     } catch (err) {
+      await coherent?.leave().catch((leaving: unknown) => (config.log ?? ((line: string) => process.stderr.write(`machpager: ${line}\n`)))(`leaving the mounts of ${raw.name}: ${String(leaving)}`));
       // The open failed: its error is the answer; a close that fails too is said, not thrown over it.
       await raw.close().catch((closing: unknown) => (config.log ?? ((line: string) => process.stderr.write(`machpager: ${line}\n`)))(`closing ${raw.name}: ${String(closing)}`));
       throw err;
@@ -180,6 +199,11 @@ export class MachFilesystem implements FileObjectHost {
   operations(): FuseOperations {
     const ops = buildOperations(this);
     return this.crash ? this.crash.gate.wrap(ops) : ops;
+  }
+
+  /** FileObjectHost: the gate each pager asks before it answers its kernel, when other mounts share the store. */
+  get coherence(): PagerCoherence | undefined {
+    return this.coherent?.coherence;
   }
 
   /** Where file pages are promised room on the disk at their first write (FileObjectHost). */
@@ -242,7 +266,9 @@ export class MachFilesystem implements FileObjectHost {
       // libfuse's high-level API gives each name of a hard-linked file its own kernel inode, so
       // cached attributes of one name go stale when another changes: do not cache them.
       attrTimeout: 0,
-      entryTimeout: 1,
+      // Other mounts change names: the kernel must ask each time (negative answers too).
+      entryTimeout: this.coherent ? 0 : 1,
+      ...(this.coherent ? { negativeTimeout: 0 } : {}),
       fsname: this.data.name,
       subtype: 'machpager',
       readOnly: this.config.readOnly,
@@ -468,11 +494,16 @@ export class MachFilesystem implements FileObjectHost {
     this.namespace.flush();
     await this.kernel.shutdown();
     await this.requests.shutdown();
-    this.markClean();
+    // The last mount to go marks the store clean; others still serve it.
+    if (!this.coherent || this.coherent.peers.live.size === 0) this.markClean();
     try {
       await this.data.syncCatalog();
     } finally {
-      await this.data.close();
+      try {
+        await this.data.close();
+      } finally {
+        await this.coherent?.leave();
+      }
     }
   }
 
@@ -498,6 +529,8 @@ export class MachFilesystem implements FileObjectHost {
    */
   async recover(): Promise<void> {
     if (this.config.readOnly) return;
+    // Other mounts serve the store: what looks left over may be theirs, in flight (coherent-mount.ts).
+    if (this.coherent?.othersAtJoin === true) return this.coherent.recoverOwnClass(this);
     const clean = this.catalog.meta(CLEAN_KEY) === 1;
     this.freeingSync(() => this.catalog.setMeta(CLEAN_KEY, 0));
     await this.data.syncCatalog();

@@ -174,6 +174,30 @@ export class Namespace {
     this.dirty.clear();
   }
 
+  /**
+   * Another mount changed inode `ino` in the catalog (coherence): the copy in
+   * memory takes the catalog's attributes, unless it has changes of its own
+   * not yet written (those win when they are). Returns the size it had, or
+   * undefined when it was not in memory.
+   */
+  refresh(ino: number): { inode: Inode; oldSize: number } | undefined {
+    const inode = this.inodes.get(ino);
+    if (!inode || inode.dirty) return undefined;
+    const record = this.catalog.get(ino);
+    const oldSize = inode.size;
+    if (!record) {
+      if (inode.opens === 0 && !inode.object) this.inodes.delete(ino);
+      return undefined;
+    }
+    Object.assign(inode, record);
+    return { inode, oldSize };
+  }
+
+  /** Another mount changed names: the names seen here are asked of the catalog again. */
+  forgetNames(): void {
+    this.dentries.clear();
+  }
+
   /** Every inode in memory (for sync and unmount). */
   all(): IterableIterator<Inode> {
     return this.inodes.values();

@@ -13,3 +13,6 @@ export type { PagerCallbacks, PageRead } from './callbacks.js';
 export { PagerError, pagerErrno, isDamaged, type PagerErrno } from './errors.js';
 export { pagerMemcpy, type VmMapper, type MappedWindow } from './pager-memcpy.js';
 export { StorePager, type PageRoom, type StorePagerOptions } from './store-pager.js';
+export { PagerCoherence, emptyCoherenceStatistics, type CoherenceStatistics } from './coherence/coherence.js';
+export type { PagerGate } from './coherence/gate.js';
+export type { PeerLink } from './coherence/peer-link.js';

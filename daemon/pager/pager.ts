@@ -10,6 +10,7 @@ import {
   MACH_PORT_NULL,
   MEMORY_OBJECT_COPY_DELAY,
   MEMORY_OBJECT_RETURN_ALL,
+  MEMORY_OBJECT_RETURN_DIRTY,
   MEMORY_OBJECT_RETURN_NONE,
   VM_PROT_NO_CHANGE,
   VM_PROT_NONE,
@@ -22,6 +23,7 @@ import {
   type VmProt,
 } from '../../kernel/index.js';
 import type { PagerCallbacks } from './callbacks.js';
+import type { PagerGate } from './coherence/gate.js';
 import { pagerError } from './errors.js';
 import { lockObject } from './lock-object.js';
 import { changeAttributes } from './pager-attr.js';
@@ -40,6 +42,12 @@ export interface PagerOptions {
   notifyOnEvict?: boolean;
   /** A label for logs (a path, an inode). */
   label?: string;
+  /**
+   * Coherence with other mounts of the same store (coherence/): the kernel's
+   * requests for pages pass this gate first, pages are supplied read-only,
+   * and write access is granted only through an unlock the gate allowed.
+   */
+  gate?: PagerGate;
 }
 
 /** A synchronous lock_request this pager is waiting on (libpager's struct lock_request). */
@@ -117,6 +125,8 @@ export class Pager {
   copyStrategy: CopyStrategy;
   readonly notifyOnEvict: boolean;
   readonly label: string;
+  /** Set when other mounts share the store (PagerOptions.gate). */
+  readonly gate: PagerGate | undefined;
   /** @internal libpager's pagemap (pagemap.ts): kept by the message handlers and the write-behind. */
   readonly pagemap = new Pagemap();
   /** @internal Synchronous lock_requests waiting (lock-object.ts, lock-completed.ts). */
@@ -150,6 +160,7 @@ export class Pager {
     this.copyStrategy = options.copyStrategy ?? MEMORY_OBJECT_COPY_DELAY;
     this.notifyOnEvict = options.notifyOnEvict ?? false;
     this.label = options.label ?? '';
+    this.gate = options.gate;
     this.port = requests.space.allocatePort();
     this.writer = new WriteBehind(this);
   }
@@ -271,6 +282,19 @@ export class Pager {
   async flushSome(offset: number, length: number, wait = true): Promise<void> {
     await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NO_CHANGE, wait);
     if (this.pageSize > 0) this.writer.dropHeld(Math.floor(offset / this.pageSize), Math.ceil((offset + length) / this.pageSize));
+  }
+
+  /**
+   * Another mount wants these pages: dirty ones are written to the store,
+   * then the kernel's copies are dropped (`flush`: the other mount will
+   * write) or made read-only (it will read: a later write here faults and
+   * asks again). Resolves when the store has them; rejects with the
+   * store's errno if a page could not be stored.
+   */
+  async recall(offset: number, length: number, flush: boolean): Promise<void> {
+    const since = this.writer.nextAttempt;
+    await lockObject(this, offset, length, MEMORY_OBJECT_RETURN_DIRTY, flush, flush ? VM_PROT_NO_CHANGE : VM_PROT_WRITE, true);
+    await this.writeHeld(offset, length, since);
   }
 
   /** pager_return: write back, then drop. */

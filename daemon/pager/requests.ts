@@ -21,6 +21,7 @@ import {
 import type { PagerCallbacks } from './callbacks.js';
 import type { PagerErrno } from './errors.js';
 import { handlePagerMessage } from './messages/dispatch.js';
+import { gatedRequest, refuseRequest } from './messages/gated.js';
 import { addPagerStatistics, emptyPagerStatistics, Pager, type PagerOptions, type PagerStatistics } from './pager.js';
 
 export interface PagerRequestsOptions {
@@ -155,10 +156,33 @@ export class PagerRequests {
     const pager = this.pagers.get(msg.dest);
     if (!pager) return; // a message for a pager that is gone: its port's queue dies with it
     this.active++;
+    const gated = pager.gate && gatedRequest(pager, msg);
+    if (!gated) {
+      this.handle(pager, msg);
+      return;
+    }
+    // Other mounts are asked outside the pager's serial queue: answering them takes lock_completed
+    // and data_return messages that queue behind this one's handler.
+    pager.noterm++;
+    gated.then(
+      (release) => {
+        pager.noterm--;
+        this.handle(pager, msg, release);
+      },
+      (err: unknown) => {
+        pager.noterm--;
+        this.handle(pager, msg, undefined, err);
+      },
+    );
+  }
+
+  private handle(pager: Pager, msg: Message, release?: () => void, refused?: unknown): void {
     this.serial.run(pager.port, async () => {
       try {
-        await handlePagerMessage(pager, msg);
+        if (refused === undefined) await handlePagerMessage(pager, msg);
+        else refuseRequest(pager, msg, refused);
       } finally {
+        release?.();
         this.active--;
         if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
       }

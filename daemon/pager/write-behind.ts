@@ -20,7 +20,8 @@
  * timer that backs off; sync, return and the close of a file report the
  * errno for as long as the page is not stored.
  */
-import { MACH_PORT_NULL, VM_PROT_NONE, type MemoryObjectDataSupply, type OolMemory } from '../../kernel/index.js';
+import { MACH_PORT_NULL, VM_PROT_NONE,
+  VM_PROT_WRITE, type MemoryObjectDataSupply, type OolMemory } from '../../kernel/index.js';
 import { pagerErrno, type PagerErrno } from './errors.js';
 import { PM_HELD, PM_INCORE, PM_INIT, PM_INVALID, PM_PAGEINWAIT, PM_PAGINGOUT, PM_WRITEWAIT } from './pagemap.js';
 import type { Pager } from './pager.js';
@@ -175,7 +176,8 @@ export class WriteBehind {
       dest: pager.control,
       offset: page * pager.pageSize,
       data,
-      lockValue: VM_PROT_NONE,
+      // A coherent pager grants write only through an unlock (which asks the other mounts first).
+      lockValue: pager.gate ? VM_PROT_WRITE : VM_PROT_NONE,
       precious: pager.notifyOnEvict,
       replyTo: MACH_PORT_NULL,
       deallocate: true,

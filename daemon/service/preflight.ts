@@ -263,7 +263,8 @@ async function checkNotMounted(store: StoreLocation, mountpoint: string): Promis
 /** Every check, in order: mountpoint, store, FUSE. */
 export async function preflight(plan: MountPlan, deps: CliDeps): Promise<Preflight> {
   const { mountpoint, staleMount } = await checkMountpoint(plan, deps);
-  await checkNotMounted(plan.store, mountpoint);
+  // Coherent mounts share their store by design (the database keeps the table of them).
+  if (!plan.coherent) await checkNotMounted(plan.store, mountpoint);
   const store = await checkStore(plan);
   await checkFuse(deps);
   return { mountpoint, staleMount, ...store };

@@ -271,7 +271,8 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
         if ((err as { code?: unknown }).code !== 'EEXIST') throw new CliError(`store ${plan.store.name}`, `cannot create ${plan.store.path} (${errorMessage(err)})`, EXIT.CANTCREAT);
       });
     }
-    lock = await lockStore(plan.store, { readOnly: plan.readOnly, log: log.at('info') });
+    // Coherent mounts share the store: the database's table of mounts keeps count of them instead.
+    lock = plan.coherent ? undefined : await lockStore(plan.store, { readOnly: plan.readOnly, log: log.at('info') });
     const heldLock = lock;
 
     const config: FilesystemConfig = {
@@ -286,6 +287,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       // The kernel's, the pagers' and the filesystem's own lines: trouble they met (prefixed kernel:, pager: ...).
       log: log.at('warn'),
       ...(plan.inject !== undefined ? { inject: plan.inject } : {}),
+      ...(plan.coherent ? { coherent: true } : {}),
     };
     try {
       fs = await deps.openFilesystem(config);

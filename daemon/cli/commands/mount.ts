@@ -46,6 +46,7 @@ interface MountOptions {
   metrics?: string;
   web?: string;
   webAllowRemote?: boolean;
+  coherent?: boolean;
   inject?: string;
   pagerTimeout?: string;
   controlFifo?: string;
@@ -206,6 +207,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     metrics: given(command, deps.env, 'metrics', '--metrics', 'MACHPAGER_METRICS'),
     web: given(command, deps.env, 'web', '--web'),
     webAllowRemote: opts.webAllowRemote === true,
+    coherent: opts.coherent === true || deps.env.MACHPAGER_COHERENT === '1',
     inject: given(command, deps.env, 'inject', '--inject', 'MACHPAGER_INJECT'),
     pagerTimeout: given(command, deps.env, 'pagerTimeout', '--pager-timeout', 'MACHPAGER_PAGER_TIMEOUT'),
     controlFifo: given(command, deps.env, 'controlFifo', '--control-fifo', 'MACHPAGER_CONTROL_FIFO'),
@@ -288,6 +290,7 @@ export const mountCommand: CliCommand = {
       )
       .addOption(new Option('--metrics <addr:port>', 'serve Prometheus metrics at http://ADDR:PORT/metrics (loopback only; see below)').env('MACHPAGER_METRICS'))
       .addOption(new Option('--web <addr:port>', 'serve the live web view of the page cache at http://ADDR:PORT/ (loopback only; see below)'))
+      .addOption(new Option('--coherent', 'share a postgres: store with other mounts, kept coherent by their pagers (docs/coherence.md; MACHPAGER_COHERENT=1)'))
       .addOption(new Option('--web-allow-remote', 'let --web listen on an address that is not loopback (anyone who reaches it reads the view)'))
       .addOption(new Option('--control-fifo <path>', 'read control commands from this FIFO, one a line (crash, inject, sync, evict ...; made if absent)').env('MACHPAGER_CONTROL_FIFO'))
       .addOption(new Option('--inject <spec>', 'inject faults into every file\'s data store, for rehearsing failures (see below)').env('MACHPAGER_INJECT'))

@@ -92,6 +92,16 @@ async function readRun(pager: Pager, start: number, end: number, writing: boolea
     // Pages with no data (past a file's end): data_unavailable, and the kernel zero-fills them
     // if they are faulted on, or drops them if they were only read ahead.
     const have = reply?.zeros === true ? 0 : Math.min(end - start, reply?.dataPages ?? end - start);
+    if (pager.gate && !writing) {
+      // Coherent: every page read-only, zeros too (a zero-filled page would be writable without an
+      // unlock, and another mount would never hear of the write).
+      data.fill(0, have * pageSize);
+      pager.stats.pages_read += have;
+      pager.stats.pages_unavailable += end - start - have;
+      for (let page = start; page < end; page++) pager.pagemap.setError(page, 0);
+      supply(pager, start, end, data, () => true);
+      return;
+    }
     if (have < end - start) {
       pager.stats.pages_read += have;
       pager.stats.pages_unavailable += end - start - have;

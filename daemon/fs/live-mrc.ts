@@ -5,8 +5,9 @@
  * threshold that starts at "every page" and falls when the sample holds
  * more than MAX_PAGES pages, so a small mount's curve is exact and a big
  * one's is sampled, in bounded memory. A page outside the sample costs one
- * hash and one comparison on the hit path; a sampled one a Map lookup and
- * a Fenwick-tree update (bench/mrc-live.ts measures both).
+ * hash and one comparison on the hit path; a sampled one a Map lookup,
+ * a Fenwick-tree update and the miniature caches' lookups (bench/mrc-live.ts
+ * measures the hit path with all this on and off).
  *
  * The answer is LRU's hit ratio at cache sizes around the working set and
  * the mount's own cache (½×, 1×, 2×, 4× the frames): "what would twice the

@@ -245,7 +245,7 @@ describe.each(STORE_KINDS)('machpager crash with the $kind store', ({ store }) =
   });
 
   // Not bound to a second: every pre-image goes back to the store, 85-100 MiB of writes (0.3-1.2 s on
-  // raw files and 0.7-1.9 s on SQLite here, by load; 2.4 s and 3.3 s a page at a time); the figure is printed.
+  // raw files and 0.7-2.3 s on SQLite here, by load; 2.4 s and 3.3 s a page at a time); the figure is printed.
   it('100 MiB of a durable file overwritten unsynced: the power loss puts every old page back', async () => {
     const { m, name } = await fresh('16M');
     await m.shOk('dd if=/dev/zero bs=1M count=100 status=none | tr "\\0" a > big && sync big .');

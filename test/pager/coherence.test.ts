@@ -65,6 +65,9 @@ function pair(): { bus: Bus; a: PagerCoherence; b: PagerCoherence; la: FakeLink;
   return { bus, a: new PagerCoherence(la, log), b: new PagerCoherence(lb, log), la, lb };
 }
 
+/** The kind of a message as sent. */
+const kind = (m: { payload: string }): string => (JSON.parse(m.payload) as { k: string }).k;
+
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe('PagerCoherence', () => {
@@ -79,7 +82,7 @@ describe('PagerCoherence', () => {
   it('a write asks the other mount (invalidate); a later read there recalls it first, then reads with no message', async () => {
     const { bus, a, b } = pair();
     (await a.gateFor(7).acquire(3, 4, true))();
-    expect(bus.sent.map((m) => JSON.parse(m.payload).k)).toEqual(['i', 'a']);
+    expect(bus.sent.map(kind)).toEqual(['i', 'a']);
     expect(b.stats.invalidations_received).toBe(1);
     // B never asked about inode 7: its first read recalls the whole file from A.
     (await b.gateFor(7).acquire(0, 1, false))();
@@ -91,7 +94,7 @@ describe('PagerCoherence', () => {
     // A writes page 3 again: B must recall it before reading it.
     (await a.gateFor(7).acquire(3, 4, true))();
     (await b.gateFor(7).acquire(3, 4, false))();
-    expect(bus.sent.slice(sent).map((m) => JSON.parse(m.payload).k)).toEqual(['i', 'a', 'r', 'a']);
+    expect(bus.sent.slice(sent).map(kind)).toEqual(['i', 'a', 'r', 'a']);
     expect(a.stats.waits).toBeGreaterThan(0);
   });
 

@@ -12,7 +12,7 @@
  * seconds per test (a bench figure with it off is the server's best case).
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,16 +53,30 @@ export function postgresBinDir(): string | undefined {
 
 const asRoot = process.getuid?.() === 0;
 
-/** A server binary, as the postgres user when we are root. */
-function command(bin: string, args: string[]): [string, string[]] {
+/** Where the server listens besides its socket: TCP addresses inside a network namespace (multi-host tests). */
+export interface ClusterNetwork {
+  /** `ip netns` name the server runs in. */
+  readonly netns: string;
+  /** Addresses it listens on (in that namespace). */
+  readonly addresses: readonly string[];
+  /** Clients it lets in without a password (pg_hba CIDR). */
+  readonly clients: string;
+}
+
+/** A server binary, as the postgres user when we are root (in `netns` when given). */
+function command(bin: string, args: string[], netns?: string): [string, string[]] {
+  if (netns !== undefined) {
+    const [file, argv] = command(bin, args);
+    return ['ip', ['netns', 'exec', netns, file, ...argv]];
+  }
   const binDir = postgresBinDir();
   if (binDir === undefined) throw new Error("PostgreSQL binaries not found (install Debian's postgresql: scripts/setup)");
   const path = join(binDir, bin);
   return asRoot ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
 }
 
-async function pgRun(bin: string, args: string[]): Promise<void> {
-  const [file, argv] = command(bin, args);
+async function pgRun(bin: string, args: string[], netns?: string): Promise<void> {
+  const [file, argv] = command(bin, args, netns);
   try {
     await run(file, argv, { cwd: '/' });
   } catch (err) {
@@ -72,7 +86,7 @@ async function pgRun(bin: string, args: string[]): Promise<void> {
 }
 
 /** initdb and start a cluster in a new temporary directory. */
-export async function startPostgresCluster(label = 'pg'): Promise<PostgresCluster> {
+export async function startPostgresCluster(label = 'pg', network?: ClusterNetwork): Promise<PostgresCluster> {
   const dir = mkdtempSync(join(tmpdir(), `machpager-${label}-`));
   const data = join(dir, 'data');
   const log = join(dir, 'server.log');
@@ -83,8 +97,9 @@ export async function startPostgresCluster(label = 'pg'): Promise<PostgresCluste
   }
   let running = false;
   const start = async (): Promise<void> => {
-    // -k DIR -h '': a Unix socket in DIR, no TCP at all.
-    await pgRun('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', `-k ${dir} -h '' -c fsync=off -c max_connections=50`, 'start']);
+    // -k DIR -h '': a Unix socket in DIR, no TCP at all (unless the test gives a network).
+    const listen = network ? network.addresses.join(',') : '';
+    await pgRun('pg_ctl', ['-D', data, '-l', log, '-w', '-t', '60', '-o', `-k ${dir} -h '${listen}' -c fsync=off -c max_connections=50`, 'start'], network?.netns);
     running = true;
   };
   const stop = async (): Promise<void> => {
@@ -94,6 +109,7 @@ export async function startPostgresCluster(label = 'pg'): Promise<PostgresCluste
   };
   try {
     await pgRun('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C']);
+    if (network) appendFileSync(join(data, 'pg_hba.conf'), `host all all ${network.clients} trust\n`);
     await start();
   } catch (err) {
     await stop().catch(() => undefined);

@@ -23,6 +23,7 @@ import { benchProfile } from './profile.js';
 import { benchSnapshot } from './snapshot.js';
 import { benchMrc } from './mrc.js';
 import { benchMrcLive } from './mrc-live.js';
+import { benchCoherence } from './coherence.js';
 import type { BenchRow, Print } from './table.js';
 
 interface Bench {
@@ -74,6 +75,10 @@ const benches: readonly Bench[] = [
   {
     name: 'mrc live',
     run: (print, quick) => benchMrcLive({ print, quick }),
+  },
+  {
+    name: 'coherence',
+    run: (print, quick) => benchCoherence({ print, quick }),
   },
   {
     name: 'profile',

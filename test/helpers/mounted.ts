@@ -89,6 +89,8 @@ export interface MountOptions {
   args?: readonly string[];
   /** Variables added to the daemon's environment. */
   env?: Readonly<Record<string, string>>;
+  /** A command the daemon runs under (e.g. ['ip', 'netns', 'exec', 'NS']: it must exec the daemon, keeping its pid). */
+  wrap?: readonly string[];
   /** The daemon does not say "mounted" (--log-level warn): wait for the mount table and a stat alone (a new mountpoint only). */
   silent?: boolean;
 }
@@ -177,7 +179,8 @@ export async function mount(opts: MountOptions): Promise<Mounted> {
   if (opts.policy) args.push('--policy', opts.policy);
   if (opts.cacheMode) args.push('--cache-mode', opts.cacheMode);
   args.push('-o', (opts.options ?? ['allow_other', 'default_permissions']).join(','), ...(opts.args ?? []));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
+  const [file, ...argv] = [...(opts.wrap ?? []), process.execPath, ...args];
+  const child = spawn(file ?? process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) });
   const m = new Mounted(opts, child);
   live.add(m);
   const deadline = Date.now() + 30_000;

@@ -8,36 +8,19 @@
  * that it acknowledged.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { machpagerJson, mount, type Mounted } from '../helpers/mounted.js';
 import { mountsDir } from '../helpers/mount-dir.js';
 import { usePostgresCluster } from '../helpers/postgres-cluster.js';
+import { exists, namesSeen, readAfterWrite, twoWriters, until } from '../helpers/coherence-rounds.js';
 import { mulberry32 } from '../../stores/seeded-random.js';
 
 const cluster = usePostgresCluster('pgcoh');
 const dir = mountsDir('pgcoh');
 
 const FILE_BYTES = 1024 * 1024;
-
-/** Poll `check` until it holds, at most `ms` (no sleep decides the outcome: the bound only ends a wait). */
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const exists = (p: string): Promise<boolean> => stat(p).then(
-  () => true,
-  (err: unknown) => {
-    if ((err as { code?: string }).code === 'ENOENT') return false;
-    throw err;
-  },
-);
 
 interface CoherenceFigures {
   coherence?: { recalls_sent: number; invalidations_sent: number; pages_recalled: number; invalidations_received: number; names_received: number; acks_abandoned: number };
@@ -70,32 +53,7 @@ describe('two mounts of one postgres: store', () => {
   });
 
   it('read() on one mount right after write() returned on the other sees the new bytes (1000 rounds, both ways)', async () => {
-    const model = await readFile(path.join(mntA(), 'f'));
-    const fa = await open(path.join(mntA(), 'f'), 'r+');
-    const fb = await open(path.join(mntB(), 'f'), 'r+');
-    const random = { next: mulberry32(16) };
-    try {
-      for (let round = 0; round < 1000; round++) {
-        const [writer, reader] = round % 2 === 0 ? [fa, fb] : [fb, fa];
-        const length = 1 + Math.floor(random.next() * 20000);
-        const offset = Math.floor(random.next() * (FILE_BYTES - length));
-        const bytes = randomBytes(length);
-        expect((await writer.write(bytes, 0, length, offset)).bytesWritten).toBe(length);
-        bytes.copy(model, offset);
-        // Read a little around the write too: its neighbours must be the model's as well.
-        const from = Math.max(0, offset - 100);
-        const to = Math.min(FILE_BYTES, offset + length + 100);
-        const got = Buffer.alloc(to - from);
-        const { bytesRead } = await reader.read(got, 0, got.length, from);
-        expect(bytesRead).toBe(got.length);
-        if (!got.equals(model.subarray(from, to))) throw new Error(`round ${round}: ${round % 2 === 0 ? 'B' : 'A'} read stale bytes at ${from}..${to}`);
-      }
-    } finally {
-      await fa.close();
-      await fb.close();
-    }
-    expect((await readFile(path.join(mntA(), 'f'))).equals(model)).toBe(true);
-    expect((await readFile(path.join(mntB(), 'f'))).equals(model)).toBe(true);
+    await readAfterWrite(mntA(), mntB(), 'f', 1000, 16);
     const figures = await machpagerJson<CoherenceFigures>(['stats', '--json', mntA()]);
     expect(figures.coherence?.invalidations_sent).toBeGreaterThan(0);
     expect(figures.coherence?.pages_recalled).toBeGreaterThan(0);
@@ -126,43 +84,12 @@ describe('two mounts of one postgres: store', () => {
     expect((await readFile(path.join(mntB(), 'g'))).equals(Buffer.concat(model))).toBe(true);
   }, 120_000);
 
-  it('two writers on different pages of one file keep each other\'s bytes', async () => {
-    const pages = FILE_BYTES / 4096;
-    const model = await readFile(path.join(mntA(), 'f'));
-    const fa = await open(path.join(mntA(), 'f'), 'r+');
-    const fb = await open(path.join(mntB(), 'f'), 'r+');
-    const write = async (handle: typeof fa, parity: number, seed: number): Promise<void> => {
-      const random = { next: mulberry32(seed) };
-      for (let i = 0; i < 200; i++) {
-        const page = Math.floor(random.next() * (pages / 2)) * 2 + parity;
-        const bytes = randomBytes(4096);
-        await handle.write(bytes, 0, 4096, page * 4096);
-        bytes.copy(model, page * 4096);
-      }
-    };
-    try {
-      await Promise.all([write(fa, 0, 1), write(fb, 1, 2)]);
-    } finally {
-      await fa.close();
-      await fb.close();
-    }
-    expect((await readFile(path.join(mntA(), 'f'))).equals(model)).toBe(true);
-    expect((await readFile(path.join(mntB(), 'f'))).equals(model)).toBe(true);
+  it("two writers on different pages of one file keep each other's bytes", async () => {
+    await twoWriters(mntA(), mntB(), 'f', 200);
   }, 240_000);
 
   it('create, rename and unlink on one mount are seen on the other', async () => {
-    for (const [here, there] of [
-      [mntA(), mntB()],
-      [mntB(), mntA()],
-    ] as const) {
-      await writeFile(path.join(here, 'n1'), 'hello');
-      await until(() => exists(path.join(there, 'n1')));
-      expect(await readFile(path.join(there, 'n1'), 'utf8')).toBe('hello');
-      await rename(path.join(here, 'n1'), path.join(here, 'n2'));
-      await until(async () => !(await exists(path.join(there, 'n1'))) && (await exists(path.join(there, 'n2'))));
-      await unlink(path.join(here, 'n2'));
-      await until(async () => !(await exists(path.join(there, 'n2'))));
-    }
+    await namesSeen(mntA(), mntB());
   }, 60_000);
 
   it('kill -9 of one daemon while the other writes: the survivor serves on, and keeps what it acknowledged', async () => {

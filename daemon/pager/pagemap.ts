@@ -25,11 +25,16 @@ function encode(errno: number): number {
   return i > 0 ? i : 2;
 }
 
+/** What outlives a terminate (keepOnlyErrors). */
+const PM_KEEP = PM_HELD | PM_INVALID | (0x3 << PM_ERROR_SHIFT) | PM_NEXTERROR_MASK;
+
 const CHUNK_SHIFT = 12;
 const CHUNK = 1 << CHUNK_SHIFT;
 
 export class Pagemap {
   private readonly chunks = new Map<number, Uint16Array>();
+  /** Some page may have a bit of PM_KEEP (false: a terminate forgets the whole map without a scan). */
+  private keeps = false;
 
   get(page: number): number {
     const chunk = this.chunks.get(Math.floor(page / CHUNK));
@@ -45,6 +50,7 @@ export class Pagemap {
       this.chunks.set(key, chunk);
     }
     chunk[page % CHUNK] = value;
+    if (value & PM_KEEP) this.keeps = true;
   }
 
   /** Set bits. */
@@ -100,15 +106,19 @@ export class Pagemap {
    * and held data until it is written).
    */
   keepOnlyErrors(): void {
-    const keep = PM_HELD | PM_INVALID | (0x3 << PM_ERROR_SHIFT) | PM_NEXTERROR_MASK;
+    if (!this.keeps) {
+      this.chunks.clear();
+      return;
+    }
     for (const [key, chunk] of this.chunks) {
       let any = false;
       for (let i = 0; i < CHUNK; i++) {
-        chunk[i] = chunk[i] & keep;
+        chunk[i] = chunk[i] & PM_KEEP;
         if (chunk[i]) any = true;
       }
       if (!any) this.chunks.delete(key);
     }
+    this.keeps = this.chunks.size > 0;
   }
 
   /** Chunks allocated (each 8 KiB): the map's memory. */

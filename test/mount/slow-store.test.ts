@@ -4,8 +4,10 @@
  * mount. Returned pages count as the kernel's laundry until the pager has
  * written them, so the kernel sends the pager no more than a quarter of the
  * cache and double-pages the rest to the default pager (swap); the daemon's
- * resident memory stays within the cache plus 150 MiB; every byte reads back
- * right.
+ * resident memory grows by at most the cache plus 96 MiB over what it was
+ * right after mounting (node, SQLite, the live curve: about 80 MiB, which
+ * grows with features and is not what this test is about); every byte reads
+ * back right.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -44,13 +46,14 @@ afterAll(async () => {
 });
 
 describe.each(STORE_KINDS)('a slow $kind store', ({ kind, store }) => {
-  it('streaming ten times the cache with 50 ms store writes: RSS within cache + 150 MiB, the kernel double-pages, every byte intact', async () => {
+  it('streaming ten times the cache with 50 ms store writes: RSS grows by at most cache + 96 MiB, the kernel double-pages, every byte intact', async () => {
     const label = kind.replace(/\W/g, '');
     await shOk(`mkdir -p ${dir}/${label}`);
     const m = await mount({ store: store(path.join(dir, label)), mnt: path.join(dir, `${label}-mnt`), cacheSize: '8M', args: ['--inject', 'write-latency=50'] });
     const pid = m.child.pid;
     if (pid === undefined) throw new Error('no daemon pid');
-    let most = await rss(pid);
+    const atMount = await rss(pid);
+    let most = atMount;
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
@@ -70,7 +73,8 @@ describe.each(STORE_KINDS)('a slow $kind store', ({ kind, store }) => {
     expect(stats.double_paged).toBeGreaterThan(0);
     expect(stats.double_paged_delivered).toBe(stats.double_paged);
     expect(stats.laundry_writing).toBe(0);
-    expect(most).toBeLessThanOrEqual(CACHE + 150 * MiB);
+    process.stdout.write(`${kind}: RSS ${(atMount / MiB).toFixed(0)} MiB at mount, ${(most / MiB).toFixed(0)} MiB at most while streaming\n`);
+    expect(most - atMount).toBeLessThanOrEqual(CACHE + 96 * MiB);
     await m.shOk(`cmp big ${src}`);
   }, 300_000);
 });

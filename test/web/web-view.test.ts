@@ -153,7 +153,8 @@ describe('machpager web in a real browser', () => {
       page,
       `(() => {
         const counts = JSON.parse(document.getElementById('frames').dataset.counts || '{}');
-        return counts.free <= 1024 - 256 && Number(document.getElementById('faults-total').textContent) > ${faultsBefore} && document.getElementById('files').textContent.includes('/work');
+        // The pageins too: the file's pages are resident (and faulted) already after dd, before the evict and the cat are seen.
+        return counts.free <= 1024 - 256 && Number(document.getElementById('faults-total').textContent) > ${faultsBefore} && Number(document.getElementById('pageins-total').textContent) >= 256 && document.getElementById('files').textContent.includes('/work');
       })()`,
     );
     expect(await number(page, 'pageins-total')).toBeGreaterThanOrEqual(256);

@@ -1,0 +1,72 @@
+/**
+ * The ring the FUSE thread hands sampled pages to the live curve's worker
+ * through (live-mrc-feed.ts writes, live-mrc-worker.ts reads): one
+ * SharedArrayBuffer, a few Int32 control words and a power-of-two array of
+ * page keys. One writer, one reader: the writer owns HEAD, the reader TAIL;
+ * both count on for ever in 32 bits (wrapping), so `(head - tail) | 0` is
+ * the fill and `index & MASK` the slot. The messages they exchange besides
+ * are here too.
+ */
+import type { LiveMrcRecord } from './live-mrc.js';
+
+/** Page keys the ring holds: 64 Ki × 8 bytes = 512 KiB; at the worker's ~1 µs a page, 65 ms of backlog. */
+export const RING_CAPACITY = 65_536;
+export const RING_MASK = RING_CAPACITY - 1;
+
+/** Control words (Int32Array indices). */
+export const HEAD = 0;
+export const TAIL = 1;
+/** 1 while the worker waits on HEAD: the writer then wakes it (Atomics.notify), and only then. */
+export const SLEEPING = 2;
+/** The largest hash still sampled (Uint32: the worker's threshold - 1); the writer hands on pages at or below it. */
+export const LIMIT = 3;
+const CONTROL_WORDS = 4;
+const CONTROL_BYTES = 8 * Float64Array.BYTES_PER_ELEMENT; // keeps the keys 8-byte aligned, with room
+
+export interface RingViews {
+  readonly control: Int32Array;
+  /** The same words, unsigned (LIMIT). */
+  readonly limit: Uint32Array;
+  readonly keys: Float64Array;
+}
+
+export function allocateRing(): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(CONTROL_BYTES + RING_CAPACITY * Float64Array.BYTES_PER_ELEMENT);
+  new Uint32Array(buffer, 0, CONTROL_WORDS)[LIMIT] = 0xffff_ffff; // every page, until the sample is full
+  return buffer;
+}
+
+export function ringViews(buffer: SharedArrayBuffer): RingViews {
+  return {
+    control: new Int32Array(buffer, 0, CONTROL_WORDS),
+    limit: new Uint32Array(buffer, 0, CONTROL_WORDS),
+    keys: new Float64Array(buffer, CONTROL_BYTES, RING_CAPACITY),
+  };
+}
+
+/** What the worker starts with. */
+export interface LiveMrcWorkerData {
+  readonly ring: SharedArrayBuffer;
+  readonly pageSize: number;
+  readonly cachePages: number;
+}
+
+/**
+ * Feed → worker: answer the curve once the ring is drained up to `head`
+ * (the writer's HEAD when it asked: every request before the question is
+ * in the answer), with `requests` counted until then; `reset` starts a new
+ * curve after answering.
+ */
+export interface SnapshotAsk {
+  readonly id: number;
+  readonly head: number;
+  readonly requests: number;
+  readonly cachePages: number;
+  readonly reset: boolean;
+}
+
+/** Worker → feed. */
+export interface SnapshotAnswer {
+  readonly id: number;
+  readonly record: LiveMrcRecord;
+}

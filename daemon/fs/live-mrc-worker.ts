@@ -5,8 +5,10 @@
  *
  * Between batches it sleeps with Atomics.waitAsync on the ring's HEAD, not
  * Atomics.wait: the thread's event loop stays free for the feed's messages.
- * It sets SLEEPING first, so the writer pays for Atomics.notify only when
- * someone waits.
+ * While keys keep coming it only naps (POLL_MS, nobody needs to wake it:
+ * an Atomics.notify is a futex call, and one a push cost the hit path more
+ * than the curve it saved); after a nap with nothing new it sets SLEEPING
+ * and waits for the writer's notify, so an idle mount's worker costs nothing.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -15,8 +17,10 @@ import { HEAD, LIMIT, RING_MASK, SLEEPING, TAIL, ringViews, type LiveMrcWorkerDa
 
 /** Keys taken off the ring before TAIL is published and messages get a turn. */
 const BATCH = 4096;
+/** A nap while keys keep coming: the ring's 64 Ki keys last longer than this at any rate FUSE reaches. */
+const POLL_MS = 10;
 
-type WaitAsync = (array: Int32Array, index: number, value: number) => { async: boolean; value: Promise<string> | string };
+type WaitAsync = (array: Int32Array, index: number, value: number, timeout?: number) => { async: boolean; value: Promise<string> | string };
 
 const data = workerData as LiveMrcWorkerData;
 const { control, limit, keys } = ringViews(data.ring);
@@ -66,8 +70,11 @@ async function run(): Promise<void> {
       if (Atomics.load(control, HEAD) !== tail) await nextTurn();
       continue;
     }
+    const napped = waitAsync(control, HEAD, tail, POLL_MS);
+    if (napped.async) await napped.value;
+    if (Atomics.load(control, HEAD) !== tail) continue;
     Atomics.store(control, SLEEPING, 1);
-    // A key written between the look above and SLEEPING = 1 would find nobody to wake: look again.
+    // waitAsync compares HEAD with tail itself: a key written since the look above ends the wait at once.
     const waited = waitAsync(control, HEAD, tail);
     if (waited.async) await waited.value;
     Atomics.store(control, SLEEPING, 0);

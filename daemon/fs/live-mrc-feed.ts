@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { spatialHash } from '../../kernel/index.js';
 import { FsError } from './errors.js';
 import { INODE_RANGE, PAGE_RANGE, type LiveMrcRecord } from './live-mrc.js';
-import { HEAD, LIMIT, RING_CAPACITY, RING_MASK, SLEEPING, TAIL, allocateRing, ringViews, type LiveMrcWorkerData, type SnapshotAnswer, type SnapshotAsk } from './live-mrc-ring.js';
+import { HEAD, LIMIT, PUBLISH_EVERY, RING_CAPACITY, RING_MASK, SLEEPING, TAIL, allocateRing, ringViews, type LiveMrcWorkerData, type SnapshotAnswer, type SnapshotAsk } from './live-mrc-ring.js';
 
 export interface LiveMrcFeedOptions {
   readonly pageSize: number;
@@ -104,6 +104,11 @@ export class LiveMrcFeed {
     }
     this.keys[h & RING_MASK] = key;
     this.head = (h + 1) | 0;
+    if ((this.head & (PUBLISH_EVERY - 1)) === 0) this.publish();
+  }
+
+  /** Let the worker see the keys written so far (and wake it if it sleeps). */
+  private publish(): void {
     Atomics.store(this.control, HEAD, this.head);
     if (Atomics.load(this.control, SLEEPING) !== 0 && Atomics.exchange(this.control, SLEEPING, 0) !== 0) Atomics.notify(this.control, HEAD);
   }
@@ -122,6 +127,8 @@ export class LiveMrcFeed {
   snapshot(cachePages: number, reset = false): Promise<LiveMrcRecord> {
     const worker = this.worker;
     if (worker === undefined) return Promise.reject(new FsError('ENOTSUP', this.unavailable ?? 'no live miss-ratio curve'));
+    // The keys since the last PUBLISH_EVERY: published first, so the worker never finds its tail past HEAD.
+    Atomics.store(this.control, HEAD, this.head);
     const ask: SnapshotAsk = { id: this.nextAsk++, head: this.head, requests: this.requests, cachePages, reset };
     return new Promise<LiveMrcRecord>((resolve, reject) => {
       this.pending.set(ask.id, { resolve, reject });

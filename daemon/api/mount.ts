@@ -128,6 +128,7 @@ export async function mount(options: MountOptions = {}): Promise<Mount> {
   if (options.policy !== undefined) args.push('--policy', options.policy);
   if (options.cacheMode !== undefined) args.push('--cache-mode', options.cacheMode);
   if (options.controlFifo !== undefined) args.push('--control-fifo', path.resolve(options.controlFifo));
+  if (options.liveMrc !== undefined) args.push('--live-mrc', options.liveMrc ? 'on' : 'off');
   args.push('-o', (options.fuseOptions ?? ['default_permissions']).join(','), ...(options.args ?? []));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   const m = new LiveMount(mountpoint, store, child, made, options.log);

@@ -22,6 +22,8 @@ export interface MountOptions {
   inject?: string;
   /** Also read control commands from this FIFO (one a line, as LazyFS reads them). */
   controlFifo?: string;
+  /** false: mount without the live miss-ratio curve (--live-mrc off). */
+  liveMrc?: boolean;
   /** -o options; default `default_permissions`. */
   fuseOptions?: readonly string[];
   /** More arguments for `machpager mount`. */

@@ -4,7 +4,7 @@
  *
  * Three kinds of keys:
  * - ours: cache_size=, page_size=, policy=, store=, cache_mode=, log_file=,
- *   log_level=, log_format=, metrics=, pager_timeout=, control_fifo=, inject= (its own commas escaped:
+ *   log_level=, log_format=, metrics=, pager_timeout=, control_fifo=, live_mrc=, inject= (its own commas escaped:
  *   inject=read=EIO\,latency=5)
  *   (a hyphen may stand for the underscore: cache-size=64M);
  * - the generic FUSE ones, mapped to FuseMountOptions (the adapter builds
@@ -42,6 +42,7 @@ export interface OwnMountOptions {
   inject?: string;
   pagerTimeout?: string;
   controlFifo?: string;
+  liveMrc?: string;
 }
 
 export interface ParsedMountOptions {
@@ -67,6 +68,7 @@ const OWN_KEYS: Readonly<Record<string, keyof OwnMountOptions>> = {
   inject: 'inject',
   pager_timeout: 'pagerTimeout',
   control_fifo: 'controlFifo',
+  live_mrc: 'liveMrc',
 };
 
 /** Flags that set a boolean FuseMountOptions field. */

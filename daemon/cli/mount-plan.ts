@@ -81,6 +81,8 @@ export interface MountInput {
   readonly pagerTimeout?: Given;
   /** --control-fifo PATH (absent: none). */
   readonly controlFifo?: Given;
+  /** --live-mrc on|off (absent: on). */
+  readonly liveMrc?: Given;
   /** The -o lists, in order. */
   readonly options: readonly string[];
   /** MACHPAGER_OPTIONS: an -o list from the environment, under the command line's. */
@@ -128,6 +130,8 @@ export interface MountPlan {
   readonly coherent: boolean;
   /** The control FIFO (--control-fifo, absolute; daemon/control/control-fifo.ts); undefined: none. */
   readonly controlFifo: string | undefined;
+  /** Keep the live miss-ratio curve (--live-mrc, -o live_mrc=; docs/miss-ratio-curves.md). */
+  readonly liveMrc: boolean;
 }
 
 /** How a value is spelled in an error message. */
@@ -306,6 +310,8 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
   const userFuse = layerFuseOptions(e.fuse, o.fuse);
   const fuse: FuseMountOptions = input.debug ? { ...userFuse, debug: true } : userFuse;
   const fifo = pick(input.controlFifo ?? { value: undefined, source: undefined, flag: '--control-fifo' }, 'control_fifo', o.own.controlFifo, e.own.controlFifo);
+  const lm = pick(input.liveMrc ?? { value: undefined, source: undefined, flag: '--live-mrc' }, 'live_mrc', o.own.liveMrc, e.own.liveMrc);
+  if (lm.value !== undefined && lm.value !== 'on' && lm.value !== 'off') throw usageError(lm.what, 'the live miss-ratio curve is on or off');
   return {
     store,
     mountpoint: path.resolve(ctx.cwd, mountpointArg),
@@ -330,6 +336,7 @@ export function resolveMountPlan(input: MountInput, ctx: StoreContext): MountPla
     pagerTimeoutMs,
     coherent: input.coherent === true,
     controlFifo: fifo.value === undefined || fifo.value === '' ? undefined : path.resolve(ctx.cwd, fifo.value),
+    liveMrc: lm.value !== 'off',
   };
 }
 

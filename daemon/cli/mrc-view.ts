@@ -23,7 +23,8 @@ function mark(pages: number, cache: number): string {
 /** The heading: what the curve is of, and how far to trust it. */
 export function liveMrcHeading(r: LiveMrcRecord): string {
   const sample = r.rate >= 1 ? 'every page counted (exact)' : `sampled at rate ${r.rate.toPrecision(3)} (${r.sample_pages} pages, at most ${r.max_pages}): expected error about ±${r.expected_error.toFixed(3)}`;
-  return `LRU hit ratio by cache size, live: ${r.requests} page requests since ${new Date(r.since).toISOString()}, working set about ${r.working_set_pages} pages (${humanSize(r.working_set_pages * r.page_size)}); ${sample}`;
+  const dropped = r.dropped !== undefined && r.dropped > 0 ? `; ${r.dropped} sampled requests dropped (the curve's worker fell behind: they count as hits)` : '';
+  return `LRU hit ratio by cache size, live: ${r.requests} page requests since ${new Date(r.since).toISOString()}, working set about ${r.working_set_pages} pages (${humanSize(r.working_set_pages * r.page_size)}); ${sample}${dropped}`;
 }
 
 /** The table: CACHE (pages), SIZE, HIT RATIO, MISS RATIO, and the marks; then the policies' table. */

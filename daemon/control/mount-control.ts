@@ -83,10 +83,9 @@ export class MountControl {
   }
 
   /** The live miss-ratio curve, with the cache as it is now placed on it; `reset` starts a new one (after answering the old). */
-  mrc(params: Record<string, unknown>): Result<'mrc'> {
-    const record = this.fs.liveMrc.snapshot(this.fs.kernel.statistics().frames);
-    if (params.reset === true) this.fs.liveMrc.reset();
-    return record;
+  mrc(params: Record<string, unknown>): Promise<Result<'mrc'>> {
+    // The worker drains the ring up to this request first: every read before it is in the answer.
+    return this.fs.liveMrc.snapshot(this.fs.kernel.statistics().frames, params.reset === true);
   }
 
   hello(): HelloResult {

@@ -18,7 +18,7 @@ import type { FuseMountOptions } from './fuse/options.js';
 import type { Inode } from './inode.js';
 import { Namespace } from './namespace.js';
 import { PageTraceRecorder, type PageTraceStatus } from './page-trace.js';
-import { LiveMrc } from './live-mrc.js';
+import { LiveMrcFeed } from './live-mrc-feed.js';
 import { buildOperations } from './operations.js';
 import { trimPastSizes, type TrimCounts } from './recovery-trim.js';
 import type { Reserve } from './reserve.js';
@@ -60,6 +60,8 @@ export interface FilesystemConfig {
   pagerTimeoutMs?: number;
   /** Share the store with other mounts, kept coherent by the pagers (postgres: only; docs/coherence.md). */
   coherent?: boolean;
+  /** Keep the live miss-ratio curve (live-mrc-feed.ts; -o live_mrc=off: false). Default true. */
+  liveMrc?: boolean;
 }
 
 /** How often attributes and catalog rows reach PostgreSQL when other mounts share the store (ms). */
@@ -96,7 +98,7 @@ export class MachFilesystem implements FileObjectHost {
   /** The page-access trace being recorded (machpager trace start), if any. */
   tracer: PageTraceRecorder | undefined;
   /** The live miss-ratio curve of the pages reads and writes touch (machpager stats --mrc). */
-  readonly liveMrc: LiveMrc;
+  readonly liveMrc: LiveMrcFeed;
   /** The rules every file's store obeys, when the mount injects faults (config.inject). */
   faults: FaultInjector | undefined;
   /** Crash testing (machpager crash; none when read-only). */
@@ -122,7 +124,8 @@ export class MachFilesystem implements FileObjectHost {
   ) {
     this.log = config.log ?? ((line) => process.stderr.write(`machpager: ${line}\n`));
     this.pageSize = config.pageSize;
-    this.liveMrc = new LiveMrc(config.pageSize, Math.max(1, Math.floor(config.cacheSize / config.pageSize)));
+    const cachePages = Math.max(1, Math.floor(config.cacheSize / config.pageSize));
+    this.liveMrc = new LiveMrcFeed({ pageSize: config.pageSize, cachePages, enabled: config.liveMrc !== false, log: (line) => this.log(line) });
     const ipc = new IpcSystem();
     this.kernel = new Kernel({
       ipc,
@@ -494,6 +497,7 @@ export class MachFilesystem implements FileObjectHost {
     this.namespace.flush();
     await this.kernel.shutdown();
     await this.requests.shutdown();
+    await this.liveMrc.close();
     // The last mount to go marks the store clean; others still serve it.
     if (!this.coherent || this.coherent.peers.live.size === 0) this.markClean();
     try {

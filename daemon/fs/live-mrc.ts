@@ -4,10 +4,12 @@
  * (kernel/policy/shards.ts): a page is sampled when its hash is below a
  * threshold that starts at "every page" and falls when the sample holds
  * more than MAX_PAGES pages, so a small mount's curve is exact and a big
- * one's is sampled, in bounded memory. A page outside the sample costs one
- * hash and one comparison on the hit path; a sampled one a Map lookup,
- * a Fenwick-tree update and the miniature caches' lookups (bench/mrc-live.ts
- * measures the hit path with all this on and off).
+ * one's is sampled, in bounded memory.
+ *
+ * This class is the curve itself; it runs in a worker thread
+ * (live-mrc-worker.ts), fed the sampled pages through a shared ring by
+ * live-mrc-feed.ts, so that the FUSE thread's hit path costs one hash, one
+ * comparison and, for a sampled page, one store into the ring.
  *
  * The answer is LRU's hit ratio at cache sizes around the working set and
  * the mount's own cache (½×, 1×, 2×, 4× the frames): "what would twice the
@@ -27,8 +29,8 @@ export const MAX_PAGES = 4096;
 /** Points log-spaced over the curve, besides the cache's multiples. */
 const POINTS = 24;
 /** Pages of a file in a key (the rest of the key is the inode): as the page trace numbers them. */
-const PAGE_RANGE = 4294967296;
-const INODE_RANGE = 2 ** 21;
+export const PAGE_RANGE = 4294967296;
+export const INODE_RANGE = 2 ** 21;
 /** The policies simulated live besides LRU: the mount's default, and three that libCacheSim users compare. */
 export const LIVE_POLICIES = ['mach', 'clock', 'arc', '2q'] as const;
 /** Their cache sizes: these multiples of the mount's cache. */
@@ -86,6 +88,8 @@ export interface LiveMrcRecord {
   points: LiveMrcPoint[];
   /** Absent from a daemon of before them. */
   miniatures?: LiveMiniRecord;
+  /** Sampled requests the hit path dropped because the worker's ring was full (absent from a daemon of before it). */
+  dropped?: number;
 }
 
 function factories(): PolicyFactory[] {
@@ -127,14 +131,23 @@ export class LiveMrc {
     this.minisFrom = this.shards.requests;
   }
 
-  /** A read or write of [offset, offset + length) of inode `ino`. */
-  record(ino: number, offset: number, length: number): void {
-    if (length <= 0) return;
-    const first = Math.floor(offset / this.pageSize);
-    const last = Math.floor((offset + length - 1) / this.pageSize);
-    const base = (ino % INODE_RANGE) * PAGE_RANGE;
-    const shards = this.shards;
-    for (let page = first; page <= last; page++) shards.access(base + (page % PAGE_RANGE));
+  /** A request of page `key` ((inode % INODE_RANGE) × PAGE_RANGE + page, as the page trace numbers them). */
+  access(key: number): void {
+    this.shards.access(key);
+  }
+
+  /** The threshold now: a page is sampled when spatialHash(key) is below it (it only falls, until a reset). */
+  get hashThreshold(): number {
+    return this.shards.hashThreshold;
+  }
+
+  /**
+   * Every request since the curve started, sampled or not: the feed counts
+   * them and hands only sampled pages on, so SHARDS' own count (sampled
+   * ones) is set to it before the curve is read.
+   */
+  setRequests(requests: number): void {
+    this.shards.requests = requests;
   }
 
   /** Start over (a new workload). */

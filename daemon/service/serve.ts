@@ -283,6 +283,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
       readOnly: plan.readOnly,
       cacheMode: plan.cacheMode,
       pagerTimeoutMs: plan.pagerTimeoutMs,
+      liveMrc: plan.liveMrc,
       create: pre.create,
       // The kernel's, the pagers' and the filesystem's own lines: trouble they met (prefixed kernel:, pager: ...).
       log: log.at('warn'),

@@ -44,7 +44,7 @@ export interface WebSnapshot {
   /** The curve of the last recorded trace (computed on demand: mrc-job.ts). */
   mrc: MrcStatus;
   /** The live curve of the workload running now (the daemon's sampled stack distances: daemon/fs/live-mrc.ts). */
-  live_mrc: LiveMrcRecord;
+  live_mrc: LiveMrcRecord | null;
 }
 
 export class WebFeed {
@@ -104,7 +104,11 @@ export class WebFeed {
       this.call('frames', {}) as Promise<FramesResult>,
       this.call('latency', {}) as Promise<LatencyResult>,
       this.call('trace', { action: 'status' }) as Promise<TraceResult>,
-      this.call('mrc', {}) as Promise<LiveMrcRecord>,
+      (this.call('mrc', {}) as Promise<LiveMrcRecord>).catch((err: unknown) => {
+        // -o live_mrc=off (or its worker failed): the view goes on without the live curve.
+        if ((err as { code?: unknown } | null)?.code === 'ENOTSUP') return null;
+        throw err;
+      }),
     ]);
     const stats = checkStatsRecord(statsValue);
     this.followTrace(trace);

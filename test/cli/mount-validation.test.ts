@@ -110,6 +110,13 @@ describe('bad input: one line, the exit code, nothing opened or created', () => 
     await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_PAGER_TIMEOUT=never: not a duration/, { env: { MACHPAGER_PAGER_TIMEOUT: 'never' } });
   });
 
+  it('a --live-mrc, -o live_mrc= or MACHPAGER_LIVE_MRC other than on or off is refused (2)', async () => {
+    await refused(['--live-mrc', 'maybe', 'mnt'], EXIT.USAGE, /^machpager: --live-mrc maybe: the live miss-ratio curve is on or off$/);
+    await refused(['-o', 'live_mrc=no', 'mnt'], EXIT.USAGE, /^machpager: -o live_mrc=no: the live miss-ratio curve is on or off$/);
+    await refused(['--live-mrc', 'on', '-o', 'live_mrc=off', 'mnt'], EXIT.USAGE, /^machpager: --live-mrc on: conflicts with -o live_mrc=off$/);
+    await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_LIVE_MRC=0: the live miss-ratio curve is on or off$/, { env: { MACHPAGER_LIVE_MRC: '0' } });
+  });
+
   it('bad values from the environment name the variable (2)', async () => {
     await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_CACHE_SIZE=lots: not a size/, { env: { MACHPAGER_CACHE_SIZE: 'lots' } });
     await refused(['mnt'], EXIT.USAGE, /^machpager: MACHPAGER_POLICY=zz: unknown policy/, { env: { MACHPAGER_POLICY: 'zz' } });
@@ -254,6 +261,13 @@ describe('stores and the precedence of values', () => {
     const plan = resolveMountPlan(mountInput({ cacheSize: given('1G', 'env', '--cache-size', 'MACHPAGER_CACHE_SIZE'), options: ['cache_size=1M,ro,allow_other'] }), ctx);
     expect(plan).toMatchObject({ cacheSize: 1 << 20, readOnly: true, mountpoint: '/work/mnt', fuse: { readOnly: true, allowOther: true } });
     expect(resolveMountPlan(mountInput({ debug: true }), ctx)).toMatchObject({ debug: true, fuse: { debug: true } });
+  });
+
+  it('--live-mrc: on when not given; off from the flag, -o live_mrc= or live-mrc=', () => {
+    expect(resolveMountPlan(mountInput({}), ctx).liveMrc).toBe(true);
+    expect(resolveMountPlan(mountInput({ options: ['live_mrc=off'] }), ctx).liveMrc).toBe(false);
+    expect(resolveMountPlan(mountInput({ options: ['live-mrc=on'] }), ctx).liveMrc).toBe(true);
+    expect(resolveMountPlan(mountInput({ liveMrc: given('off', 'cli', '--live-mrc') }), ctx).liveMrc).toBe(false);
   });
 
   it('--pager-timeout: the kernel default when not given; units ms, s, m, h; a bare number is seconds; 0 is none', () => {

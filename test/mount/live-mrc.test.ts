@@ -10,6 +10,9 @@
  * 2×, 4× the cache) within 0.05 of that policy's exact replay of the
  * trace (`sim TRACE --policy mach,clock,arc,2q --cache ...`). Also
  * `stats --mrc` as tables and `top` drawing the curve and the policies.
+ * The curve is kept by a worker thread; `mrc` drains its ring first, so
+ * the answer holds every read made before it (no wait decides it). A
+ * second mount with -o live_mrc=off has no curve, and says so.
  *
  * Needs /dev/fuse and the build (npm run build). Every mount is unmounted
  * in afterAll, also when a test fails.
@@ -82,6 +85,7 @@ describe('live miss-ratio curve (stats --mrc) on a real mount', () => {
 
     const live = await machpagerJson<LiveMrcRecord>(['stats', mnt, '--mrc', '--json']);
     expect(live.requests).toBe(READS);
+    expect(live.dropped).toBe(0); // FUSE reads come far slower than the worker takes them
     expect(live.rate).toBeLessThan(1); // more pages than the sample holds: sampled
     expect(live.sample_pages).toBeLessThanOrEqual(live.max_pages);
     const sizes = live.points.map((p) => p.pages).filter((p) => p <= live.working_set_pages);
@@ -137,4 +141,29 @@ describe('live miss-ratio curve (stats --mrc) on a real mount', () => {
     expect(top.stdout).toMatch(/live MRC \(LRU, sampled ±0\.\d{3}\): hit ratio [\d.]+% at 1\/2x cache, [\d.]+% at this cache, [\d.]+% at 2x, [\d.]+% at 4x/);
     expect(top.stdout).toMatch(/live policies \(miniatures ±0\.\d{3}\): this cache: lru [\d.]+% mach [\d.]+% clock [\d.]+% arc [\d.]+% 2q [\d.]+%; 2x: lru [\d.]+%/);
   });
+});
+
+describe('mount -o live_mrc=off', () => {
+  it('keeps no curve: stats --mrc says so in one line (exit 69), top and stats go on', async () => {
+    const offDir = await tempDir('live-mrc-off');
+    const offMnt = path.join(offDir, 'mnt');
+    try {
+      await mount({ store: `sqlite:${path.join(offDir, 'fs.db')}`, mnt: offMnt, cacheSize: '8M', pageSize: '4K', options: ['default_permissions', 'live_mrc=off'] });
+      await sh(`dd if=/dev/zero of=${JSON.stringify(path.join(offMnt, 'a'))} bs=1M count=1 status=none && cat ${JSON.stringify(path.join(offMnt, 'a'))} >/dev/null`);
+      const r = await machpager(['stats', offMnt, '--mrc']);
+      expect(r.code).toBe(69);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toEqual([`machpager: ${offMnt}: the live miss-ratio curve is off (mounted with -o live_mrc=off)`]);
+      const json = await machpager(['stats', offMnt, '--mrc', '--json']);
+      expect(json.code).toBe(69);
+      const top = await machpager(['top', offMnt, '-n', '1']);
+      expect(top, top.stderr).toMatchObject({ code: 0 });
+      expect(top.stdout).not.toMatch(/live MRC/);
+      const stats = await machpager(['stats', offMnt]);
+      expect(stats, stats.stderr).toMatchObject({ code: 0 });
+    } finally {
+      await cleanupMounts();
+      await removeDir(offDir);
+    }
+  }, 60_000);
 });

@@ -50,6 +50,7 @@ interface MountOptions {
   inject?: string;
   pagerTimeout?: string;
   controlFifo?: string;
+  liveMrc?: string;
 }
 
 const HELP_AFTER = `
@@ -71,7 +72,7 @@ STORE:
 -o OPTIONS (comma-separated, repeatable; key=value or key):
   ours        cache_size=SIZE page_size=SIZE policy=NAME cache_mode=direct|kernel
               store=STORE log_file=PATH log_level=LEVEL log_format=text|json
-              metrics=ADDR:PORT inject=SPEC control_fifo=PATH
+              metrics=ADDR:PORT inject=SPEC control_fifo=PATH live_mrc=on|off
               pager_timeout=DURATION (same as the flags; a flag and -o must
               agree; \\, is a comma inside a value)
   FUSE        allow_other allow_root default_permissions ro rw uid=N gid=N
@@ -211,6 +212,7 @@ async function runMount(args: string[], command: Command, ctx: CommandContext): 
     inject: given(command, deps.env, 'inject', '--inject', 'MACHPAGER_INJECT'),
     pagerTimeout: given(command, deps.env, 'pagerTimeout', '--pager-timeout', 'MACHPAGER_PAGER_TIMEOUT'),
     controlFifo: given(command, deps.env, 'controlFifo', '--control-fifo', 'MACHPAGER_CONTROL_FIFO'),
+    liveMrc: given(command, deps.env, 'liveMrc', '--live-mrc', 'MACHPAGER_LIVE_MRC'),
     options: opts.o ?? [],
     envOptions: deps.env.MACHPAGER_OPTIONS,
     envMountpoint: deps.env.MACHPAGER_MOUNTPOINT,
@@ -293,6 +295,7 @@ export const mountCommand: CliCommand = {
       .addOption(new Option('--coherent', 'share a postgres: store with other mounts, kept coherent by their pagers (docs/coherence.md; MACHPAGER_COHERENT=1)'))
       .addOption(new Option('--web-allow-remote', 'let --web listen on an address that is not loopback (anyone who reaches it reads the view)'))
       .addOption(new Option('--control-fifo <path>', 'read control commands from this FIFO, one a line (crash, inject, sync, evict ...; made if absent)').env('MACHPAGER_CONTROL_FIFO'))
+      .addOption(new Option('--live-mrc <on|off>', 'keep the live miss-ratio curve (stats --mrc, top, the web view); off: none, not even its hash on the hit path').env('MACHPAGER_LIVE_MRC'))
       .addOption(new Option('--inject <spec>', 'inject faults into every file\'s data store, for rehearsing failures (see below)').env('MACHPAGER_INJECT'))
       .addOption(new Option('--daemon', 'return once mounted; a detached daemon serves the mount'))
       .addOption(new Option('--log-file <path>', "with --daemon: append the daemon's messages here (default: discard them)"))

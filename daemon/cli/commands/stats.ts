@@ -7,7 +7,9 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { checkStatsRecord, type StatsRecord } from '../../control/stats-record.js';
-import { usageError } from '../cli-error.js';
+import { CliError, errorMessage, usageError } from '../cli-error.js';
+import { ControlError } from '../../control/client.js';
+import { EXIT } from '../exit-codes.js';
 import { chooseMount, jsonText, mountArg, mountOption, parseCount, parseSeconds, sleeper, timeoutOption, withClient } from '../control-cli.js';
 import { renderStats, terseHeader, terseLine } from '../stats-view.js';
 import type { CliCommand, CommandContext } from './command.js';
@@ -100,7 +102,11 @@ async function runStats(args: readonly (string | undefined)[], command: Command,
       ctx,
       mount,
       async (client) => {
-        const record = (await client.call('mrc', opts.mrcReset === true ? { reset: true } : {})) as LiveMrcRecord;
+        const record = (await client.call('mrc', opts.mrcReset === true ? { reset: true } : {}).catch((err: unknown) => {
+          // Mounted with -o live_mrc=off, or its worker failed: one line, and the "not available" exit code.
+          if (err instanceof ControlError && err.code === 'ENOTSUP') throw new CliError(mount.mountpoint, errorMessage(err), EXIT.UNAVAILABLE, { cause: err });
+          throw err;
+        })) as LiveMrcRecord;
         if (opts.mrcReset === true && opts.mrc !== true) return;
         deps.stdout(opts.json === true ? jsonText(record) : renderLiveMrc(record));
       },

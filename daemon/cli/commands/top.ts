@@ -129,12 +129,12 @@ export const topCommand: CliCommand = {
   },
 };
 
-/** The live curve, or none from a daemon older than the mrc verb (ENOSYS): top goes on without it. */
+/** The live curve, or none from a daemon older than the mrc verb (ENOSYS) or with the curve off (ENOTSUP): top goes on without it. */
 async function liveMrc(client: ControlClient): Promise<LiveMrcRecord | undefined> {
   try {
     return (await client.call('mrc', {})) as LiveMrcRecord;
   } catch (err) {
-    if (err instanceof ControlError && err.code === 'ENOSYS') return undefined;
+    if (err instanceof ControlError && (err.code === 'ENOSYS' || err.code === 'ENOTSUP')) return undefined;
     throw err;
   }
 }

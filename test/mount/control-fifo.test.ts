@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ActionRecord } from '../../daemon/api/index.js';
 import { mountFixture, withMount } from '../../daemon/api/testing.js';
 import { removeDir, sh, shOk, STORE_KINDS, tempDir } from '../helpers/mounted.js';
+import { until } from '../helpers/until.js';
 
 let dir = '';
 
@@ -23,14 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   if (dir) await removeDir(dir);
 });
-
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms / 1000} s: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe.each(STORE_KINDS)('the control FIFO on $kind', ({ kind, store }) => {
   const label = kind.replace(/\W/g, '');

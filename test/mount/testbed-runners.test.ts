@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attach } from '../../daemon/api/index.js';
 import { withMount } from '../../daemon/api/testing.js';
 import { cleanupMounts, machpager, mount, REPO, removeDir, sh, shOk, STORE_KINDS, tempDir } from '../helpers/mounted.js';
+import { until } from '../helpers/until.js';
 
 let dir = '';
 
@@ -26,14 +27,6 @@ afterAll(async () => {
   await cleanupMounts();
   if (dir) await removeDir(dir);
 });
-
-async function until(check: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms / 1000} s: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe.each(STORE_KINDS)('power loss from the control FIFO on $kind', ({ kind, store }) => {
   const label = kind.replace(/\W/g, '');

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { sqliteErrnoCode } from './errno.js';
 import { StoreError } from './store.js';
 import { inspect, MACHPAGER_APPLICATION_ID } from './sqlite-file.js';
+import { mapDatabase } from './sqlite-mmap.js';
 
 /**
  * The layout of the tables below; a database with a newer one is refused.
@@ -47,7 +48,12 @@ export function openDatabase(path: string, create: boolean, readOnly: boolean): 
   const state = inspect(path);
   if (state === 'missing' && !create) throw new StoreError('ENOENT', `no machpager store at ${path}`);
   if (state === 'empty' && !create) throw new StoreError('EINVAL', `${path} is not a machpager store (an empty file)`);
-  if (readOnly) return openChecked(path, { readonly: true, fileMustExist: true }, (db) => checkFormat(db, path));
+  if (readOnly) {
+    return openChecked(path, { readonly: true, fileMustExist: true }, (db) => {
+      checkFormat(db, path);
+      mapDatabase(db);
+    });
+  }
   // Our marker, but is the rest ours? Look without the power to change anything.
   if (state === 'machpager') openChecked(path, { readonly: true, fileMustExist: true }, (db) => checkFormat(db, path)).close();
   return openChecked(path, { fileMustExist: state !== 'missing' }, (db) => {
@@ -56,6 +62,8 @@ export function openDatabase(path: string, create: boolean, readOnly: boolean): 
     // Persistent in the file; a no-op once set.
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // Per connection: reads of block rows from the mapped file (sqlite-mmap.ts).
+    mapDatabase(db);
   });
 }
 

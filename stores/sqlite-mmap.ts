@@ -15,7 +15,6 @@
  * the WAL keeps what was committed) where pread gave SQLITE_IOERR (EIO to
  * the reader). MACHPAGER_SQLITE_MMAP=BYTES sets the size; 0 turns it off.
  */
-import type Database from 'better-sqlite3';
 import { StoreError } from './store.js';
 
 /** The default mapping: the first 1 GiB of the database file. */
@@ -30,7 +29,12 @@ export function mmapBytes(env: NodeJS.ProcessEnv = process.env): number {
   return bytes;
 }
 
+/** What this needs of a connection (better-sqlite3's Database; only sqlite-schema.ts imports the driver). */
+interface PragmaConnection {
+  pragma(source: string): unknown;
+}
+
 /** Map up to `bytes` of `db`'s file for reads. */
-export function mapDatabase(db: Database.Database, bytes: number = mmapBytes()): void {
+export function mapDatabase(db: PragmaConnection, bytes: number = mmapBytes()): void {
   db.pragma(`mmap_size = ${bytes}`);
 }

@@ -13,12 +13,15 @@
  * pages the OS can drop, not anonymous memory), at most the mapping's size;
  * and a disk error while reading mapped pages is SIGBUS (the daemon dies,
  * the WAL keeps what was committed) where pread gave SQLITE_IOERR (EIO to
- * the reader). MACHPAGER_SQLITE_MMAP=BYTES sets the size; 0 turns it off.
+ * the reader). That second cost breaks the failure contract (a failing disk
+ * is EIO to the program that reads, and everything else on the mount goes
+ * on, unsynced pages of other files included), so mapping is opt-in:
+ * MACHPAGER_SQLITE_MMAP=BYTES maps that much; unset or 0, none.
  */
 import { StoreError } from './store.js';
 
-/** The default mapping: the first 1 GiB of the database file. */
-export const DEFAULT_MMAP_BYTES = 1024 * 1024 * 1024;
+/** The default mapping: none (opt-in, see above). 1 GiB is what the figures were measured with. */
+export const DEFAULT_MMAP_BYTES = 0;
 
 /** The mapping size MACHPAGER_SQLITE_MMAP asks for (bytes, 0: none), or the default. */
 export function mmapBytes(env: NodeJS.ProcessEnv = process.env): number {

@@ -1,7 +1,8 @@
 /**
  * Memory-mapped reads of a SQLite store's database (stores/sqlite-mmap.ts):
- * every connection a store opens maps the database for reads, the size
- * comes from MACHPAGER_SQLITE_MMAP (0 turns it off), and data read through
+ * opt-in (a disk error on a mapped page is SIGBUS, not EIO): with
+ * MACHPAGER_SQLITE_MMAP=BYTES every connection a store opens maps that much
+ * of the database for reads, unset or 0 none; and data read through
  * the mapping is the data written, also after a reopen (pages in the
  * database file, not the WAL).
  */
@@ -23,8 +24,8 @@ afterEach(() => {
 });
 
 describe('mmapBytes', () => {
-  it('is 1 GiB unless MACHPAGER_SQLITE_MMAP says otherwise; 0 is off; anything but a byte count is EINVAL', () => {
-    expect(DEFAULT_MMAP_BYTES).toBe(1024 * 1024 * 1024);
+  it('is off unless MACHPAGER_SQLITE_MMAP asks for a size; 0 is off; anything but a byte count is EINVAL', () => {
+    expect(DEFAULT_MMAP_BYTES).toBe(0);
     expect(mmapBytes({})).toBe(DEFAULT_MMAP_BYTES);
     expect(mmapBytes({ MACHPAGER_SQLITE_MMAP: '' })).toBe(DEFAULT_MMAP_BYTES);
     expect(mmapBytes({ MACHPAGER_SQLITE_MMAP: '0' })).toBe(0);
@@ -37,8 +38,12 @@ describe('a store database', () => {
   it('is mapped for reads when opened read-write and read-only, by the size asked for', async () => {
     const path = dbPath();
     await (await SqliteStore.open({ path, space: 1, create: true, size: 4 * PAGE })).close();
+    const unmapped = openDatabase(path, false, false);
+    expect(unmapped.pragma('mmap_size', { simple: true })).toBe(0);
+    unmapped.close();
+    process.env.MACHPAGER_SQLITE_MMAP = String(1024 * 1024 * 1024);
     const rw = openDatabase(path, false, false);
-    expect(rw.pragma('mmap_size', { simple: true })).toBe(DEFAULT_MMAP_BYTES);
+    expect(rw.pragma('mmap_size', { simple: true })).toBe(1024 * 1024 * 1024);
     rw.close();
     process.env.MACHPAGER_SQLITE_MMAP = '0';
     const ro = openDatabase(path, false, true);

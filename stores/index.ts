@@ -87,3 +87,4 @@ export function openStore(name: string, options?: OpenOptions): Promise<Store> {
   return openTypedStore(name, options);
 }
 export { PostgresPeers, PEER_SLOTS, PEER_CHANNEL, type PeersOptions } from './postgres-peers.js';
+export { claimPostgres, type ClaimMode, type DatabaseClaim } from './postgres-claim.js';

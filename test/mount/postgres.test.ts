@@ -36,6 +36,21 @@ describe('a mount of a postgres: store', () => {
     expect((await shOk(`findmnt -n -o SOURCE ${mnt}`)).trim()).toBe(store);
   });
 
+  it('is claimed in the database: a second mount under another spelling of the URI is refused in one line, with or without --coherent', async () => {
+    // postgresql: and the query parameters the other way round: another local lock file, the same database.
+    const other = `postgresql:///fs?user=postgres&host=${cluster().dir}`;
+    const mnt2 = path.join(dir(), 'mnt2');
+    await shOk(`mkdir -p ${mnt2}`);
+    for (const extra of [[], ['--coherent']]) {
+      const r = await machpager(['mount', other, mnt2, '--cache-size', '2M', ...extra], { timeoutMs: 30_000 });
+      expect(r.code, r.stderr).toBe(75);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(extra.length === 0 ? /in use by another machpager mount/ : /in use by a machpager mount without --coherent/);
+    }
+    // The first mount goes on.
+    await m.shOk('echo still > claimed && cat claimed');
+  }, 90_000);
+
   it('cp and cat: a 9 MB file comes back identical through a 2 MiB cache', async () => {
     await m.shOk(`cp ${ref}/big big && cat big > ${ref}/big.back && cmp big ${ref}/big && cmp ${ref}/big.back ${ref}/big`);
     expect(Number(await m.shOk('stat -c %s big'))).toBe(9000000);

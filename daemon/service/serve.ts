@@ -42,8 +42,7 @@ import { describePlan, type MountPlan } from '../cli/mount-plan.js';
 import { describeCaller, type ControlChange } from '../control/change.js';
 import type { DaemonLog } from './log.js';
 import type { Preflight } from './preflight.js';
-import { lockStore, type StoreLock } from './store-lock.js';
-import { claimPostgres, type DatabaseClaim } from '../../stores/index.js';
+import { lockStore, withDatabaseClaim, type StoreLock } from './store-lock.js';
 
 export interface ServeHooks {
   /** The daemon log (log.ts): every message of the serving mount. */
@@ -275,7 +274,7 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     // Coherent mounts share the store: the database's table of mounts keeps count of them instead.
     const local = plan.coherent ? undefined : await lockStore(plan.store, { readOnly: plan.readOnly, log: log.at('info') });
     // A postgres: database is claimed in the database too: the lock file sees only this machine.
-    lock = plan.store.kind === 'postgres' ? await withDatabaseClaim(local, plan.store.path, plan.store.name, plan.coherent, log.at('warn')) : local;
+    lock = plan.store.kind === 'postgres' ? await withDatabaseClaim(local, plan.store, plan.coherent ? 'shared' : 'alone', log.at('warn')) : local;
     const heldLock = lock;
 
     const config: FilesystemConfig = {
@@ -429,22 +428,4 @@ export async function serveMount(plan: MountPlan, pre: Preflight, deps: CliDeps,
     clearInterval(keepAlive);
     removeHandlers();
   }
-}
-
-/** `local` (if any) and the database's claim (postgres-claim.ts), let go of together; a refused claim lets go of `local`. */
-async function withDatabaseClaim(local: StoreLock | undefined, uri: string, name: string, coherent: boolean, log: (line: string) => void): Promise<StoreLock> {
-  let claim: DatabaseClaim;
-  try {
-    claim = await claimPostgres(uri, coherent ? 'shared' : 'alone', log);
-  } catch (err) {
-    await local?.release();
-    throw toCliError(err, `store ${name}`, EXIT.TEMPFAIL);
-  }
-  return {
-    path: local?.path ?? uri,
-    release: async () => {
-      await claim.release();
-      await local?.release();
-    },
-  };
 }

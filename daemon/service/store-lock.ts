@@ -134,3 +134,27 @@ export async function lockStore(store: StoreLocation, options: { readOnly: boole
     await delay(wait);
   }
 }
+
+/**
+ * `local` (if any) and the claim of a postgres: store's database
+ * (stores/postgres-claim.ts: the lock file sees only this machine and this
+ * spelling of the URI), let go of together; a refused claim lets go of
+ * `local` and is EXIT.TEMPFAIL, busy. pg is loaded only here, for postgres:.
+ */
+export async function withDatabaseClaim(local: StoreLock | undefined, store: StoreLocation, mode: 'alone' | 'shared', log: (line: string) => void): Promise<StoreLock> {
+  const { claimPostgres } = await import('../../stores/postgres-claim.js');
+  let claim: Awaited<ReturnType<typeof claimPostgres>>;
+  try {
+    claim = await claimPostgres(store.path, mode, log);
+  } catch (err) {
+    await local?.release();
+    throw new CliError(`store ${store.name}`, errorMessage(err), errorCode(err) === 'EBUSY' ? EXIT.TEMPFAIL : EXIT.UNAVAILABLE, { cause: err });
+  }
+  return {
+    path: local?.path ?? store.path,
+    release: async () => {
+      await claim.release();
+      await local?.release();
+    },
+  };
+}

@@ -36,7 +36,7 @@ describe('a mount of a postgres: store', () => {
     expect((await shOk(`findmnt -n -o SOURCE ${mnt}`)).trim()).toBe(store);
   });
 
-  it('is claimed in the database: a second mount under another spelling of the URI is refused in one line, with or without --coherent', async () => {
+  it('is claimed in the database: a second mount under another spelling of the URI is refused in one line, with or without --coherent, and so is fsck', async () => {
     // postgresql: and the query parameters the other way round: another local lock file, the same database.
     const other = `postgresql:///fs?user=postgres&host=${cluster().dir}`;
     const mnt2 = path.join(dir(), 'mnt2');
@@ -47,6 +47,10 @@ describe('a mount of a postgres: store', () => {
       expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
       expect(r.stderr).toMatch(extra.length === 0 ? /in use by another machpager mount/ : /in use by a machpager mount without --coherent/);
     }
+    // fsck too: the database is mounted, if not under this spelling on this machine.
+    const fsck = await machpager(['fsck', other], { timeoutMs: 30_000 });
+    expect(fsck.code, fsck.stderr).not.toBe(0);
+    expect(fsck.stderr).toMatch(/in use by another machpager mount.*unmount it first/);
     // The first mount goes on.
     await m.shOk('echo still > claimed && cat claimed');
   }, 90_000);

@@ -12,7 +12,7 @@ import { FSCK_EXIT } from '../../fs/fsck/report.js';
 import { CliError, errorCode, errorMessage } from '../cli-error.js';
 import { jsonText } from '../control-cli.js';
 import { EXIT } from '../exit-codes.js';
-import { lockStore, type StoreLock } from '../../service/store-lock.js';
+import { lockStore, withDatabaseClaim, type StoreLock } from '../../service/store-lock.js';
 import { resolveStore, type StoreLocation } from '../store-location.js';
 import { FILE_STORE_CATALOG, fileStoreLayout } from '../../../stores/fs-store.js';
 import type { CliCommand, CommandContext } from './command.js';
@@ -85,7 +85,9 @@ async function lockUnmounted(ctx: CommandContext, store: StoreLocation, repair: 
   const mounted = mounts.find((m) => m.source === store.name && m.fstype.startsWith('fuse'));
   if (mounted) throw new FsckStop(`${store.name} is mounted on ${mounted.mountPoint}: unmount it first`);
   try {
-    return await lockStore(store, { readOnly: !repair, waitMs: 0, log: ctx.log });
+    const local = await lockStore(store, { readOnly: !repair, waitMs: 0, log: ctx.log });
+    // A postgres: database may be mounted from another machine: its claim says so.
+    return store.kind === 'postgres' ? await withDatabaseClaim(local, store, 'alone', ctx.log) : local;
   } catch (err) {
     if (err instanceof CliError && err.exitCode === EXIT.TEMPFAIL) throw new FsckStop(`${store.name} is ${err.why} — is it mounted? unmount it first`);
     throw new FsckStop(err instanceof CliError ? err.line : errorMessage(err));

@@ -20,6 +20,7 @@ import {
 } from '../kernel/index.js';
 import { MemoryPager, type MemoryPagerOptions } from './memory-pager.js';
 import { KiB, MiB, printTable, type BenchRow, type Print } from './table.js';
+import { xorshift32 } from './xorshift.js';
 
 const PAGE = 4 * KiB;
 const BIG_READ = 128 * KiB;
@@ -62,18 +63,6 @@ async function setup(cacheBytes: number, objectBytes: number, pagerOptions?: Mem
   };
 }
 
-/** xorshift32: the same "random" offsets on every run. */
-function random(seed = 0x2545f491): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 function check(result: { bytes: number; error: number }, wanted: number, what: string): void {
   if (result.error !== 0 || result.bytes !== wanted)
@@ -94,7 +83,7 @@ async function randomFaults(cacheBytes: number, durationMs: number, concurrency:
   const objectBytes = cacheBytes * 32;
   const s = await setup(cacheBytes, objectBytes);
   const pages = objectBytes / PAGE;
-  const next = random();
+  const next = xorshift32();
   const reader = async (deadline: number, limit: number): Promise<number> => {
     const buffer = Buffer.alloc(PAGE);
     let reads = 0;
@@ -170,7 +159,7 @@ async function hits(cacheBytes: number, durationMs: number): Promise<BenchRow[]>
   const syncLoop = (size: number): { reads: number; seconds: number } => {
     const buffer = Buffer.alloc(size);
     const slots = objectBytes / size;
-    const next = random();
+    const next = xorshift32();
     const started = performance.now();
     const deadline = started + durationMs;
     let reads = 0;
@@ -202,7 +191,7 @@ async function hits(cacheBytes: number, durationMs: number): Promise<BenchRow[]>
   // The same 4 KiB hits through the promise API a file system would await.
   const buffer = Buffer.alloc(PAGE);
   const slots = objectBytes / PAGE;
-  const next = random();
+  const next = xorshift32();
   const started = performance.now();
   const deadline = started + durationMs / 2;
   let reads = 0;

@@ -26,6 +26,7 @@ import { INODE_RANGE, LiveMrc, PAGE_RANGE, type LiveMrcRecord } from '../daemon/
 import { LiveMrcFeed } from '../daemon/fs/live-mrc-feed.js';
 import { MemoryPager } from './memory-pager.js';
 import { KiB, printTable, type BenchRow, type Print } from './table.js';
+import { xorshift32 } from './xorshift.js';
 
 const PAGE = 4 * KiB;
 const SLICE_MS = 100;
@@ -35,17 +36,6 @@ export interface MrcLiveBenchOptions {
   readonly quick?: boolean;
 }
 
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 type Mode = 'off' | 'worker' | 'thread';
 const MODES: readonly Mode[] = ['off', 'worker', 'thread'];
@@ -66,7 +56,7 @@ async function hitsOnOff(pages: number, ms: number): Promise<{ rates: Record<Mod
   const feed = new LiveMrcFeed({ pageSize: PAGE, cachePages: cacheBytes / PAGE, enabled: true, log: (line) => console.error(line) });
   const inThread = new LiveMrc(PAGE, cacheBytes / PAGE);
   const base = (7 % INODE_RANGE) * PAGE_RANGE;
-  const next = xorshift(0x2545f491);
+  const next = xorshift32();
   const slice = (mode: Mode): { reads: number; seconds: number } => {
     const started = performance.now();
     const deadline = started + SLICE_MS;

@@ -261,7 +261,7 @@ export function requestDone(object: VmObject): void {
  * Replace an absent (unavailable) placeholder with a zero-filled frame.
  * Returns false if no frame can be had now (the caller waits and retries).
  */
-function zeroFill(vm: Kernel, object: VmObject, placeholder: number): boolean {
+export function zeroFill(vm: Kernel, object: VmObject, placeholder: number): boolean {
   const frame = vm.grabFrame();
   if (frame === NIL) return false;
   const pages = vm.pages;

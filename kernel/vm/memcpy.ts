@@ -13,8 +13,9 @@ import type { Kernel } from './kernel.js';
 import type { VmObject } from './object.js';
 import { VM_PROT_WRITE, type VmProt } from './prot.js';
 import { firstTouch, readAheadAfterFault, readAheadAtFault } from './readahead.js';
-import { PG_ABSENT, PG_BUSY, PG_CLUSTERED, PG_READAHEAD } from './resident.js';
+import { PG_ABSENT, PG_BUSY, PG_CLUSTERED, PG_ERROR, PG_READAHEAD } from './resident.js';
 import { faultPage, lookupThroughChain, needsPush } from './shadow.js';
+import { zeroFill } from './fault.js';
 
 export interface MemcpyResult {
   /** Bytes copied. */
@@ -26,6 +27,8 @@ export interface MemcpyResult {
 const NIL = -1;
 const UNUSABLE = PG_BUSY | PG_ABSENT;
 const FRESH = PG_READAHEAD | PG_CLUSTERED;
+/** The fewest pages a sequential writer's fault asks for past what it writes (writeCluster). */
+const WRITE_AHEAD_MIN_PAGES = 16;
 
 /**
  * Copy between `buffer` and the object at `offset` while every page is
@@ -71,11 +74,13 @@ export async function memcpy(
     // The page can be taken away between the fault's wake-up and our turn
     // (pageout ran in between): then it is simply faulted again.
     let copied: number;
+    // A sequential writer's fault asks for the pages it will write next too (writeCluster).
+    const cluster = (access & VM_PROT_WRITE) !== 0 ? writeCluster(vm, object, want) : want;
     do {
       // Not for a write: read ahead of a write, a pager that supplies pages past a file's end
       // write-locked (to allocate them at unlock) fills the cache with pages nobody wrote.
       const ahead = (access & VM_PROT_WRITE) === 0 && readAheadAtFault(vm, object, pageIndex);
-      const faulted = faultPage(vm, object, pageIndex, access, want, want, wait);
+      const faulted = faultPage(vm, object, pageIndex, access, cluster, cluster, wait);
       // The fault has sent its request (if it needed one) before its first wait: the window
       // ahead goes after it.
       if (ahead) readAheadAfterFault(vm, object, pageIndex, want);
@@ -95,6 +100,22 @@ export async function memcpy(
 }
 
 /**
+ * How many pages a write fault asks for, from the faulting page on: the
+ * pages the copy wants, and on a sequential stream (noteAccess) as many
+ * again, at least WRITE_AHEAD_MIN_PAGES, up to the cluster limit. They are
+ * part of the request, not read-ahead: pages the pager has no data for
+ * (past a file's end, promised room) stay absent, and the writer's next
+ * copies zero-fill them without a message (fault.ts), as XNU's cluster_write
+ * zero-fills the rest of a cluster past EOF; pages it has data for come in
+ * as a cluster's do. A writer that stops leaves the rest absent, taking no
+ * frame (reclaimed when placeholders run low).
+ */
+function writeCluster(vm: Kernel, object: VmObject, want: number): number {
+  if (!object.readAhead.sequential) return want;
+  return Math.max(want, Math.min(vm.maxClusterPages, want + Math.max(want, WRITE_AHEAD_MIN_PAGES)));
+}
+
+/**
  * Copy the part of the page at `offset` that buffer[at...] covers, if the
  * page is resident and allows `access`; 0 if not. The policy hears of the
  * access. `lookup`: count it as a lookup, and as a hit unless the page is
@@ -109,10 +130,21 @@ function copyPage(vm: Kernel, object: VmObject, offset: number, buffer: Uint8Arr
   // Reads of a page the object does not hold come from its shadow chain (shared in the cache).
   if (object.shadow !== undefined && !write && (d === NIL || (pages.flags[d] & UNUSABLE) !== 0)) d = lookupThroughChain(vm, object, pageIndex);
   if (d === NIL) return 0;
-  const flags = pages.flags[d];
+  let flags = pages.flags[d];
+  let zeroFilled = false;
+  // A write to a page its pager has no data for (the rest of a sequential writer's cluster, past
+  // the end) zero-fills it here, as the fault would, without leaving the synchronous path.
+  if (write && (flags & (UNUSABLE | PG_ERROR)) === PG_ABSENT && object.shadow === undefined && object.copy === undefined) {
+    if (!zeroFill(vm, object, d)) return 0;
+    vm.stats.faults++;
+    object.stats.faults++;
+    d = pages.lookup(object.id, pageIndex);
+    flags = pages.flags[d];
+    zeroFilled = true;
+  }
   if ((flags & UNUSABLE) !== 0 || (pages.pageLock[d] & access) !== 0) return 0;
   if ((flags & FRESH) !== 0) firstTouch(vm, object, d, flags);
-  else if (lookup) {
+  else if (lookup && !zeroFilled) {
     vm.stats.hits++;
     object.stats.hits++;
   }

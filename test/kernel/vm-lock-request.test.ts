@@ -152,7 +152,8 @@ describe('lock_request', () => {
   it('a sync looks at the dirty range only, and still returns every dirty page (writes at both ends, then one more)', async () => {
     s = setup();
     const w = await s.map();
-    for (let i = 0; i < 8; i++) await w.write(i * PAGE, pattern(1, i + 1));
+    // Not in order: a sequential writer's faults would ask for the pages after these too (memcpy.ts).
+    for (const i of [0, 2, 4, 6, 1, 3, 5, 7]) await w.write(i * PAGE, pattern(1, i + 1));
     await lock(0, 8 * PAGE, MEMORY_OBJECT_RETURN_DIRTY, false, VM_PROT_NO_CHANGE);
     expect(w.object.dirtyCount).toBe(0);
     expect([w.object.dirtyFirst, w.object.dirtyEnd]).toEqual([Infinity, 0]);

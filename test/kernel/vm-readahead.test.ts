@@ -137,12 +137,29 @@ describe('read-ahead', () => {
     w.deallocate();
   });
 
-  it('writes do not read ahead', async () => {
-    s = setup({ cacheSize: 1024 * PAGE });
+  it('a sequential writer asks for the pages it writes next; past the data they are zero-filled without a message, and nothing counts as read-ahead', async () => {
+    // A pager with no data there answers data_unavailable (as the store pager does past a file's end).
+    s = setup({ cacheSize: 1024 * PAGE }, { unavailableForHoles: true });
     const w = await s.map();
-    for (let page = 0; page < 64; page += 4) expect((await w.write(page * PAGE, Buffer.alloc(4 * PAGE, 1))).error).toBe(0);
-    expect(requests().every(([, pages]) => pages === 4)).toBe(true);
-    expect(s.kernel.statistics().readahead_pages).toBe(0);
+    for (let page = 0; page < 64; page += 4) expect((await w.write(page * PAGE, Buffer.alloc(4 * PAGE, page + 1))).error).toBe(0);
+    // The first write is no stream yet; from the second on, each fault asks for its 4 pages and 16 more.
+    expect(requests()).toEqual([
+      [0, 4],
+      [4, 20],
+      [24, 20],
+      [44, 20],
+    ]);
+    const stats = s.kernel.statistics();
+    expect(stats.readahead_pages).toBe(0);
+    expect(stats.zero_fill_count).toBe(64);
+    for (let page = 0; page < 64; page += 4) expect((await w.read(page * PAGE, 4 * PAGE)).data.equals(Buffer.alloc(4 * PAGE, page + 1))).toBe(true);
+    // A writer that jumps about asks for its own pages only.
+    for (const page of [500, 300, 700]) expect((await w.write(page * PAGE, Buffer.alloc(PAGE, 9))).error).toBe(0);
+    expect(requests().slice(4)).toEqual([
+      [500, 1],
+      [300, 1],
+      [700, 1],
+    ]);
     w.deallocate();
   });
 

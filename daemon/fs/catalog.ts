@@ -335,6 +335,11 @@ export class Catalog {
     return this.group ? this.group.change(run) : this.db.transaction(run)();
   }
 
+  /** The highest inode number in use (0: none). */
+  maxIno(): number {
+    return this.selectMaxIno.get() ?? 0;
+  }
+
   /** A new inode named `name` in `parent`; the parent's record is written too. Returns the new inode number. */
   create(parent: InodeRecord, name: string, record: Omit<InodeRecord, 'ino'>): number {
     const values = params({ ...record, ino: 0 });

@@ -5,7 +5,7 @@
  */
 import { IpcSystem, Kernel, type IpcSpace, type VmWindow } from '../../kernel/index.js';
 import { SuspendedRequests } from './suspended-requests.js';
-import { PagerRequests, pagerErrno, type PagerCoherence } from '../pager/index.js';
+import { PagerRequests, type PagerCoherence } from '../pager/index.js';
 import { CoherentMount, joinMounts } from './coherent-mount.js';
 import { Catalog, ROOT_INO } from './catalog.js';
 import { openDataStore, type DataStore } from './data-store.js';
@@ -28,6 +28,8 @@ import { SharingDataStore } from './shadow-store.js';
 import { linkShared } from './cache-sharing.js';
 import { SharedPages } from './shared-pages.js';
 import { CrashTest } from './crash/crash-test.js';
+import { Removals } from './removals.js';
+import { syncError } from './sync-error.js';
 
 export interface Handle {
   readonly inode: Inode;
@@ -107,6 +109,8 @@ export class MachFilesystem implements FileObjectHost {
   readonly recovered: TrimCounts = { files: 0, bytes: 0, failed: 0 };
   /** The other mounts of the store and the coherence with them (config.coherent). */
   coherent: CoherentMount | undefined;
+  /** Data of files with no name left, being removed after their unlink's reply (removals.ts). */
+  readonly removals: Removals;
   private nextHandle = 1;
   /** I/O counters of the file stores already closed. */
   private readonly closedStoreStats: StoreStats = { reads: 0, writes: 0, bytes_read: 0, bytes_written: 0, syncs: 0, errors: 0 };
@@ -143,6 +147,7 @@ export class MachFilesystem implements FileObjectHost {
     this.requests.start();
     this.task = ipc.createSpace('fs');
     this.namespace = new Namespace(catalog);
+    this.removals = new Removals(this.log);
     this.flushTimer = setInterval(() => this.flushAttributes(), config.flushIntervalMs ?? (config.coherent === true ? COHERENT_FLUSH_MS : 1000));
     this.flushTimer.unref();
   }
@@ -190,6 +195,9 @@ export class MachFilesystem implements FileObjectHost {
       coherent?.attach(fs);
       await coherent?.settled();
       await fs.recover();
+      // Removals run after their replies: a new file never takes the number of one still going.
+      catalog.inodeFloor = Math.max(catalog.inodeFloor, catalog.maxIno() + 1);
+      if (space) space.account.settling = () => fs.removals.settled();
       return fs;
     } catch (err) {
       await coherent?.leave().catch((leaving: unknown) => (config.log ?? ((line: string) => process.stderr.write(`machpager: ${line}\n`)))(`leaving the mounts of ${raw.name}: ${String(leaving)}`));
@@ -353,6 +361,11 @@ export class MachFilesystem implements FileObjectHost {
     if (inode.opens === 0 && inode.orphan) await this.removeData(inode, true);
   }
 
+  /** removeData after the reply of the unlink or rename that took the last name (removals.ts); a coherent mount's before it. */
+  removeLater(inode: Inode): Promise<void> | undefined {
+    return this.coherent ? this.removeData(inode, false) : this.removals.add(() => this.removeData(inode, false));
+  }
+
   /**
    * The inode has no name and no open handle left: its data goes (pages
    * dropped without writing), and an orphan's record too.
@@ -425,6 +438,7 @@ export class MachFilesystem implements FileObjectHost {
   async sync(): Promise<void> {
     // The power is off (a crash point fired): nothing can be written, and what was durable is restored.
     if (this.crash?.isDown) return;
+    await this.removals.settled();
     const objects = [...this.objects.values()].filter((o) => !o.isFreed);
     const results = await Promise.allSettled(objects.map((o) => o.sync()));
     this.namespace.flush();
@@ -575,22 +589,12 @@ export class MachFilesystem implements FileObjectHost {
   }
 
   /** statfs(2) of the store's disk, or of a server's store (store-space.ts). */
-  statfs(): Promise<StatfsFigures> {
+  async statfs(): Promise<StatfsFigures> {
+    await this.removals.settled(); // df right after rm shows the room
     return storeStatfs(this.data, this.pageSize, this.catalog.counts().inodes, this.space?.account);
   }
 }
 
 function addStoreStats(into: StoreStats, from: Readonly<StoreStats>): void {
   for (const key of Object.keys(into) as (keyof StoreStats)[]) into[key] += from[key];
-}
-
-/**
- * A failed sync as fsync, sync and unmount report it: EIO, ENOSPC or EDQUOT,
- * as a pager callback would (the pager's write-backs already are; a store's
- * own sync may say EROFS or EBADF, which is EIO here), the error as the cause.
- */
-function syncError(reason: unknown): FsError {
-  const error = toFsError(reason);
-  const code = codeOf(pagerErrno(reason)) ?? 'EIO';
-  return error.code === code ? error : new FsError(code, `${error.message}, reported as ${code}`, { cause: reason });
 }

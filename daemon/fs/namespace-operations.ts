@@ -9,7 +9,7 @@ import { isHiddenName, newInodeRecord, nowSpec, ROOT_INO, type InodeRecord } fro
 import { openInode, type DataOperations } from './data-operations.js';
 import { FsError } from './errors.js';
 import type { MachFilesystem } from './filesystem.js';
-import type { FuseContext, FuseOperations, FuseStat, Timespec, TimeUpdate } from './fuse/contract.js';
+import type { FuseContext, FuseOperations, FuseStat, ReplyVoid, Timespec, TimeUpdate } from './fuse/contract.js';
 import { recordOf, snapshot, statOf, type Inode } from './inode.js';
 import { checkPathLength } from './namespace.js';
 import { isDir, isLink, modeAfterChown, O_EXCL, PERMISSION_BITS, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_ISGID, SETID_BITS } from './mode.js';
@@ -51,10 +51,12 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
   }
 
   /** An inode lost a name: with none left it goes, now or (if open) at its last close. */
-  async function lostLink(inode: Inode): Promise<void> {
-    if (inode.nlink > 0 || inode.orphan) return;
-    if (inode.opens > 0) return; // the catalog made it an orphan; closeHandle removes it
-    await fs.removeData(inode, false);
+  /** The reply to an unlink or rename that took `inode`'s name: its data goes after it (or, with many going, after one of them). */
+  function lostLink(inode: Inode, reply: ReplyVoid): void {
+    // An open inode is an orphan now (the catalog made it one): closeHandle removes it.
+    const waiting = inode.nlink > 0 || inode.orphan || inode.opens > 0 ? undefined : fs.removeLater(inode);
+    if (waiting) laterVoid(reply, () => waiting);
+    else reply();
   }
 
   function setTime(update: TimeUpdate, current: Timespec, now: Timespec): Timespec {
@@ -233,7 +235,7 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
       ns.written(inode);
       ns.setEntry(parent, name, undefined);
       if (keep) inode.orphan = true;
-      laterVoid(reply, () => lostLink(inode));
+      lostLink(inode, reply);
     },
 
     rename(_ctx, path, newPath, reply) {
@@ -296,7 +298,7 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
         reply();
         return;
       }
-      laterVoid(reply, () => lostLink(replaced));
+      lostLink(replaced, reply);
     },
 
     link(_ctx, existingPath, newPath, reply) {

@@ -83,6 +83,8 @@ export class SpaceAccount implements PageRoom {
   private readonly statfs: (dir: string) => Promise<DiskFigures>;
   /** Claims refused (for statistics and tests). */
   refused = 0;
+  /** Room being freed (files' data removed after their unlink): a claim waits for it before it is refused. */
+  settling: (() => Promise<void> | undefined) | undefined;
 
   constructor(private readonly options: SpaceAccountOptions) {
     this.costFactor = options.costFactor ?? 1;
@@ -147,6 +149,11 @@ export class SpaceAccount implements PageRoom {
 
   private async claimFresh(cost: number): Promise<void> {
     if (this.stale() || this.now() - this.refreshedAt > FRESH_MS) await this.refresh();
+    const settling = this.room < cost ? this.settling?.() : undefined;
+    if (settling) {
+      await settling;
+      await this.refresh();
+    }
     if (this.room < cost) {
       this.refused++;
       throw new PagerError('ENOSPC', `no room on the disk of ${this.options.dir} for ${cost} more bytes (${Math.max(0, this.room)} left)`);

@@ -46,6 +46,8 @@ export async function powerLoss(fs: MachFilesystem, crash: CrashTest, choice: Cr
     await gate.idle(IDLE_WAIT_MS);
     if ((choice.keep || choice.torn) && !wasDown) await writeBackAll(fs);
   }
+  // Data of files unlinked before the crash goes first (their removal runs after the unlink's reply).
+  await fs.removals.settled();
   // Pages on their way to the store get there first (into the journal), so the plan sees them.
   for (const object of fs.objects.values()) if (!object.isFreed) await object.pager.writer.drain();
   // Sizes changed by writes reach the catalog now (not durably): the plan reads the live rows.

@@ -163,6 +163,23 @@ describe('read-ahead', () => {
     w.deallocate();
   });
 
+  it('a flush forgets the pages a writer was given and did not write: after a truncate the pager is asked again', async () => {
+    s = setup({ cacheSize: 1024 * PAGE }, { unavailableForHoles: true });
+    const w = await s.map();
+    for (const page of [0, 4]) expect((await w.write(page * PAGE, Buffer.alloc(4 * PAGE, 1))).error).toBe(0);
+    // Pages 8-23 were given (unavailable) with the second write's fault and not written.
+    expect(requests()).toEqual([
+      [0, 4],
+      [4, 20],
+    ]);
+    // A truncate to 0 flushes the object; the pager takes back the room it promised those pages.
+    s.pager.lockRequest(0, 1024 * PAGE, MEMORY_OBJECT_RETURN_NONE, true, VM_PROT_NO_CHANGE, s.pager.port);
+    await s.pager.waitFor('memory_object_lock_completed');
+    expect((await w.write(12 * PAGE, Buffer.alloc(PAGE, 2))).error).toBe(0);
+    expect(requests().slice(2)).toEqual([[12, 1]]);
+    w.deallocate();
+  });
+
   it('counts like cachestat: a cold sequential read has no demand hits; read-ahead hits and unused pages apart', async () => {
     s = setup({ cacheSize: 1024 * PAGE });
     plant();

@@ -2,7 +2,8 @@
  * memory_object_lock_request(control, offset, size, should_return,
  * should_flush, lock_value, reply_to) (memory_object_lock_page): for each
  * resident page of the range, in offset order:
- * - absent (a request outstanding): skipped; busy: any batch being built
+ * - absent: a request outstanding is skipped; a page the pager had no data
+ *   for (data_unavailable, not yet zero-filled) is dropped by a flush; busy: any batch being built
  *   is sent, then we wait and look again; wired: waited for if it would
  *   be flushed or relocked (returned without a flush, it is cleaned in place).
  * - lock: should_flush counts as lock ALL; otherwise lock_value unless
@@ -17,6 +18,7 @@
  */
 import { MACH_PORT_NULL } from '../../ipc/message.js';
 import { ReturnBatch } from '../data-return.js';
+import { dropPlaceholder } from '../fault.js';
 import type { Kernel } from '../kernel.js';
 import type { MemoryObjectLockCompleted, MemoryObjectLockRequest } from '../memory-object-defs.js';
 import type { VmObject } from '../object.js';
@@ -92,7 +94,12 @@ export async function lockPages(
       const d = pages.lookup(object.id, pageIndex);
       if (d < 0) break;
       const flags = pages.flags[d];
-      if (flags & PG_ABSENT) break;
+      if (flags & PG_ABSENT) {
+        // A page the pager said it has no data for is forgotten by a flush: the next fault asks it
+        // again (after a truncate, a write there is promised room again: store-pager.ts).
+        if (shouldFlush && (flags & PG_BUSY) === 0) dropPlaceholder(vm, object, d, 0);
+        break;
+      }
       if (flags & PG_BUSY) {
         batch.flush();
         await pages.wait(d);

@@ -10,6 +10,7 @@
  * writing is opened read-only and is HARD_READONLY. The store is one run over
  * the whole file (or device), so it is ENFORCED.
  */
+import { ftruncateSync, writeSync } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { BaseStore } from './base.js';
@@ -97,19 +98,23 @@ export class FileStore extends BaseStore {
     return into.length;
   }
 
-  protected override async backendWrite(offset: number, data: Buffer): Promise<number> {
+  // Writes and size changes are synchronous calls, as SQLite's are: a buffered pwrite costs less
+  // than the thread-pool round trip of an asynchronous one (docs/performance.md). Reads stay
+  // asynchronous: a cold one waits for the disk, and other requests go on meanwhile.
+  protected override backendWrite(offset: number, data: Buffer): Promise<number> {
     let done = 0;
     while (done < data.length) {
-      const { bytesWritten } = await this.handle.write(data, done, data.length - done, offset + done);
-      if (bytesWritten === 0) throw new StoreError('EIO', `write to ${this.path} made no progress at ${offset + done}`);
-      done += bytesWritten;
+      const written = writeSync(this.handle.fd, data, done, data.length - done, offset + done);
+      if (written === 0) return Promise.reject(new StoreError('EIO', `write to ${this.path} made no progress at ${offset + done}`));
+      done += written;
     }
-    return done;
+    return Promise.resolve(done);
   }
 
-  protected override async backendSetSize(size: number): Promise<void> {
-    if (this.kind === 'device') throw new StoreError('EOPNOTSUPP', `${this.path} is a device: its size is fixed`);
-    await this.handle.truncate(size);
+  protected override backendSetSize(size: number): Promise<void> {
+    if (this.kind === 'device') return Promise.reject(new StoreError('EOPNOTSUPP', `${this.path} is a device: its size is fixed`));
+    ftruncateSync(this.handle.fd, size);
+    return Promise.resolve();
   }
 
   protected override async backendSync(): Promise<void> {

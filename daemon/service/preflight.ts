@@ -260,9 +260,21 @@ async function checkNotMounted(store: StoreLocation, mountpoint: string): Promis
   if (mounted) throw new CliError(`store ${store.name}`, `in use: already mounted on ${mounted.mountPoint}`, EXIT.TEMPFAIL);
 }
 
+/**
+ * The store does not lie under its own mountpoint: the mount would hide it, and the daemon's
+ * calls on the store (synchronous ones among them) would come back to the daemon through FUSE.
+ */
+function checkNotUnder(store: StoreLocation, mountpoint: string): void {
+  if (store.kind === 'postgres') return;
+  const inside = path.relative(mountpoint, path.resolve(store.path));
+  if (inside === '' || (!inside.startsWith('..') && !path.isAbsolute(inside)))
+    throw new CliError(`store ${store.name}`, `lies under the mountpoint ${mountpoint}: the mount would hide it (put the store outside it)`, EXIT.USAGE);
+}
+
 /** Every check, in order: mountpoint, store, FUSE. */
 export async function preflight(plan: MountPlan, deps: CliDeps): Promise<Preflight> {
   const { mountpoint, staleMount } = await checkMountpoint(plan, deps);
+  checkNotUnder(plan.store, mountpoint);
   // Coherent mounts share their store by design (the database keeps the table of them).
   if (!plan.coherent) await checkNotMounted(plan.store, mountpoint);
   const store = await checkStore(plan);

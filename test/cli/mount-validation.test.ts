@@ -82,6 +82,12 @@ describe('bad input: one line, the exit code, nothing opened or created', () => 
     await refused(['mnt'], EXIT.CANTCREAT, /the mountpoint is not empty \(use an empty directory, or -o nonempty/);
   });
 
+  it('a store under its own mountpoint (2): the mount would hide it', async () => {
+    await refused(['sqlite:mnt/fs.db', 'mnt'], EXIT.USAGE, new RegExp(`^machpager: store sqlite:${tmp}/mnt/fs.db: lies under the mountpoint ${tmp}/mnt: the mount would hide it`));
+    await refused(['file:mnt', 'mnt'], EXIT.USAGE, /lies under the mountpoint/);
+    await refused(['file:mnt/deep/store', 'mnt'], EXIT.USAGE, /lies under the mountpoint/);
+  });
+
   it('sizes that do not parse or do not fit (2)', async () => {
     await refused(['--cache-size', '64Q', 'mnt'], EXIT.USAGE, /^machpager: --cache-size 64Q: not a size/);
     await refused(['--cache-size', '8K', 'mnt'], EXIT.USAGE, /^machpager: --cache-size 8K: the cache holds at least 4 pages \(16K with 4K pages\)$/);

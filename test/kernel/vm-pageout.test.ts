@@ -125,6 +125,23 @@ describe('pageout', () => {
     w.deallocate();
   });
 
+  it('a dirty victim goes back with its dirty, inactive neighbours: one data_return per run, at most 32 pages', async () => {
+    s = setup({ cacheSize: 256 * PAGE });
+    const w = await s.map();
+    for (let i = 0; i < 1024; i += 4) expect(await w.write(i * PAGE, pattern(4, i))).toEqual({ bytes: 4 * PAGE, error: 0 });
+    await settle();
+    const st = s.kernel.statistics();
+    const returns = s.pager.messages('memory_object_data_return');
+    expect(st.evictions_dirty).toBeGreaterThan(700);
+    // Far fewer messages than pages, each a run within the bound, every page in one.
+    expect(returns.length).toBeLessThan(st.evictions_dirty / 4);
+    expect(returns.every((r) => r.data.length > 0 && r.data.length <= 32 * PAGE)).toBe(true);
+    expect(returns.reduce((n, r) => n + r.data.length / PAGE, 0)).toBe(st.pageouts);
+    for (let i = 0; i < 1024; i += 4) expect((await w.read(i * PAGE, 4 * PAGE)).data.equals(pattern(4, i))).toBe(true);
+    expect(framesAccountedFor(s.kernel)).toBe(true);
+    w.deallocate();
+  });
+
   it('row 36: with five pages out to the default pager, pageout waits for it', async () => {
     const swap = new HeldSwap(PAGE);
     s = setup({ cacheSize: 32 * PAGE, swap });

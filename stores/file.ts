@@ -1,6 +1,7 @@
 /**
  * file:PATH — a regular file or a block device (libstore file.c / device.c)
- * through a node:fs FileHandle with positioned reads and writes.
+ * through a node:fs FileHandle with positioned reads (asynchronous) and
+ * writes (synchronous, on its descriptor).
  *
  * The store's size is the file's size rounded up to a whole block; the bytes
  * between the true end of file and the end of that block read as zeros.

@@ -50,8 +50,10 @@ export function buildNamespaceOperations(fs: MachFilesystem): NamespaceOperation
     return ns.adopt(ino, record);
   }
 
-  /** An inode lost a name: with none left it goes, now or (if open) at its last close. */
-  /** The reply to an unlink or rename that took `inode`'s name: its data goes after it (or, with many going, after one of them). */
+  /**
+   * Reply to an unlink or rename that took one of `inode`'s names. With none left its data goes:
+   * after the reply (or, with many going, after one of them), or at its last close if it is open.
+   */
   function lostLink(inode: Inode, reply: ReplyVoid): void {
     // An open inode is an orphan now (the catalog made it one): closeHandle removes it.
     const waiting = inode.nlink > 0 || inode.orphan || inode.opens > 0 ? undefined : fs.removeLater(inode);
